@@ -1,0 +1,47 @@
+# The README's commands. Every target installs what it needs first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test test-fast lint schema compose bench lock clean services
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --require-hashes -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the whole stack on the embedded defaults (SQLite, in-process bus, dev token issuer).
+run: install
+	$(VENV)/bin/dpp-stack
+
+## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
+test: install
+	bash scripts/ensure-system-packages.sh
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-fast: install
+	$(PY) -m pytest -q -x -m "not postgres and not slow"
+
+lint: install
+	$(VENV)/bin/ruff check gateway subgraphs tests
+	$(VENV)/bin/mypy gateway subgraphs
+
+## Regenerate schema/subgraphs/*.graphql and schema/supergraph.graphql from the code.
+schema: install
+	$(PY) -m subgraphs.schema_export schema/subgraphs
+	$(VENV)/bin/gateway compose schema/supergraph.yaml -o schema/supergraph.graphql
+
+bench: install
+	bash bench/run.sh
+
+## Regenerate the lock file (needs uv: pip install uv).
+lock:
+	uv pip compile pyproject.toml --extra dev --generate-hashes -o requirements.lock
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
