@@ -1,0 +1,1 @@
+"""The four Digital Product Passport subgraphs and what they share."""

@@ -1,0 +1,1 @@
+"""What every DPP subgraph shares: settings, persistence, caller identity, errors, audit, metrics."""

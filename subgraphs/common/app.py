@@ -1,0 +1,41 @@
+"""The ASGI application of one subgraph: ``/graphql``, ``/metrics`` and ``/health``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from subgraphs.common.graphql import SubgraphGraphQL
+from subgraphs.common.service import ServiceDefinition, ServiceRuntime
+from subgraphs.common.settings import Settings
+
+
+def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> Starlette:
+    """The subgraph's Starlette app. The database must already be migrated."""
+    settings = settings or Settings.from_env(definition.name)
+    runtime = ServiceRuntime.create(definition, settings)
+    graphql = SubgraphGraphQL(runtime)
+
+    async def health(_request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok", "service": definition.name})
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        await runtime.database.dispose()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/metrics", runtime.metrics.endpoint),
+            Route("/health", health),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,116 @@
+"""The audit trail: who did what to which object, with before/after and the result.
+
+Each subgraph declares its own table from :class:`AuditEntryBase` (a subgraph
+owns its tables), and every mutation goes through :func:`run_mutation`, which
+writes the entry in the mutation's transaction on success, and in a fresh one
+after rolling back on failure, so a failed mutation leaves nothing but its audit
+entry behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from subgraphs.common.errors import DomainError
+from subgraphs.common.ids import new_id, utcnow
+
+T = TypeVar("T")
+log = logging.getLogger("dpp.audit")
+
+
+class AuditEntryBase(SQLModel):
+    """Columns of every subgraph's audit table."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=26)
+    tenant_id: str | None = Field(default=None, index=True, max_length=26)
+    user_id: str | None = Field(default=None, max_length=26)
+    action: str = Field(max_length=80)
+    object_type: str = Field(max_length=80)
+    object_id: str | None = Field(default=None, index=True, max_length=64)
+    before: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
+    after: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
+    result: str = Field(max_length=40)  # "OK" or the error code
+    message: str | None = Field(default=None)
+    correlation_id: str | None = Field(default=None, max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
+
+
+class AuditRecord:
+    """What a mutation tells the audit trail while it runs (object id, before and after)."""
+
+    def __init__(self, object_id: str | None = None) -> None:
+        self.object_id = object_id
+        self.before: Any = None
+        self.after: Any = None
+
+
+async def run_mutation(
+    ctx: Any,
+    *,
+    action: str,
+    object_type: str,
+    work: Callable[[AuditRecord], Awaitable[T]],
+    object_id: str | None = None,
+) -> T:
+    """Run ``work`` in one transaction and audit it, whether it succeeds or fails.
+
+    ``ctx`` is the request context (:class:`subgraphs.common.context.RequestContext`).
+    On success the data and the audit entry commit together. On any failure the
+    transaction rolls back completely and the failure is audited separately; the
+    exception is re-raised for the GraphQL layer to report.
+    """
+    session = ctx.session
+    record = AuditRecord(object_id)
+    model = ctx.service.audit_model
+    caller = ctx.caller
+    if session.in_transaction():
+        # Reads earlier in the request may have begun one; start the mutation clean.
+        await session.commit()
+    try:
+        result = await work(record)
+        session.add(
+            model(
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                action=action,
+                object_type=object_type,
+                object_id=record.object_id,
+                before=record.before,
+                after=record.after,
+                result="OK",
+                correlation_id=ctx.correlation_id,
+            )
+        )
+        await session.commit()
+    except BaseException as exc:
+        await session.rollback()
+        code = exc.code if isinstance(exc, DomainError) else "INTERNAL_SERVER_ERROR"
+        message = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+        try:
+            session.add(
+                model(
+                    tenant_id=caller.tenant_id,
+                    user_id=caller.user_id,
+                    action=action,
+                    object_type=object_type,
+                    object_id=record.object_id,
+                    before=record.before,
+                    result=code,
+                    message=message[:500],
+                    correlation_id=ctx.correlation_id,
+                )
+            )
+            await session.commit()
+        except Exception:  # the failure itself matters more than its audit entry
+            await session.rollback()
+            log.exception("could not audit failed %s (correlation id %s)", action, ctx.correlation_id)
+        raise
+    finally:
+        ctx.loaders.clear()
+    return result

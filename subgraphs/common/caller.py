@@ -1,0 +1,96 @@
+"""Caller identity: the one place that decides who is calling.
+
+Every subgraph builds its :class:`Caller` here from the request headers. Nothing
+else reads ``Authorization``; resolvers and domain code ask the caller object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from subgraphs.common.errors import Forbidden, Unauthenticated
+from subgraphs.common.tokens import TokenService
+
+ADMIN = "Admin"
+MANAGER = "Manager"
+VIEWER = "Viewer"
+DEFAULT_ROLES: tuple[str, ...] = (ADMIN, MANAGER, VIEWER)
+# Roles that imply others: an Admin may do whatever a Manager may, and so on.
+_ROLE_RANK = {VIEWER: 1, MANAGER: 2, ADMIN: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is calling: a user acting in one tenant with its roles, or anonymous."""
+
+    user_id: str | None = None
+    email: str | None = None
+    tenant_id: str | None = None
+    roles: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    platform_admin: bool = False
+
+    @property
+    def is_anonymous(self) -> bool:
+        """True when no valid token came with the request."""
+        return self.user_id is None
+
+    def has_role(self, role: str) -> bool:
+        """Holds ``role`` or a stronger one in the active tenant."""
+        needed = _ROLE_RANK.get(role, 99)
+        return any(_ROLE_RANK.get(r, 0) >= needed for r in self.roles)
+
+    def require_user(self) -> str:
+        """The user id; ``UNAUTHENTICATED`` for anonymous callers."""
+        if self.user_id is None:
+            raise Unauthenticated("Sign in to do this")
+        return self.user_id
+
+    def require_tenant(self) -> str:
+        """The active tenant id; errors when anonymous or not acting in a tenant."""
+        self.require_user()
+        if self.tenant_id is None:
+            raise Forbidden("This needs an active tenant; log in with a tenant")
+        return self.tenant_id
+
+    def require_role(self, role: str) -> str:
+        """The active tenant id, provided the caller holds ``role`` (or stronger) there."""
+        tenant_id = self.require_tenant()
+        if not self.has_role(role) and not self.platform_admin:
+            raise Forbidden(f"This needs the {role} role in the active tenant")
+        return tenant_id
+
+    def require_platform_admin(self) -> str:
+        """The user id, provided the caller is a platform administrator."""
+        user_id = self.require_user()
+        if not self.platform_admin:
+            raise Forbidden("Only platform administrators may do this")
+        return user_id
+
+
+ANONYMOUS = Caller()
+
+
+def caller_from_headers(headers: Mapping[str, str], tokens: TokenService) -> Caller:
+    """The caller a request speaks for.
+
+    No ``Authorization`` header means anonymous. A header that is present but
+    not a valid bearer token is an error (``Unauthenticated``), never a silent
+    downgrade to anonymous, so a client with an expired token learns why.
+    """
+    raw = headers.get("authorization")
+    if not raw:
+        return ANONYMOUS
+    scheme, _, token = raw.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
+    subject = tokens.verify(token.strip())
+    return Caller(
+        user_id=subject.user_id,
+        email=subject.email,
+        tenant_id=subject.tenant_id,
+        roles=subject.roles,
+        scopes=subject.scopes,
+        platform_admin=subject.platform_admin,
+    )

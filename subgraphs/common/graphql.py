@@ -1,0 +1,162 @@
+"""The GraphQL layer every subgraph shares: schema defaults, error shaping, the HTTP view."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+from strawberry.asgi import GraphQL
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+from subgraphs.common.caller import caller_from_headers
+from subgraphs.common.context import RequestContext
+from subgraphs.common.errors import DomainError
+from subgraphs.common.ids import new_id
+from subgraphs.common.service import ServiceRuntime
+
+log = logging.getLogger("dpp.graphql")
+
+MAX_DEPTH = 15
+MAX_TOKENS = 5000
+MAX_ALIASES = 100
+
+
+class ShapeErrors(SchemaExtension):
+    """Gives every error a stable ``extensions.code`` and masks unexpected ones.
+
+    Domain errors keep their message and code. Parse and validation errors get
+    GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. Anything else is logged
+    with a correlation id and reaches the client only as INTERNAL_SERVER_ERROR
+    with that id, never with a traceback or internal detail.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        errors = getattr(result, "errors", None)
+        if result is not None and errors:
+            result.errors = [self._shape(error) for error in errors]
+        pre_errors = self.execution_context.pre_execution_errors
+        if pre_errors:
+            self.execution_context.pre_execution_errors = [self._shape(e) for e in pre_errors]
+
+    def _shape(self, error: GraphQLError) -> GraphQLError:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            return GraphQLError(
+                original.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions=original.as_extensions(),
+            )
+        if original is None:
+            if error.extensions and "code" in error.extensions:
+                return error
+            code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+            return GraphQLError(
+                error.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={**(error.extensions or {}), "code": code},
+            )
+        context = self.execution_context.context
+        correlation_id = getattr(context, "correlation_id", None) or new_id()
+        log.error("unexpected error at %s (correlation id %s)", error.path, correlation_id, exc_info=original)
+        return GraphQLError(
+            f"Internal server error (correlation id {correlation_id})",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
+        )
+
+
+class SubgraphSchema(strawberry.federation.Schema):
+    """A federation schema that leaves error logging to :class:`ShapeErrors`."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
+        """Errors are logged (when unexpected) by :class:`ShapeErrors`, not here."""
+
+
+def build_schema(
+    *, query: type, mutation: type | None = None, types: Iterable[type] = (), **kwargs: Any
+) -> SubgraphSchema:
+    """A Federation v2 schema with the shared limits and error shaping."""
+    return SubgraphSchema(
+        query=query,
+        mutation=mutation,
+        types=list(types),
+        extensions=[
+            ShapeErrors,
+            QueryDepthLimiter(max_depth=MAX_DEPTH),
+            MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        ],
+        **kwargs,
+    )
+
+
+def error_response(status: int, message: str, code: str) -> Response:
+    """A GraphQL-shaped error body outside execution (bad credentials, for instance)."""
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+
+
+class SubgraphGraphQL(GraphQL):
+    """Strawberry's ASGI view with our context, credentials check, metrics and cleanup."""
+
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        super().__init__(runtime.definition.schema_factory(), graphql_ide=None, allow_queries_via_get=True)
+        self.runtime = runtime
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request = Request(scope, receive)
+        correlation_id = request.headers.get("x-request-id") or new_id()
+        try:
+            caller = caller_from_headers(request.headers, self.runtime.tokens)
+        except DomainError as exc:
+            await error_response(401, exc.message, exc.code)(scope, receive, send)
+            self.runtime.metrics.observe_request(time.perf_counter() - started, "unauthenticated")
+            return
+        context = RequestContext(
+            caller=caller,
+            database=self.runtime.database,
+            settings=self.runtime.settings,
+            service=self.runtime,
+            correlation_id=correlation_id,
+        )
+        scope.setdefault("state", {})["dpp_context"] = context
+        outcome = "ok"
+        try:
+            await super().__call__(scope, receive, send)
+        except Exception:
+            outcome = "error"
+            raise
+        finally:
+            await context.aclose()
+            self.runtime.metrics.observe_request(time.perf_counter() - started, outcome)
+
+    async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
+        """The context prepared in ``__call__`` for this request."""
+        return request.state.dpp_context
+
+    def encode_json(self, data: object) -> str:
+        """orjson is several times faster than the standard library here."""
+        return orjson.dumps(data).decode()

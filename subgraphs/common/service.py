@@ -1,0 +1,73 @@
+"""What a subgraph declares about itself, and what one running instance holds."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from subgraphs.common.audit import AuditEntryBase
+from subgraphs.common.db import Database
+from subgraphs.common.metrics import Metrics
+from subgraphs.common.settings import Settings
+from subgraphs.common.tokens import TokenService
+
+if TYPE_CHECKING:
+    import strawberry
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    """A subgraph's static description: its schema, tables, migrations and seed.
+
+    ``table_prefix`` namespaces its tables so that the four subgraphs can share
+    one PostgreSQL database without collisions (and so that each subgraph's
+    Alembic history touches only its own tables).
+    """
+
+    name: str
+    schema_factory: Callable[[], strawberry.federation.Schema]
+    audit_model: type[AuditEntryBase]
+    migrations_dir: Path
+    seed: Callable[[Database, Settings], Awaitable[None]] | None = None
+
+    @property
+    def table_prefix(self) -> str:
+        """Every table of this subgraph starts with this."""
+        return f"{self.name}_"
+
+    @property
+    def version_table(self) -> str:
+        """Alembic's version table for this subgraph."""
+        return f"{self.name}_alembic_version"
+
+
+@dataclass
+class ServiceRuntime:
+    """One running instance of a subgraph: settings, database, tokens and metrics."""
+
+    definition: ServiceDefinition
+    settings: Settings
+    database: Database
+    tokens: TokenService
+    metrics: Metrics
+    extra: dict[str, Any]
+
+    @classmethod
+    def create(cls, definition: ServiceDefinition, settings: Settings) -> ServiceRuntime:
+        """Open the database (lazily connecting) and set up metrics for ``settings``."""
+        database = Database(settings.database_url, echo=settings.sql_echo)
+        return cls(
+            definition=definition,
+            settings=settings,
+            database=database,
+            tokens=TokenService(settings),
+            metrics=Metrics(definition.name, database.statements),
+            extra={},
+        )
+
+    @property
+    def audit_model(self) -> type[AuditEntryBase]:
+        """The subgraph's audit table."""
+        return self.definition.audit_model

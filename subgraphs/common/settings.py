@@ -1,0 +1,84 @@
+"""One settings object per subgraph process, read from the environment.
+
+Every variable is documented in the README's configuration table; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_PORTS: dict[str, int] = {"identity": 4001, "catalog": 4002, "templates": 4003, "passport": 4004}
+SERVICE_NAMES: tuple[str, ...] = tuple(SERVICE_PORTS)
+DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def default_database_url(service: str, data_dir: Path) -> str:
+    """The embedded default: one SQLite file per subgraph under ``DATA_DIR``."""
+    return f"sqlite+aiosqlite:///{(data_dir / f'{service}.db').as_posix()}"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain ``postgresql://`` / ``sqlite://`` URLs and pick the async driver."""
+    if url.startswith(("postgres://", "postgresql://")):
+        return "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if url.startswith("sqlite://"):
+        return "sqlite+aiosqlite://" + url.split("://", 1)[1]
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Configuration of one subgraph process."""
+
+    service: str
+    host: str = "127.0.0.1"
+    port: int = 4001
+    database_url: str = ""
+    data_dir: Path = Path("var")
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "dpp-dev-issuer"
+    jwt_audience: str = "dpp"
+    access_token_ttl: int = 3600
+    refresh_token_ttl: int = 14 * 24 * 3600
+    log_level: str = "info"
+    sql_echo: bool = False
+    service_urls: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, service: str) -> Settings:
+        """Read ``<SERVICE>_PORT``, ``<SERVICE>_DATABASE_URL`` (falling back to ``DATABASE_URL``) etc."""
+        prefix = service.upper()
+        data_dir = Path(_env("DATA_DIR", "var"))
+        shared_db = os.environ.get("DATABASE_URL", "")
+        database_url = _env(f"{prefix}_DATABASE_URL", shared_db) or default_database_url(service, data_dir)
+        service_urls = {
+            name: _env(f"{name.upper()}_URL", f"http://127.0.0.1:{_env(f'{name.upper()}_PORT', str(port))}/graphql")
+            for name, port in SERVICE_PORTS.items()
+        }
+        return cls(
+            service=service,
+            host=_env(f"{prefix}_HOST", _env("SUBGRAPH_HOST", "127.0.0.1")),
+            port=int(_env(f"{prefix}_PORT", str(SERVICE_PORTS.get(service, 4001)))),
+            database_url=normalise_database_url(database_url),
+            data_dir=data_dir,
+            jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
+            jwt_issuer=_env("JWT_ISSUER", "dpp-dev-issuer"),
+            jwt_audience=_env("JWT_AUDIENCE", "dpp"),
+            access_token_ttl=int(_env("ACCESS_TOKEN_TTL", "3600")),
+            refresh_token_ttl=int(_env("REFRESH_TOKEN_TTL", str(14 * 24 * 3600))),
+            log_level=_env("LOG_LEVEL", "info"),
+            sql_echo=_env("SQL_ECHO", "0") in ("1", "true", "yes"),
+            service_urls=service_urls,
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on the embedded default."""
+        return self.database_url.startswith("sqlite")

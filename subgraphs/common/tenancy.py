@@ -1,0 +1,79 @@
+"""Tenant scoping, applied once for every ORM query of a session.
+
+A session carries a :class:`Scope` in ``session.info``. Every ORM SELECT of a
+:class:`~subgraphs.common.models.TenantOwned` model is filtered to the scope's
+tenant; an anonymous scope sees no tenant-owned rows at all unless the statement
+opts in with ``execution_options(public_read=True)`` (used for data that is
+public by nature, such as a published passport behind its QR code). Rows added
+to the session are stamped with the scope's tenant, and a flush that would write
+a row of another tenant is refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlmodel import Session as SQLModelSession
+
+from subgraphs.common.models import TenantOwned
+
+SCOPE_KEY = "dpp_scope"
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The tenant a session may see. ``unrestricted`` is for migrations, seeding and system tasks."""
+
+    tenant_id: str | None = None
+    unrestricted: bool = False
+
+
+SYSTEM = Scope(unrestricted=True)
+
+
+class TenantLeak(RuntimeError):
+    """A write tried to touch a row of a tenant other than the session's."""
+
+
+def scope_of(session: Session) -> Scope:
+    """The scope stored on a (sync) session; sessions without one see nothing tenant-owned."""
+    return session.info.get(SCOPE_KEY, Scope())
+
+
+def _filter_tenant_owned(state: ORMExecuteState) -> None:
+    if not state.is_select or state.is_column_load or state.is_relationship_load:
+        return
+    scope = scope_of(state.session)
+    if scope.unrestricted or state.execution_options.get("public_read", False):
+        return
+    tenant_id = scope.tenant_id
+    if tenant_id is None:
+        criteria: Any = lambda cls: sa.false()  # noqa: E731 - anonymous: no tenant rows
+    else:
+        criteria = lambda cls: cls.tenant_id == tenant_id  # noqa: E731
+    state.statement = state.statement.options(with_loader_criteria(TenantOwned, criteria, include_aliases=True))
+
+
+def _stamp_and_check(session: Session, _flush_context: Any, _instances: Any) -> None:
+    scope = scope_of(session)
+    if scope.unrestricted:
+        return
+    for obj in list(session.new) + list(session.dirty) + list(session.deleted):
+        if not isinstance(obj, TenantOwned):
+            continue
+        if obj in session.new and not obj.tenant_id:
+            obj.tenant_id = scope.tenant_id  # type: ignore[assignment]
+        if scope.tenant_id is None or obj.tenant_id != scope.tenant_id:
+            raise TenantLeak(f"refusing to write {type(obj).__name__} of another tenant")
+
+
+class ScopedSession(SQLModelSession):
+    """The sync session class behind every subgraph's AsyncSession: it enforces the scope."""
+
+
+event.listen(ScopedSession, "do_orm_execute", _filter_tenant_owned)
+event.listen(ScopedSession, "before_flush", _stamp_and_check)

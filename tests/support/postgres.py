@@ -1,0 +1,81 @@
+"""A throwaway PostgreSQL server: initdb into a temporary directory, pg_ctl start on loopback."""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from tests.support.servers import free_port
+
+
+def _pg_bin(name: str) -> str:
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)
+    found = candidates[0] if candidates else shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} not found: install the postgresql package (make test does)")
+    return found
+
+
+class PostgresServer:
+    """One PostgreSQL cluster for the test session; :meth:`create_database` hands out fresh databases."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="dpp-pg-"))
+        self.data = self.root / "data"
+        self.sockets = self.root / "sock"
+        self._counter = 0
+        # PostgreSQL refuses to run as root; run it as the postgres user then.
+        self._user = "postgres" if os.geteuid() == 0 else None
+
+    def _run(self, *args: str) -> None:
+        cmd = list(args)
+        if self._user:
+            cmd = ["runuser", "-u", self._user, "--", *cmd]
+        subprocess.run(cmd, check=True, capture_output=True, text=True)
+
+    def start(self) -> PostgresServer:
+        """initdb and start; returns when the server accepts connections."""
+        self.sockets.mkdir(parents=True)
+        if self._user:
+            entry = pwd.getpwnam(self._user)
+            for path in (self.root, self.sockets):
+                os.chown(path, entry.pw_uid, entry.pw_gid)
+        self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        return self
+
+    def create_database(self, prefix: str = "dpp") -> str:
+        """A new empty database; returns its async SQLAlchemy URL."""
+        self._counter += 1
+        name = f"{prefix}_{self._counter}"
+        subprocess.run(
+            [
+                _pg_bin("psql") if os.path.exists(_pg_bin("psql")) else "psql",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-c",
+                f'CREATE DATABASE "{name}"',
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        try:
+            self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

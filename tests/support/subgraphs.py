@@ -1,0 +1,50 @@
+"""Start real subgraph servers against a migrated (and optionally seeded) database."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from subgraphs.common.app import create_app
+from subgraphs.common.db import Database
+from subgraphs.common.migrations import upgrade
+from subgraphs.common.settings import Settings
+from subgraphs.registry import load_definition
+from tests.support.servers import ServerThread
+
+
+def prepare_database(name: str, database_url: str, *, seed: bool = True) -> None:
+    """Migrate ``database_url`` for subgraph ``name`` and, if asked, seed the demo data."""
+    definition = load_definition(name)
+    upgrade(definition, database_url)
+    if seed and definition.seed is not None:
+        settings = dataclasses.replace(Settings.from_env(name), database_url=database_url)
+
+        async def run() -> None:
+            database = Database(database_url)
+            try:
+                await definition.seed(database, settings)  # type: ignore[misc]
+            finally:
+                await database.dispose()
+
+        asyncio.run(run())
+
+
+def subgraph_settings(name: str, database_url: str, **overrides: object) -> Settings:
+    """Settings for subgraph ``name`` on ``database_url`` with ``overrides`` applied."""
+    return dataclasses.replace(Settings.from_env(name), database_url=database_url, **overrides)  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_subgraph(name: str, database_url: str, *, seed: bool = True, **overrides: object) -> Iterator[ServerThread]:
+    """Migrate, seed and serve subgraph ``name``; yields the server (``server.url + '/graphql'``)."""
+    prepare_database(name, database_url, seed=seed)
+    server = ServerThread(None)
+    settings = subgraph_settings(name, database_url, port=server.port, **overrides)
+    server = ServerThread(create_app(load_definition(name), settings), port=server.port).start()
+    try:
+        yield server
+    finally:
+        server.stop()
