@@ -51,11 +51,19 @@ def _filter_tenant_owned(state: ORMExecuteState) -> None:
     if scope.unrestricted or state.execution_options.get("public_read", False):
         return
     tenant_id = scope.tenant_id
-    if tenant_id is None:
-        criteria: Any = lambda cls: sa.false()  # noqa: E731 - anonymous: no tenant rows
-    else:
-        criteria = lambda cls: cls.tenant_id == tenant_id  # noqa: E731
-    state.statement = state.statement.options(with_loader_criteria(TenantOwned, criteria, include_aliases=True))
+    options = []
+    # Criteria go on each mapped tenant-owned class in the statement: TenantOwned itself
+    # is a plain SQLModel base without mapped columns.
+    for mapper in state.all_mappers:
+        cls = mapper.class_
+        if issubclass(cls, TenantOwned):
+            if tenant_id is None:
+                criteria: Any = sa.false()  # anonymous: no tenant-owned rows
+            else:
+                criteria = cls.tenant_id == tenant_id
+            options.append(with_loader_criteria(cls, criteria, include_aliases=True))
+    if options:
+        state.statement = state.statement.options(*options)
 
 
 def _stamp_and_check(session: Session, _flush_context: Any, _instances: Any) -> None:
