@@ -20,7 +20,8 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 20
 
 
-@strawberry.type
+# Every subgraph serves PageInfo, so Federation v2 composition needs it @shareable.
+@strawberry.federation.type(shareable=True)
 class PageInfo:
     """Where this page sits in the whole list."""
 
