@@ -7,7 +7,7 @@ else reads ``Authorization``; resolvers and domain code ask the caller object.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from subgraphs.common.errors import Forbidden, Unauthenticated
 from subgraphs.common.tokens import TokenService
@@ -30,6 +30,9 @@ class Caller:
     roles: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     platform_admin: bool = False
+    # The bearer token the caller presented, kept only so that a subgraph calling
+    # another one on the caller's behalf can forward it (never logged: repr=False).
+    credentials: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_anonymous(self) -> bool:
@@ -60,6 +63,10 @@ class Caller:
         if not self.has_role(role) and not self.platform_admin:
             raise Forbidden(f"This needs the {role} role in the active tenant")
         return tenant_id
+
+    def forwarded_headers(self) -> dict[str, str]:
+        """Headers that make a service-to-service call speak for this caller (empty when anonymous)."""
+        return {"authorization": f"Bearer {self.credentials}"} if self.credentials else {}
 
     def require_platform_admin(self) -> str:
         """The user id, provided the caller is a platform administrator."""
@@ -93,4 +100,5 @@ def caller_from_headers(headers: Mapping[str, str], tokens: TokenService) -> Cal
         roles=subject.roles,
         scopes=subject.scopes,
         platform_admin=subject.platform_admin,
+        credentials=token.strip(),
     )

@@ -11,6 +11,7 @@ The passwords are for local development only and are listed in the README.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from subgraphs.common.ids import stable_id
@@ -139,6 +140,11 @@ class DemoPassport:
     @property
     def product_id(self) -> str:
         return stable_id("product", self.tenant_key, str(self.product_index))
+
+    @property
+    def public_uuid(self) -> str:
+        """The passport's public identifier (the QR code), derived like the ids so tests can name it."""
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:dpp:passport:{self.id}"))
 
 
 TENANTS: tuple[DemoTenant, ...] = (
