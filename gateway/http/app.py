@@ -1,0 +1,274 @@
+"""The gateway's Starlette application: GraphQL over HTTP and health endpoints."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
+from gateway.http.negotiation import (
+    APPLICATION_JSON,
+    GRAPHQL_RESPONSE_JSON,
+    is_json_content_type,
+    negotiate_response_type,
+)
+from gateway.http.state import GatewayState
+from gateway.settings import Settings
+from gateway.transport import NEVER_FORWARDED_HEADERS
+
+logger = logging.getLogger("gateway.http")
+
+DEBUG_PLAN_HEADER = "x-gateway-debug-plan"
+REQUEST_ID_HEADER = "x-request-id"
+
+# A client-supplied request id is echoed into logs and subgraph requests; keep it tame.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class RequestProblem(Exception):
+    """A request the edge refuses before it reaches the runtime."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def _json(
+    body: Any, status: int = 200, media_type: str = APPLICATION_JSON, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(body),
+        status_code=status,
+        headers=dict(headers or {}),
+        media_type=f"{media_type}; charset=utf-8",
+    )
+
+
+def _error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+class GraphQLEndpoint:
+    """``/graphql``: turns HTTP requests into :class:`GraphQLRequest` and outcomes into responses."""
+
+    def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport) -> None:
+        self._settings = settings
+        self._state = state
+        self._transport = transport
+        self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS
+
+    async def handle(self, request: Request) -> Response:
+        """Handle one request; never lets an exception or a traceback reach the client."""
+        request_id = request.headers.get(REQUEST_ID_HEADER, "")
+        if not _SAFE_REQUEST_ID.match(request_id):
+            request_id = uuid.uuid4().hex
+        id_header = {REQUEST_ID_HEADER: request_id}
+        media_type = negotiate_response_type(request.headers.get("accept"))
+        try:
+            if media_type is None:
+                raise RequestProblem(
+                    406,
+                    "NOT_ACCEPTABLE",
+                    f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
+                )
+            return await self._handle(request, request_id, media_type)
+        except RequestProblem as problem:
+            return _json(
+                _error_body(problem.message, problem.code),
+                problem.status,
+                media_type or APPLICATION_JSON,
+                {**problem.headers, **id_header},
+            )
+        except Exception:
+            # The log line carries the traceback and the id; the client only gets the id.
+            logger.exception("request %s: unhandled error", request_id)
+            return _json(
+                _error_body("Internal server error", "INTERNAL_SERVER_ERROR", requestId=request_id),
+                500,
+                media_type or APPLICATION_JSON,
+                id_header,
+            )
+
+    async def _handle(self, request: Request, request_id: str, media_type: str) -> Response:
+        method = request.method
+        if method not in ("GET", "POST"):
+            raise RequestProblem(
+                405, "METHOD_NOT_ALLOWED", f"{method} is not supported; use GET or POST", {"allow": "GET, POST"}
+            )
+        loaded = self._state.current  # read once: this request stays on this runtime
+        if loaded is None:
+            raise RequestProblem(503, "SERVICE_UNAVAILABLE", "No supergraph is loaded yet", {"retry-after": "1"})
+        graphql_request = self._from_query_params(request) if method == "GET" else await self._from_body(request)
+        include_plan = self._settings.development and request.headers.get(DEBUG_PLAN_HEADER, "").strip().lower() in (
+            "1",
+            "true",
+            "yes",
+        )
+        outcome: ExecutionOutcome = await loaded.runtime.execute(
+            graphql_request,
+            transport=self._transport,
+            headers=self._forwarded_headers(request, request_id),
+            include_plan=include_plan,
+            allow_mutations=method == "POST",
+        )
+        if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
+            raise RequestProblem(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"Only queries are allowed over GET; send the {outcome.operation_type} with POST",
+                {"allow": "POST"},
+            )
+        status = 200
+        if outcome.request_error and media_type == GRAPHQL_RESPONSE_JSON:
+            # Legacy application/json clients get 200 for any well-formed request;
+            # graphql-response+json clients get 400 when the operation never ran.
+            status = 400
+        return _json(outcome.to_response(), status, media_type, {REQUEST_ID_HEADER: request_id})
+
+    def _forwarded_headers(self, request: Request, request_id: str) -> dict[str, str]:
+        forwarded: dict[str, str] = {}
+        for name, value in request.headers.items():
+            if name in self._forward:
+                forwarded[name] = f"{forwarded[name]}, {value}" if name in forwarded else value
+        if REQUEST_ID_HEADER in self._forward:
+            forwarded[REQUEST_ID_HEADER] = request_id  # generated ids propagate too
+        return forwarded
+
+    def _from_query_params(self, request: Request) -> GraphQLRequest:
+        params = request.query_params
+        query = params.get("query")
+        if not query:
+            raise RequestProblem(400, "BAD_REQUEST", "Missing query: pass it in the query parameter")
+        return GraphQLRequest(
+            query=query,
+            variables=_json_object_param(params.get("variables"), "variables"),
+            operation_name=params.get("operationName") or None,
+            extensions=_json_object_param(params.get("extensions"), "extensions"),
+        )
+
+    async def _from_body(self, request: Request) -> GraphQLRequest:
+        if not is_json_content_type(request.headers.get("content-type")):
+            raise RequestProblem(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json (UTF-8)")
+        body = await self._read_body(request)
+        try:
+            decoded = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise RequestProblem(400, "BAD_REQUEST", "The request body is not valid JSON") from None
+        if isinstance(decoded, list):
+            raise RequestProblem(400, "BAD_REQUEST", "Batched requests are not supported")
+        if not isinstance(decoded, dict):
+            raise RequestProblem(400, "BAD_REQUEST", "The request body must be a JSON object")
+        query = decoded.get("query")
+        if query is None or query == "":
+            raise RequestProblem(400, "BAD_REQUEST", "Missing query")
+        if not isinstance(query, str):
+            raise RequestProblem(400, "BAD_REQUEST", "query must be a string")
+        variables = decoded.get("variables")
+        if variables is not None and not isinstance(variables, dict):
+            raise RequestProblem(400, "BAD_REQUEST", "variables must be a JSON object")
+        operation_name = decoded.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestProblem(400, "BAD_REQUEST", "operationName must be a string")
+        extensions = decoded.get("extensions")
+        if extensions is not None and not isinstance(extensions, dict):
+            raise RequestProblem(400, "BAD_REQUEST", "extensions must be a JSON object")
+        return GraphQLRequest(
+            query=query, variables=variables, operation_name=operation_name or None, extensions=extensions
+        )
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self._settings.max_body_bytes
+        too_large = RequestProblem(413, "PAYLOAD_TOO_LARGE", f"The request body exceeds {limit} bytes")
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            try:
+                if int(declared) > limit:
+                    raise too_large
+            except ValueError:
+                raise RequestProblem(400, "BAD_REQUEST", "Invalid Content-Length") from None
+        # Chunked bodies have no declared length: count while reading, stop at the limit.
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise too_large
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        decoded = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise RequestProblem(400, "BAD_REQUEST", f"{name} is not valid JSON") from None
+    if decoded is None:
+        return None
+    if not isinstance(decoded, dict):
+        raise RequestProblem(400, "BAD_REQUEST", f"{name} must be a JSON object")
+    return decoded
+
+
+class HealthEndpoint:
+    """``/health``, ``/health/live``, ``/health/ready``: 200 once a supergraph is loaded, 503 before."""
+
+    def __init__(self, state: GatewayState) -> None:
+        self._state = state
+
+    async def handle(self, request: Request) -> Response:
+        """Report whether a supergraph is loaded, which one, and the last refused one."""
+        loaded = self._state.current
+        body: dict[str, Any] = {"status": "pass" if loaded is not None else "fail"}
+        if loaded is not None:
+            body["supergraph"] = {"sha256": loaded.sha256, "loadedAt": loaded.loaded_at.isoformat()}
+        rejected = self._state.last_rejected
+        if rejected is not None:
+            # The digest only: the reason may quote SDL, which the server log holds.
+            body["rejected"] = {"sha256": rejected.sha256, "rejectedAt": rejected.rejected_at.isoformat()}
+        return _json(body, 200 if loaded is not None else 503, headers={"cache-control": "no-store"})
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    # Reached only for failures outside the endpoints (middleware, routing).
+    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return _json(_error_body("Internal server error", "INTERNAL_SERVER_ERROR"), 500)
+
+
+def create_app(
+    settings: Settings,
+    state: GatewayState,
+    transport: SubgraphTransport,
+    *,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+) -> Starlette:
+    """The gateway's ASGI application.
+
+    ``state`` says which runtime answers (the server swaps it on hot reload);
+    ``transport`` reaches the subgraphs; ``lifespan`` lets the server start and stop
+    its background work (supergraph polling, closing the connection pool).
+    """
+    # Bound methods, not callable instances: Starlette treats an instance as a raw ASGI app.
+    health = HealthEndpoint(state).handle
+    routes = [
+        Route("/graphql", GraphQLEndpoint(settings, state, transport).handle, methods=_ALL_METHODS),
+        Route("/health", health, methods=["GET", "HEAD"]),
+        Route("/health/live", health, methods=["GET", "HEAD"]),
+        Route("/health/ready", health, methods=["GET", "HEAD"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={Exception: _unhandled}, lifespan=lifespan)

@@ -1,0 +1,215 @@
+"""``gateway serve``: run the HTTP edge under uvicorn and hot-reload the supergraph.
+
+The supergraph file is polled (mtime, size and inode, then a SHA-256 of the text
+when those change), so no file-watching dependency is needed and atomic renames
+and Kubernetes ConfigMap symlink swaps are seen too. A new text is built into a
+new runtime off the event loop; on success it is installed for new requests
+(requests in flight keep the runtime they started with), on failure it is logged
+and refused and the previous runtime keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from gateway.contracts import Runtime, SubgraphTransport
+from gateway.http.app import create_app
+from gateway.http.state import GatewayState, sdl_digest
+from gateway.settings import Settings, SettingsError
+from gateway.transport import HTTPTransport
+
+logger = logging.getLogger("gateway.serve")
+
+RuntimeFactory = Callable[[str], Runtime]
+"""Builds a runtime from supergraph SDL; raises on an invalid supergraph."""
+
+
+def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
+    """The production factory: :class:`gateway.runtime.Gateway` with the configured URL overrides."""
+
+    def build(sdl: str) -> Runtime:
+        from gateway.runtime import Gateway
+
+        overrides = dict(settings.subgraph_urls) or None
+        runtime: Runtime = Gateway.from_supergraph_sdl(sdl, subgraph_url_overrides=overrides)
+        return runtime
+
+    return build
+
+
+@dataclass(frozen=True, slots=True)
+class _FileStamp:
+    mtime_ns: int
+    size: int
+    inode: int
+
+
+class SupergraphWatcher:
+    """Loads the supergraph file into a :class:`GatewayState` and reloads it when it changes."""
+
+    def __init__(self, path: Path, state: GatewayState, factory: RuntimeFactory, poll_interval: float) -> None:
+        self._path = path
+        self._state = state
+        self._factory = factory
+        self._poll_interval = poll_interval
+        self._stamp: _FileStamp | None = None
+        self._missing_logged = False
+
+    async def check(self) -> bool:
+        """Look at the file once; load it if its text is new. True when a new runtime was installed."""
+        try:
+            stat = os.stat(self._path)
+        except OSError as exc:
+            if not self._missing_logged:
+                logger.warning("supergraph %s cannot be read (%s); still watching", self._path, exc.strerror)
+                self._missing_logged = True
+            self._stamp = None
+            return False
+        self._missing_logged = False
+        stamp = _FileStamp(stat.st_mtime_ns, stat.st_size, stat.st_ino)
+        if stamp == self._stamp:
+            return False
+        try:
+            raw = self._path.read_bytes()
+        except OSError as exc:
+            logger.warning("supergraph %s cannot be read (%s); will retry", self._path, exc.strerror)
+            return False
+        self._stamp = stamp
+        digest = sdl_digest(raw)
+        current, rejected = self._state.current, self._state.last_rejected
+        if current is not None and current.sha256 == digest:
+            return False  # touched, not changed
+        if rejected is not None and rejected.sha256 == digest:
+            return False  # the same broken text again: already logged
+        return await self._load(raw, digest)
+
+    async def _load(self, raw: bytes, digest: str) -> bool:
+        try:
+            sdl = raw.decode("utf-8")
+            # Building a runtime parses and indexes the whole supergraph: keep it off the loop.
+            runtime = await asyncio.to_thread(self._factory, sdl)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            self._state.reject(digest, reason)
+            keeping = self._state.current
+            logger.error(
+                "supergraph %s (sha256 %s) refused: %s; %s",
+                self._path,
+                digest[:12],
+                reason,
+                f"still serving sha256 {keeping.sha256[:12]}" if keeping else "no supergraph loaded yet",
+            )
+            return False
+        previous = self._state.current
+        self._state.install(runtime, digest)
+        if previous is None:
+            logger.info("supergraph %s loaded (sha256 %s)", self._path, digest[:12])
+        else:
+            logger.info(
+                "supergraph %s reloaded (sha256 %s -> %s)", self._path, previous.sha256[:12], digest[:12]
+            )
+        return True
+
+    async def run(self) -> None:
+        """Poll forever (until cancelled). With a poll interval of 0, only until the first load."""
+        interval = self._poll_interval
+        while True:
+            if interval <= 0 and self._state.current is not None:
+                return
+            await asyncio.sleep(interval if interval > 0 else 1.0)
+            try:
+                await self.check()
+            except Exception:
+                # The watcher must outlive any surprise, or reloads silently stop.
+                logger.exception("supergraph watcher: unexpected error")
+
+
+def build_app(
+    settings: Settings,
+    *,
+    runtime_factory: RuntimeFactory | None = None,
+    transport: SubgraphTransport | None = None,
+    state: GatewayState | None = None,
+) -> Starlette:
+    """The application ``gateway serve`` runs: edge, supergraph watcher and transport, wired.
+
+    The watcher loads the supergraph during startup (so a valid file is served from
+    the first request) and polls it in the background; shutdown stops the watcher
+    and closes the connection pool. ``runtime_factory`` and ``transport`` default to
+    the production ones.
+    """
+    if settings.supergraph is None:
+        raise SettingsError("supergraph: no supergraph file given (--supergraph, config or GATEWAY_SUPERGRAPH)")
+    state = state or GatewayState()
+    factory = runtime_factory or gateway_runtime_factory(settings)
+    owned_transport = transport is None
+    the_transport: SubgraphTransport = transport or HTTPTransport.from_settings(settings)
+    watcher = SupergraphWatcher(settings.supergraph, state, factory, settings.poll_interval)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await watcher.check()
+        task = asyncio.create_task(watcher.run(), name="supergraph-watcher")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            if owned_transport and isinstance(the_transport, HTTPTransport):
+                await the_transport.aclose()
+
+    return create_app(settings, state, the_transport, lifespan=lifespan)
+
+
+def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Server:
+    """A uvicorn server for ``app`` (default: :func:`build_app`) on the configured host and port.
+
+    uvicorn handles SIGINT and SIGTERM: it stops accepting, lets in-flight requests
+    finish for up to ``shutdown_timeout`` seconds, then runs the lifespan shutdown.
+    """
+    config = uvicorn.Config(
+        app or build_app(settings),
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=settings.development,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+    )
+    return uvicorn.Server(config)
+
+
+def run_serve(
+    supergraph: str | None,
+    config: str | None,
+    host: str | None,
+    port: int | None,
+    *,
+    sockets: Sequence[socket.socket] | None = None,
+) -> int:
+    """Serve until interrupted. Exit codes: 0 clean shutdown, 1 startup failure, 2 bad settings."""
+    try:
+        settings = Settings.load(config, supergraph=supergraph, host=host, port=port)
+        app = build_app(settings)
+    except SettingsError as exc:
+        print(f"gateway serve: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    server = build_server(settings, app)
+    server.run(sockets=list(sockets) if sockets else None)
+    return 0 if server.started else 1
