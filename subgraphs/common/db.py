@@ -6,6 +6,7 @@ Each :class:`Database` counts the SQL statements it executes (exported on
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -36,6 +37,64 @@ class StatementCounter:
             callback()
 
 
+class _TaskLock:
+    """An asyncio lock that the task holding it may enter again (AsyncSession methods call each other)."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            yield
+            return
+        async with self._lock:
+            self._owner = task
+            try:
+                yield
+            finally:
+                self._owner = None
+
+
+def _serialized(name: str) -> Any:
+    async def method(self: SerializedAsyncSession, *args: Any, **kwargs: Any) -> Any:
+        async with self._guard.hold():
+            return await getattr(super(SerializedAsyncSession, self), name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+class SerializedAsyncSession(AsyncSession):
+    """An AsyncSession that several resolvers of one request may share.
+
+    GraphQL resolves sibling fields concurrently, but a session (one connection)
+    allows one operation at a time; asyncpg refuses overlapping use outright.
+    Each database-touching method waits for the previous one to finish.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard = _TaskLock()
+
+    exec = _serialized("exec")
+    execute = _serialized("execute")
+    scalar = _serialized("scalar")
+    scalars = _serialized("scalars")
+    get = _serialized("get")
+    get_one = _serialized("get_one")
+    delete = _serialized("delete")
+    merge = _serialized("merge")
+    flush = _serialized("flush")
+    refresh = _serialized("refresh")
+    commit = _serialized("commit")
+    rollback = _serialized("rollback")
+    close = _serialized("close")
+    run_sync = _serialized("run_sync")
+
+
 class Database:
     """An async engine plus a session factory whose sessions enforce tenant scoping."""
 
@@ -47,7 +106,7 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(self.engine.sync_engine, "before_cursor_execute", self.statements)
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, sync_session_class=ScopedSession, expire_on_commit=False
+            self.engine, class_=SerializedAsyncSession, sync_session_class=ScopedSession, expire_on_commit=False
         )
 
     @property
@@ -55,7 +114,7 @@ class Database:
         """``sqlite`` or ``postgresql``."""
         return self.engine.dialect.name
 
-    def session(self, scope: Scope) -> AsyncSession:
+    def session(self, scope: Scope) -> SerializedAsyncSession:
         """A new session that sees only what ``scope`` allows."""
         session = self._sessions()
         session.sync_session.info[SCOPE_KEY] = scope

@@ -1,0 +1,156 @@
+"""The shared subgraph layer over a real server, on SQLite and PostgreSQL:
+tenant isolation, error shaping and masking, credentials, atomic audited mutations."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from sqlmodel import SQLModel, select
+
+from subgraphs.common.app import create_app
+from subgraphs.common.db import Database
+from subgraphs.common.settings import Settings
+from tests.common import toy
+from tests.support.client import gql, token_for
+from tests.support.servers import ServerThread
+
+
+def _create_tables(url: str) -> None:
+    async def run() -> None:
+        database = Database(url)
+        tables = [toy.Widget.__table__, toy.ToyAudit.__table__]
+        async with database.engine.begin() as conn:
+            await conn.run_sync(lambda c: SQLModel.metadata.create_all(c, tables=tables))
+        await database.dispose()
+
+    asyncio.run(run())
+
+
+@pytest.fixture
+def toy_server(database_url_factory) -> Iterator[tuple[str, str]]:
+    url = database_url_factory("toy")
+    _create_tables(url)
+    settings = dataclasses.replace(Settings.from_env("testtoy"), database_url=url)
+    server = ServerThread(create_app(toy.DEFINITION, settings)).start()
+    try:
+        yield server.url, url
+    finally:
+        server.stop()
+
+
+def _audit_rows(url: str) -> list[tuple[str, str, str | None]]:
+    async def run() -> list[tuple[str, str, str | None]]:
+        database = Database(url)
+        async with database.system_session() as session:
+            rows = (await session.exec(select(toy.ToyAudit).order_by(toy.ToyAudit.created_at))).all()
+            result = [(r.action, r.result, r.tenant_id) for r in rows]
+        await database.dispose()
+        return result
+
+    return asyncio.run(run())
+
+
+def test_tenants_see_only_their_rows_and_anonymous_sees_none(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+    acme, green = token_for("acme-admin"), token_for("greenloop-admin")
+    assert gql(base + "/graphql", 'mutation { addWidget(name: "a") { name } }', token=acme) == {
+        "data": {"addWidget": {"name": "a"}}
+    }
+    gql(base + "/graphql", 'mutation { addWidget(name: "a") { name } }', token=green)
+    gql(base + "/graphql", 'mutation { addWidget(name: "g") { name } }', token=green)
+
+    query = '{ widgets { name } widgetsNamed(name: "a") }'
+    assert gql(base + "/graphql", query, token=acme)["data"] == {"widgets": [{"name": "a"}], "widgetsNamed": 1}
+    assert gql(base + "/graphql", query, token=green)["data"] == {
+        "widgets": [{"name": "a"}, {"name": "g"}],
+        "widgetsNamed": 1,
+    }
+    assert gql(base + "/graphql", query)["data"] == {"widgets": [], "widgetsNamed": 0}
+
+
+def test_entities_of_another_tenant_resolve_to_null(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+    acme, green = token_for("acme-admin"), token_for("greenloop-admin")
+    created = gql(base + "/graphql", 'mutation { addWidget(name: "secret") { id } }', token=acme)
+    widget_id = created["data"]["addWidget"]["id"]
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on WidgetType { name } } }"
+    reps = {"r": [{"__typename": "WidgetType", "id": widget_id}]}
+    assert gql(base + "/graphql", query, reps, token=acme)["data"] == {"_entities": [{"name": "secret"}]}
+    assert gql(base + "/graphql", query, reps, token=green)["data"] == {"_entities": [None]}
+
+
+def test_failed_mutation_leaves_no_row_but_an_audit_entry(toy_server: tuple[str, str]) -> None:
+    base, url = toy_server
+    acme = token_for("acme-admin")
+    body = gql(base + "/graphql", 'mutation { addWidget(name: "x", failAfterWrite: true) { id } }', token=acme)
+    assert body["errors"][0]["extensions"] == {"code": "NOT_FOUND"}
+    assert gql(base + "/graphql", "{ widgets { name } }", token=acme)["data"] == {"widgets": []}
+    gql(base + "/graphql", 'mutation { addWidget(name: "y") { id } }', token=acme)
+    audit = _audit_rows(url)
+    assert [(action, result) for action, result, _ in audit] == [("addWidget", "NOT_FOUND"), ("addWidget", "OK")]
+    assert {tenant for _, _, tenant in audit} == {token_tenant("acme")}
+
+
+def token_tenant(key: str) -> str:
+    from subgraphs.common import demo
+
+    return demo.tenant(key).id
+
+
+def test_unexpected_errors_are_masked_with_a_correlation_id(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+    body = gql(base + "/graphql", "{ boom }")
+    error = body["errors"][0]
+    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+    assert "hunter2" not in str(body) and "Traceback" not in str(body)
+    assert error["message"] == f"Internal server error (correlation id {error['extensions']['correlationId']})"
+
+
+def test_domain_and_validation_errors_carry_stable_codes(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+    assert gql(base + "/graphql", "{ missing }")["errors"][0]["extensions"] == {"code": "NOT_FOUND"}
+    unknown = gql(base + "/graphql", "{ nope }")["errors"][0]
+    assert unknown["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert unknown["message"] == "Cannot query field 'nope' on type 'Query'."
+    syntax = gql(base + "/graphql", "{ widgets { ")["errors"][0]
+    assert syntax["extensions"]["code"] == "GRAPHQL_PARSE_FAILED"
+
+
+def test_hostile_queries_are_refused(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+    aliases = "{ " + " ".join(f"a{i}: missing" for i in range(150)) + " }"
+    body = gql(base + "/graphql", aliases)
+    assert body["errors"][0]["message"].startswith("150 aliases found")
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        ("Bearer not-a-jwt", "Invalid token: DecodeError"),
+        ("Basic dXNlcjpwYXNz", "Authorization header must be 'Bearer <token>'"),
+    ],
+)
+def test_invalid_credentials_get_401_with_a_graphql_error(
+    toy_server: tuple[str, str], header: str, message: str
+) -> None:
+    base, _ = toy_server
+    response = httpx.post(base + "/graphql", json={"query": "{ widgets { name } }"}, headers={"authorization": header})
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "UNAUTHENTICATED"}}]}
+
+
+def test_metrics_count_sql_statements(toy_server: tuple[str, str]) -> None:
+    base, _ = toy_server
+
+    def statements() -> float:
+        text = httpx.get(base + "/metrics").text
+        line = next(x for x in text.splitlines() if x.startswith('dpp_sql_statements_total{service="testtoy"}'))
+        return float(line.split()[-1])
+
+    before = statements()
+    gql(base + "/graphql", "{ widgets { name } }", token=token_for("acme-admin"))
+    assert statements() - before == 1
