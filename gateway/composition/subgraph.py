@@ -227,7 +227,7 @@ def _value(node: ValueNode | None) -> object:
 
 
 def _args(d: DirectiveNode) -> dict[str, object]:
-    return {a.name.value: _value(a.value) for a in d.arguments}
+    return {a.name.value: _value(a.value) for a in d.arguments or ()}
 
 
 def _version(url: str) -> tuple[int, int]:
@@ -353,13 +353,14 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
                 continue
             reader.add(sg, d)
 
-    # Federation's own root fields are machinery too; a root left empty is no root at all.
+    # Federation's own root fields are machinery too. Every subgraph has a Query type
+    # (it serves ``_entities``), so the supergraph's Query joins every graph even when a
+    # subgraph adds no query field of its own.
     q = sg.types.get("Query")
-    if q is not None:
-        for f in MACHINERY_ROOT_FIELDS:
-            q.fields.pop(f, None)
-        if not q.fields:
-            del sg.types["Query"]
+    if q is None:
+        q = sg.types["Query"] = TypeDef(name="Query", kind="object", has_definition=True)
+    for f in MACHINERY_ROOT_FIELDS:
+        q.fields.pop(f, None)
     if not fed2:
         _upgrade_fed1(sg)
     return sg

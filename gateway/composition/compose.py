@@ -1,0 +1,59 @@
+"""The composition pipeline: parse -> validate subgraphs -> merge -> validate supergraph -> print."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import CompositionError, CompositionHint
+from .merge import Merger
+from .printer import print_supergraph
+from .subgraph import Subgraph, SubgraphSource, parse_subgraph
+from .supergraph import Supergraph
+
+
+@dataclass(slots=True)
+class CompositionResult:
+    """Either ``supergraph_sdl`` (success) or a non-empty ``errors`` list."""
+
+    supergraph_sdl: str | None = None
+    errors: list[CompositionError] = field(default_factory=list)
+    hints: list[CompositionHint] = field(default_factory=list)
+    supergraph: Supergraph | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether composition succeeded."""
+        return self.supergraph_sdl is not None and not self.errors
+
+
+def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
+    """Compose Federation 1 and 2 subgraphs into a supergraph (join spec v0.3, or v0.5 when needed)."""
+    from .satisfiability import check_satisfiability
+    from .validate import validate_subgraphs, validate_supergraph
+
+    errors: list[CompositionError] = []
+    names = [s.name for s in subgraphs]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        errors.append(CompositionError("INVALID_SUBGRAPH_NAME", f'More than one subgraph is named "{n}".', (n,)))
+    if not subgraphs:
+        errors.append(CompositionError("NO_SUBGRAPHS", "No subgraphs to compose."))
+    parsed: list[Subgraph] = []
+    for src in subgraphs:
+        sg = parse_subgraph(src, errors)
+        if sg is not None:
+            parsed.append(sg)
+    if errors:
+        return CompositionResult(errors=errors)
+    errors.extend(validate_subgraphs(parsed))
+    if errors:
+        return CompositionResult(errors=errors)
+    merger = Merger(parsed)
+    supergraph = merger.merge()
+    errors.extend(merger.errors)
+    if not errors:
+        errors.extend(validate_supergraph(parsed, supergraph))
+    if not errors:
+        errors.extend(check_satisfiability(parsed, supergraph))
+    if errors:
+        return CompositionResult(errors=errors, hints=merger.hints)
+    return CompositionResult(print_supergraph(supergraph), [], merger.hints, supergraph)
