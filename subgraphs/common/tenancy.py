@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+from sqlalchemy.sql.util import find_tables
 from sqlmodel import Session as SQLModelSession
 
 from subgraphs.common.models import TenantOwned
@@ -54,16 +55,35 @@ def _filter_tenant_owned(state: ORMExecuteState) -> None:
     options = []
     # Criteria go on each mapped tenant-owned class in the statement: TenantOwned itself
     # is a plain SQLModel base without mapped columns.
-    for mapper in state.all_mappers:
-        cls = mapper.class_
-        if issubclass(cls, TenantOwned):
-            if tenant_id is None:
-                criteria: Any = sa.false()  # anonymous: no tenant-owned rows
-            else:
-                criteria = cls.tenant_id == tenant_id
-            options.append(with_loader_criteria(cls, criteria, include_aliases=True))
+    for cls in _tenant_owned_classes_in(state):
+        if tenant_id is None:
+            criteria: Any = sa.false()  # anonymous: no tenant-owned rows
+        else:
+            criteria = cls.tenant_id == tenant_id
+        options.append(with_loader_criteria(cls, criteria, include_aliases=True))
     if options:
         state.statement = state.statement.options(*options)
+
+
+def _tenant_owned_classes_in(state: ORMExecuteState) -> list[type[TenantOwned]]:
+    """Tenant-owned classes the statement reads, wherever they appear.
+
+    ``all_mappers`` names only the selected entities, so a tenant-owned table that
+    appears only in ``select_from``, a join or a subquery (``select(func.count())
+    .select_from(Model)``, ``count`` of a filtered subquery) would escape the filter
+    and, for instance, leak other tenants' counts. The tables found anywhere in the
+    statement are matched against the mapped tenant-owned classes as well.
+    """
+    classes: dict[type, None] = {m.class_: None for m in state.all_mappers if issubclass(m.class_, TenantOwned)}
+    tables = set(find_tables(state.statement, include_joins=True, include_aliases=True, include_selects=True))
+    stack = list(TenantOwned.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        table = getattr(cls, "__table__", None)
+        if table is not None and table in tables:
+            classes.setdefault(cls, None)
+    return list(classes)  # type: ignore[arg-type]
 
 
 def _stamp_and_check(session: Session, _flush_context: Any, _instances: Any) -> None:
