@@ -14,11 +14,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -116,9 +118,7 @@ class SupergraphWatcher:
         if previous is None:
             logger.info("supergraph %s loaded (sha256 %s)", self._path, digest[:12])
         else:
-            logger.info(
-                "supergraph %s reloaded (sha256 %s -> %s)", self._path, previous.sha256[:12], digest[:12]
-            )
+            logger.info("supergraph %s reloaded (sha256 %s -> %s)", self._path, previous.sha256[:12], digest[:12])
         return True
 
     async def run(self) -> None:
@@ -207,9 +207,23 @@ def run_serve(
     except SettingsError as exc:
         print(f"gateway serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server = build_server(settings, app)
-    server.run(sockets=list(sockets) if sockets else None)
-    return 0 if server.started else 1
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # previous handler. Make that a no-op for SIGTERM and catch SIGINT's KeyboardInterrupt,
+    # so a requested stop after a clean shutdown exits 0 instead of dying with a traceback.
+    previous_term = signal.signal(signal.SIGTERM, _ignore_signal)
+    try:
+        server.run(sockets=list(sockets) if sockets else None)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    if not server.started:
+        logger.error("gateway did not start")
+        return 1
+    return 0
+
+
+def _ignore_signal(signum: int, frame: FrameType | None) -> None:
+    logger.info("stopped by signal %s", signal.Signals(signum).name)

@@ -42,6 +42,7 @@ import yaml
 DEFAULT_FORWARD_HEADERS: tuple[str, ...] = ("authorization", "x-request-id")
 
 _SUBGRAPH_ENV = re.compile(r"^GATEWAY_SUBGRAPH_(?P<name>[A-Z0-9_]+)_(?P<what>URL|TIMEOUT)$")
+_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -118,6 +119,8 @@ class Settings:
             raise SettingsError("poll_interval: must be 0 (off) or positive")
         if settings.default_timeout <= 0 or any(t <= 0 for t in settings.subgraph_timeouts.values()):
             raise SettingsError("timeouts must be positive")
+        if settings.log_level not in _LOG_LEVELS:
+            raise SettingsError(f"log_level: must be one of {', '.join(_LOG_LEVELS)}")
         if settings.shutdown_timeout < 0:
             raise SettingsError("shutdown_timeout: must not be negative")
         if settings.max_connections <= 0:
@@ -145,7 +148,9 @@ def _coerce(name: str, value: Any) -> Any:
             return {str(k): str(v) for k, v in dict(value).items()}
         if name == "subgraph_timeouts":
             return {str(k): float(v) for k, v in dict(value).items()}
-        if name in ("host", "log_level"):
+        if name == "log_level":
+            return str(value).lower()
+        if name == "host":
             return str(value)
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{name}: cannot use {value!r}") from exc
