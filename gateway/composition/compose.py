@@ -50,8 +50,8 @@ def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
     merger = Merger(parsed)
     supergraph = merger.merge()
     errors.extend(merger.errors)
-    if not errors:
-        errors.extend(validate_supergraph(parsed, supergraph))
+    # Post-merge rules run even after merge errors, so that users see every problem at once.
+    errors.extend(validate_supergraph(parsed, supergraph))
     if not errors:
         errors.extend(check_satisfiability(parsed, supergraph))
     if errors:

@@ -97,6 +97,7 @@ def merge_decorations(decos: list[Decorations]) -> Decorations:
         out.tags.extend(t for t in d.tags if t not in out.tags)
         out.authenticated = out.authenticated or d.authenticated
         out.composed.extend(c for c in d.composed if c not in out.composed)
+        out.specified_by = out.specified_by or d.specified_by
     out.scopes = _combine_requirements([d.scopes for d in decos])
     out.policies = _combine_requirements([d.policies for d in decos])
     return out
@@ -240,7 +241,7 @@ class Merger:
         out: list[JoinType] = []
         for s, t in defs:
             g = self.enum_of[s.name]
-            ext = t.extension and s.fed2 and t.name not in ("Query", "Mutation", "Subscription")
+            ext = t.extension and t.name not in ("Query", "Mutation", "Subscription")
             if t.keys:
                 for k in t.keys:
                     out.append(JoinType(g, k.fields, ext, k.resolvable, t.interface_object))
@@ -421,7 +422,7 @@ class Merger:
             t = merge_type_refs(t, a.type, False, self.is_subtype)
             if t is None:
                 detail = ", ".join(f'type "{a2.type}" in subgraph "{s2.name}"' for s2, a2 in present)
-                code = "ARGUMENT_TYPE_MISMATCH" if what == "ARGUMENT" else "FIELD_TYPE_MISMATCH"
+                code = "FIELD_ARGUMENT_TYPE_MISMATCH" if what == "ARGUMENT" else "FIELD_TYPE_MISMATCH"
                 self.errors.append(
                     CompositionError(
                         code,
@@ -435,7 +436,7 @@ class Merger:
         assert t is not None
         defaults = {a.default for _, a in present}
         if len(defaults) > 1:
-            code = "ARGUMENT_DEFAULT_MISMATCH" if what == "ARGUMENT" else "INPUT_FIELD_DEFAULT_MISMATCH"
+            code = "FIELD_ARGUMENT_DEFAULT_MISMATCH" if what == "ARGUMENT" else "INPUT_FIELD_DEFAULT_MISMATCH"
             detail = ", ".join(
                 f'default value {a.default if a.default is not None else "none"} in subgraph "{s.name}"'
                 for s, a in present

@@ -249,6 +249,8 @@ def _decorations(d: Decorations, joins: list[str], include_deprecated: bool = Tr
         out.append(f"@policy(policies: {_requirements(d.policies)})")
     out.extend(f"@tag(name: {_s(t)})" for t in d.tags)
     out.extend(d.composed)
+    if d.specified_by is not None:
+        out.append(f"@specifiedBy(url: {_s(d.specified_by)})")
     if include_deprecated and d.deprecated is not None:
         if d.deprecated == "No longer supported":
             out.append("@deprecated")
@@ -298,7 +300,9 @@ def _print_type(t: SType) -> str:
         head += " implements " + " & ".join(t.interfaces)
     joins = [f"@join__implements(graph: {g}, interface: {_s(i)})" for g, i in t.implements]
     joins += [_join_type(j) for j in t.join_types]
-    joins += [f"@join__unionMember(graph: {g}, member: {_s(m)})" for g, m in t.union_members]
+    # Apollo groups union memberships by member (in member order), then by graph.
+    by_member = sorted(t.union_members, key=lambda gm: t.members.index(gm[1]) if gm[1] in t.members else 0)
+    joins += [f"@join__unionMember(graph: {g}, member: {_s(m)})" for g, m in by_member]
     dirs = _decorations(t.deco, [], include_deprecated=False)
     # Apollo prints @inaccessible after the join directives on types.
     applied = joins + dirs

@@ -107,6 +107,7 @@ class Decorations:
     policies: list[list[str]] | None = None
     #: Applications of directives named in ``@composeDirective``, printed, in order.
     composed: list[str] = field(default_factory=list)
+    specified_by: str | None = None
 
 
 @dataclass(slots=True)
@@ -168,6 +169,8 @@ class TypeDef:
     interface_object: bool = False
     #: Only ``extend type`` (or ``@extends``) in this subgraph: printed as ``extension: true``.
     extension: bool = False
+    #: Marked ``@extends`` (which, unlike ``extend type``, survives the Federation 1 upgrade).
+    extends_directive: bool = False
     has_definition: bool = False
 
 
@@ -412,6 +415,8 @@ class _Reader:
                 out.scopes = _and_requirements(out.scopes, args.get("scopes"))
             elif canon == "policy":
                 out.policies = _and_requirements(out.policies, args.get("policies"))
+            elif local == "specifiedBy":
+                out.specified_by = str(args.get("url"))
             elif local in self.composed:
                 out.composed.append(print_ast(app))
         return out
@@ -455,6 +460,7 @@ class _Reader:
             elif canon == "extends":
                 # ``@extends`` is the directive spelling of ``extend type``.
                 td.extension = True
+                td.extends_directive = True
         if kind in ("object", "interface"):
             for i in getattr(node, "interfaces", None) or ():
                 iname = self.rename.get(i.name.value, i.name.value)
@@ -547,6 +553,7 @@ def _merge_deco(into: Decorations, other: Decorations) -> None:
     if other.policies is not None:
         into.policies = _and_requirements(into.policies, other.policies)
     into.composed.extend(c for c in other.composed if c not in into.composed)
+    into.specified_by = into.specified_by or other.specified_by
 
 
 def _and_requirements(a: object, b: object) -> list[list[str]] | None:
@@ -590,7 +597,7 @@ def _upgrade_fed1(sg: Subgraph) -> None:
     """
     used: set[tuple[str, str]] = set()
     for t in sg.types.values():
-        t.extension = False
+        t.extension = t.extends_directive
         for k in t.keys:
             for f in _top(k.fields):
                 used.add((t.name, f))

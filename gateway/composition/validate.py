@@ -1,17 +1,474 @@
-"""Federation validation rules (placeholder, filled in below)."""
+"""Federation validation rules, reported with Apollo's error codes.
+
+``validate_subgraphs`` checks what each subgraph states about itself (its keys,
+``@requires``, ``@provides`` and ``@external`` against the field sets they name);
+``validate_supergraph`` checks what only the set of subgraphs shows (field sharing,
+external fields no subgraph resolves, interfaces, inaccessible references).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
+
 from .errors import CompositionError
-from .subgraph import Subgraph
+from .fieldset import FieldSetSyntaxError, parse_field_set
+from .subgraph import BUILTIN_SCALARS, FieldDef, Subgraph, TypeDef
 from .supergraph import Supergraph
+
+COMPOSITE = ("object", "interface", "union")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRef:
+    """A field a field set selects: the type it is on, the field, and whether it is at the top."""
+
+    type_name: str
+    field: FieldDef
+    top: bool
+
+
+class FieldSetProblem(Exception):
+    """A field set names something the subgraph does not have, or selects it wrongly."""
+
+
+def walk_field_set(
+    sg: Subgraph,
+    type_name: str,
+    text: str,
+    visit: Callable[[FieldRef], None],
+    allow_composite_leaf: bool = False,
+) -> None:
+    """Visit every field ``text`` selects from ``type_name`` in ``sg``; raise FieldSetProblem when invalid."""
+    try:
+        sel = parse_field_set(text)
+    except FieldSetSyntaxError as exc:
+        raise FieldSetProblem(f"invalid syntax: {exc}") from exc
+    _walk(sg, type_name, sel, visit, True, allow_composite_leaf)
+
+
+def _walk(
+    sg: Subgraph,
+    type_name: str,
+    sel: SelectionSetNode,
+    visit: Callable[[FieldRef], None],
+    top: bool,
+    allow_composite_leaf: bool,
+) -> None:
+    t = sg.types.get(type_name)
+    if t is None:
+        raise FieldSetProblem(f'type "{type_name}" is not defined in this subgraph')
+    for s in sel.selections:
+        if isinstance(s, InlineFragmentNode):
+            cond = s.type_condition.name.value if s.type_condition else type_name
+            if cond not in sg.types:
+                raise FieldSetProblem(f'Unknown type "{cond}"')
+            _walk(sg, cond, s.selection_set, visit, top, allow_composite_leaf)
+            continue
+        if not isinstance(s, FieldNode):
+            raise FieldSetProblem("fragment spreads are not allowed in field sets")
+        name = s.name.value
+        if name == "__typename":
+            continue
+        f = t.fields.get(name)
+        if f is None:
+            raise FieldSetProblem(f'Cannot query field "{name}" on type "{type_name}" (if the field is defined in '
+                                  "another subgraph, you need to add it to this subgraph with @external).")
+        visit(FieldRef(type_name, f, top))
+        target = sg.types.get(f.type.named)
+        composite = target is not None and target.kind in COMPOSITE
+        if s.selection_set is not None:
+            if not composite:
+                raise FieldSetProblem(f'Field "{type_name}.{name}" of type "{f.type}" cannot have a selection')
+            _walk(sg, f.type.named, s.selection_set, visit, False, allow_composite_leaf)
+        elif composite and not allow_composite_leaf:
+            raise FieldSetProblem(f'Field "{type_name}.{name}" of type "{f.type}" must have a selection')
+
+
+def _err(code: str, message: str, subs: tuple[str, ...], coord: str | None) -> CompositionError:
+    return CompositionError(code, message, subs, coord)
 
 
 def validate_subgraphs(subgraphs: list[Subgraph]) -> list[CompositionError]:
-    """Rules checkable on each subgraph alone."""
-    return []
+    """Rules checkable on each subgraph alone, plus extensions without a base anywhere."""
+    errors: list[CompositionError] = []
+    defined = {t.name for s in subgraphs for t in s.types.values() if not t.extension or t.extends_directive}
+    for sg in subgraphs:
+        used_externals: set[tuple[str, str]] = set()
+        for t in sg.types.values():
+            if sg.fed2 and t.extension and not t.extends_directive and t.name not in defined and t.name not in (
+                "Query",
+                "Mutation",
+                "Subscription",
+            ):
+                errors.append(
+                    _err(
+                        "EXTENSION_WITH_NO_BASE",
+                        f'[{sg.name}] Type "{t.name}" is an extension type, but there is no type definition for '
+                        f'"{t.name}" in any subgraph.',
+                        (sg.name,),
+                        t.name,
+                    )
+                )
+            _check_keys(sg, t, errors, used_externals)
+            for f in t.fields.values():
+                _check_requires(sg, t, f, errors, used_externals)
+                _check_provides(sg, t, f, errors, used_externals)
+        if sg.fed2:
+            _check_unused_externals(sg, used_externals, errors)
+    return errors
+
+
+def _check_keys(sg: Subgraph, t: TypeDef, errors: list[CompositionError], used: set[tuple[str, str]]) -> None:
+    for k in t.keys:
+        coord = t.name
+        bad: list[str] = []
+
+        def visit(ref: FieldRef, bad: list[str] = bad) -> None:
+            used.add((ref.type_name, ref.field.name))
+            target = sg.types.get(ref.field.type.named)
+            if target is not None and target.kind in ("interface", "union"):
+                bad.append(
+                    f'field "{ref.type_name}.{ref.field.name}" is a {target.kind} type which is not allowed in @key'
+                )
+            if ref.field.args:
+                errors.append(
+                    _err(
+                        "KEY_FIELDS_HAS_ARGS",
+                        f'[{sg.name}] On type "{t.name}", for @key(fields: "{k.fields}"): field '
+                        f'{ref.type_name}.{ref.field.name} cannot be included because it has arguments (fields '
+                        "with argument are not allowed in @key)",
+                        (sg.name,),
+                        coord,
+                    )
+                )
+
+        try:
+            walk_field_set(sg, t.name, k.fields, visit, allow_composite_leaf=True)
+        except FieldSetProblem as exc:
+            errors.append(
+                _err(
+                    "KEY_INVALID_FIELDS",
+                    f'[{sg.name}] On type "{t.name}", for @key(fields: "{k.fields}"): {exc}',
+                    (sg.name,),
+                    coord,
+                )
+            )
+            continue
+        for b in bad:
+            errors.append(
+                _err(
+                    "KEY_FIELDS_SELECT_INVALID_TYPE",
+                    f'[{sg.name}] On type "{t.name}", for @key(fields: "{k.fields}"): {b}',
+                    (sg.name,),
+                    coord,
+                )
+            )
+
+
+def _check_requires(
+    sg: Subgraph, t: TypeDef, f: FieldDef, errors: list[CompositionError], used: set[tuple[str, str]]
+) -> None:
+    if f.requires is None:
+        return
+    coord = f"{t.name}.{f.name}"
+    missing: list[str] = []
+
+    def visit(ref: FieldRef) -> None:
+        used.add((ref.type_name, ref.field.name))
+        if ref.top and not ref.field.external and sg.fed2:
+            missing.append(f"{ref.type_name}.{ref.field.name}")
+
+    try:
+        walk_field_set(sg, t.name, f.requires, visit)
+    except FieldSetProblem as exc:
+        errors.append(
+            _err(
+                "REQUIRES_INVALID_FIELDS",
+                f'[{sg.name}] On field "{coord}", for @requires(fields: "{f.requires}"): {exc}',
+                (sg.name,),
+                coord,
+            )
+        )
+        return
+    for m in missing:
+        errors.append(
+            _err(
+                "REQUIRES_FIELDS_MISSING_EXTERNAL",
+                f'[{sg.name}] On field "{coord}", for @requires(fields: "{f.requires}"): field "{m}" should not '
+                "be part of a @requires since it is already provided by this subgraph (it is not marked @external)",
+                (sg.name,),
+                coord,
+            )
+        )
+
+
+def _check_provides(
+    sg: Subgraph, t: TypeDef, f: FieldDef, errors: list[CompositionError], used: set[tuple[str, str]]
+) -> None:
+    if f.provides is None:
+        return
+    coord = f"{t.name}.{f.name}"
+    target = sg.types.get(f.type.named)
+    if target is None or target.kind not in COMPOSITE:
+        errors.append(
+            _err(
+                "PROVIDES_ON_NON_OBJECT_FIELD",
+                f'[{sg.name}] Invalid @provides directive on field "{coord}": field has type "{f.type}" which is '
+                "not a Composite Type",
+                (sg.name,),
+                coord,
+            )
+        )
+        return
+    missing: list[str] = []
+
+    def visit(ref: FieldRef) -> None:
+        used.add((ref.type_name, ref.field.name))
+        if ref.top and not ref.field.external and sg.fed2:
+            missing.append(f"{ref.type_name}.{ref.field.name}")
+
+    try:
+        walk_field_set(sg, target.name, f.provides, visit)
+    except FieldSetProblem as exc:
+        errors.append(
+            _err(
+                "PROVIDES_INVALID_FIELDS",
+                f'[{sg.name}] On field "{coord}", for @provides(fields: "{f.provides}"): {exc}',
+                (sg.name,),
+                coord,
+            )
+        )
+        return
+    for m in missing:
+        errors.append(
+            _err(
+                "PROVIDES_FIELDS_MISSING_EXTERNAL",
+                f'[{sg.name}] On field "{coord}", for @provides(fields: "{f.provides}"): field "{m}" should not '
+                "be part of a @provides since it is already provided by this subgraph (it is not marked @external)",
+                (sg.name,),
+                coord,
+            )
+        )
+
+
+def _check_unused_externals(sg: Subgraph, used: set[tuple[str, str]], errors: list[CompositionError]) -> None:
+    for t in sg.types.values():
+        iface_fields = {
+            fname for i in t.interfaces if (it := sg.types.get(i)) is not None for fname in it.fields
+        }
+        for f in t.fields.values():
+            if not f.external or (t.name, f.name) in used or f.name in iface_fields:
+                continue
+            # A field used through an interface the type implements counts as used.
+            if any((i, f.name) in used for i in t.interfaces):
+                continue
+            errors.append(
+                _err(
+                    "EXTERNAL_UNUSED",
+                    f'[{sg.name}] Field "{t.name}.{f.name}" is marked @external but is not used in any federation '
+                    "directive (@key, @provides, @requires) or to satisfy an interface; the field declaration has "
+                    "no use and should be removed (or the field should not be @external).",
+                    (sg.name,),
+                    f"{t.name}.{f.name}",
+                )
+            )
+
+
+def _provided_fields(sg: Subgraph) -> set[tuple[str, str]]:
+    """Fields some ``@provides`` of this subgraph makes it resolve (external there otherwise)."""
+    out: set[tuple[str, str]] = set()
+    for t in sg.types.values():
+        for f in t.fields.values():
+            if f.provides is None:
+                continue
+
+            def visit(ref: FieldRef) -> None:
+                out.add((ref.type_name, ref.field.name))
+
+            try:
+                walk_field_set(sg, f.type.named, f.provides, visit)
+            except FieldSetProblem:
+                continue
+    return out
+
+
+def _key_fields(sg: Subgraph, t: TypeDef) -> set[str]:
+    out: set[str] = set()
+    for k in t.keys:
+        try:
+            walk_field_set(sg, t.name, k.fields, lambda ref: out.add(f"{ref.type_name}.{ref.field.name}"), True)
+        except FieldSetProblem:
+            continue
+    return out
 
 
 def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> list[CompositionError]:
-    """Rules that need every subgraph."""
-    return []
+    """Rules that need every subgraph: sharing, externals without a base, interfaces, inaccessible."""
+    errors: list[CompositionError] = []
+    provided = {sg.name: _provided_fields(sg) for sg in subgraphs}
+    keyed: dict[str, set[str]] = {}
+    for sg in subgraphs:
+        for t in sg.types.values():
+            for kf in _key_fields(sg, t):
+                keyed.setdefault(sg.name, set()).add(kf)
+    overridden: set[tuple[str, str, str]] = set()  # (subgraph, type, field) given away by @override
+    for sg in subgraphs:
+        for t in sg.types.values():
+            for f in t.fields.values():
+                if f.override and f.override != sg.name and f.override_label is None:
+                    other = next((s for s in subgraphs if s.name == f.override), None)
+                    if other is not None:
+                        of = other.types.get(t.name)
+                        if of is not None and f.name in of.fields and of.fields[f.name].override is None:
+                            overridden.add((other.name, t.name, f.name))
+    names = list(dict.fromkeys(t for sg in subgraphs for t in sg.types))
+    for tname in names:
+        st = supergraph.types.get(tname)
+        if st is None or st.kind != "object":
+            continue
+        if len({sg.types[tname].kind for sg in subgraphs if tname in sg.types}) > 1:
+            continue  # reported as TYPE_KIND_MISMATCH already
+        fnames = list(dict.fromkeys(f for sg in subgraphs if tname in sg.types for f in sg.types[tname].fields))
+        for fname in fnames:
+            defs = [
+                (sg, sg.types[tname].fields[fname])
+                for sg in subgraphs
+                if tname in sg.types and fname in sg.types[tname].fields
+            ]
+            coord = f"{tname}.{fname}"
+            if all(f.external for _, f in defs):
+                errors.append(
+                    _err(
+                        "EXTERNAL_MISSING_ON_BASE",
+                        f'Field "{coord}" is marked @external on all the subgraphs in which it is listed '
+                        f"({_fmt([s.name for s, _ in defs])}).",
+                        tuple(s.name for s, _ in defs),
+                        coord,
+                    )
+                )
+                continue
+            resolvers = [
+                (sg, f)
+                for sg, f in defs
+                if (not f.external or (tname, fname) in provided[sg.name])
+                and (sg.name, tname, fname) not in overridden
+            ]
+            if len(resolvers) < 2:
+                continue
+            non_shareable = [
+                sg.name
+                for sg, f in resolvers
+                if not f.shareable and not f.external and coord not in keyed.get(sg.name, set())
+                and not f.override_label
+                and not _overrides_labelled(subgraphs, sg, tname, fname)
+            ]
+            if non_shareable:
+                where = (
+                    "all of them"
+                    if len(non_shareable) == len(resolvers)
+                    else _fmt(non_shareable)
+                )
+                errors.append(
+                    _err(
+                        "INVALID_FIELD_SHARING",
+                        f'Non-shareable field "{coord}" is resolved from multiple subgraphs: it is resolved from '
+                        f"{_fmt([s.name for s, _ in resolvers])} and defined as non-shareable in {where}",
+                        tuple(s.name for s, _ in resolvers),
+                        coord,
+                    )
+                )
+    errors.extend(_check_interfaces(supergraph))
+    errors.extend(_check_inaccessible(supergraph))
+    q = supergraph.types.get("Query")
+    if q is None or not q.fields:
+        errors.append(_err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None))
+    return errors
+
+
+def _overrides_labelled(subgraphs: list[Subgraph], sg: Subgraph, tname: str, fname: str) -> bool:
+    """Whether another subgraph is progressively taking this field over (both resolve it meanwhile)."""
+    for other in subgraphs:
+        t = other.types.get(tname)
+        if t is None or fname not in t.fields:
+            continue
+        f = t.fields[fname]
+        if f.override == sg.name and f.override_label is not None:
+            return True
+    return False
+
+
+def _fmt(names: list[str]) -> str:
+    if len(names) == 1:
+        return f'subgraph "{names[0]}"'
+    return "subgraphs " + ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
+
+
+def _check_interfaces(sg: Supergraph) -> list[CompositionError]:
+    errors: list[CompositionError] = []
+    for t in sg.types.values():
+        if t.kind not in ("object", "interface"):
+            continue
+        for iname in t.interfaces:
+            iface = sg.types.get(iname)
+            if iface is None:
+                continue
+            for fname in iface.fields:
+                if fname not in t.fields:
+                    errors.append(
+                        _err(
+                            "INTERFACE_FIELD_NO_IMPLEM",
+                            f'Interface field "{iname}.{fname}" is declared in some subgraphs but type "{t.name}", '
+                            f'which implements "{iname}", does not have field "{fname}".',
+                            (),
+                            f"{t.name}.{fname}",
+                        )
+                    )
+    return errors
+
+
+def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
+    hidden = {t.name for t in sg.types.values() if t.deco.inaccessible}
+    errors: list[CompositionError] = []
+    for t in sg.types.values():
+        if t.deco.inaccessible:
+            continue
+        for f in t.fields.values():
+            if not f.deco.inaccessible and f.type.named in hidden:
+                errors.append(
+                    _err(
+                        "REFERENCED_INACCESSIBLE",
+                        f'Type "{f.type.named}" is @inaccessible but is referenced by "{t.name}.{f.name}", which is '
+                        "in the API schema.",
+                        (),
+                        f"{t.name}.{f.name}",
+                    )
+                )
+            for a in f.args.values():
+                if not a.deco.inaccessible and not f.deco.inaccessible and a.type.named in hidden:
+                    errors.append(
+                        _err(
+                            "REFERENCED_INACCESSIBLE",
+                            f'Type "{a.type.named}" is @inaccessible but is referenced by '
+                            f'"{t.name}.{f.name}({a.name}:)", which is in the API schema.',
+                            (),
+                            f"{t.name}.{f.name}({a.name}:)",
+                        )
+                    )
+        for a in t.input_fields.values():
+            if not a.deco.inaccessible and a.type.named in hidden:
+                errors.append(
+                    _err(
+                        "REFERENCED_INACCESSIBLE",
+                        f'Type "{a.type.named}" is @inaccessible but is referenced by "{t.name}.{a.name}", which is '
+                        "in the API schema.",
+                        (),
+                        f"{t.name}.{a.name}",
+                    )
+                )
+    return errors
+
+
+__all__ = ["BUILTIN_SCALARS", "FieldSetProblem", "validate_subgraphs", "validate_supergraph", "walk_field_set"]
