@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Field, SQLModel
 
 from subgraphs.common.ids import new_id, utcnow
@@ -34,6 +35,6 @@ def json_field(nullable: bool = False) -> object:
     """A JSON column (JSONB on PostgreSQL, TEXT on SQLite)."""
     return Field(
         default=None,
-        sa_type=sa.JSON().with_variant(sa.dialects.postgresql.JSONB(), "postgresql"),
+        sa_type=sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
         nullable=nullable,
     )
