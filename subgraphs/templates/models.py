@@ -15,7 +15,7 @@ are frozen too.
 from __future__ import annotations
 
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,7 +25,7 @@ from subgraphs.common.audit import AuditEntryBase
 from subgraphs.common.models import TenantOwned, created_at_field, id_field, json_field
 
 
-class TemplateStatus(str, Enum):
+class TemplateStatus(StrEnum):
     """Lifecycle of one template version: DRAFT -> PUBLISHED -> DEPRECATED."""
 
     DRAFT = "DRAFT"
@@ -33,7 +33,7 @@ class TemplateStatus(str, Enum):
     DEPRECATED = "DEPRECATED"
 
 
-class FieldType(str, Enum):
+class FieldType(StrEnum):
     """The value type a passport stores for a field."""
 
     STRING = "STRING"
@@ -46,7 +46,7 @@ class FieldType(str, Enum):
     ENUM = "ENUM"
 
 
-class AccessLevel(str, Enum):
+class AccessLevel(StrEnum):
     """Who may read a field's value on a passport."""
 
     PUBLIC = "PUBLIC"

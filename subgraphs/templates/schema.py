@@ -16,7 +16,6 @@ from strawberry.scalars import JSON
 from subgraphs.common.audit import AuditRecord, run_mutation
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
-from subgraphs.common.loaders import load_many
 from subgraphs.common.pagination import Connection, build_connection, page_window
 from subgraphs.templates import loaders
 from subgraphs.templates.domain import FieldSpec, TemplateAuthoring, TemplateChanges, TemplateSpec
