@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLSyntaxError, parse
+from graphql import GraphQLSyntaxError, parse, print_ast
 from graphql.language import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
 
 
@@ -37,6 +37,8 @@ def print_selection_set(sel: SelectionSetNode) -> str:
     for s in sel.selections:
         if isinstance(s, FieldNode):
             text = s.name.value
+            if s.arguments:
+                text += "(" + ", ".join(f"{a.name.value}: {print_ast(a.value)}" for a in s.arguments) + ")"
             if s.selection_set is not None:
                 text += " { " + print_selection_set(s.selection_set) + " }"
             parts.append(text)

@@ -579,7 +579,8 @@ class Merger:
             for c in s.composed:
                 if c.name not in out:
                     out[c.name] = SDirective(c.definition, c.link_url, c.link_import)
-        # Executable directives (used in operations) survive when every subgraph defines them.
+        # Executable directives (used in operations) survive when every subgraph defines them,
+        # with the locations they all accept.
         exec_names: set[str] | None = None
         for s in self.subgraphs:
             mine = {n for n, d in s.directive_defs.items() if _executable_locations(d)}
@@ -587,7 +588,12 @@ class Merger:
         for n in sorted(exec_names or ()):
             if n in out:
                 continue
-            out[n] = SDirective(self.subgraphs[0].directive_defs[n])
+            locs = _executable_locations(self.subgraphs[0].directive_defs[n])
+            for s in self.subgraphs[1:]:
+                theirs = set(_executable_locations(s.directive_defs[n]))
+                locs = [loc for loc in locs if loc in theirs]
+            if locs:
+                out[n] = SDirective(self.subgraphs[0].directive_defs[n], locations=locs)
         return out
 
 

@@ -161,7 +161,7 @@ def print_supergraph(sg: Supergraph) -> str:
         if d.link_url is None:
             # Only the executable part of a plain directive reaches clients; its type-system
             # locations meant something to one subgraph only.
-            locs = _executable_locations(node)
+            locs = d.locations or _executable_locations(node)
             text = print_ast(node)
             head = text.split(" on ")[0]
             directives[name] = f"{head} on {' | '.join(locs)}"

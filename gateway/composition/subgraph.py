@@ -461,6 +461,7 @@ class _Reader:
                 # ``@extends`` is the directive spelling of ``extend type``.
                 td.extension = True
                 td.extends_directive = True
+        type_external = any(self.names.canonical(a.name.value) == "external" for a in directives)
         if kind in ("object", "interface"):
             for i in getattr(node, "interfaces", None) or ():
                 iname = self.rename.get(i.name.value, i.name.value)
@@ -470,6 +471,9 @@ class _Reader:
                 fd = self.field(f)
                 if td.shareable:
                     fd.shareable = True
+                if type_external:
+                    # ``@external`` on a type marks the fields this definition lists.
+                    fd.external = True
                 td.fields[fd.name] = fd
         elif kind == "input":
             for f in getattr(node, "fields", None) or ():
@@ -520,11 +524,8 @@ class _Reader:
 
 
 def _normalise_fields(text: str) -> str:
-    """Field sets keep the user's text unless it does not parse (validation reports it later)."""
-    try:
-        return print_selection_set(parse_field_set(text)) if text.strip() else text
-    except FieldSetSyntaxError:
-        return text
+    """Field sets keep the user's text, as the reference composer does (only trimmed)."""
+    return text.strip()
 
 
 def _kind(node: object) -> str:
@@ -644,4 +645,6 @@ def _filter_top(text: str, keep: list[str]) -> str:
 
     sel = parse_field_set(text)
     kept = tuple(s for s in sel.selections if not isinstance(s, FieldNode) or s.name.value in keep)
+    if len(kept) == len(sel.selections):
+        return text
     return print_selection_set(SelectionSetNode(selections=kept))

@@ -101,6 +101,8 @@ class SDirective:
     definition: DirectiveDefinitionNode
     link_url: str | None = None
     link_import: str | None = None
+    #: For plain executable directives: the locations every subgraph accepts.
+    locations: list[str] | None = None
 
 
 @dataclass(slots=True)
