@@ -1,0 +1,280 @@
+"""Running a plan: subgraph fetches, entity representations, merging, error re-pathing.
+
+The executor makes no planning decisions: it follows the tree, sends each fetch
+once (one ``_entities`` request per fetch node with de-duplicated
+representations) and merges answers into one raw data tree. The response
+formatter then shapes that tree into the client's response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from gateway.contracts import SubgraphTransport
+from gateway.planner.nodes import (
+    FetchNode,
+    FieldItem,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    Representation,
+    SelSet,
+    SequenceNode,
+)
+
+SUBGRAPH_FETCH_FAILED = "SUBGRAPH_FETCH_FAILED"
+DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
+
+_MISSING = object()
+
+
+@dataclass(slots=True)
+class FetchContext:
+    """Everything one plan execution needs; one per operation (or subscription event)."""
+
+    transport: SubgraphTransport
+    headers: Mapping[str, str]
+    urls: Mapping[str, str]
+    variables: Mapping[str, Any]
+    object_types: frozenset[str]
+    possible: Mapping[str, frozenset[str]]  # abstract type -> object types (for requires fragments)
+    data: dict[str, Any] = field(default_factory=dict)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def run_plan(node: PlanNode | None, ctx: FetchContext) -> None:
+    """Execute ``node`` into ``ctx.data`` / ``ctx.errors``."""
+    if node is None:
+        return
+    if isinstance(node, SequenceNode):
+        for child in node.nodes:
+            await run_plan(child, ctx)
+    elif isinstance(node, ParallelNode):
+        await asyncio.gather(*(run_plan(child, ctx) for child in node.nodes))
+    elif isinstance(node, FlattenNode):
+        await _entity_fetch(node, ctx)
+    else:
+        await _root_fetch(node, ctx)
+
+
+def _variables(fetch: FetchNode, ctx: FetchContext) -> dict[str, Any]:
+    v = ctx.variables
+    return {name: v[name] for name in fetch.variable_usages if name in v}
+
+
+async def _send(fetch: FetchNode, payload: dict[str, Any], ctx: FetchContext) -> tuple[Any, list[Any], str | None]:
+    """Send one request; returns (data, errors, failure message)."""
+    url = ctx.urls.get(fetch.subgraph, "")
+    try:
+        resp = await ctx.transport.fetch(fetch.subgraph, url, payload, ctx.headers)
+    except Exception as exc:  # a transport must not take the whole operation down
+        return None, [], f"{type(exc).__name__}: {exc}"
+    if resp.error is not None:
+        return None, [], resp.error
+    body = resp.body
+    if not isinstance(body, dict):
+        return None, [], f"invalid response (HTTP {resp.status})"
+    errors = body.get("errors") or []
+    if not isinstance(errors, list):
+        errors = []
+    data = body.get("data")
+    if data is None and not errors and resp.status >= 400:
+        return None, [], f"HTTP {resp.status}"
+    return data, errors, None
+
+
+def _failure(fetch: FetchNode, message: str, path: list[Any] | None) -> dict[str, Any]:
+    err: dict[str, Any] = {
+        "message": f"HTTP fetch failed from '{fetch.subgraph}': {message}",
+        "extensions": {"code": SUBGRAPH_FETCH_FAILED, "serviceName": fetch.subgraph},
+    }
+    if path is not None:
+        err["path"] = path
+    return err
+
+
+def _downstream(fetch: FetchNode, err: Any, path: list[Any] | None) -> dict[str, Any]:
+    if not isinstance(err, dict):
+        err = {"message": str(err)}
+    out: dict[str, Any] = {"message": err.get("message", "Unknown subgraph error")}
+    if path is not None:
+        out["path"] = path
+    ext = dict(err.get("extensions") or {})
+    ext.setdefault("code", DOWNSTREAM_SERVICE_ERROR)
+    ext.setdefault("serviceName", fetch.subgraph)
+    out["extensions"] = ext
+    return out
+
+
+async def _root_fetch(fetch: FetchNode, ctx: FetchContext) -> None:
+    payload: dict[str, Any] = {"query": fetch.operation}
+    variables = _variables(fetch, ctx)
+    if variables:
+        payload["variables"] = variables
+    data, errors, failure = await _send(fetch, payload, ctx)
+    if failure is not None:
+        for name in fetch.root_fields or ("",):
+            ctx.errors.append(_failure(fetch, failure, [name] if name else None))
+        return
+    for err in errors:
+        path = err.get("path") if isinstance(err, dict) else None
+        ctx.errors.append(_downstream(fetch, err, list(path) if isinstance(path, list) else None))
+    if isinstance(data, dict):
+        merge(ctx.data, data, ctx.object_types)
+
+
+def _collect(value: Any, path: tuple[str, ...], i: int, cur: list[Any],
+             out: list[tuple[dict[str, Any], list[Any]]]) -> None:
+    if value is None:
+        return
+    if i == len(path):
+        if isinstance(value, dict):
+            out.append((value, cur))
+        elif isinstance(value, list):  # a list the path did not spell out: walk it anyway
+            for n, item in enumerate(value):
+                _collect(item, path, i, [*cur, n], out)
+        return
+    seg = path[i]
+    if seg == "@":
+        if isinstance(value, list):
+            for n, item in enumerate(value):
+                _collect(item, path, i + 1, [*cur, n], out)
+        return
+    if isinstance(value, dict):
+        child = value.get(seg)
+        if child is not None:
+            _collect(child, path, i + 1, [*cur, seg], out)
+
+
+def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any]) -> bool:
+    """Copy the fields of ``sel`` from ``obj`` into ``out``; False when a needed field is missing."""
+    for item in sel.items.values():
+        if isinstance(item, FieldItem):
+            value = obj.get(item.response_name, _MISSING)
+            if value is _MISSING:
+                return False
+            if item.sub is not None and value is not None:
+                value = _project_value(value, item.sub, ctx)
+                if value is _MISSING:
+                    return False
+            out[item.name] = value
+        else:
+            cond = item.type_condition
+            tn = obj.get("__typename")
+            if cond is None or cond == tn or tn in ctx.possible.get(cond, ()):
+                if not _project(obj, item.sub, ctx, out):
+                    return False
+    return True
+
+
+def _project_value(value: Any, sel: SelSet, ctx: FetchContext) -> Any:
+    if isinstance(value, list):
+        items = []
+        for v in value:
+            pv = _project_value(v, sel, ctx) if v is not None else None
+            if pv is _MISSING:
+                return _MISSING
+            items.append(pv)
+        return items
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    if "__typename" in value:
+        out["__typename"] = value["__typename"]
+    if not _project(value, sel, ctx, out):
+        return _MISSING
+    return out
+
+
+def _representation(obj: dict[str, Any], rep: Representation, ctx: FetchContext) -> dict[str, Any] | None:
+    out: dict[str, Any] = {"__typename": rep.typename}
+    if not _project(obj, rep.selection, ctx, out):
+        return None
+    return out
+
+
+async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
+    fetch = flatten.node
+    requires = fetch.requires or {}
+    found: list[tuple[dict[str, Any], list[Any]]] = []
+    _collect(ctx.data, flatten.path, 0, [], found)
+    reps: list[dict[str, Any]] = []
+    owners: list[list[tuple[dict[str, Any], list[Any]]]] = []
+    index: dict[bytes, int] = {}
+    for obj, path in found:
+        rep_spec = requires.get(obj.get("__typename"))  # type: ignore[arg-type]
+        if rep_spec is None:
+            continue
+        rep = _representation(obj, rep_spec, ctx)
+        if rep is None:
+            continue  # an earlier fetch failed or returned null for this object: nothing to ask
+        key = orjson.dumps(rep)
+        i = index.get(key)
+        if i is None:
+            i = index[key] = len(reps)
+            reps.append(rep)
+            owners.append([])
+        owners[i].append((obj, path))
+    if not reps:
+        return
+    variables = _variables(fetch, ctx)
+    variables["representations"] = reps
+    data, errors, failure = await _send(fetch, {"query": fetch.operation, "variables": variables}, ctx)
+    if failure is not None:
+        ctx.errors.append(_failure(fetch, failure, owners[0][0][1] if owners else None))
+        return
+    for err in errors:
+        path = err.get("path") if isinstance(err, dict) else None
+        client_path: list[Any] | None = None
+        if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int):
+            if 0 <= path[1] < len(owners):
+                client_path = [*owners[path[1]][0][1], *path[2:]]
+        elif owners:
+            client_path = None
+        ctx.errors.append(_downstream(fetch, err, client_path))
+    entities = data.get("_entities") if isinstance(data, dict) else None
+    if not isinstance(entities, list):
+        return
+    types = ctx.object_types
+    for i, entity in enumerate(entities[: len(owners)]):
+        if not isinstance(entity, dict):
+            continue
+        for obj, _ in owners[i]:
+            merge(obj, entity, types)
+
+
+def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozenset[str]) -> None:
+    """Deep-merge a subgraph answer into the data tree.
+
+    ``__typename`` is only replaced when the known one is not a concrete type
+    (an @interfaceObject answers with its interface's name).
+    """
+    for key, value in source.items():
+        existing = target.get(key, _MISSING)
+        if existing is _MISSING or existing is None:
+            target[key] = value
+        elif key == "__typename":
+            if existing not in object_types and value in object_types:
+                target[key] = value
+        elif isinstance(existing, dict) and isinstance(value, dict):
+            merge(existing, value, object_types)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            _merge_lists(existing, value, object_types)
+        elif value is not None:
+            target[key] = value
+
+
+def _merge_lists(target: list[Any], source: list[Any], object_types: frozenset[str]) -> None:
+    for i, value in enumerate(source):
+        existing = target[i]
+        if isinstance(existing, dict) and isinstance(value, dict):
+            merge(existing, value, object_types)
+        elif isinstance(existing, list) and isinstance(value, list) and len(existing) == len(value):
+            _merge_lists(existing, value, object_types)
+        elif existing is None:
+            target[i] = value

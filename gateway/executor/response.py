@@ -1,0 +1,152 @@
+"""Shape the merged subgraph data into the client's response.
+
+Walks the normalised operation over the raw data: field order and aliases follow
+the operation, helper fields (keys, requires, __typename the client did not ask
+for) disappear, @skip/@include are applied, enum values unknown to the API
+schema are nulled, and nulls in non-null positions propagate per the spec.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+    is_abstract_type,
+    is_leaf_type,
+)
+
+from gateway.planner.operation import NormalizedOperation, OpField, OpSelection, conditions_hold
+
+_BUBBLE = object()  # "this position must become null" (a non-null field was null)
+
+_Collected = list[tuple[str, OpField, list[OpSelection]]]
+
+
+class ResponseFormatter:
+    """Formats one response (construct per execution; holds per-request caches only)."""
+
+    def __init__(self, schema: GraphQLSchema, variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> None:
+        self.schema = schema
+        self.variables = variables
+        self.errors = errors
+        self._had_errors = bool(errors)
+        self._cache: dict[tuple[int, str], _Collected] = {}
+
+    def format(self, op: NormalizedOperation, data: Mapping[str, Any],
+               introspection: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        """The ``data`` member of the response."""
+        root = {
+            "query": self.schema.query_type,
+            "mutation": self.schema.mutation_type,
+            "subscription": self.schema.subscription_type,
+        }[op.kind]
+        assert root is not None
+        result = self._object(root, op.selections, data, [], introspection or {})
+        if result is _BUBBLE:
+            return None
+        return result  # type: ignore[return-value]
+
+    def _collect(self, type_: GraphQLObjectType, sels: list[OpSelection]) -> _Collected:
+        key = (id(sels), type_.name)
+        hit = self._cache.get(key)
+        if hit is not None:
+            return hit
+        order: dict[str, tuple[OpField, list[OpSelection]]] = {}
+        self._collect_into(type_, sels, order)
+        out = [(rn, f, subs) for rn, (f, subs) in order.items()]
+        self._cache[key] = out
+        return out
+
+    def _collect_into(self, type_: GraphQLObjectType, sels: list[OpSelection],
+                      order: dict[str, tuple[OpField, list[OpSelection]]]) -> None:
+        for s in sels:
+            if s.conditions and not conditions_hold(s.conditions, self.variables):
+                continue
+            if isinstance(s, OpField):
+                entry = order.get(s.response_name)
+                if entry is None:
+                    order[s.response_name] = (s, list(s.selections or ()))
+                elif s.selections:
+                    entry[1].extend(s.selections)
+            else:
+                cond = s.type_condition
+                if cond is not None and cond != type_.name:
+                    t = self.schema.get_type(cond)
+                    if t is None or not is_abstract_type(t) or not self.schema.is_sub_type(t, type_):  # type: ignore[arg-type]
+                        continue
+                self._collect_into(type_, s.selections, order)
+
+    def _object(self, type_: GraphQLObjectType, sels: list[OpSelection], raw: Mapping[str, Any],
+                path: list[Any], introspection: Mapping[str, Any] | None = None) -> Any:
+        out: dict[str, Any] = {}
+        for rn, f, subs in self._collect(type_, sels):
+            name = f.name
+            if name == "__typename":
+                out[rn] = type_.name
+                continue
+            if introspection is not None and name in ("__schema", "__type"):
+                out[rn] = introspection.get(rn)
+                continue
+            fdef = type_.fields.get(name)
+            if fdef is None:
+                continue
+            value = self._value(fdef.type, raw.get(rn), subs, path, rn)
+            if value is _BUBBLE:
+                return _BUBBLE
+            out[rn] = value
+        return out
+
+    def _value(self, type_: GraphQLOutputType, value: Any, sels: list[OpSelection], path: list[Any],
+               key: Any) -> Any:
+        if isinstance(type_, GraphQLNonNull):
+            r = self._value(type_.of_type, value, sels, path, key)
+            if r is None or r is _BUBBLE:
+                if r is None:
+                    self._null_error(path, key)
+                return _BUBBLE
+            return r
+        if value is None:
+            return None
+        if isinstance(type_, GraphQLList):
+            if not isinstance(value, list):
+                return None
+            sub_path = [*path, key]
+            items = []
+            for i, item in enumerate(value):
+                r = self._value(type_.of_type, item, sels, sub_path, i)
+                if r is _BUBBLE:
+                    return None
+                items.append(r)
+            return items
+        if is_leaf_type(type_):
+            if isinstance(type_, GraphQLEnumType) and (not isinstance(value, str) or value not in type_.values):
+                self.errors.append({
+                    "message": f"Enum '{type_.name}' cannot represent value: {value!r}",
+                    "path": [*path, key],
+                })
+                return None
+            return value
+        if not isinstance(value, dict):
+            return None
+        if isinstance(type_, GraphQLObjectType):
+            r = self._object(type_, sels, value, [*path, key])
+        else:
+            tn = value.get("__typename")
+            t = self.schema.get_type(tn) if isinstance(tn, str) else None
+            if not isinstance(t, GraphQLObjectType) or not self.schema.is_sub_type(type_, t):  # type: ignore[arg-type]
+                return None
+            r = self._object(t, sels, value, [*path, key])
+        return None if r is _BUBBLE else r
+
+    def _null_error(self, path: list[Any], key: Any) -> None:
+        # a subgraph failure already explains the hole; only report unexplained nulls
+        if self._had_errors or self.errors:
+            return
+        self.errors.append({"message": "Cannot return null for non-nullable field.", "path": [*path, key]})

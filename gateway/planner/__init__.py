@@ -1,0 +1,29 @@
+"""Query planning: normalised operation + supergraph -> tree of subgraph fetches (pure, no I/O)."""
+
+from gateway.planner.builder import PlanningError, QueryPlanner
+from gateway.planner.nodes import (
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    Representation,
+    SelSet,
+    SequenceNode,
+)
+from gateway.planner.operation import NormalizedOperation, normalize_operation
+from gateway.planner.printer import print_plan
+
+__all__ = [
+    "FetchNode",
+    "FlattenNode",
+    "NormalizedOperation",
+    "ParallelNode",
+    "PlanNode",
+    "PlanningError",
+    "QueryPlanner",
+    "Representation",
+    "SelSet",
+    "SequenceNode",
+    "normalize_operation",
+    "print_plan",
+]

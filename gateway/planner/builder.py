@@ -1,0 +1,747 @@
+"""The query planner: split a normalised operation into subgraph fetches.
+
+The search walks the operation depth first. At every field it stays in the
+subgraph that already holds the parent object when that subgraph can resolve
+the field (staying never costs a fetch); otherwise it takes an edge to another
+subgraph: an entity jump by a key the current subgraph can supply (several hops
+when needed), with the field's ``@requires`` gathered first. Among several
+candidate subgraphs (root fields, @shareable fields) it picks the one whose
+subtree needs the fewest further jumps, preferring a fetch group that already
+exists for the same response path. Fetch groups with their dependencies then
+become a Sequence / Parallel / Flatten / Fetch tree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, is_abstract_type
+
+from gateway.planner.nodes import (
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    Representation,
+    SelSet,
+    SequenceNode,
+)
+from gateway.planner.operation import NormalizedOperation, OpField, OpFragment, OpSelection, fieldset_selections
+from gateway.supergraph.model import KeyInfo, Supergraph
+
+_MAX_DEPTH = 24
+_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
+class PlanningError(Exception):
+    """The operation cannot be planned against this supergraph."""
+
+
+# provided field sets: field name -> nested provided; "…on T" keys hold type-conditioned parts
+Provided = dict[str, "Provided"]
+
+
+@dataclass(eq=False)
+class _Group:
+    id: int
+    subgraph: str
+    path: tuple[str, ...]
+    is_entity: bool
+    section: int
+    selset: SelSet = field(default_factory=SelSet)
+    deps: set[_Group] = field(default_factory=set)
+    reps: dict[str, Representation] = field(default_factory=dict)
+    rep_keys: dict[str, str] = field(default_factory=dict)
+    variables: set[str] = field(default_factory=set)
+    root_fields: list[str] = field(default_factory=list)
+
+    def __hash__(self) -> int:
+        return self.id
+
+
+@dataclass(slots=True)
+class _Ctx:
+    group: _Group
+    selset: SelSet
+    type: str
+    path: tuple[str, ...]
+    provided: Provided | None = None
+    entry_key: frozenset[str] = frozenset()
+    # response names the client uses at this level: helper fields must not collide with them
+    client: dict[str, tuple[str, str]] | None = None
+
+    def helper_name(self, f: OpField) -> str:
+        """The response name for ``f``: helper fields step aside from client aliases."""
+        if f.helper and self.client:
+            used = self.client.get(f.response_name)
+            if used is not None and used != (f.name, f.args):
+                return "_h_" + f.response_name
+        return f.response_name
+
+
+def _typename() -> OpField:
+    return OpField(response_name="__typename", name="__typename")
+
+
+def _provided_tree(sels: list[OpSelection]) -> Provided:
+    out: Provided = {}
+    for s in sels:
+        if isinstance(s, OpField):
+            child = _provided_tree(s.selections) if s.selections else {}
+            existing = out.get(s.name)
+            if existing is not None:
+                existing.update(child)
+            else:
+                out[s.name] = child
+        else:
+            key = "…on " + (s.type_condition or "")
+            out.setdefault(key, {}).update(_provided_tree(s.selections))
+    return out
+
+
+class QueryPlanner:
+    """Plans operations against one supergraph. Pure: no I/O, deterministic."""
+
+    def __init__(self, supergraph: Supergraph) -> None:
+        self.sg = supergraph
+        self.schema = supergraph.api_schema
+
+    def plan(self, op: NormalizedOperation) -> PlanNode | None:
+        """The plan tree for ``op`` (``None`` when no subgraph is needed)."""
+        return _PlanBuild(self, op).run()
+
+
+class _PlanBuild:
+    """State of planning one operation."""
+
+    def __init__(self, planner: QueryPlanner, op: NormalizedOperation) -> None:
+        self.sg = planner.sg
+        self.schema = planner.schema
+        self.op = op
+        self.groups: list[_Group] = []
+        self.root_groups: dict[str, _Group] = {}
+        self.section = 0
+        self.depth = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _new_group(self, subgraph: str, path: tuple[str, ...], is_entity: bool) -> _Group:
+        g = _Group(id=len(self.groups), subgraph=subgraph, path=path, is_entity=is_entity, section=self.section)
+        self.groups.append(g)
+        return g
+
+    def _kind(self, type_name: str) -> str:
+        t = self.schema.get_type(type_name)
+        if isinstance(t, GraphQLObjectType):
+            return "object"
+        if isinstance(t, GraphQLInterfaceType):
+            return "interface"
+        if isinstance(t, GraphQLUnionType):
+            return "union"
+        td = self.sg.types.get(type_name)
+        return td.kind if td is not None else "scalar"
+
+    def _is_composite(self, type_name: str) -> bool:
+        return self._kind(type_name) in ("object", "interface", "union")
+
+    def _api_possible(self, type_name: str) -> list[str]:
+        t = self.schema.get_type(type_name)
+        if t is None:
+            return []
+        if isinstance(t, GraphQLObjectType):
+            return [t.name]
+        if is_abstract_type(t):
+            return [o.name for o in self.schema.get_possible_types(t)]  # type: ignore[arg-type]
+        return []
+
+    def _applies(self, cond: str | None, type_name: str) -> bool:
+        if cond is None or cond == type_name:
+            return True
+        return type_name in self._api_possible(cond)
+
+    @staticmethod
+    def _depends_on(a: _Group, b: _Group) -> bool:
+        """Whether ``a`` is ``b`` or (transitively) waits for ``b``."""
+        seen: set[int] = set()
+        stack = [a]
+        while stack:
+            g = stack.pop()
+            if g is b:
+                return True
+            if g.id in seen:
+                continue
+            seen.add(g.id)
+            stack.extend(g.deps)
+        return False
+
+    def _provided_has(self, ctx: _Ctx, name: str) -> bool:
+        p = ctx.provided
+        if not p:
+            return False
+        if name in p:
+            return True
+        for k, sub in p.items():
+            if k.startswith("…on ") and self._applies(k[4:] or None, ctx.type) and name in sub:
+                return True
+        return False
+
+    def _provided_child(self, ctx: _Ctx, name: str) -> Provided | None:
+        p = ctx.provided
+        if not p:
+            return None
+        out: Provided = {}
+        if name in p:
+            out.update(p[name])
+        for k, sub in p.items():
+            if k.startswith("…on ") and self._applies(k[4:] or None, ctx.type) and name in sub:
+                out.update(sub[name])
+        return out or None
+
+    def _local(self, ctx: _Ctx, f: OpField) -> bool:
+        """Whether the subgraph of ``ctx`` resolves ``f`` on ``ctx.type`` without a jump."""
+        g = ctx.group.subgraph
+        fg = self.sg.field_in_graph(ctx.type, f.name, g)
+        if fg is None:
+            return self.sg.type_in_graph(ctx.type, g) and self._provided_has(ctx, f.name)
+        if fg.requires is not None or fg.used_overridden:
+            return False
+        if fg.external:
+            return self._provided_has(ctx, f.name)
+        return True
+
+    def _local_static(self, graph: str, type_name: str, sels: list[OpSelection]) -> bool:
+        """Whether ``graph`` resolves all of ``sels`` (keys, mostly) on ``type_name`` directly."""
+        for s in sels:
+            if isinstance(s, OpFragment):
+                if not self._local_static(graph, s.type_condition or type_name, s.selections):
+                    return False
+                continue
+            if s.name == "__typename":
+                continue
+            if not self.sg.can_resolve(type_name, s.name, graph):
+                return False
+            fg = self.sg.field_in_graph(type_name, s.name, graph)
+            if fg is not None and fg.requires is not None:
+                return False
+            if s.selections:
+                fd = self.sg.field_def(type_name, s.name)
+                if fd is None or not self._local_static(graph, _base(fd.type), s.selections):
+                    return False
+        return True
+
+    # -- cost estimate (fewest fetches) -------------------------------------------------------
+
+    def _estimate(self, graph: str, type_name: str, sels: list[OpSelection], depth: int = 0) -> int:
+        """Rough number of extra fetches needed to resolve ``sels`` starting in ``graph``."""
+        if depth > 6:
+            return 0
+        cost = 0
+        kind = self._kind(type_name)
+        for s in sels:
+            if isinstance(s, OpFragment):
+                cond = s.type_condition or type_name
+                if self._kind(cond) == "object" and kind != "object":
+                    if not self.sg.type_in_graph(cond, graph):
+                        continue
+                cost += self._estimate(graph, cond, s.selections, depth + 1)
+                continue
+            if s.name == "__typename":
+                continue
+            fd = self.sg.field_def(type_name, s.name)
+            if fd is None:
+                continue
+            fg = self.sg.field_in_graph(type_name, s.name, graph)
+            if fg is not None and not fg.external and not fg.used_overridden and fg.requires is None:
+                if s.selections:
+                    cost += self._estimate(graph, _base(fg.type or fd.type), s.selections, depth + 1)
+                continue
+            others = self.sg.resolving_graphs(type_name, s.name)
+            if not others:
+                cost += 1
+                continue
+            best = min(
+                (self._estimate(o, _base(fd.type), s.selections, depth + 1) if s.selections else 0)
+                for o in others
+            )
+            cost += 1 + best
+        return cost
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def run(self) -> PlanNode | None:
+        op = self.op
+        root = {
+            "query": self.sg.query_type,
+            "mutation": self.sg.mutation_type,
+            "subscription": self.sg.subscription_type,
+        }[op.kind]
+        if root is None:
+            raise PlanningError(f"the schema has no {op.kind} root type")
+        if op.kind == "mutation":
+            sections: list[_Group] = []
+            for f, wrappers in self._root_fields(op.selections, root, ()):
+                self.section = len(sections)
+                graph = self._choose_root_graph(root, f, prefer=sections[-1].subgraph if sections else None)
+                if sections and sections[-1].subgraph == graph:
+                    group = sections[-1]
+                    self.section = group.section
+                else:
+                    group = self._new_group(graph, (), False)
+                    sections.append(group)
+                self._plan_root_field(group, root, f, wrappers)
+            return self._tree_sections(sections, "mutation")
+        for f, wrappers in self._root_fields(op.selections, root, ()):
+            graph = self._choose_root_graph(root, f, prefer=None)
+            group = self.root_groups.get(graph)
+            if group is None:
+                group = self.root_groups[graph] = self._new_group(graph, (), False)
+            self._plan_root_field(group, root, f, wrappers)
+        return self._tree(self.groups, list(self.root_groups.values()), op.kind)
+
+    def _root_fields(
+        self, sels: list[OpSelection], root: str, wrappers: tuple[str, ...]
+    ) -> list[tuple[OpField, tuple[str, ...]]]:
+        out: list[tuple[OpField, tuple[str, ...]]] = []
+        for s in sels:
+            if isinstance(s, OpFragment):
+                if not self._applies(s.type_condition, root):
+                    continue
+                out.extend(self._root_fields(s.selections, root, wrappers + ((s.directives,) if s.directives else ())))
+            elif s.name == "__typename" or s.name in _INTROSPECTION_ROOTS:
+                continue  # answered by the gateway itself
+            else:
+                out.append((s, wrappers))
+        return out
+
+    def _choose_root_graph(self, root: str, f: OpField, prefer: str | None) -> str:
+        cands = self.sg.resolving_graphs(root, f.name)
+        if not cands:
+            raise PlanningError(f"no subgraph resolves {root}.{f.name}")
+        if len(cands) == 1:
+            return cands[0]
+
+        def score(g: str) -> tuple[int, int, int]:
+            cost = self._estimate(g, root, [f])
+            existing = 0 if (g in self.root_groups or g == prefer) else 1
+            return (cost + existing, existing, self.sg.graph_order[g])
+
+        return min(cands, key=score)
+
+    def _plan_root_field(self, group: _Group, root: str, f: OpField, wrappers: tuple[str, ...]) -> None:
+        selset = group.selset
+        for w in wrappers:
+            selset = selset.add_fragment(None, w)
+        group.root_fields.append(f.response_name)
+        ctx = _Ctx(group=group, selset=selset, type=root, path=())
+        self._plan_field(ctx, f)
+
+    def _plan_sels(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
+        """Plan ``sels`` on the object(s) at ``ctx``; returns the groups that produce their data."""
+        self.depth += 1
+        if self.depth > _MAX_DEPTH * 8:
+            raise PlanningError("operation too deep to plan")
+        try:
+            if any(not (isinstance(s, OpField) and s.helper) for s in sels):
+                names: dict[str, tuple[str, str]] = dict(ctx.client or {})
+                _client_names(sels, names)
+                ctx.client = names
+            kind = self._kind(ctx.type)
+            graph = ctx.group.subgraph
+            if kind == "object":
+                return self._plan_object(ctx, sels)
+            if kind == "interface" and self.sg.is_interface_object(ctx.type, graph):
+                return self._plan_interface_object(ctx, sels)
+            return self._plan_abstract(ctx, sels)
+        finally:
+            self.depth -= 1
+
+    def _plan_object(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
+        providers: set[_Group] = set()
+        for s in sels:
+            if isinstance(s, OpFragment):
+                if not self._applies(s.type_condition, ctx.type):
+                    continue
+                sub = ctx
+                if s.directives:
+                    sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
+                               ctx.provided, ctx.entry_key, ctx.client)
+                    ctx.group.variables |= s.variables
+                providers |= self._plan_object(sub, s.selections)
+            else:
+                providers |= self._plan_field(ctx, s)
+        return providers
+
+    def _plan_interface_object(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
+        """The subgraph knows the interface only as an @interfaceObject: concrete types live elsewhere."""
+        local: list[OpSelection] = []
+        remote: list[OpSelection] = []
+        for s in sels:
+            if isinstance(s, OpField) and s.name != "__typename":
+                local.append(s)
+            elif isinstance(s, OpFragment) and s.type_condition in (None, ctx.type) and not s.directives:
+                (local if all(isinstance(x, OpField) and x.name != "__typename" for x in s.selections)
+                 else remote).append(s)
+            else:
+                remote.append(s)
+        providers: set[_Group] = set()
+        for s in local:
+            if isinstance(s, OpFragment):
+                providers |= self._plan_object(ctx, s.selections)
+            else:
+                providers |= self._plan_field(ctx, s)
+        if remote:
+            # find a subgraph where the interface is a real (entity) interface
+            target = None
+            for g in self.sg.subgraphs:
+                if g == ctx.group.subgraph or self.sg.is_interface_object(ctx.type, g):
+                    continue
+                if self.sg.resolvable_keys(ctx.type, g):
+                    target = g
+                    break
+            if target is None:
+                # nothing knows the concrete types: the interface object's own __typename is all we have
+                ctx.selset.add_field("__typename", "__typename")
+                return providers | {ctx.group}
+            tctx, deps = self._entity_ctx(ctx, target, ctx.type, None)
+            tctx.group.deps |= deps
+            providers |= self._plan_abstract(tctx, remote)
+        return providers
+
+    def _plan_abstract(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
+        graph = ctx.group.subgraph
+        ctx.selset.add_field("__typename", "__typename")
+        providers: set[_Group] = {ctx.group}
+        possible = self.sg.possible_types_in_graph(ctx.type, graph)
+        is_iface = self._kind(ctx.type) == "interface"
+        for s in sels:
+            if isinstance(s, OpField):
+                if s.name == "__typename":
+                    if s.response_name != "__typename" or s.directives:
+                        ctx.selset.add_field(s.response_name, "__typename", "", s.directives)
+                    continue
+                if is_iface and self._local(ctx, s) and self._interface_field_uniform(ctx.type, s.name, graph,
+                                                                                       possible):
+                    providers |= self._plan_field(ctx, s)
+                    continue
+                for r in possible:
+                    if not self._applies_api(ctx.type, r):
+                        continue
+                    rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r), r, ctx.path,
+                                self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client)
+                    providers |= self._plan_field(rctx, s)
+                continue
+            cond = s.type_condition or ctx.type
+            if s.directives:
+                ctx.group.variables |= s.variables
+            if cond == ctx.type:
+                sub = ctx
+                if s.directives:
+                    sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
+                               ctx.provided, ctx.entry_key, ctx.client)
+                providers |= self._plan_abstract(sub, s.selections)
+                continue
+            cond_kind = self._kind(cond)
+            if cond_kind == "object":
+                if cond not in possible:
+                    continue  # this subgraph never returns that type here
+                rctx = _Ctx(ctx.group, ctx.selset.add_fragment(cond, s.directives), cond, ctx.path,
+                            self._narrow_provided(ctx.provided, cond), ctx.entry_key, ctx.client)
+                providers |= self._plan_object(rctx, s.selections)
+                continue
+            overlap = [r for r in possible if r in self._api_possible(cond)]
+            if not overlap:
+                continue
+            if (
+                self.sg.type_in_graph(cond, graph)
+                and not self.sg.is_interface_object(cond, graph)
+                and set(overlap) <= set(self.sg.possible_types_in_graph(cond, graph))
+            ):
+                rctx = _Ctx(ctx.group, ctx.selset.add_fragment(cond, s.directives), cond, ctx.path,
+                            ctx.provided, ctx.entry_key, ctx.client)
+                providers |= self._plan_abstract(rctx, s.selections)
+                continue
+            for r in overlap:
+                rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r, s.directives), r, ctx.path,
+                            self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client)
+                providers |= self._plan_object(rctx, s.selections)
+        return providers
+
+    def _applies_api(self, abstract: str, r: str) -> bool:
+        return r in self._api_possible(abstract)
+
+    def _narrow_provided(self, provided: Provided | None, type_name: str) -> Provided | None:
+        if not provided:
+            return provided
+        out: Provided = {}
+        for k, v in provided.items():
+            if k.startswith("…on "):
+                if self._applies(k[4:] or None, type_name):
+                    out.update(v)
+            else:
+                out[k] = v
+        return out
+
+    def _interface_field_uniform(self, iface: str, name: str, graph: str, possible: list[str]) -> bool:
+        """Whether every implementation resolves the interface field in ``graph`` as the interface does."""
+        for r in possible:
+            fg = self.sg.field_in_graph(r, name, graph)
+            if fg is None or fg.external or fg.requires is not None or fg.used_overridden:
+                return False
+        return True
+
+    def _plan_field(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        if f.name == "__typename":
+            ctx.selset.add_field(f.response_name, "__typename", "", f.directives)
+            ctx.group.variables |= f.variables
+            return {ctx.group}
+        if self._local(ctx, f):
+            return self._add_local(ctx, f)
+        if not f.selections and not f.args and f.name in ctx.entry_key and f.response_name == f.name:
+            return {ctx.group}  # a key field: already in the data from the fetch that led here
+        return self._jump(ctx, f)
+
+    def _add_local(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        graph = ctx.group.subgraph
+        fd = self.sg.field_def(ctx.type, f.name)
+        if fd is None:
+            raise PlanningError(f"unknown field {ctx.type}.{f.name}")
+        fg = self.sg.field_in_graph(ctx.type, f.name, graph)
+        sub_type = _base((fg.type if fg is not None and fg.type else None) or fd.type)
+        composite = self._is_composite(sub_type)
+        rn = ctx.helper_name(f)
+        sub = ctx.selset.add_field(rn, f.name, f.args, f.directives, composite)
+        ctx.group.variables |= f.variables
+        if sub is None or not f.selections:
+            return {ctx.group}
+        path = ctx.path + (rn,) + ("@",) * fd.type.count("[")
+        if fg is not None and fg.provides is not None:
+            provided: Provided | None = _provided_tree(fieldset_selections(fg.provides))
+        else:
+            provided = self._provided_child(ctx, f.name)
+        child = _Ctx(ctx.group, sub, sub_type, path, provided)
+        return {ctx.group} | self._plan_sels(child, f.selections)
+
+    def _candidates(self, type_name: str, f: OpField, current: str) -> list[tuple[str, str]]:
+        """(subgraph, entity type) pairs that can resolve ``f`` after an entity jump."""
+        out: list[tuple[str, str]] = []
+        for g in self.sg.subgraphs:
+            fg = self.sg.field_in_graph(type_name, f.name, g)
+            if fg is None or fg.external or fg.used_overridden:
+                continue
+            if g == current and fg.requires is None:
+                continue
+            if self.sg.resolvable_keys(type_name, g):
+                out.append((g, type_name))
+        t = self.schema.get_type(type_name)
+        if isinstance(t, GraphQLObjectType):
+            for iface in t.interfaces:
+                for g in self.sg.subgraphs:
+                    if g == current or not self.sg.is_interface_object(iface.name, g):
+                        continue
+                    if self.sg.can_resolve(iface.name, f.name, g) and self.sg.resolvable_keys(iface.name, g):
+                        out.append((g, iface.name))
+        return out
+
+    def _jump(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        cands = self._candidates(ctx.type, f, ctx.group.subgraph)
+        if not cands:
+            raise PlanningError(
+                f"cannot plan {ctx.type}.{f.name} from subgraph {ctx.group.subgraph!r}: "
+                "no other subgraph resolves it by a key"
+            )
+        if len(cands) > 1:
+            def score(c: tuple[str, str]) -> tuple[int, int]:
+                g, ent = c
+                keys = self.sg.resolvable_keys(ent, g)
+                cost = 0 if any(self._local_static(ctx.group.subgraph, ctx.type, fieldset_selections(k.selection))
+                                for k in keys) else 2
+                if not any(x.is_entity and x.subgraph == g and x.path == ctx.path for x in self.groups):
+                    cost += 1
+                if f.selections:
+                    cost += self._estimate(g, ctx.type, [f])
+                return (cost, self.sg.graph_order[g])
+
+            cands.sort(key=score)
+        self.depth += 1
+        if self.depth > _MAX_DEPTH * 8:
+            raise PlanningError("operation too deep to plan")
+        try:
+            graph, entity = cands[0]
+            fg = self.sg.field_in_graph(entity, f.name, graph)
+            requires = fg.requires if fg is not None else None
+            tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
+            tctx.group.deps |= deps
+            # the field itself is resolved in the target, requires or not
+            return self._add_local_forced(tctx, f) | deps
+        finally:
+            self.depth -= 1
+
+    def _add_local_forced(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        return self._add_local(ctx, f)
+
+    def _choose_key(self, source: _Ctx, keys: list[KeyInfo]) -> KeyInfo:
+        for k in keys:
+            if self._local_static(source.group.subgraph, source.type, fieldset_selections(k.selection)):
+                return k
+        return keys[0]
+
+    def _entity_ctx(self, ctx: _Ctx, graph: str, entity: str, requires: object | None
+                    ) -> tuple[_Ctx, set[_Group]]:
+        """The position for ``entity`` in an entity fetch to ``graph`` at ``ctx.path``, and its inputs."""
+        keys = self.sg.resolvable_keys(entity, graph)
+        if not keys:
+            raise PlanningError(f"subgraph {graph!r} cannot resolve {entity} by a key")
+        key = self._choose_key(ctx, keys)
+        key_sels = fieldset_selections(key.selection)
+        deps = self._plan_sels(ctx, [_typename(), *key_sels])
+        req_sels: list[OpSelection] = []
+        if requires is not None:
+            req_sels = fieldset_selections(requires)  # type: ignore[arg-type]
+            deps |= self._plan_sels(ctx, req_sels)
+        accepted = [ctx.type]
+        if entity != ctx.type and self._kind(entity) == "interface":
+            accepted.extend(r for r in self._api_possible(entity) if r != ctx.type)
+        target = None
+        for g in self.groups:
+            if not g.is_entity or g.subgraph != graph or g.path != ctx.path or g.section != self.section:
+                continue
+            if g is ctx.group or any(self._depends_on(d, g) for d in deps):
+                continue
+            chosen = g.rep_keys.get(ctx.type)
+            if chosen is not None and chosen != key.fields:
+                continue
+            target = g
+            break
+        if target is None:
+            target = self._new_group(graph, ctx.path, True)
+        target.rep_keys[ctx.type] = key.fields
+        rep = target.reps.get(ctx.type)
+        if rep is None:
+            rep = Representation(typename=entity, selection=SelSet())
+        _add_fieldset(rep.selection, key_sels, self, ctx.type, ctx)
+        if req_sels:
+            _add_fieldset(rep.selection, req_sels, self, ctx.type, ctx)
+        for a in accepted:
+            if a not in target.reps:
+                target.reps[a] = rep
+        pos = target.selset.add_fragment(entity)
+        entry = frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections)
+        return _Ctx(target, pos, entity, ctx.path, None, entry), deps
+
+    # -- plan tree -----------------------------------------------------------------------------
+
+    def _fetch(self, g: _Group) -> PlanNode:
+        kind = "query" if g.is_entity else self.op.kind
+        order = list(self.op.variables)
+        used = tuple(v for v in order if v in g.variables)
+        var_defs = [f"${v}:{self.op.variables[v].type}{self.op.variables[v].default_text}" for v in used]
+        body = g.selset.print_compact()
+        if g.is_entity:
+            defs = "($representations:[_Any!]!" + "".join("," + d for d in var_defs) + ")"
+            operation = f"query{defs}{{_entities(representations:$representations){{{body}}}}}"
+        else:
+            defs = ("(" + ",".join(var_defs) + ")") if var_defs else ""
+            operation = f"{kind}{defs}{{{body}}}"
+        node = FetchNode(
+            subgraph=g.subgraph,
+            operation=operation,
+            operation_kind=kind,
+            variable_usages=used,
+            selection=g.selset,
+            requires=dict(g.reps) if g.is_entity else None,
+            root_fields=tuple(g.root_fields),
+            id=g.id,
+        )
+        if g.is_entity:
+            return FlattenNode(path=g.path, node=node)
+        return node
+
+    def _tree(self, groups: list[_Group], roots: list[_Group], kind: str) -> PlanNode | None:
+        groups = [g for g in groups if not g.selset.is_empty()]
+        if not groups:
+            return None
+        ids = {g.id for g in groups}
+        for g in groups:
+            g.deps = {d for d in g.deps if d.id in ids and d is not g}
+        # Prefer a tree (each group waits for one parent): most parallel and readable.
+        if all(len(g.deps) <= 1 for g in groups):
+            children: dict[int, list[_Group]] = {}
+            tops: list[_Group] = []
+            for g in groups:
+                if g.deps:
+                    children.setdefault(next(iter(g.deps)).id, []).append(g)
+                else:
+                    tops.append(g)
+
+            def node(g: _Group) -> PlanNode:
+                own = self._fetch(g)
+                kids = children.get(g.id, [])
+                if not kids:
+                    return own
+                sub = [node(k) for k in kids]
+                rest: PlanNode = sub[0] if len(sub) == 1 else ParallelNode(tuple(sub))
+                return SequenceNode((own, *_flatten_seq(rest)))
+
+            top = [node(g) for g in tops]
+            return top[0] if len(top) == 1 else ParallelNode(tuple(top))
+        # Otherwise levels by longest dependency chain.
+        level: dict[int, int] = {}
+
+        def lvl(g: _Group) -> int:
+            if g.id not in level:
+                level[g.id] = 0 if not g.deps else 1 + max(lvl(d) for d in g.deps)
+            return level[g.id]
+
+        by_level: dict[int, list[_Group]] = {}
+        for g in groups:
+            by_level.setdefault(lvl(g), []).append(g)
+        steps: list[PlanNode] = []
+        for i in sorted(by_level):
+            fetches = [self._fetch(g) for g in by_level[i]]
+            steps.append(fetches[0] if len(fetches) == 1 else ParallelNode(tuple(fetches)))
+        return steps[0] if len(steps) == 1 else SequenceNode(tuple(steps))
+
+    def _tree_sections(self, sections: list[_Group], kind: str) -> PlanNode | None:
+        parts: list[PlanNode] = []
+        for root in sections:
+            members = [g for g in self.groups if g.section == root.section]
+            t = self._tree(members, [root], kind)
+            if t is not None:
+                parts.extend(_flatten_seq(t))
+        if not parts:
+            return None
+        return parts[0] if len(parts) == 1 else SequenceNode(tuple(parts))
+
+
+def _flatten_seq(node: PlanNode) -> tuple[PlanNode, ...]:
+    if isinstance(node, SequenceNode):
+        return node.nodes
+    return (node,)
+
+
+def _base(type_str: str) -> str:
+    return type_str.replace("[", "").replace("]", "").replace("!", "")
+
+
+def _client_names(sels: list[OpSelection], out: dict[str, tuple[str, str]]) -> None:
+    for s in sels:
+        if isinstance(s, OpFragment):
+            _client_names(s.selections, out)
+        elif not s.helper:
+            out.setdefault(s.response_name, (s.name, s.args))
+
+
+def _add_fieldset(target: SelSet, sels: list[OpSelection], build: _PlanBuild, type_name: str,
+                  ctx: _Ctx | None = None) -> None:
+    """Record key / @requires fields in a representation recipe (data key = where the data sits)."""
+    for s in sels:
+        if isinstance(s, OpFragment):
+            _add_fieldset(target.add_fragment(s.type_condition), s.selections, build,
+                          s.type_condition or type_name, ctx)
+            continue
+        fd = build.sg.field_def(type_name, s.name)
+        composite = bool(s.selections)
+        rn = ctx.helper_name(s) if ctx is not None else s.response_name
+        sub = target.add_field(rn, s.name, s.args, "", composite)
+        if sub is not None and s.selections and fd is not None:
+            _add_fieldset(sub, s.selections, build, _base(fd.type))

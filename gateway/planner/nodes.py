@@ -1,0 +1,163 @@
+"""Query plan nodes and the selection sets sent to subgraphs.
+
+A plan is a tree of :class:`SequenceNode`, :class:`ParallelNode`,
+:class:`FlattenNode` and :class:`FetchNode`. Fetch nodes carry the subgraph
+operation already printed, so that executing a cached plan prints nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class FieldItem:
+    """A field in a subgraph selection set."""
+
+    alias: str | None
+    name: str
+    args: str = ""
+    directives: str = ""
+    sub: SelSet | None = None
+
+    @property
+    def response_name(self) -> str:
+        return self.alias or self.name
+
+
+@dataclass(slots=True)
+class FragItem:
+    """An inline fragment in a subgraph selection set."""
+
+    type_condition: str | None
+    directives: str
+    sub: SelSet
+
+
+@dataclass(slots=True)
+class SelSet:
+    """An ordered, de-duplicating selection set under construction (and then printed)."""
+
+    items: dict[tuple[str, ...], FieldItem | FragItem] = field(default_factory=dict)
+
+    def add_field(self, response_name: str, name: str, args: str = "", directives: str = "",
+                  composite: bool = False) -> SelSet | None:
+        """Add (or find) a field; returns its sub-selection when composite."""
+        key = ("f", response_name, name, args, directives)
+        item = self.items.get(key)
+        if item is None:
+            item = FieldItem(
+                alias=response_name if response_name != name else None,
+                name=name,
+                args=args,
+                directives=directives,
+                sub=SelSet() if composite else None,
+            )
+            self.items[key] = item
+        assert isinstance(item, FieldItem)
+        return item.sub
+
+    def add_fragment(self, type_condition: str | None, directives: str = "") -> SelSet:
+        """Add (or find) an inline fragment; returns its selection set."""
+        key = ("i", type_condition or "", directives)
+        item = self.items.get(key)
+        if item is None:
+            item = FragItem(type_condition=type_condition, directives=directives, sub=SelSet())
+            self.items[key] = item
+        assert isinstance(item, FragItem)
+        return item.sub
+
+    def is_empty(self) -> bool:
+        return not self.items
+
+    def print_compact(self) -> str:
+        """The selection set in minimal GraphQL text (what subgraphs receive)."""
+        parts: list[str] = []
+        for item in self.items.values():
+            if isinstance(item, FieldItem):
+                head = (f"{item.alias}:{item.name}" if item.alias else item.name) + item.args + item.directives
+                if item.sub is not None:
+                    inner = item.sub.print_compact() if not item.sub.is_empty() else "__typename"
+                    parts.append(head + "{" + inner + "}")
+                else:
+                    parts.append(head)
+            else:
+                if item.sub.is_empty():
+                    continue
+                cond = f" on {item.type_condition}" if item.type_condition else ""
+                parts.append("..." + cond + item.directives + "{" + item.sub.print_compact() + "}")
+        return " ".join(parts)
+
+    def print_pretty(self, indent: int) -> list[str]:
+        """The selection set, one selection per line (for plan printouts)."""
+        pad = "  " * indent
+        lines: list[str] = []
+        for item in self.items.values():
+            if isinstance(item, FieldItem):
+                head = (f"{item.alias}: {item.name}" if item.alias else item.name) + item.args + item.directives
+                if item.sub is not None:
+                    lines.append(pad + head + " {")
+                    lines.extend(item.sub.print_pretty(indent + 1) or [pad + "  __typename"])
+                    lines.append(pad + "}")
+                else:
+                    lines.append(pad + head)
+            else:
+                if item.sub.is_empty():
+                    continue
+                cond = f" on {item.type_condition}" if item.type_condition else ""
+                lines.append(pad + "..." + cond + item.directives + " {")
+                lines.extend(item.sub.print_pretty(indent + 1))
+                lines.append(pad + "}")
+        return lines
+
+
+@dataclass(frozen=True, slots=True)
+class Representation:
+    """How to build one ``_entities`` representation from an object of an accepted type."""
+
+    typename: str  # the __typename sent (an @interfaceObject's interface name, or the type itself)
+    selection: SelSet  # key and @requires fields to copy from the object
+
+
+@dataclass(frozen=True, slots=True)
+class FetchNode:
+    """One request to one subgraph."""
+
+    subgraph: str
+    operation: str  # printed subgraph operation
+    operation_kind: str
+    variable_usages: tuple[str, ...]
+    selection: SelSet  # for printing plans
+    # entity fetches: accepted __typename -> representation recipe
+    requires: dict[str, Representation] | None = None
+    root_fields: tuple[str, ...] = ()  # root fetches: top-level response names, for error paths
+    id: int = 0
+
+    @property
+    def is_entity_fetch(self) -> bool:
+        return self.requires is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenNode:
+    """Run ``node`` on the objects found at ``path`` ("@" walks into lists)."""
+
+    path: tuple[str, ...]
+    node: FetchNode
+
+
+@dataclass(frozen=True, slots=True)
+class SequenceNode:
+    """Children run one after another."""
+
+    nodes: tuple[PlanNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ParallelNode:
+    """Children run concurrently."""
+
+    nodes: tuple[PlanNode, ...]
+
+
+PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode

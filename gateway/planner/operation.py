@@ -1,0 +1,222 @@
+"""The client operation, normalised: fragments inlined, @skip/@include kept as conditions.
+
+Both the planner (to build subgraph selections) and the response formatter (to
+shape the final response in the client's field order) walk this structure, so
+it is built once per distinct operation and cached with the plan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    ArgumentNode,
+    BooleanValueNode,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    ListValueNode,
+    ObjectValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableNode,
+    print_ast,
+)
+
+from gateway.supergraph.parser import type_to_str
+
+# A condition is (directive name, literal bool or variable name); all must hold.
+Condition = tuple[str, bool | str]
+
+
+@dataclass(slots=True)
+class OpField:
+    """A field selection of the client operation (or of a federation field set)."""
+
+    response_name: str
+    name: str
+    args: str = ""  # printed arguments, "(a: $x)" or ""
+    directives: str = ""  # printed @skip/@include, forwarded to subgraphs as is
+    conditions: tuple[Condition, ...] = ()
+    variables: frozenset[str] = frozenset()
+    selections: list[OpSelection] | None = None
+    arg_nodes: tuple[ArgumentNode, ...] = ()
+    helper: bool = False  # from a key / @requires field set, not asked for by the client
+
+
+@dataclass(slots=True)
+class OpFragment:
+    """An inline fragment (named fragment spreads are inlined into these)."""
+
+    type_condition: str | None
+    selections: list[OpSelection]
+    directives: str = ""
+    conditions: tuple[Condition, ...] = ()
+    variables: frozenset[str] = frozenset()
+
+
+OpSelection = OpField | OpFragment
+
+
+@dataclass(slots=True)
+class VariableDef:
+    """A variable definition of the operation: printed type and default (JSON value)."""
+
+    name: str
+    type: str
+    has_default: bool = False
+    default: Any = None
+    default_text: str = ""  # printed default, kept in subgraph variable definitions
+
+
+@dataclass(slots=True)
+class NormalizedOperation:
+    """One executable operation of a document, ready for planning and response shaping."""
+
+    kind: str  # query | mutation | subscription
+    name: str | None
+    selections: list[OpSelection]
+    variables: dict[str, VariableDef] = field(default_factory=dict)
+
+
+def _variables_in(node: ValueNode, out: set[str]) -> None:
+    if isinstance(node, VariableNode):
+        out.add(node.name.value)
+    elif isinstance(node, ListValueNode):
+        for v in node.values:
+            _variables_in(v, out)
+    elif isinstance(node, ObjectValueNode):
+        for f in node.fields:
+            _variables_in(f.value, out)
+
+
+def _conditions(directives: Sequence[DirectiveNode] | None) -> tuple[str, tuple[Condition, ...], set[str]]:
+    printed: list[str] = []
+    conds: list[Condition] = []
+    used: set[str] = set()
+    for d in directives or ():
+        name = d.name.value
+        if name not in ("skip", "include"):
+            continue  # other executable directives are not forwarded (nothing defines them downstream)
+        arg = next((a for a in d.arguments or () if a.name.value == "if"), None)
+        if arg is None:
+            continue
+        if isinstance(arg.value, BooleanValueNode):
+            conds.append((name, arg.value.value))
+        elif isinstance(arg.value, VariableNode):
+            conds.append((name, arg.value.name.value))
+            used.add(arg.value.name.value)
+        printed.append(print_ast(d))
+    return (" " + " ".join(printed)) if printed else "", tuple(conds), used
+
+
+def value_to_json(node: ValueNode) -> Any:
+    """A literal (variable-free) value as JSON."""
+    from graphql import value_from_ast_untyped
+
+    return value_from_ast_untyped(node)
+
+
+def _print_args(args: Sequence[ArgumentNode]) -> str:
+    if not args:
+        return ""
+    return "(" + ", ".join(f"{a.name.value}: {print_ast(a.value)}" for a in args) + ")"
+
+
+class _Normalizer:
+    def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], helper: bool = False) -> None:
+        self.fragments = fragments
+        self.helper = helper
+
+    def selections(self, node: SelectionSetNode | None, active: frozenset[str] = frozenset()) -> list[OpSelection]:
+        out: list[OpSelection] = []
+        if node is None:
+            return out
+        for sel in node.selections:
+            if isinstance(sel, FieldNode):
+                printed, conds, used = _conditions(sel.directives)
+                for a in sel.arguments or ():
+                    _variables_in(a.value, used)
+                out.append(
+                    OpField(
+                        response_name=sel.alias.value if sel.alias else sel.name.value,
+                        name=sel.name.value,
+                        args=_print_args(sel.arguments or ()),
+                        directives=printed,
+                        conditions=conds,
+                        variables=frozenset(used),
+                        selections=self.selections(sel.selection_set, active) if sel.selection_set else None,
+                        arg_nodes=tuple(sel.arguments or ()),
+                        helper=self.helper,
+                    )
+                )
+            elif isinstance(sel, InlineFragmentNode):
+                printed, conds, used = _conditions(sel.directives)
+                out.append(
+                    OpFragment(
+                        type_condition=sel.type_condition.name.value if sel.type_condition else None,
+                        selections=self.selections(sel.selection_set, active),
+                        directives=printed,
+                        conditions=conds,
+                        variables=frozenset(used),
+                    )
+                )
+            elif isinstance(sel, FragmentSpreadNode):
+                name = sel.name.value
+                frag = self.fragments.get(name)
+                if frag is None or name in active:
+                    continue  # validation rejects these; never loop
+                printed, conds, used = _conditions(sel.directives)
+                out.append(
+                    OpFragment(
+                        type_condition=frag.type_condition.name.value,
+                        selections=self.selections(frag.selection_set, active | {name}),
+                        directives=printed,
+                        conditions=conds,
+                        variables=frozenset(used),
+                    )
+                )
+        return out
+
+
+def normalize_operation(document: DocumentNode, operation: OperationDefinitionNode) -> NormalizedOperation:
+    """Normalise ``operation`` of ``document`` (which must be valid against the API schema)."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    variables: dict[str, VariableDef] = {}
+    for vd in operation.variable_definitions or ():
+        name = vd.variable.name.value
+        variables[name] = VariableDef(
+            name=name,
+            type=type_to_str(vd.type),
+            has_default=vd.default_value is not None,
+            default=value_to_json(vd.default_value) if vd.default_value is not None else None,
+            default_text=("=" + print_ast(vd.default_value)) if vd.default_value is not None else "",
+        )
+    return NormalizedOperation(
+        kind=operation.operation.value,
+        name=operation.name.value if operation.name else None,
+        selections=_Normalizer(fragments).selections(operation.selection_set),
+        variables=variables,
+    )
+
+
+def fieldset_selections(node: SelectionSetNode) -> list[OpSelection]:
+    """A federation field set (keys, requires, provides) as selections."""
+    return _Normalizer({}, helper=True).selections(node)
+
+
+def conditions_hold(conditions: tuple[Condition, ...], variables: Mapping[str, Any]) -> bool:
+    """Evaluate @skip/@include conditions against coerced variables."""
+    for directive, value in conditions:
+        flag = value if isinstance(value, bool) else bool(variables.get(value))
+        if directive == "skip" and flag:
+            return False
+        if directive == "include" and not flag:
+            return False
+    return True

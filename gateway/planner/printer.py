@@ -1,0 +1,57 @@
+"""Readable plan printouts, in the spirit of Apollo's ``QueryPlan { ... }`` text."""
+
+from __future__ import annotations
+
+from gateway.planner.nodes import FetchNode, FlattenNode, ParallelNode, PlanNode, SelSet, SequenceNode
+
+
+def print_plan(node: PlanNode | None) -> str:
+    """Print a plan tree (``None``: an operation answered by the gateway alone)."""
+    lines = ["QueryPlan {"]
+    if node is not None:
+        lines.extend(_node(node, 1))
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def _node(node: PlanNode, indent: int) -> list[str]:
+    pad = "  " * indent
+    if isinstance(node, SequenceNode | ParallelNode):
+        name = "Sequence" if isinstance(node, SequenceNode) else "Parallel"
+        out = [pad + name + " {"]
+        for child in node.nodes:
+            sub = _node(child, indent + 1)
+            sub[-1] += ","
+            out.extend(sub)
+        out.append(pad + "}")
+        return out
+    if isinstance(node, FlattenNode):
+        path = ".".join(node.path)
+        out = [pad + f'Flatten(path: "{path}") {{']
+        sub = _node(node.node, indent + 1)
+        sub[-1] += ","
+        out.extend(sub)
+        out.append(pad + "}")
+        return out
+    assert isinstance(node, FetchNode)
+    out = [pad + f'Fetch(service: "{node.subgraph}") {{']
+    inner = "  " * (indent + 1)
+    if node.requires is not None:
+        reqs = SelSet()
+        seen: set[int] = set()
+        for accepted, rep in node.requires.items():
+            if id(rep) in seen and rep.typename != accepted:
+                continue
+            seen.add(id(rep))
+            frag = reqs.add_fragment(rep.typename if rep.typename == accepted else accepted)
+            frag.add_field("__typename", "__typename")
+            for key, item in rep.selection.items.items():
+                frag.items.setdefault(key, item)
+        out.append(inner + "{")
+        out.extend(reqs.print_pretty(indent + 2))
+        out.append(inner + "} =>")
+    out.append(inner + ("{" if node.operation_kind == "query" else node.operation_kind + " {"))
+    out.extend(node.selection.print_pretty(indent + 2))
+    out.append(inner + "}")
+    out.append(pad + "}")
+    return out

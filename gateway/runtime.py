@@ -1,0 +1,246 @@
+"""The gateway runtime: a loaded supergraph that validates, plans and executes operations.
+
+``Gateway`` implements :class:`gateway.contracts.Runtime`. Per distinct operation
+text (and operation name) it parses, validates, normalises and plans once; the
+prepared result is cached, so a cache hit goes straight to execution.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    execute,
+    parse,
+    validate,
+)
+from graphql.execution.values import get_variable_values
+from graphql.type import is_abstract_type
+
+from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
+from gateway.executor import FetchContext, ResponseFormatter, run_plan
+from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
+from gateway.planner.operation import NormalizedOperation
+from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
+
+__all__ = ["Gateway", "PreparedOperation", "SupergraphError"]
+
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
+QUERY_PLANNING_FAILED = "QUERY_PLANNING_FAILED"
+
+_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedOperation:
+    """A parsed, validated and planned operation (or the request errors that stopped it)."""
+
+    errors: tuple[dict[str, Any], ...] = ()
+    document: DocumentNode | None = None
+    definition: OperationDefinitionNode | None = None
+    operation: NormalizedOperation | None = None
+    plan: PlanNode | None = None
+    introspection: DocumentNode | None = None
+    plan_text: str = ""
+
+
+def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"message": exc.message}
+    if exc.locations:
+        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in exc.locations]
+    out["extensions"] = {"code": code}
+    return out
+
+
+class Gateway:
+    """A supergraph ready to answer operations (see :class:`gateway.contracts.Runtime`)."""
+
+    def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024) -> None:
+        self.supergraph = supergraph
+        self._urls = dict(subgraph_urls)
+        self._planner = QueryPlanner(supergraph)
+        self._cache: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
+        self._cache_size = cache_size
+        schema = supergraph.api_schema
+        self._object_types = frozenset(
+            name for name, t in schema.type_map.items()
+            if isinstance(t, GraphQLObjectType) and not name.startswith("__")
+        )
+        self._possible = {
+            name: frozenset(o.name for o in schema.get_possible_types(t))  # type: ignore[arg-type]
+            for name, t in schema.type_map.items()
+            if is_abstract_type(t)
+        }
+
+    @classmethod
+    def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None) -> Gateway:
+        """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
+        sg = parse_supergraph(sdl)
+        urls = {name: s.url for name, s in sg.subgraphs.items()}
+        for name, url in (subgraph_url_overrides or {}).items():
+            if name not in urls:
+                raise SupergraphError(f"URL override for unknown subgraph {name!r}")
+            urls[name] = url
+        return cls(sg, urls)
+
+    @property
+    def api_schema(self) -> GraphQLSchema:
+        """The schema clients see (no federation machinery, nothing @inaccessible)."""
+        return self.supergraph.api_schema
+
+    @property
+    def subgraph_urls(self) -> dict[str, str]:
+        """Subgraph name -> URL (overrides applied)."""
+        return dict(self._urls)
+
+    # -- preparation -------------------------------------------------------------------------
+
+    def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        """Parse, validate and plan (cached by operation text and name)."""
+        key = (query, operation_name)
+        hit = self._cache.get(key)
+        if hit is not None:
+            self._cache.move_to_end(key)
+            return hit
+        prepared = self._prepare(query, operation_name)
+        self._cache[key] = prepared
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return prepared
+
+    def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
+        try:
+            document = parse(query)
+        except GraphQLError as exc:
+            return PreparedOperation(errors=(_error(exc, GRAPHQL_PARSE_FAILED),))
+        errors = validate(self.api_schema, document)
+        if errors:
+            return PreparedOperation(errors=tuple(_error(e, GRAPHQL_VALIDATION_FAILED) for e in errors))
+        ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+        if operation_name is None:
+            if len(ops) != 1:
+                return PreparedOperation(errors=({
+                    "message": "Must provide operation name if query contains multiple operations.",
+                    "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
+                },))
+            definition = ops[0]
+        else:
+            found = [o for o in ops if o.name is not None and o.name.value == operation_name]
+            if not found:
+                return PreparedOperation(errors=({
+                    "message": f"Unknown operation named '{operation_name}'.",
+                    "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
+                },))
+            definition = found[0]
+        operation = normalize_operation(document, definition)
+        try:
+            plan = self._planner.plan(operation)
+        except PlanningError as exc:
+            return PreparedOperation(errors=({"message": str(exc), "extensions": {"code": QUERY_PLANNING_FAILED}},))
+        return PreparedOperation(
+            document=document,
+            definition=definition,
+            operation=operation,
+            plan=plan,
+            introspection=_introspection_document(document, definition),
+            plan_text=print_plan(plan),
+        )
+
+    # -- execution ----------------------------------------------------------------------------
+
+    async def execute(
+        self,
+        request: GraphQLRequest,
+        *,
+        transport: SubgraphTransport,
+        headers: Mapping[str, str],
+        include_plan: bool = False,
+        allow_mutations: bool = True,
+    ) -> ExecutionOutcome:
+        """Validate, plan (cached) and execute one operation."""
+        prepared = self.prepare(request.query, request.operation_name)
+        if prepared.errors:
+            return ExecutionOutcome(errors=list(prepared.errors), request_error=True)
+        op = prepared.operation
+        assert op is not None and prepared.definition is not None
+        if op.kind == "mutation" and not allow_mutations:
+            return ExecutionOutcome(
+                errors=[{"message": "Mutations are not allowed here (use POST).",
+                         "extensions": {"code": OPERATION_NOT_ALLOWED}}],
+                request_error=True,
+                operation_type=op.kind,
+            )
+        if op.kind == "subscription":
+            return ExecutionOutcome(
+                errors=[{"message": "Subscriptions are not supported by this endpoint.",
+                         "extensions": {"code": OPERATION_NOT_ALLOWED}}],
+                request_error=True,
+                operation_type=op.kind,
+            )
+        raw_vars = dict(request.variables or {})
+        coerced = get_variable_values(self.api_schema, prepared.definition.variable_definitions or (), raw_vars)
+        if isinstance(coerced, list):
+            return ExecutionOutcome(errors=[_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
+                                    operation_type=op.kind)
+        # Subgraphs get the client's JSON values (not Python-coerced ones) with defaults filled in.
+        forwarded = {}
+        for name, vd in op.variables.items():
+            if name in raw_vars:
+                forwarded[name] = raw_vars[name]
+            elif vd.has_default:
+                forwarded[name] = vd.default
+        ctx = FetchContext(
+            transport=transport,
+            headers=headers,
+            urls=self._urls,
+            variables=forwarded,
+            object_types=self._object_types,
+            possible=self._possible,
+        )
+        await run_plan(prepared.plan, ctx)
+        introspection = None
+        if prepared.introspection is not None:
+            result = execute(self.api_schema, prepared.introspection, variable_values=raw_vars)
+            introspection = result.data or {}  # type: ignore[union-attr]
+            for e in result.errors or ():  # type: ignore[union-attr]
+                ctx.errors.append(e.formatted)
+        formatter = ResponseFormatter(self.api_schema, forwarded, ctx.errors)
+        data = formatter.format(op, ctx.data, introspection)
+        extensions = None
+        if include_plan:
+            extensions = {"queryPlan": {"text": prepared.plan_text}}
+        return ExecutionOutcome(data=data, errors=ctx.errors, extensions=extensions, operation_type=op.kind)
+
+    def plan_text(self, query: str, operation_name: str | None = None) -> str:
+        """The printed plan of an operation (raises ``ValueError`` with the request errors)."""
+        prepared = self.prepare(query, operation_name)
+        if prepared.errors:
+            raise ValueError("; ".join(e["message"] for e in prepared.errors))
+        return prepared.plan_text
+
+
+def _introspection_document(document: DocumentNode, op: OperationDefinitionNode) -> DocumentNode | None:
+    """The operation reduced to its ``__schema`` / ``__type`` root fields, or None when it has none."""
+    if op.operation.value != "query":
+        return None
+    fields = tuple(
+        s for s in op.selection_set.selections if isinstance(s, FieldNode) and s.name.value in _INTROSPECTION_ROOTS
+    )
+    if not fields:
+        return None
+    reduced = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=fields))
+    others = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
+    return dataclasses.replace(document, definitions=(reduced, *others))

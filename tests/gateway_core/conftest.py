@@ -1,0 +1,19 @@
+"""Fixtures of the gateway core tests: one loopback server hosting every scenario's subgraphs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .harness import SubgraphServer
+
+
+@pytest.fixture(scope="session")
+def subgraph_server() -> Iterator[SubgraphServer]:
+    """The uvicorn server (127.0.0.1, free port) that scenarios register their subgraphs on."""
+    server = SubgraphServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
