@@ -80,7 +80,7 @@ class _Ctx:
 
 
 def _typename() -> OpField:
-    return OpField(response_name="__typename", name="__typename")
+    return OpField(response_name="__typename", name="__typename", helper=True)
 
 
 def _provided_tree(sels: list[OpSelection]) -> Provided:
@@ -376,7 +376,7 @@ class _PlanBuild:
         local: list[OpSelection] = []
         remote: list[OpSelection] = []
         for s in sels:
-            if isinstance(s, OpField) and s.name != "__typename":
+            if isinstance(s, OpField) and (s.name != "__typename" or s.helper):
                 local.append(s)
             elif isinstance(s, OpFragment) and s.type_condition in (None, ctx.type) and not s.directives:
                 (local if all(isinstance(x, OpField) and x.name != "__typename" for x in s.selections)

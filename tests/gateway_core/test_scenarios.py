@@ -1,0 +1,216 @@
+"""Abstract types, multi-hop keys with nulls, mutations in order, @interfaceObject, @shareable roots."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from .harness import Scenario, SubgraphServer, run, start_scenario
+
+# -- abstract types -----------------------------------------------------------------------------
+
+MEDIA = [
+    {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
+    {"__typename": "Movie", "id": "m1", "title": "Alien", "duration": 117},
+    {"__typename": "Song", "id": "s1", "title": "Blue"},
+    {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
+]
+BY_ID = {m["id"]: m for m in MEDIA}
+
+
+@pytest.fixture(scope="module")
+def abstract(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "abstract", {
+        "a": {
+            "fields": {
+                "Query.media": lambda _s: [{k: v for k, v in m.items() if k not in ("pages", "duration")}
+                                           for m in MEDIA],
+                "Query.search": lambda _s: [{"__typename": m["__typename"], "id": m["id"], "title": m["title"]}
+                                            for m in MEDIA if m["__typename"] != "Song"],
+            },
+            "entities": {"Book": lambda r: BY_ID.get(r["id"]), "Movie": lambda r: BY_ID.get(r["id"])},
+        },
+        "b": {
+            "entities": {
+                "Book": lambda r: {"id": r["id"], "pages": BY_ID[r["id"]]["pages"]},
+                "Movie": lambda r: {"id": r["id"], "duration": BY_ID[r["id"]]["duration"]},
+            },
+        },
+    })
+
+
+async def test_interface_with_fields_from_another_subgraph(abstract: Scenario) -> None:
+    abstract.reset()
+    gw = abstract.gateway()
+    body = await run(gw, """{ media { __typename title ... on Book { pages } ... on Movie { duration } } }""")
+    assert body == {"data": {"media": [
+        {"__typename": "Book", "title": "Dune", "pages": 412},
+        {"__typename": "Movie", "title": "Alien", "duration": 117},
+        {"__typename": "Song", "title": "Blue"},
+        {"__typename": "Book", "title": "Dune", "pages": 412},
+    ]}}
+    reqs = abstract.subgraphs["b"].requests
+    assert len(reqs) == 1
+    assert reqs[0]["variables"]["representations"] == [
+        {"__typename": "Book", "id": "b1"}, {"__typename": "Movie", "id": "m1"},
+    ]
+
+
+async def test_union_and_fragment_on_interface(abstract: Scenario) -> None:
+    gw = abstract.gateway()
+    body = await run(gw, """
+      { search { ... on Media { id } ... on Book { pages } } }
+    """)
+    assert body == {"data": {"search": [{"id": "b1", "pages": 412}, {"id": "m1"}, {"id": "b1", "pages": 412}]}}
+
+
+async def test_interface_only_local_fields_is_one_fetch(abstract: Scenario) -> None:
+    abstract.reset()
+    gw = abstract.gateway()
+    body = await run(gw, "{ media { id ... on Song { title } } }")
+    assert body["data"]["media"][2] == {"id": "s1", "title": "Blue"}
+    assert not abstract.subgraphs["b"].requests
+
+
+# -- multi-hop keys with nulls ------------------------------------------------------------------
+
+BOOKS = [{"id": "1", "upc": "b1", "author": {"id": "a1", "name": "Alice"}},
+         {"id": "2", "upc": "b2", "author": {"id": "a2", "name": "Bob"}},
+         {"id": "3", "upc": "b3", "author": {"id": "a3", "name": "Jack"}}]
+
+
+@pytest.fixture(scope="module")
+def multihop(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    def b_book(rep: dict[str, Any]) -> Any:
+        book = next(b for b in BOOKS if rep.get("upc") == b["upc"] or rep.get("id") == b["id"])
+        return None if book["id"] == "3" else {"id": book["id"], "upc": book["upc"]}
+
+    yield start_scenario(subgraph_server, "multihop", {
+        "a": {"fields": {"Query.bookContainers": lambda _s: [{"book": {"upc": b["upc"]}} for b in BOOKS]},
+              "entities": {"Book": lambda r: {"upc": r["upc"]}}},
+        "b": {"entities": {"Book": b_book}},
+        "c": {"entities": {"Book": lambda r: next(b for b in BOOKS if b["id"] == r["id"])}},
+    })
+
+
+async def test_two_hops_and_a_null_entity(multihop: Scenario) -> None:
+    gw = multihop.gateway()
+    body = await run(gw, "{ bookContainers { book { upc author { name } } } }")
+    assert body == {"data": {"bookContainers": [
+        {"book": {"upc": "b1", "author": {"name": "Alice"}}},
+        {"book": {"upc": "b2", "author": {"name": "Bob"}}},
+        {"book": {"upc": "b3", "author": None}},
+    ]}}
+
+
+# -- mutations ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mutations(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    state: dict[str, int] = {}
+    products: dict[str, dict[str, Any]] = {"p1": {"id": "p1", "name": "p1-name", "price": 9.99}}
+
+    def add(_s: Any, a: dict[str, Any]) -> int:
+        state[a["requestId"]] = state.get(a["requestId"], 0) + a["num"]
+        return state[a["requestId"]]
+
+    def multiply(_s: Any, a: dict[str, Any]) -> int:
+        state[a["requestId"]] = state.get(a["requestId"], 0) * a["by"]
+        return state[a["requestId"]]
+
+    def add_product(_s: Any, a: dict[str, Any]) -> dict[str, Any]:
+        p = {"id": f"p{len(products) + 1}", "name": a["name"], "price": a["price"]}
+        products[p["id"]] = p
+        return p
+
+    yield start_scenario(subgraph_server, "mutations", {
+        "a": {"fields": {"Mutation.add": add, "Mutation.delete": lambda _s, a: state.pop(a["requestId"]),
+                         "Mutation.addProduct": add_product,
+                         "Query.product": lambda _s, a: products.get(a["id"])},
+              "entities": {"Product": lambda r: products.get(r["id"])}},
+        "b": {"fields": {"Mutation.multiply": multiply,
+                         "Product.isExpensive": lambda p: p["price"] > 500},
+              "entities": {"Product": lambda r: dict(r)}},
+    })
+
+
+async def test_mutations_run_serially_in_document_order(mutations: Scenario) -> None:
+    gw = mutations.gateway()
+    body = await run(gw, """mutation {
+        five: add(num: 5, requestId: "r") ten: multiply(by: 2, requestId: "r")
+        twelve: add(num: 2, requestId: "r") final: delete(requestId: "r") }""")
+    assert body == {"data": {"five": 5, "ten": 10, "twelve": 12, "final": 12}}
+
+
+async def test_mutation_result_with_requires(mutations: Scenario) -> None:
+    gw = mutations.gateway()
+    body = await run(gw, 'mutation { addProduct(name: "new", price: 599.99) { name price isExpensive } }')
+    assert body == {"data": {"addProduct": {"name": "new", "price": 599.99, "isExpensive": True}}}
+    body = await run(gw, '{ product(id: "p1") { id isExpensive } }')
+    assert body == {"data": {"product": {"id": "p1", "isExpensive": False}}}
+
+
+async def test_mutations_refused_when_not_allowed(mutations: Scenario) -> None:
+    gw = mutations.gateway()
+    body = await run(gw, 'mutation { delete(requestId: "x") }', allow_mutations=False)
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
+
+
+# -- @interfaceObject -----------------------------------------------------------------------------
+
+ACCOUNTS = {"1": {"__typename": "Admin", "id": "1", "name": "Root", "isMain": True},
+            "2": {"__typename": "Regular", "id": "2", "name": "Joe", "isActive": False}}
+
+
+@pytest.fixture(scope="module")
+def ifaceobject(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "ifaceobject", {
+        "a": {"fields": {"Query.accounts": lambda _s: list(ACCOUNTS.values())},
+              "entities": {"Account": lambda r: ACCOUNTS.get(r["id"]),
+                           "Admin": lambda r: ACCOUNTS.get(r["id"]),
+                           "Regular": lambda r: ACCOUNTS.get(r["id"])}},
+        "b": {"fields": {"Query.anyAccount": lambda _s: {"__typename": "Account", "id": "2", "score": 7}},
+              "entities": {"Account": lambda r: {"__typename": "Account", "id": r["id"], "score": int(r["id"]) * 10}}},
+    })
+
+
+async def test_interface_object_field_on_concrete_types(ifaceobject: Scenario) -> None:
+    gw = ifaceobject.gateway()
+    body = await run(gw, "{ accounts { __typename id score ... on Admin { isMain } } }")
+    assert body == {"data": {"accounts": [
+        {"__typename": "Admin", "id": "1", "score": 10, "isMain": True},
+        {"__typename": "Regular", "id": "2", "score": 20},
+    ]}}
+
+
+async def test_interface_object_root_needs_real_typename(ifaceobject: Scenario) -> None:
+    gw = ifaceobject.gateway()
+    body = await run(gw, "{ anyAccount { id score __typename name ... on Regular { isActive } } }")
+    assert body == {"data": {"anyAccount": {
+        "id": "2", "score": 7, "__typename": "Regular", "name": "Joe", "isActive": False,
+    }}}
+
+
+# -- @shareable root fields -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shareable(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    product = {"id": "1", "name": "Shared", "price": 3}
+    yield start_scenario(subgraph_server, "shareable", {
+        "a": {"fields": {"Query.product": lambda _s: product}, "entities": {"Product": lambda r: product}},
+        "b": {"fields": {"Query.product": lambda _s: product}, "entities": {"Product": lambda r: product}},
+    })
+
+
+async def test_shareable_root_picks_the_subgraph_with_fewest_fetches(shareable: Scenario) -> None:
+    shareable.reset()
+    gw = shareable.gateway()
+    body = await run(gw, "{ product { name price } }")
+    assert body == {"data": {"product": {"name": "Shared", "price": 3}}}
+    assert len(shareable.subgraphs["b"].requests) == 1
+    assert not shareable.subgraphs["a"].requests
