@@ -1,0 +1,1 @@
+"""The catalog subgraph: the category taxonomy and tenants' products."""

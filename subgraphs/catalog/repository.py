@@ -1,0 +1,187 @@
+"""Catalog persistence: queries and writes through the request's session.
+
+Tenant scoping is not written here: :mod:`subgraphs.common.tenancy` filters
+every SELECT of :class:`Product` to the caller's tenant and stamps new rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from subgraphs.catalog.models import AuditEntry, Category, Product
+
+
+class ProductSortField(enum.Enum):
+    """Columns a product list can be ordered by."""
+
+    NAME = "name"
+    CREATED_AT = "created_at"
+    UPDATED_AT = "updated_at"
+
+
+@dataclass(frozen=True, slots=True)
+class ProductQuery:
+    """Filters and order of a product list (all optional)."""
+
+    category_id: str | None = None
+    is_enabled: bool | None = None
+    is_featured: bool | None = None
+    search: str | None = None
+    sort: ProductSortField = ProductSortField.NAME
+    descending: bool = False
+
+
+def _escape_like(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(query: ProductQuery) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.category_id is not None:
+        conditions.append(Product.category_id == query.category_id)
+    if query.is_enabled is not None:
+        conditions.append(Product.is_enabled == query.is_enabled)
+    if query.is_featured is not None:
+        conditions.append(Product.is_featured == query.is_featured)
+    if query.search:
+        # lower() LIKE lower() behaves the same on SQLite and PostgreSQL (ILIKE is PG-only).
+        pattern = f"%{_escape_like(query.search.lower())}%"
+        conditions.append(
+            sa.or_(
+                *(
+                    sa.func.lower(column).like(pattern, escape="\\")
+                    for column in (Product.name, Product.sku, sa.func.coalesce(Product.description, ""))
+                )
+            )
+        )
+    return conditions
+
+
+class CatalogRepository:
+    """Reads and writes of categories and products for one request."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # Categories -------------------------------------------------------------
+
+    async def categories(self, *, active_only: bool = False) -> Sequence[Category]:
+        """The taxonomy ordered by name."""
+        stmt = sa.select(Category).order_by(Category.name)
+        if active_only:
+            stmt = stmt.where(Category.is_active.is_(True))
+        return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
+
+    async def categories_by_id(self, ids: Iterable[str], *, for_update: bool = False) -> dict[str, Category]:
+        """Categories with ``ids``; ``for_update`` locks them on PostgreSQL until commit.
+
+        The lock serialises concurrent writes that check a category's room, so two
+        requests cannot both take its last slot (SQLite serialises writers anyway).
+        """
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        stmt = sa.select(Category).where(Category.id.in_(wanted)).order_by(Category.id)
+        if for_update:
+            stmt = stmt.with_for_update()
+        rows = (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
+        return {row.id: row for row in rows}
+
+    # Products ----------------------------------------------------------------
+
+    async def product(self, product_id: str) -> Product | None:
+        """The caller's product with ``product_id``, or ``None``."""
+        stmt = sa.select(Product).where(Product.id == product_id)
+        return (await self.session.exec(stmt)).scalars().one_or_none()  # type: ignore[call-overload]
+
+    async def count_products(self, query: ProductQuery) -> int:
+        """How many of the caller's products match ``query``."""
+        stmt = sa.select(sa.func.count(Product.id)).where(*_conditions(query))
+        return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
+
+    async def list_products(self, query: ProductQuery, *, offset: int, limit: int) -> Sequence[Product]:
+        """One page of the caller's products matching ``query``, in its order (ties broken by id)."""
+        column = getattr(Product, query.sort.value)
+        order = [column.desc(), Product.id.desc()] if query.descending else [column.asc(), Product.id.asc()]
+        stmt = sa.select(Product).where(*_conditions(query)).order_by(*order).offset(offset).limit(limit)
+        return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
+
+    async def product_counts_by_category(self, category_ids: Iterable[str]) -> dict[str, int]:
+        """The caller's product count in each of ``category_ids``."""
+        wanted = sorted(set(category_ids))
+        if not wanted:
+            return {}
+        stmt = (
+            sa.select(Product.category_id, sa.func.count(Product.id))
+            .where(Product.category_id.in_(wanted))
+            .group_by(Product.category_id)
+        )
+        return {key: int(count) for key, count in (await self.session.exec(stmt)).all()}  # type: ignore[call-overload]
+
+    async def names_taken(
+        self, pairs: Iterable[tuple[str, str]], *, exclude_id: str | None = None
+    ) -> set[tuple[str, str]]:
+        """Which ``(category_id, name)`` pairs already name one of the caller's products."""
+        wanted = set(pairs)
+        if not wanted:
+            return set()
+        stmt = sa.select(Product.category_id, Product.name).where(
+            Product.category_id.in_({c for c, _ in wanted}), Product.name.in_({n for _, n in wanted})
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(Product.id != exclude_id)
+        found = {(c, n) for c, n in (await self.session.exec(stmt)).all()}  # type: ignore[call-overload]
+        return found & wanted
+
+    async def featured_count(self) -> int:
+        """How many of the caller's products are featured."""
+        stmt = sa.select(sa.func.count(Product.id)).where(Product.is_featured.is_(True))
+        return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
+
+    def add(self, *products: Product) -> None:
+        """Stage new products (the session stamps the caller's tenant)."""
+        self.session.add_all(products)
+
+    async def delete(self, product: Product) -> None:
+        """Stage the removal of ``product``."""
+        await self.session.delete(product)
+
+    async def flush(self) -> None:
+        """Send staged writes now (to surface constraint and version failures in the transaction)."""
+        await self.session.flush()
+
+
+class AuditRepository:
+    """Reads of the catalog's audit trail."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def _where(self, tenant_id: str, object_id: str | None) -> list[sa.ColumnElement[bool]]:
+        # Audit rows are not TenantOwned (a failed anonymous attempt has no tenant), so the
+        # session's scoping does not apply to them; this is the one explicit tenant filter.
+        conditions = [AuditEntry.tenant_id == tenant_id]
+        if object_id is not None:
+            conditions.append(AuditEntry.object_id == object_id)
+        return conditions
+
+    async def count(self, tenant_id: str, object_id: str | None) -> int:
+        """How many entries of ``tenant_id`` (about ``object_id``) there are."""
+        stmt = sa.select(sa.func.count(AuditEntry.id)).where(*self._where(tenant_id, object_id))
+        return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
+
+    async def page(self, tenant_id: str, object_id: str | None, *, offset: int, limit: int) -> Sequence[AuditEntry]:
+        """Newest first."""
+        stmt = (
+            sa.select(AuditEntry)
+            .where(*self._where(tenant_id, object_id))
+            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]

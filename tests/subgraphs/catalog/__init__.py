@@ -1,0 +1,1 @@
+"""Catalog subgraph tests: real servers on SQLite and PostgreSQL."""
