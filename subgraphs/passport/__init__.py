@@ -1,0 +1,1 @@
+"""The passport subgraph: Digital Product Passports, their published versions and audit trail."""

@@ -1,0 +1,103 @@
+"""Persistence of passports and their versions, through the request's tenant-scoped session.
+
+No function here filters by tenant: :mod:`subgraphs.common.tenancy` does it for every
+ORM SELECT. Only :func:`public_passport_by_uuid` opts out (``public_read``), because a
+published passport behind its QR code is public by nature; the domain then shows only
+its PUBLIC fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from subgraphs.passport.models import Passport, PassportVersion
+
+
+@dataclass(frozen=True, slots=True)
+class PassportFilter:
+    """Conditions of a passport listing; ``None`` means no condition."""
+
+    status: str | None = None
+    product_id: str | None = None
+    template_id: str | None = None
+    name_contains: str | None = None
+
+
+def _conditions(flt: PassportFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if flt.status:
+        conditions.append(Passport.status == flt.status)
+    if flt.product_id:
+        conditions.append(Passport.product_id == flt.product_id)
+    if flt.template_id:
+        conditions.append(Passport.template_id == flt.template_id)
+    if flt.name_contains:
+        # Names are upper case by rule, so an upper-cased needle makes the search case-insensitive.
+        needle = flt.name_contains.upper().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(Passport.name.like(f"%{needle}%", escape="\\"))  # type: ignore[attr-defined]
+    return conditions
+
+
+async def list_passports(
+    session: AsyncSession, flt: PassportFilter, *, offset: int, limit: int
+) -> tuple[list[Passport], int]:
+    """One page of the caller's passports, ordered by name, and the total of the filtered list."""
+    conditions = _conditions(flt)
+    total = (await session.exec(sa.select(sa.func.count()).select_from(Passport).where(*conditions))).one()  # type: ignore[call-overload]
+    stmt = sa.select(Passport).where(*conditions).order_by(Passport.name, Passport.id).offset(offset).limit(limit)
+    rows = (await session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
+    return list(rows), int(total[0])
+
+
+async def get_passport(session: AsyncSession, passport_id: str) -> Passport | None:
+    """The caller's passport with ``passport_id`` (``None`` when missing or another tenant's)."""
+    stmt = sa.select(Passport).where(Passport.id == passport_id)
+    return (await session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
+
+
+async def name_taken(session: AsyncSession, name: str) -> bool:
+    """Whether the caller's tenant already has a passport called ``name``."""
+    stmt = sa.select(Passport.id).where(Passport.name == name).limit(1)
+    return (await session.exec(stmt)).first() is not None  # type: ignore[call-overload]
+
+
+async def claim_version(session: AsyncSession, passport: Passport, expected: int) -> bool:
+    """Atomically move ``passport`` from version ``expected`` to the next one.
+
+    A conditional UPDATE, so two concurrent writers cannot both succeed from the
+    same version: the loser sees ``False`` and reports a conflict.
+    """
+    stmt = (
+        sa.update(Passport)
+        .where(Passport.id == passport.id, Passport.version == expected)  # type: ignore[arg-type]
+        .values(version=expected + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.exec(stmt)  # type: ignore[call-overload]
+    if result.rowcount != 1:
+        return False
+    # Keep the loaded object in step so that its own flush writes the same number.
+    passport.version = expected + 1
+    return True
+
+
+async def current_version(session: AsyncSession, passport_id: str) -> int | None:
+    """The version number as stored now (after a failed claim, for the conflict message)."""
+    stmt = sa.select(Passport.version).where(Passport.id == passport_id)
+    row = (await session.exec(stmt.execution_options(populate_existing=True))).first()  # type: ignore[call-overload]
+    return None if row is None else int(row[0])
+
+
+async def latest_version(session: AsyncSession, passport_id: str) -> PassportVersion | None:
+    """The newest published version of a passport of the caller's tenant."""
+    stmt = (
+        sa.select(PassportVersion)
+        .where(PassportVersion.passport_id == passport_id)
+        .order_by(PassportVersion.number.desc())  # type: ignore[attr-defined]
+        .limit(1)
+    )
+    return (await session.exec(stmt)).scalars().first()  # type: ignore[call-overload]

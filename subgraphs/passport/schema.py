@@ -1,0 +1,610 @@
+"""GraphQL surface of the passport subgraph: Passport, its versions and audit trail, the public view.
+
+Resolvers stay thin: reads go through the per-request loaders, writes through
+:mod:`subgraphs.passport.domain` inside :func:`~subgraphs.common.audit.run_mutation`.
+``Product``, ``Template``, ``Tenant`` and ``User`` are other subgraphs' entities,
+declared here by key only (plus the fields this subgraph adds to them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.context import RequestContext
+from subgraphs.common.errors import not_found
+from subgraphs.common.graphql import SubgraphSchema, build_schema
+from subgraphs.common.pagination import Connection, build_connection, page_window
+from subgraphs.passport import domain, loaders, repository
+from subgraphs.passport.content import StoredVersion, chain_is_valid, missing_required
+from subgraphs.passport.models import AuditEntry as AuditEntryRow
+from subgraphs.passport.models import Passport as PassportRow
+from subgraphs.passport.models import PassportVersion as PassportVersionRow
+from subgraphs.passport.peers import HttpPeers
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; every stored value is UTC.
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+@strawberry.enum(description="Lifecycle of a passport: DRAFT -> PUBLISHED -> (REVOKED | ARCHIVED).")
+class PassportStatus(Enum):
+    DRAFT = "DRAFT"
+    PUBLISHED = "PUBLISHED"
+    REVOKED = "REVOKED"
+    ARCHIVED = "ARCHIVED"
+
+
+# Same names, values and descriptions as the templates subgraph's enums, so the
+# supergraph has one FieldType and one AccessLevel.
+@strawberry.enum(description="Value type of a template field.")
+class FieldType(Enum):
+    STRING = "STRING"
+    TEXT = "TEXT"
+    NUMBER = "NUMBER"
+    INTEGER = "INTEGER"
+    BOOLEAN = "BOOLEAN"
+    DATE = "DATE"
+    URL = "URL"
+    ENUM = "ENUM"
+
+
+@strawberry.enum(description="Who may read a field's value on a passport.")
+class AccessLevel(Enum):
+    PUBLIC = "PUBLIC"
+    RESTRICTED = "RESTRICTED"
+    CONFIDENTIAL = "CONFIDENTIAL"
+
+
+@strawberry.federation.type(keys=["id"], description="A tenant (owned by the identity subgraph).")
+class Tenant:
+    """Reference to identity's Tenant."""
+
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Tenant:
+        """Any id: this subgraph adds no fields to Tenant."""
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="A user (owned by the identity subgraph).")
+class User:
+    """Reference to identity's User."""
+
+    id: strawberry.ID
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> User:
+        """Any id: this subgraph adds no fields to User."""
+        return cls(id=id)
+
+
+@strawberry.type(description="One value of a passport: the field key and its JSON value.")
+class PassportValue:
+    """A field key with its value."""
+
+    key: str
+    value: JSON
+
+
+@strawberry.type(description="A field of the passport's template version (snapshot) with the passport's value.")
+class PassportField:
+    """Definition and current value of one field."""
+
+    field_id: strawberry.ID = strawberry.field(description="The TemplateField id in the templates subgraph.")
+    key: str
+    label: str
+    type: FieldType
+    access: AccessLevel
+    unit: str | None
+    required: bool
+    min: float | None
+    max: float | None
+    pattern: str | None
+    enum_values: list[str] | None
+    position: int
+    value: JSON | None = strawberry.field(description="null while the field has no value.")
+
+
+@strawberry.type(description="A published, immutable version of a passport.")
+class PassportVersion:
+    """One link of the passport's hash chain."""
+
+    number: int
+    content_hash: str = strawberry.field(description="SHA-256 (hex) of `content`.")
+    previous_hash: str | None = strawberry.field(description="contentHash of the version before; null for the first.")
+    content: str = strawberry.field(
+        description="The canonical JSON that was hashed (sorted keys, no whitespace, UTF-8): "
+        "passportId, uuid, name, productId, templateId, version, values, previousHash."
+    )
+    published_at: datetime
+    published_by: User | None
+    values: list[PassportValue]
+
+    @classmethod
+    def from_row(cls, row: PassportVersionRow) -> PassportVersion:
+        """The GraphQL view of a version row."""
+        return cls(
+            number=row.number,
+            content_hash=row.content_hash,
+            previous_hash=row.previous_hash,
+            content=row.content,
+            published_at=_utc(row.published_at),  # type: ignore[arg-type]
+            published_by=User(id=strawberry.ID(row.published_by)) if row.published_by else None,
+            values=[PassportValue(key=k, value=v) for k, v in sorted((row.values or {}).items())],
+        )
+
+
+@strawberry.type(description="One audited passport mutation, successful or not.")
+class PassportAuditEntry:
+    """Who did what to the passport, and how it ended."""
+
+    id: strawberry.ID
+    action: str
+    result: str = strawberry.field(description="OK, or the error code of a failed attempt.")
+    message: str | None
+    user: User | None
+    before: JSON | None
+    after: JSON | None
+    correlation_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: AuditEntryRow) -> PassportAuditEntry:
+        """The GraphQL view of an audit row."""
+        return cls(
+            id=strawberry.ID(row.id),
+            action=row.action,
+            result=row.result,
+            message=row.message,
+            user=User(id=strawberry.ID(row.user_id)) if row.user_id else None,
+            before=row.before,
+            after=row.after,
+            correlation_id=row.correlation_id,
+            created_at=_utc(row.created_at),  # type: ignore[arg-type]
+        )
+
+
+def _field_view(definition: Any, value: Any) -> PassportField:
+    return PassportField(
+        field_id=strawberry.ID(definition.id),
+        key=definition.key,
+        label=definition.label,
+        type=FieldType(definition.type),
+        access=AccessLevel(definition.access),
+        unit=definition.unit,
+        required=definition.required,
+        min=definition.min,
+        max=definition.max,
+        pattern=definition.pattern,
+        enum_values=list(definition.enum_values) if definition.type == "ENUM" else None,
+        position=definition.position,
+        value=value,
+    )
+
+
+@strawberry.federation.type(
+    keys=["id", "uuid"], description="A Digital Product Passport: a product, a template version and its values."
+)
+class Passport:
+    """A passport as its tenant's members see it (every field, every version)."""
+
+    id: strawberry.ID
+    uuid: str = strawberry.field(description="The public identifier (QR code); read it with publicPassport.")
+    name: str
+    status: PassportStatus
+    version: int = strawberry.field(description="Changes with every edit or status change; pass it as expectedVersion.")
+    template_version: int = strawberry.field(description="The version number of `template`.")
+    published_version: int | None = strawberry.field(
+        description="Number of the latest published version; null while never published."
+    )
+    published_at: datetime | None
+    content_hash: str | None = strawberry.field(description="SHA-256 of the latest published version.")
+    previous_hash: str | None = strawberry.field(description="The hash the latest published version is chained to.")
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    archived_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    row: strawberry.Private[PassportRow]
+
+    @classmethod
+    def from_row(cls, row: PassportRow) -> Passport:
+        """The GraphQL view of a passport row."""
+        return cls(
+            id=strawberry.ID(row.id),
+            uuid=row.uuid,
+            name=row.name,
+            status=PassportStatus(row.status),
+            version=row.version,
+            template_version=row.template_version,
+            published_version=row.published_version or None,
+            published_at=_utc(row.published_at),
+            content_hash=row.content_hash,
+            previous_hash=row.previous_hash,
+            revoked_at=_utc(row.revoked_at),
+            revocation_reason=row.revocation_reason,
+            archived_at=_utc(row.archived_at),
+            created_at=_utc(row.created_at),  # type: ignore[arg-type]
+            updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
+            row=row,
+        )
+
+    @strawberry.field(description="The owning tenant.")
+    def tenant(self) -> Tenant:
+        return Tenant(id=strawberry.ID(self.row.tenant_id))
+
+    @strawberry.field(description="The product this passport describes (resolved by the catalog subgraph).")
+    def product(self) -> Product:
+        return Product(id=strawberry.ID(self.row.product_id))
+
+    @strawberry.field(description="The template version the passport was created from (templates subgraph).")
+    def template(self) -> Template:
+        return Template(id=strawberry.ID(self.row.template_id))
+
+    @strawberry.field(description="Every field of the template version, in template order, with its current value.")
+    def fields(self) -> list[PassportField]:
+        values = self.row.values or {}
+        return [_field_view(f, values.get(f.key)) for f in domain.fields_of(self.row)]
+
+    @strawberry.field(description="The current (working) values that are set, by key.")
+    def values(self) -> list[PassportValue]:
+        return [PassportValue(key=k, value=v) for k, v in sorted((self.row.values or {}).items())]
+
+    @strawberry.field(description="Keys of required fields still without a value (publishing needs none).")
+    def missing_required_fields(self) -> list[str]:
+        return missing_required(domain.fields_of(self.row), self.row.values or {})
+
+    @strawberry.field(description="Published versions, newest first.")
+    async def versions(self, info: strawberry.Info) -> list[PassportVersion]:
+        rows = await loaders.versions_by_passport(info.context).load(self.row.id)
+        return [PassportVersion.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="Recomputes every published version's SHA-256 and its link to the previous one; "
+        "false means a stored version was altered."
+    )
+    async def hash_chain_valid(self, info: strawberry.Info) -> bool:
+        rows = await loaders.versions_by_passport(info.context).load(self.row.id)
+        stored = [StoredVersion(r.number, r.content, r.content_hash, r.previous_hash) for r in rows]
+        return chain_is_valid(self.row.id, stored, self.row.content_hash)
+
+    @strawberry.field(description="This passport's audit trail, newest first (failed attempts included).")
+    async def audit_entries(self, info: strawberry.Info) -> list[PassportAuditEntry]:
+        rows = await loaders.audit_by_passport(info.context).load(self.row.id)
+        return [PassportAuditEntry.from_row(row) for row in rows]
+
+    @classmethod
+    async def resolve_reference(
+        cls, info: strawberry.Info, id: strawberry.ID | None = None, uuid: str | None = None
+    ) -> Passport | None:
+        """``_entities`` by id or uuid: ``None`` when missing or another tenant's."""
+        if id is not None:
+            row = await loaders.passport_by_id(info.context).load(str(id))
+        elif uuid is not None:
+            row = await loaders.passport_by_uuid(info.context).load(str(uuid))
+        else:
+            row = None
+        return None if row is None else cls.from_row(row)
+
+
+@strawberry.federation.type(keys=["id"], description="A product (owned by the catalog subgraph).")
+class Product:
+    """The catalog's Product, extended here with its passports."""
+
+    id: strawberry.ID
+
+    @strawberry.field(description="The caller's passports of this product, by name.")
+    async def passports(self, info: strawberry.Info) -> list[Passport]:
+        rows = await loaders.passports_by_product(info.context).load(str(self.id))
+        return [Passport.from_row(row) for row in rows]
+
+    @strawberry.field(description="How many passports of the caller's tenant this product has.")
+    async def passport_count(self, info: strawberry.Info) -> int:
+        return int(await loaders.passport_count_by_product(info.context).load(str(self.id)))
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Product:
+        """Any id: a product without passports simply has none."""
+        return cls(id=id)
+
+
+@strawberry.federation.type(keys=["id"], description="One version of a template (owned by the templates subgraph).")
+class Template:
+    """The templates subgraph's Template, extended here with its passport count."""
+
+    id: strawberry.ID
+
+    @strawberry.field(description="How many passports of the caller's tenant this template version backs.")
+    async def passport_count(self, info: strawberry.Info) -> int:
+        return int(await loaders.passport_count_by_template(info.context).load(str(self.id)))
+
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Template:
+        """Any id: a template version without passports has a count of 0."""
+        return cls(id=id)
+
+
+@strawberry.type(description="A PUBLIC field of the latest published version and its value.")
+class PublicPassportField:
+    """What the public may read about one field."""
+
+    key: str
+    label: str
+    type: FieldType
+    unit: str | None
+    value: JSON | None = strawberry.field(description="null when the field was left empty.")
+
+
+@strawberry.type(
+    description="The public view behind a passport's QR code: the latest published version, PUBLIC fields only. "
+    "A revoked passport stays readable with status REVOKED and the reason."
+)
+class PublicPassport:
+    """A published passport as anyone sees it."""
+
+    uuid: str
+    name: str
+    status: PassportStatus
+    version: int = strawberry.field(description="Number of the published version shown.")
+    published_at: datetime
+    content_hash: str
+    previous_hash: str | None
+    revoked_at: datetime | None
+    revocation_reason: str | None
+    archived_at: datetime | None
+    template_version: int
+    fields: list[PublicPassportField]
+    product_id: strawberry.Private[str]
+    template_id: strawberry.Private[str]
+
+    @strawberry.field(description="The product (null when the catalog does not show it to the caller).")
+    def product(self) -> Product | None:
+        return Product(id=strawberry.ID(self.product_id))
+
+    @strawberry.field(description="The template version (null when the templates subgraph does not show it).")
+    def template(self) -> Template | None:
+        return Template(id=strawberry.ID(self.template_id))
+
+    @classmethod
+    def from_view(cls, view: domain.PublicView) -> PublicPassport:
+        """The GraphQL form of the domain's public view."""
+        return cls(
+            uuid=view.uuid,
+            name=view.name,
+            status=PassportStatus(view.status),
+            version=view.version,
+            published_at=_utc(view.published_at),  # type: ignore[arg-type]
+            content_hash=view.content_hash,
+            previous_hash=view.previous_hash,
+            revoked_at=_utc(view.revoked_at),
+            revocation_reason=view.revocation_reason,
+            archived_at=_utc(view.archived_at),
+            template_version=view.template_version,
+            fields=[
+                PublicPassportField(
+                    key=f.definition.key,
+                    label=f.definition.label,
+                    type=FieldType(f.definition.type),
+                    unit=f.definition.unit,
+                    value=f.value,
+                )
+                for f in view.fields
+            ],
+            product_id=view.product_id,
+            template_id=view.template_id,
+        )
+
+
+@strawberry.input(description="Which passports to list; every condition given must hold.")
+class PassportFilter:
+    """Conditions of the passports query."""
+
+    status: PassportStatus | None = None
+    product_id: strawberry.ID | None = None
+    template_id: strawberry.ID | None = None
+    name_contains: str | None = strawberry.field(default=None, description="Case-insensitive part of the name.")
+
+
+@strawberry.input(description="A value for one field: the field key and a JSON value (null clears the field).")
+class FieldValueInput:
+    """One submitted value."""
+
+    key: str
+    value: JSON | None = None
+
+
+@strawberry.input(description="A new passport: a product of your tenant and a PUBLISHED template of its category.")
+class CreatePassportInput:
+    """Arguments of createPassport."""
+
+    name: str = strawberry.field(description="Matches ^[A-Z][A-Z0-9_]{2,49}$; unique in the tenant.")
+    product_id: strawberry.ID
+    template_id: strawberry.ID = strawberry.field(description="A Template id, i.e. one template version.")
+    values: list[FieldValueInput] | None = None
+
+
+def _pairs(values: list[FieldValueInput] | None) -> list[tuple[str, Any]]:
+    return [(v.key, v.value) for v in values or ()]
+
+
+@strawberry.type
+class Query:
+    """Passport reads."""
+
+    @strawberry.field(description="A passport of your tenant; NOT_FOUND otherwise.")
+    async def passport(self, info: strawberry.Info, id: strawberry.ID) -> Passport | None:
+        ctx: RequestContext = info.context
+        ctx.caller.require_tenant()
+        row = await loaders.passport_by_id(ctx).load(str(id))
+        if row is None:
+            raise not_found("Passport", str(id))
+        return Passport.from_row(row)
+
+    @strawberry.field(description="Your tenant's passports, by name.")
+    async def passports(
+        self,
+        info: strawberry.Info,
+        filter: PassportFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[Passport]:
+        ctx: RequestContext = info.context
+        ctx.caller.require_tenant()
+        offset, limit = page_window(first, after)
+        flt = filter or PassportFilter()
+        rows, total = await repository.list_passports(
+            ctx.session,
+            repository.PassportFilter(
+                status=flt.status.value if flt.status else None,
+                product_id=str(flt.product_id) if flt.product_id else None,
+                template_id=str(flt.template_id) if flt.template_id else None,
+                name_contains=flt.name_contains,
+            ),
+            offset=offset,
+            limit=limit,
+        )
+        return build_connection([Passport.from_row(r) for r in rows], offset=offset, total=total)
+
+    @strawberry.field(
+        description="The public view of a passport by its uuid (no login needed): PUBLIC fields of the latest "
+        "published version. NOT_FOUND for unknown uuids and passports never published."
+    )
+    async def public_passport(self, info: strawberry.Info, uuid: str) -> PublicPassport | None:
+        ctx: RequestContext = info.context
+        row = await loaders.public_passport_by_uuid(ctx).load(uuid)
+        version = None
+        if row is not None and row.published_version:
+            version = await loaders.public_version_by_key(ctx).load((row.id, row.published_version))
+        return PublicPassport.from_view(domain.public_view(uuid, row, version))
+
+
+MutationWork = Callable[[AuditRecord], Awaitable[PassportRow]]
+
+
+async def _mutate(info: strawberry.Info, action: str, work: MutationWork, object_id: str | None = None) -> Passport:
+    row = await run_mutation(info.context, action=action, object_type="Passport", work=work, object_id=object_id)
+    return Passport.from_row(row)
+
+
+@strawberry.type
+class Mutation:
+    """Passport changes; each needs the Manager role and is audited."""
+
+    @strawberry.mutation(description="A new DRAFT passport for a product from a PUBLISHED template of its category.")
+    async def create_passport(self, info: strawberry.Info, input: CreatePassportInput) -> Passport:
+        ctx: RequestContext = info.context
+        peers = HttpPeers(ctx.settings.service_urls, ctx.caller.forwarded_headers())
+        return await _mutate(
+            info,
+            "createPassport",
+            lambda record: domain.create_passport(
+                ctx.session,
+                ctx.caller,
+                peers,
+                record,
+                name=input.name,
+                product_id=str(input.product_id),
+                template_id=str(input.template_id),
+                values=_pairs(input.values),
+            ),
+        )
+
+    @strawberry.mutation(
+        description="Set (or clear with null) values of a DRAFT; every invalid value is reported in "
+        "extensions.fieldErrors. CONFLICT when expectedVersion is stale."
+    )
+    async def set_passport_values(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int, values: list[FieldValueInput]
+    ) -> Passport:
+        ctx: RequestContext = info.context
+        return await _mutate(
+            info,
+            "setPassportValues",
+            lambda record: domain.set_values(
+                ctx.session,
+                ctx.caller,
+                record,
+                passport_id=str(id),
+                expected_version=expected_version,
+                values=_pairs(values),
+            ),
+            str(id),
+        )
+
+    @strawberry.mutation(
+        description="Publish the DRAFT as the next immutable version: every required field must have a value; "
+        "the version's SHA-256 is chained to the previous version's."
+    )
+    async def publish_passport(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> Passport:
+        ctx: RequestContext = info.context
+        return await _mutate(
+            info,
+            "publishPassport",
+            lambda record: domain.publish(
+                ctx.session, ctx.caller, record, passport_id=str(id), expected_version=expected_version
+            ),
+            str(id),
+        )
+
+    @strawberry.mutation(
+        description="Start the next version of a PUBLISHED passport: it becomes a DRAFT again while "
+        "publicPassport keeps serving the latest published version."
+    )
+    async def revise_passport(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> Passport:
+        ctx: RequestContext = info.context
+        return await _mutate(
+            info,
+            "revisePassport",
+            lambda record: domain.revise(
+                ctx.session, ctx.caller, record, passport_id=str(id), expected_version=expected_version
+            ),
+            str(id),
+        )
+
+    @strawberry.mutation(description="Revoke a published passport for good; the public view shows the reason.")
+    async def revoke_passport(
+        self, info: strawberry.Info, id: strawberry.ID, reason: str, expected_version: int | None = None
+    ) -> Passport:
+        ctx: RequestContext = info.context
+        return await _mutate(
+            info,
+            "revokePassport",
+            lambda record: domain.revoke(
+                ctx.session, ctx.caller, record, passport_id=str(id), reason=reason, expected_version=expected_version
+            ),
+            str(id),
+        )
+
+    @strawberry.mutation(description="Archive a published passport (end of life); it stays publicly readable.")
+    async def archive_passport(
+        self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
+    ) -> Passport:
+        ctx: RequestContext = info.context
+        return await _mutate(
+            info,
+            "archivePassport",
+            lambda record: domain.archive(
+                ctx.session, ctx.caller, record, passport_id=str(id), expected_version=expected_version
+            ),
+            str(id),
+        )
+
+
+def build() -> SubgraphSchema:
+    """The passport subgraph's federation schema."""
+    return build_schema(query=Query, mutation=Mutation, types=[Passport, Product, Template, Tenant, User])
