@@ -39,11 +39,11 @@ def _node(node: PlanNode, indent: int) -> list[str]:
     if node.requires is not None:
         reqs = SelSet()
         seen: set[int] = set()
-        for accepted, rep in node.requires.items():
-            if id(rep) in seen and rep.typename != accepted:
+        for rep in node.requires.values():
+            if id(rep) in seen:
                 continue
             seen.add(id(rep))
-            frag = reqs.add_fragment(rep.typename if rep.typename == accepted else accepted)
+            frag = reqs.add_fragment(rep.typename)
             frag.add_field("__typename", "__typename")
             for key, item in rep.selection.items.items():
                 frag.items.setdefault(key, item)

@@ -1,0 +1,81 @@
+"""Plan snapshots: printed plans compared to checked-in text (``UPDATE_PLANS=1`` rewrites them)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.plan_command import run_plan
+from gateway.runtime import Gateway
+
+from .harness import FIXTURES
+
+PLANS = FIXTURES / "plans"
+
+CASES = {
+    "products-requires": ("products", "{ topProducts { name shippingEstimate inStock } }"),
+    "products-nested": ("products", "{ topProducts { reviews { body author { name } } } }"),
+    "products-provides": ("products", "{ topProducts { reviews { author { username } } } }"),
+    "products-two-roots": ("products", "{ me { name reviews { body } } topProducts { upc } }"),
+    "abstract-explode": ("abstract", "{ media { title ... on Book { pages } ... on Movie { duration } } }"),
+    "abstract-local": ("abstract", "{ search { ... on Book { title } } }"),
+    "multihop": ("multihop", "{ bookContainers { book { upc author { name } } } }"),
+    "mutations": ("mutations",
+                  'mutation { a: add(num: 1, requestId: "x") b: multiply(by: 2, requestId: "x") '
+                  'c: addProduct(name: "n", price: 1) { isExpensive } }'),
+    "ifaceobject-concrete": ("ifaceobject", "{ accounts { id score } }"),
+    "ifaceobject-root": ("ifaceobject", "{ anyAccount { score ... on Admin { isMain } } }"),
+    "shareable": ("shareable", "{ product { name price } }"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_plan_snapshot(name: str) -> None:
+    scenario, query = CASES[name]
+    gw = Gateway.from_supergraph_sdl((FIXTURES / scenario / "supergraph.graphql").read_text())
+    text = gw.plan_text(query) + "\n"
+    path = PLANS / f"{name}.txt"
+    if os.environ.get("UPDATE_PLANS") or not path.exists():
+        path.write_text(text)
+    assert text == path.read_text()
+
+
+def test_plan_is_deterministic() -> None:
+    sdl = (FIXTURES / "products" / "supergraph.graphql").read_text()
+    q = "{ topProducts { name shippingEstimate reviews { author { name } } } me { name } }"
+    texts = {Gateway.from_supergraph_sdl(sdl).plan_text(q) for _ in range(3)}
+    assert len(texts) == 1
+
+
+def test_plan_command_prints_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text("query Q($first: Int) { topProducts(first: $first) { inStock } }")
+    code = run_plan(str(FIXTURES / "products" / "supergraph.graphql"), str(query), '{"first": 1}', "Q")
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.startswith("QueryPlan {")
+    assert 'Fetch(service: "inventory")' in out
+
+
+def test_plan_command_rejects_invalid_operations(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text("{ nope }")
+    code = run_plan(str(FIXTURES / "products" / "supergraph.graphql"), str(query), None, None)
+    assert code == 1
+    assert "Cannot query field 'nope'" in capsys.readouterr().err
+
+
+def test_cli_dispatches_to_plan(tmp_path: Path) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text("{ me { name } }")
+    proc = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "plan", "--supergraph",
+         str(FIXTURES / "products" / "supergraph.graphql"), str(query)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert 'Fetch(service: "accounts")' in proc.stdout
