@@ -1,0 +1,1 @@
+"""The identity subgraph: tenants, users, memberships and roles; the dev token issuer."""

@@ -1,0 +1,479 @@
+"""Domain rules of the identity subgraph: tenants, users, roles, passwords and sign-in.
+
+Plain functions over plain values and an :class:`IdentityRepository`; they raise
+:mod:`subgraphs.common.errors` with messages a user can act on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from subgraphs.common.caller import ADMIN, DEFAULT_ROLES, MANAGER, VIEWER, Caller
+from subgraphs.common.db import Database
+from subgraphs.common.errors import BadUserInput, Conflict, Forbidden, Unauthenticated, not_found
+from subgraphs.common.ids import utcnow
+from subgraphs.common.settings import Settings
+from subgraphs.common.tokens import ACCESS, REFRESH, TokenService, TokenSubject
+from subgraphs.identity.models import Membership, Role, RoleGrant, Tenant, User
+from subgraphs.identity.repository import IdentityRepository, MembershipRow, memberships_of_users
+
+
+class TenantType(enum.Enum):
+    """What kind of organisation a tenant is (values as in the BYO DPP handbook)."""
+
+    KAM = "kam"
+    MANUFACTURER = "manufacturer"
+    SUPPLIER = "supplier"
+    IMPORTER = "importer"
+    DISTRIBUTOR = "distributor"
+    DEALER = "dealer"
+    RETAILER = "retailer"
+    COLLECTOR = "collector"
+    SORTER = "sorter"
+    REFURBISHER = "refurbisher"
+    OTHERS = "others"
+
+
+class TenantStatus(enum.Enum):
+    """Where a tenant is in its lifecycle."""
+
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ACTIVATED = "activated"
+    DEACTIVATED = "deactivated"
+
+
+class TenantClass(enum.Enum):
+    """The tenant's plan."""
+
+    STANDARD = "standard"
+    PROFESSIONAL = "professional"
+    ENTERPRISE = "enterprise"
+
+
+class UserStatus(enum.Enum):
+    """An invited user has no password yet; an active one may sign in."""
+
+    INVITED = "invited"
+    ACTIVE = "active"
+
+
+# The legal lifecycle: anything else is refused with these named.
+TRANSITIONS: dict[TenantStatus, tuple[TenantStatus, ...]] = {
+    TenantStatus.INVITED: (TenantStatus.ACCEPTED, TenantStatus.REJECTED),
+    TenantStatus.ACCEPTED: (TenantStatus.ACTIVATED,),
+    TenantStatus.REJECTED: (),
+    TenantStatus.ACTIVATED: (TenantStatus.DEACTIVATED,),
+    TenantStatus.DEACTIVATED: (TenantStatus.ACTIVATED,),
+}
+# Tenants one may not sign into: a rejected tenant never started, a deactivated one is suspended.
+NO_SIGN_IN = (TenantStatus.REJECTED.value, TenantStatus.DEACTIVATED.value)
+
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    ADMIN: "Manages the tenant: members, roles and everything a Manager may do",
+    MANAGER: "Creates and edits the tenant's products, templates and passports",
+    VIEWER: "Reads the tenant's data",
+}
+
+MIN_PASSWORD_LENGTH = 12
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
+_HASHER = PasswordHasher()  # argon2id with the library's (RFC 9106) parameters; stateless
+# Verified against when the email is unknown, so that a wrong email costs as much as a wrong password.
+_DUMMY_HASH = "$argon2id$v=19$m=65536,t=3,p=4$ekE8PUqaatVss6hur9M98w$JJ3Dy7TcAmct/5nwomDgSjAAtJPqGBI3R5NyHNCROvQ"
+INVALID_CREDENTIALS = "Invalid email or password"
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+def _join(items: Sequence[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def password_problems(password: str) -> list[str]:
+    """The rules of the password policy that ``password`` does not meet (empty when it is fine)."""
+    unmet = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        unmet.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if not any(c.islower() for c in password):
+        unmet.append("a lower case letter")
+    if not any(c.isupper() for c in password):
+        unmet.append("an upper case letter")
+    if not any(c.isdigit() for c in password):
+        unmet.append("a digit")
+    return unmet
+
+
+def check_password(password: str) -> None:
+    """``BAD_USER_INPUT`` naming every unmet rule of the password policy."""
+    unmet = password_problems(password)
+    if unmet:
+        raise BadUserInput(f"password needs {_join(unmet)}", field="password", unmet=unmet)
+
+
+async def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` (computed off the event loop: it is deliberately slow)."""
+    return await asyncio.to_thread(_HASHER.hash, password)
+
+
+async def verify_password(password_hash: str | None, password: str) -> bool:
+    """Whether ``password`` matches; costs the same when there is no hash to check."""
+
+    def verify() -> bool:
+        try:
+            return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return await asyncio.to_thread(verify)
+
+
+def normalise_email(email: str) -> str:
+    """The lower-case email; ``BAD_USER_INPUT`` when it is not one."""
+    value = email.strip().lower()
+    if not _EMAIL.match(value) or len(value) > 254:
+        raise BadUserInput(f"{email!r} is not an email address", field="email")
+    return value
+
+
+def normalise_domain(domain: str) -> str:
+    """The lower-case domain name; ``BAD_USER_INPUT`` when it is not one."""
+    value = domain.strip().lower().rstrip(".")
+    if not _DOMAIN.match(value):
+        raise BadUserInput(f"{domain!r} is not a domain name (like 'example.com')", field="domain")
+    return value
+
+
+def normalise_username(username: str) -> str:
+    """The lower-case username; ``BAD_USER_INPUT`` unless 2-40 of a-z, 0-9, '.', '_', '-'."""
+    value = username.strip().lower()
+    if not _USERNAME.match(value):
+        raise BadUserInput(
+            f"username {username!r} must be 2-40 characters of a-z, 0-9, '.', '_' or '-', "
+            "starting with a letter or digit",
+            field="username",
+        )
+    return value
+
+
+def required_text(field: str, value: str, max_length: int = 200) -> str:
+    """``value`` stripped; ``BAD_USER_INPUT`` when blank or too long."""
+    text = value.strip()
+    if not text:
+        raise BadUserInput(f"{field} must not be blank", field=field)
+    if len(text) > max_length:
+        raise BadUserInput(f"{field} must be at most {max_length} characters", field=field)
+    return text
+
+
+def check_transition(current: str, wanted: TenantStatus) -> None:
+    """``CONFLICT`` unless ``current -> wanted`` is a legal lifecycle step; the message names the legal ones."""
+    allowed = TRANSITIONS[TenantStatus(current)]
+    if wanted not in allowed:
+        names = ", ".join(s.value for s in allowed) or "none"
+        raise Conflict(
+            f"cannot change status from {current} to {wanted.value}; allowed: {names}",
+            allowed=[s.name for s in allowed],
+        )
+
+
+def sees_tenant_details(caller: Caller, own_tenant_ids: Sequence[str], tenant_id: str) -> bool:
+    """Members and platform administrators see a tenant's details; others only its public face."""
+    return caller.platform_admin or tenant_id in own_tenant_ids
+
+
+# -- tenants ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TenantDraft:
+    """What onboarding needs to know about the new tenant."""
+
+    name: str
+    domain: str
+    type: TenantType
+    tenant_class: TenantClass
+    parent_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserDraft:
+    """A user to create: the first admin of a tenant, or an invited member."""
+
+    email: str
+    name: str
+    username: str | None
+    password: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Onboarded:
+    """The result of onboarding: the tenant, its first admin and its default roles."""
+
+    tenant: Tenant
+    admin: User
+    roles: list[Role]
+
+
+async def _new_user(repo: IdentityRepository, draft: UserDraft, *, status: UserStatus) -> User:
+    email = normalise_email(draft.email)
+    name = required_text("name", draft.name)
+    if draft.username is not None:
+        username = normalise_username(draft.username)
+    else:
+        # Invitations may leave the username out: derive it from the email's local part.
+        username = re.sub(r"[^a-z0-9._-]", "-", email.split("@", 1)[0])[:40]
+        if not _USERNAME.match(username):
+            raise BadUserInput(f"cannot derive a username from {email!r}; give one", field="username")
+    password_hash = None
+    if draft.password is not None:
+        check_password(draft.password)
+    if await repo.user_by_email(email) is not None:
+        raise Conflict(f"a user with email {email!r} already exists", field="email")
+    if await repo.user_by_username(username) is not None:
+        raise Conflict(f"username {username!r} is taken; choose another", field="username")
+    if draft.password is not None:
+        password_hash = await hash_password(draft.password)
+    user = User(email=email, name=name, username=username, status=status.value, password_hash=password_hash)
+    repo.add(user)
+    return user
+
+
+def default_roles(tenant_id: str) -> list[Role]:
+    """The roles every tenant starts with."""
+    return [Role(tenant_id=tenant_id, name=name, description=ROLE_DESCRIPTIONS[name]) for name in DEFAULT_ROLES]
+
+
+async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: UserDraft) -> Onboarded:
+    """Create a tenant (status invited), its default roles and its first Admin, all or nothing.
+
+    The caller's transaction makes it atomic: a refused admin (weak password,
+    email taken) rolls back the tenant row written before it.
+    """
+    name = required_text("name", tenant.name)
+    domain = normalise_domain(tenant.domain)
+    if await repo.tenant_by_domain(domain) is not None:
+        raise Conflict(f"a tenant with domain {domain!r} already exists", field="domain")
+    if tenant.parent_id is not None and await repo.tenant(tenant.parent_id) is None:
+        raise BadUserInput(f"parent tenant {tenant.parent_id!r} does not exist", field="parentId")
+    row = Tenant(
+        name=name,
+        domain=domain,
+        type=tenant.type.value,
+        status=TenantStatus.INVITED.value,
+        tenant_class=tenant.tenant_class.value,
+        parent_id=tenant.parent_id,
+    )
+    repo.add(row)
+    await repo.flush()
+    user = await _new_user(repo, admin, status=UserStatus.ACTIVE)
+    roles = default_roles(row.id)
+    membership = Membership(tenant_id=row.id, user_id=user.id)
+    admin_role = next(r for r in roles if r.name == ADMIN)
+    repo.add(*roles, membership, RoleGrant(tenant_id=row.id, membership_id=membership.id, role_id=admin_role.id))
+    await repo.flush_as(row.id)
+    return Onboarded(tenant=row, admin=user, roles=roles)
+
+
+async def set_tenant_status(repo: IdentityRepository, tenant_id: str, status: TenantStatus) -> tuple[str, Tenant]:
+    """Move a tenant along its lifecycle; returns the previous status and the tenant."""
+    tenant = await repo.tenant(tenant_id)
+    if tenant is None:
+        raise not_found("tenant", tenant_id)
+    previous = tenant.status
+    check_transition(previous, status)
+    tenant.status = status.value
+    repo.add(tenant)
+    await repo.flush()
+    return previous, tenant
+
+
+# -- members and roles (of the caller's active tenant) --------------------------------------------
+
+
+async def _resolve_roles(repo: IdentityRepository, names: Sequence[str]) -> tuple[list[Role], list[Role]]:
+    """(the roles named, all roles of the tenant); role names match case-insensitively."""
+    available = await repo.roles()
+    by_name = {role.name.lower(): role for role in available}
+    offered = ", ".join(role.name for role in available)
+    if not names:
+        raise BadUserInput(f"give at least one role; this tenant has: {offered}", field="roles")
+    unknown = [name for name in names if name.strip().lower() not in by_name]
+    if unknown:
+        raise BadUserInput(
+            f"unknown roles: {', '.join(unknown)}; this tenant has: {offered}", field="roles", unknown=unknown
+        )
+    chosen = list({by_name[name.strip().lower()].id: by_name[name.strip().lower()] for name in names}.values())
+    return chosen, available
+
+
+async def invite_user(repo: IdentityRepository, tenant_id: str, draft: UserDraft, role_names: Sequence[str]) -> User:
+    """Add a member to the tenant: a new user (status invited) or an existing one, with ``role_names``."""
+    roles, _ = await _resolve_roles(repo, role_names)
+    email = normalise_email(draft.email)
+    user = await repo.user_by_email(email)
+    if user is None:
+        user = await _new_user(repo, UserDraft(email, draft.name, draft.username, None), status=UserStatus.INVITED)
+    elif await repo.membership(user.id) is not None:
+        raise Conflict(f"{email} is already a member of this tenant", field="email")
+    membership = Membership(tenant_id=tenant_id, user_id=user.id)
+    grants = [RoleGrant(tenant_id=tenant_id, membership_id=membership.id, role_id=role.id) for role in roles]
+    repo.add(membership, *grants)
+    await repo.flush()
+    return user
+
+
+async def assign_roles(
+    repo: IdentityRepository, tenant_id: str, user_id: str, role_names: Sequence[str]
+) -> tuple[list[str], list[str], User]:
+    """Replace a member's roles in the tenant; returns (roles before, roles after, user).
+
+    A tenant must keep at least one Admin, or nobody could manage it any more.
+    """
+    membership = await repo.membership(user_id)
+    user = await repo.user(user_id) if membership is not None else None
+    if membership is None or user is None:
+        raise not_found("user", user_id)
+    roles, available = await _resolve_roles(repo, role_names)
+    by_id = {role.id: role for role in available}
+    grants = await repo.grants(membership.id)
+    before = sorted(by_id[g.role_id].name for g in grants if g.role_id in by_id)
+    wanted = {role.id for role in roles}
+    admin = next((role for role in available if role.name == ADMIN), None)
+    held = {g.role_id for g in grants}
+    if admin is not None and admin.id in held and admin.id not in wanted and await repo.count_holders(admin.id) <= 1:
+        raise Conflict(
+            f"{user.email} is the last Admin of this tenant; give another member the Admin role first", field="roles"
+        )
+    for grant in grants:
+        if grant.role_id not in wanted:
+            await repo.delete(grant)
+    repo.add(
+        *[RoleGrant(tenant_id=tenant_id, membership_id=membership.id, role_id=role_id) for role_id in wanted - held]
+    )
+    await repo.flush()
+    return before, sorted(role.name for role in roles), user
+
+
+# -- signing in -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A token pair and what it speaks for."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+    expires_in: int
+    user: User
+    tenant: Tenant | None
+    roles: tuple[str, ...]
+
+
+def _check_sign_in(tenant: Tenant) -> None:
+    if tenant.status in NO_SIGN_IN:
+        raise Forbidden(f"tenant {tenant.name!r} is {tenant.status}; it cannot be signed into", tenantId=tenant.id)
+
+
+async def _choose_tenant(
+    repo: IdentityRepository, memberships: list[MembershipRow], tenant_id: str | None
+) -> tuple[Tenant | None, MembershipRow | None]:
+    if tenant_id is not None:
+        membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
+        tenant = await repo.tenant(tenant_id) if membership is not None else None
+        if membership is None or tenant is None:
+            # The same answer whether the tenant exists or not.
+            raise Forbidden(f"you are not a member of tenant {tenant_id!r}", tenantId=tenant_id)
+        _check_sign_in(tenant)
+        return tenant, membership
+    tenants = {t.id: t for t in await repo.tenants([m.tenant_id for m in memberships])}
+    for membership in memberships:  # oldest membership first
+        tenant = tenants.get(membership.tenant_id)
+        if tenant is not None and tenant.status not in NO_SIGN_IN:
+            return tenant, membership
+    if memberships:
+        raise Forbidden("every tenant you belong to is deactivated or rejected; none can be signed into")
+    return None, None  # a user without tenants (a platform administrator, say) signs in without one
+
+
+def _issue(
+    tokens: TokenService, settings: Settings, user: User, tenant: Tenant | None, membership: MembershipRow | None
+) -> SignedIn:
+    roles = membership.role_names if membership is not None else ()
+    subject = TokenSubject(
+        user_id=user.id,
+        email=user.email,
+        tenant_id=tenant.id if tenant is not None else None,
+        roles=roles,
+        platform_admin=user.platform_admin,
+    )
+    now = utcnow().replace(microsecond=0)
+    return SignedIn(
+        access_token=tokens.issue(subject, ACCESS),
+        refresh_token=tokens.issue(subject, REFRESH),
+        expires_at=now + timedelta(seconds=settings.access_token_ttl),
+        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
+        expires_in=settings.access_token_ttl,
+        user=user,
+        tenant=tenant,
+        roles=roles,
+    )
+
+
+async def login(
+    repo: IdentityRepository,
+    database: Database,
+    tokens: TokenService,
+    settings: Settings,
+    *,
+    email: str,
+    password: str,
+    tenant_id: str | None,
+) -> SignedIn:
+    """Check the credentials and issue a token pair for ``tenant_id`` (default: the oldest membership).
+
+    Wrong email and wrong password read the same, and cost the same, so the answer
+    does not reveal which emails have accounts.
+    """
+    user = await repo.user_by_email(email.strip().lower())
+    password_hash = user.password_hash if user is not None and user.status == UserStatus.ACTIVE.value else None
+    if not await verify_password(password_hash, password) or user is None or password_hash is None:
+        raise Unauthenticated(INVALID_CREDENTIALS)
+    if _HASHER.check_needs_rehash(password_hash):
+        user.password_hash = await hash_password(password)
+        repo.add(user)
+    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
+    tenant, membership = await _choose_tenant(repo, memberships, tenant_id)
+    return _issue(tokens, settings, user, tenant, membership)
+
+
+async def refresh(
+    repo: IdentityRepository, database: Database, tokens: TokenService, settings: Settings, *, refresh_token: str
+) -> SignedIn:
+    """A new token pair for a valid refresh token, with the user's roles read again."""
+    subject = tokens.verify(refresh_token, REFRESH)
+    user = await repo.user(subject.user_id)
+    if user is None or user.status != UserStatus.ACTIVE.value:
+        raise Unauthenticated("the account of this refresh token is no longer active; sign in again")
+    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
+    if subject.tenant_id is None:
+        return _issue(tokens, settings, user, None, None)
+    membership = next((m for m in memberships if m.tenant_id == subject.tenant_id), None)
+    tenant = await repo.tenant(subject.tenant_id) if membership is not None else None
+    if membership is None or tenant is None:
+        raise Forbidden(f"you are no longer a member of tenant {subject.tenant_id!r}; sign in again")
+    _check_sign_in(tenant)
+    return _issue(tokens, settings, user, tenant, membership)

@@ -1,0 +1,81 @@
+"""Idempotent demo data: the tenants, users, default roles and memberships of ``subgraphs.common.demo``."""
+
+from __future__ import annotations
+
+from subgraphs.common import demo
+from subgraphs.common.caller import DEFAULT_ROLES
+from subgraphs.common.db import Database
+from subgraphs.common.ids import stable_id
+from subgraphs.common.settings import Settings
+from subgraphs.identity.domain import ROLE_DESCRIPTIONS, UserStatus, hash_password
+from subgraphs.identity.models import Membership, Role, RoleGrant, Tenant, User
+
+
+def role_id(tenant_key: str, name: str) -> str:
+    """The id of a demo tenant's default role."""
+    return stable_id("role", tenant_key, name)
+
+
+def membership_id(tenant_key: str, user_key: str) -> str:
+    """The id of a demo membership."""
+    return stable_id("membership", tenant_key, user_key)
+
+
+async def seed(database: Database, settings: Settings) -> None:
+    """Write the demo identity data, skipping rows that already exist."""
+    async with database.system_session() as session:
+        # Parents first, so the foreign key of a child tenant always finds its parent.
+        for tenant in sorted(demo.TENANTS, key=lambda t: t.parent_key is not None):
+            if await session.get(Tenant, tenant.id) is None:
+                session.add(
+                    Tenant(
+                        id=tenant.id,
+                        name=tenant.name,
+                        domain=tenant.domain,
+                        type=tenant.type,
+                        status=tenant.status,
+                        tenant_class=tenant.tenant_class,
+                        parent_id=demo.tenant(tenant.parent_key).id if tenant.parent_key else None,
+                    )
+                )
+                await session.flush()
+            for name in DEFAULT_ROLES:
+                if await session.get(Role, role_id(tenant.key, name)) is None:
+                    session.add(
+                        Role(
+                            id=role_id(tenant.key, name),
+                            tenant_id=tenant.id,
+                            name=name,
+                            description=ROLE_DESCRIPTIONS[name],
+                        )
+                    )
+        await session.flush()
+        for user in demo.USERS:
+            if await session.get(User, user.id) is None:
+                session.add(
+                    User(
+                        id=user.id,
+                        email=user.email,
+                        name=user.name,
+                        username=user.key,
+                        status=UserStatus.ACTIVE.value,
+                        password_hash=await hash_password(user.password),
+                        platform_admin=user.platform_admin,
+                    )
+                )
+                await session.flush()
+            for tenant_key, roles in user.memberships:
+                mid = membership_id(tenant_key, user.key)
+                if await session.get(Membership, mid) is None:
+                    # Flushed one by one so that creation times order a user's memberships as listed.
+                    session.add(Membership(id=mid, tenant_id=demo.tenant(tenant_key).id, user_id=user.id))
+                    await session.flush()
+                    for name in roles:
+                        session.add(
+                            RoleGrant(
+                                id=stable_id("grant", tenant_key, user.key, name),
+                                tenant_id=demo.tenant(tenant_key).id,
+                                membership_id=mid,
+                                role_id=role_id(tenant_key, name),
+                            )
+                        )

@@ -1,0 +1,16 @@
+"""The identity subgraph's service definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from subgraphs.common.service import ServiceDefinition
+from subgraphs.identity import models, schema, seed
+
+DEFINITION = ServiceDefinition(
+    name="identity",
+    schema_factory=schema.build,
+    audit_model=models.AuditEntry,
+    migrations_dir=Path(__file__).parent / "migrations",
+    seed=seed.seed,
+)
