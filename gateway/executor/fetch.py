@@ -25,6 +25,7 @@ from gateway.planner.nodes import (
     Representation,
     SelSet,
     SequenceNode,
+    restore_names,
 )
 
 SUBGRAPH_FETCH_FAILED = "SUBGRAPH_FETCH_FAILED"
@@ -125,6 +126,8 @@ async def _root_fetch(fetch: FetchNode, ctx: FetchContext) -> None:
         path = err.get("path") if isinstance(err, dict) else None
         ctx.errors.append(_downstream(fetch, err, list(path) if isinstance(path, list) else None))
     if isinstance(data, dict):
+        if fetch.renamed:
+            restore_names(data, fetch.selection)
         merge(ctx.data, data, ctx.object_types)
 
 
@@ -244,6 +247,8 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     for i, entity in enumerate(entities[: len(owners)]):
         if not isinstance(entity, dict):
             continue
+        if fetch.renamed:
+            restore_names(entity, fetch.selection)
         for obj, _ in owners[i]:
             merge(obj, entity, types)
 

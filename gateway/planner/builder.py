@@ -25,6 +25,7 @@ from gateway.planner.nodes import (
     Representation,
     SelSet,
     SequenceNode,
+    alias_conflicts,
 )
 from gateway.planner.operation import NormalizedOperation, OpField, OpFragment, OpSelection, fieldset_selections
 from gateway.supergraph.model import KeyInfo, Supergraph
@@ -506,10 +507,11 @@ class _PlanBuild:
         if fd is None:
             raise PlanningError(f"unknown field {ctx.type}.{f.name}")
         fg = self.sg.field_in_graph(ctx.type, f.name, graph)
-        sub_type = _base((fg.type if fg is not None and fg.type else None) or fd.type)
+        sub_type_str = (fg.type if fg is not None and fg.type else None) or fd.type
+        sub_type = _base(sub_type_str)
         composite = self._is_composite(sub_type)
         rn = ctx.helper_name(f)
-        sub = ctx.selset.add_field(rn, f.name, f.args, f.directives, composite)
+        sub = ctx.selset.add_field(rn, f.name, f.args, f.directives, composite, sub_type_str)
         ctx.group.variables |= f.variables
         if sub is None or not f.selections:
             return {ctx.group}
@@ -635,6 +637,7 @@ class _PlanBuild:
         order = list(self.op.variables)
         used = tuple(v for v in order if v in g.variables)
         var_defs = [f"${v}:{self.op.variables[v].type}{self.op.variables[v].default_text}" for v in used]
+        renamed = alias_conflicts([g.selset])
         body = g.selset.print_compact()
         if g.is_entity:
             defs = "($representations:[_Any!]!" + "".join("," + d for d in var_defs) + ")"
@@ -651,6 +654,7 @@ class _PlanBuild:
             requires=dict(g.reps) if g.is_entity else None,
             root_fields=tuple(g.root_fields),
             id=g.id,
+            renamed=renamed,
         )
         if g.is_entity:
             return FlattenNode(path=g.path, node=node)

@@ -19,6 +19,8 @@ class FieldItem:
     args: str = ""
     directives: str = ""
     sub: SelSet | None = None
+    type: str = ""  # the field's type in this subgraph (for response-shape conflicts)
+    restore: str | None = None  # the response name the data must get back after an internal alias
 
     @property
     def response_name(self) -> str:
@@ -41,7 +43,7 @@ class SelSet:
     items: dict[tuple[str, ...], FieldItem | FragItem] = field(default_factory=dict)
 
     def add_field(self, response_name: str, name: str, args: str = "", directives: str = "",
-                  composite: bool = False) -> SelSet | None:
+                  composite: bool = False, type: str = "") -> SelSet | None:
         """Add (or find) a field; returns its sub-selection when composite."""
         key = ("f", response_name, name, args, directives)
         item = self.items.get(key)
@@ -52,6 +54,7 @@ class SelSet:
                 args=args,
                 directives=directives,
                 sub=SelSet() if composite else None,
+                type=type,
             )
             self.items[key] = item
         assert isinstance(item, FieldItem)
@@ -111,6 +114,62 @@ class SelSet:
         return lines
 
 
+def alias_conflicts(selsets: list[SelSet], counter: list[int] | None = None) -> bool:
+    """Alias fields that share a response name but not a shape (fields in sibling fragments
+    whose types differ between object types are valid in the API schema yet rejected by a
+    subgraph). Aliased fields remember the name to restore. Returns whether any was aliased."""
+    counter = counter if counter is not None else [0]
+    by_name: dict[str, list[FieldItem]] = {}
+    stack = list(selsets)
+    while stack:
+        ss = stack.pop(0)
+        for item in ss.items.values():
+            if isinstance(item, FragItem):
+                stack.append(item.sub)
+            else:
+                by_name.setdefault(item.response_name, []).append(item)
+    changed = False
+    for name, items in by_name.items():
+        first = items[0]
+        same: list[FieldItem] = [first]
+        for other in items[1:]:
+            if (other.name, other.args, other.type) == (first.name, first.args, first.type) or not other.type:
+                same.append(other)
+                continue
+            counter[0] += 1
+            other.restore = name
+            other.alias = f"_{counter[0]}_{name}"
+            changed = True
+        subs = [i.sub for i in same if i.sub is not None]
+        if subs and alias_conflicts(subs, counter):
+            changed = True
+        for other in items:
+            if other.restore is not None and other.sub is not None and alias_conflicts([other.sub], counter):
+                changed = True
+    return changed
+
+
+def restore_names(value: object, selset: SelSet) -> None:
+    """Undo internal aliases in a subgraph answer (see :func:`alias_conflicts`)."""
+    if isinstance(value, list):
+        for v in value:
+            restore_names(v, selset)
+        return
+    if not isinstance(value, dict):
+        return
+    for item in selset.items.values():
+        if isinstance(item, FragItem):
+            restore_names(value, item.sub)
+            continue
+        key = item.response_name
+        if key not in value:
+            continue
+        if item.sub is not None:
+            restore_names(value[key], item.sub)
+        if item.restore is not None:
+            value[item.restore] = value.pop(key)
+
+
 @dataclass(frozen=True, slots=True)
 class Representation:
     """How to build one ``_entities`` representation from an object of an accepted type."""
@@ -132,6 +191,7 @@ class FetchNode:
     requires: dict[str, Representation] | None = None
     root_fields: tuple[str, ...] = ()  # root fetches: top-level response names, for error paths
     id: int = 0
+    renamed: bool = False  # some fields carry internal aliases to undo (see restore_names)
 
     @property
     def is_entity_fetch(self) -> bool:

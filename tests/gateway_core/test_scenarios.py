@@ -214,3 +214,39 @@ async def test_shareable_root_picks_the_subgraph_with_fewest_fetches(shareable: 
     assert body == {"data": {"product": {"name": "Shared", "price": 3}}}
     assert len(shareable.subgraphs["b"].requests) == 1
     assert not shareable.subgraphs["a"].requests
+
+
+# -- child types differing between subgraphs -------------------------------------------------------
+
+CT_USER = {"__typename": "User", "id": "u1", "name": "u1-name"}
+CT_ADMIN = {"__typename": "Admin", "id": "a1", "name": "a1-name"}
+
+
+@pytest.fixture(scope="module")
+def childtype(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    both = [CT_USER, CT_ADMIN]
+    yield start_scenario(subgraph_server, "childtype", {
+        "a": {"fields": {"Query.accounts": lambda _s: [dict(x, similar=both) for x in both],
+                         "User.similar": lambda _u: both, "Admin.similar": lambda _u: both},
+              "entities": {"User": lambda r: CT_USER}},
+        "b": {"fields": {"Query.users": lambda _s: [CT_USER]}, "entities": {"User": lambda r: CT_USER}},
+    })
+
+
+async def test_same_response_name_with_different_subgraph_types(childtype: Scenario) -> None:
+    gw = childtype.gateway()
+    body = await run(gw, """{
+      users { id name }
+      accounts {
+        ... on User { id name similar { ... on User { id name } ... on Admin { id name } } }
+        ... on Admin { id name similar { ... on User { id } ... on Admin { id } } }
+      }
+    }""")
+    pair = [{"id": "u1", "name": "u1-name"}, {"id": "a1", "name": "a1-name"}]
+    assert body == {"data": {
+        "users": [{"id": "u1", "name": "u1-name"}],
+        "accounts": [
+            {"id": "u1", "name": "u1-name", "similar": pair},
+            {"id": "a1", "name": "a1-name", "similar": [{"id": "u1"}, {"id": "a1"}]},
+        ],
+    }}
