@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from .errors import CompositionError, CompositionHint
+from .fieldset import FieldSetSyntaxError, top_level_fields
 from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, _and_requirements
 from .supergraph import (
     Graph,
@@ -22,11 +23,10 @@ from .supergraph import (
     SDirective,
     SEnumValue,
     SField,
-    Supergraph,
     SType,
+    Supergraph,
 )
 from .typeref import TypeRef, from_ast
-from .fieldset import top_level_fields, FieldSetSyntaxError
 
 Subtype = Callable[[str, str], bool]
 
@@ -233,7 +233,8 @@ class Merger:
                 st.join_types = [JoinType(self.enum_of[s.name]) for s, _ in defs]
                 types[name] = st
         self._propagate_interface_objects(types)
-        roots = {k: v for k, v in (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription")) if v in types}
+        kinds = (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription"))
+        roots = {k: v for k, v in kinds if v in types}
         sg = Supergraph(self.graphs, types, roots, self._directives())
         return sg
 
@@ -274,7 +275,7 @@ class Merger:
         coord = f"{tname}.{fname}"
         resolving = [(s, f) for s, f in fdefs if not f.external] or fdefs
         merged_type: TypeRef | None = resolving[0][1].type
-        for s, f in resolving[1:]:
+        for _, f in resolving[1:]:
             assert merged_type is not None
             nxt = merge_type_refs(merged_type, f.type, True, self.is_subtype)
             if nxt is None:

@@ -15,7 +15,7 @@ from graphql.language.block_string import print_block_string
 
 from .merge import _executable_locations
 from .subgraph import Decorations
-from .supergraph import JoinField, JoinType, SArgument, SField, Supergraph, SType
+from .supergraph import JoinField, JoinType, SArgument, SField, SType, Supergraph
 
 LINK_V1 = "https://specs.apollo.dev/link/v1.0"
 JOIN_V03 = "https://specs.apollo.dev/join/v0.3"
@@ -107,7 +107,9 @@ def print_supergraph(sg: Supergraph) -> str:
 
     directives: dict[str, str] = {}
     if feats.authenticated:
-        directives["authenticated"] = "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
+        directives["authenticated"] = (
+            "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
+        )
     if feats.inaccessible:
         directives["inaccessible"] = (
             "directive @inaccessible on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | "

@@ -162,7 +162,9 @@ class _Checker:
                 continue
             next_states: set[State] = set()
             direct = [s for s in states if self.resolves(s, type_name, fname)]
-            candidates = direct or [j for s in states for j in self.jumps(s, type_name) if self.resolves(j, type_name, fname)]
+            candidates = direct or [
+                j for s in states for j in self.jumps(s, type_name) if self.resolves(j, type_name, fname)
+            ]
             owner = {s: type_name for s in candidates}
             if not candidates and st.kind == "object":
                 for s, iface in self._via_interface_objects(type_name, fname, states):
@@ -210,7 +212,10 @@ class _Checker:
         for obj in self.supergraph.types.values():
             if obj.kind != "object":
                 continue
-            member = type_name in obj.interfaces if kind == "interface" else obj.name in self.supergraph.types[type_name].members
+            if kind == "interface":
+                member = type_name in obj.interfaces
+            else:
+                member = obj.name in self.supergraph.types[type_name].members
             if not member:
                 continue
             nxt: set[State] = set()
@@ -251,7 +256,8 @@ class _Checker:
         self.errors.append(
             CompositionError(
                 "SATISFIABILITY_ERROR",
-                f"The following supergraph API query:\n{query}\ncannot be satisfied by the subgraphs because:\n{reasons}",
+                f"The following supergraph API query:\n{query}\n"
+                f"cannot be satisfied by the subgraphs because:\n{reasons}",
                 tuple(sgs),
                 coord,
             )

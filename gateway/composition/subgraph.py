@@ -238,7 +238,9 @@ def _version(url: str) -> tuple[int, int]:
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
 
 
-def _link_names(doc: DocumentNode, errors: list[CompositionError], sub: str) -> tuple[_Names, bool, tuple[int, int], list[tuple[str, list[object]]]]:
+def _link_names(
+    doc: DocumentNode, errors: list[CompositionError], sub: str
+) -> tuple[_Names, bool, tuple[int, int], list[tuple[str, list[object]]]]:
     """Read the schema's ``@link``s: which local names mean which federation directives."""
     names = _Names()
     links: list[tuple[str, list[object]]] = []
@@ -334,7 +336,8 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
             errors.append(
                 CompositionError(
                     "DIRECTIVE_COMPOSITION_ERROR",
-                    f'[{sub}] Could not find matching directive definition for argument to @composeDirective "@{cname}".',
+                    f"[{sub}] Could not find matching directive definition for argument to "
+                    f'@composeDirective "@{cname}".',
                     (sub,),
                 )
             )
@@ -343,7 +346,10 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
         link_import = None
         for url, imports in links:
             for imp in imports:
-                imp_name = imp if isinstance(imp, str) else (imp.get("as") or imp.get("name")) if isinstance(imp, dict) else None
+                if isinstance(imp, dict):
+                    imp_name = imp.get("as") or imp.get("name")
+                else:
+                    imp_name = imp
                 if isinstance(imp_name, str) and imp_name.lstrip("@") == cname:
                     link_url, link_import = url, f"@{cname}"
         sg.composed.append(ComposedDirective(cname, definition, link_url, link_import))

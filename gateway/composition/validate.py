@@ -126,7 +126,7 @@ def _check_keys(sg: Subgraph, t: TypeDef, errors: list[CompositionError], used: 
         coord = t.name
         bad: list[str] = []
 
-        def visit(ref: FieldRef, bad: list[str] = bad) -> None:
+        def visit(ref: FieldRef, bad: list[str] = bad, fields: str = k.fields, coord: str = coord) -> None:
             used.add((ref.type_name, ref.field.name))
             target = sg.types.get(ref.field.type.named)
             if target is not None and target.kind in ("interface", "union"):
@@ -137,7 +137,7 @@ def _check_keys(sg: Subgraph, t: TypeDef, errors: list[CompositionError], used: 
                 errors.append(
                     _err(
                         "KEY_FIELDS_HAS_ARGS",
-                        f'[{sg.name}] On type "{t.name}", for @key(fields: "{k.fields}"): field '
+                        f'[{sg.name}] On type "{coord}", for @key(fields: "{fields}"): field '
                         f'{ref.type_name}.{ref.field.name} cannot be included because it has arguments (fields '
                         "with argument are not allowed in @key)",
                         (sg.name,),
@@ -384,7 +384,9 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
     errors.extend(_check_inaccessible(supergraph))
     q = supergraph.types.get("Query")
     if q is None or not q.fields:
-        errors.append(_err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None))
+        errors.append(
+            _err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None)
+        )
     return errors
 
 

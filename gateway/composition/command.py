@@ -1,0 +1,50 @@
+"""``gateway compose CONFIG [OUTPUT | -o OUTPUT]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .compose import compose
+from .config import ConfigError, load_config
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace ``path`` with ``text`` so that readers never see a half-written supergraph."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_compose(config_path: str, output_path: str | None) -> int:
+    """Compose the config's subgraphs; write the supergraph (stdout without OUTPUT).
+
+    Exit status 0 on success. On failure nothing is written, every error is printed
+    to stderr (code, subgraphs, message) and the status is 1 (2 for an unreadable config).
+    """
+    try:
+        sources = load_config(config_path)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = compose(sources)
+    if result.errors or result.supergraph_sdl is None:
+        for err in result.errors:
+            print(f"error: {err}", file=sys.stderr)
+        print(f"composition failed with {len(result.errors)} error(s)", file=sys.stderr)
+        return 1
+    if output_path is None or output_path == "-":
+        sys.stdout.write(result.supergraph_sdl)
+    else:
+        write_atomically(output_path, result.supergraph_sdl)
+        print(f"wrote {output_path} ({len(sources)} subgraphs)", file=sys.stderr)
+    return 0
