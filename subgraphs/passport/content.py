@@ -208,7 +208,11 @@ def public_values(fields: Sequence[FieldDefinition], values: Mapping[str, Any]) 
 
 
 def canonical_json(document: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8 characters kept as they are, no NaN: one text per content."""
+    """Sorted keys, no whitespace, UTF-8 characters kept as they are, no NaN: one text per content.
+
+    Values reach it normalised by :func:`normalise_value`, which writes integral numbers
+    without a fraction (50.0 -> 50) as RFC 8785 (JCS) does, so equal numbers hash alike.
+    """
     return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 

@@ -1,0 +1,154 @@
+"""Fixtures of the passport subgraph tests: real, migrated and seeded servers on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import json
+import re
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from subgraphs.common.db import Database
+from tests.support.client import gql, token_for
+from tests.support.servers import free_port
+from tests.support.subgraphs import running_subgraph
+
+PEERS_PRESENT = all(
+    importlib.util.find_spec(f"subgraphs.{name}.service") is not None for name in ("catalog", "templates")
+)
+needs_peers = pytest.mark.skipif(
+    not PEERS_PRESENT, reason="the catalog and templates subgraphs are not in the tree yet (createPassport needs both)"
+)
+
+
+@dataclass(frozen=True)
+class PassportServer:
+    """A running passport subgraph and its database."""
+
+    base: str
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint."""
+        return self.base + "/graphql"
+
+    def query(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        as_user: str | None = None,
+        tenant: str | None = None,
+    ) -> dict:
+        """Run ``query`` as demo user ``as_user`` in ``tenant`` (anonymous when ``as_user`` is ``None``)."""
+        token = token_for(as_user, tenant) if as_user else None
+        return gql(self.url, query, variables, token=token)
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, **who: Any) -> dict:
+        """``query``'s data, failing the test on any error."""
+        body = self.query(query, variables, **who)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def statements(self) -> int:
+        """``dpp_sql_statements_total`` of this server so far."""
+        text = httpx.get(self.base + "/metrics", timeout=10).text
+        match = re.search(r'^dpp_sql_statements_total\{service="passport"\} ([0-9.e+]+)$', text, re.MULTILINE)
+        return int(float(match.group(1))) if match else 0
+
+    def with_session(self, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
+        """Run ``work`` in an unrestricted session on the server's database (for setup and tampering)."""
+
+        async def run() -> Any:
+            database = Database(self.database_url)
+            try:
+                async with database.system_session() as session:
+                    return await work(session)
+            finally:
+                await database.dispose()
+
+        return asyncio.run(run())
+
+
+def unreachable_url() -> str:
+    """A loopback URL nothing listens on."""
+    return f"http://127.0.0.1:{free_port()}/graphql"
+
+
+@pytest.fixture
+def passport(database_url_factory) -> Iterator[PassportServer]:
+    """The passport subgraph, seeded, on the current backend; its peers point at closed ports."""
+    database_url = database_url_factory("passport")
+    urls = {"catalog": unreachable_url(), "templates": unreachable_url()}
+    with running_subgraph("passport", database_url, service_urls=urls) as server:
+        yield PassportServer(server.url, database_url)
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The real catalog and templates subgraphs with a passport subgraph pointed at them."""
+
+    passport: PassportServer
+    catalog_url: str
+    templates_url: str
+
+
+@pytest.fixture
+def stack(database_url_factory) -> Iterator[Stack]:
+    """Catalog, templates and passport, each seeded on its own database of the current backend."""
+    catalog_db = database_url_factory("catalog")
+    templates_db = database_url_factory("templates")
+    passport_db = database_url_factory("passport")
+    with (
+        running_subgraph("catalog", catalog_db) as catalog,
+        running_subgraph("templates", templates_db) as templates,
+    ):
+        urls = {"catalog": catalog.url + "/graphql", "templates": templates.url + "/graphql"}
+        with running_subgraph("passport", passport_db, service_urls=urls) as server:
+            yield Stack(PassportServer(server.url, passport_db), urls["catalog"], urls["templates"])
+
+
+def error_of(body: dict) -> tuple[str, str, dict]:
+    """``(code, message, extensions)`` of the only error of a response."""
+    errors = body.get("errors") or []
+    assert len(errors) == 1, body
+    extensions = errors[0].get("extensions") or {}
+    return extensions.get("code", ""), errors[0]["message"], extensions
+
+
+def expected_hash(
+    *,
+    passport_id: str,
+    uuid: str,
+    name: str,
+    product_id: str,
+    template_id: str,
+    version: int,
+    values: dict[str, Any],
+    previous_hash: str | None,
+) -> str:
+    """The SHA-256 the issue prescribes, computed here independently of the subgraph's code.
+
+    Numbers are written as RFC 8785 (JCS) does: an integral value has no fraction (50.0 -> 50).
+    """
+    values = {k: int(v) if isinstance(v, float) and v.is_integer() else v for k, v in values.items()}
+    document = {
+        "passportId": passport_id,
+        "uuid": uuid,
+        "name": name,
+        "productId": product_id,
+        "templateId": template_id,
+        "version": version,
+        "values": values,
+        "previousHash": previous_hash,
+    }
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
