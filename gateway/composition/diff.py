@@ -64,7 +64,7 @@ def _safe_changes(old: GraphQLSchema, new: GraphQLSchema, reported: str) -> list
     new_types = {n: t for n, t in new.type_map.items() if not n.startswith("__")}
     for name in new_types:
         if name not in old_types:
-            out.append(SchemaChange(SAFE, "TYPE_ADDED", f"{name} was added."))
+            out.append(SchemaChange(SAFE, "TYPE_ADDED", f"Type {name} was added."))
     for name, nt in new_types.items():
         ot = old_types.get(name)
         if ot is None or type(ot) is not type(nt):
@@ -74,14 +74,14 @@ def _safe_changes(old: GraphQLSchema, new: GraphQLSchema, reported: str) -> list
             for fname, nf in nt.fields.items():
                 of = ot.fields.get(fname)
                 if of is None:
-                    out.append(SchemaChange(SAFE, "FIELD_ADDED", f"{name}.{fname} was added."))
+                    out.append(SchemaChange(SAFE, "FIELD_ADDED", f"Field {name}.{fname} was added."))
                     continue
                 if str(of.type) != str(nf.type):
                     if not seen(f"{name}.{fname}"):
-                        msg = f"{name}.{fname} changed type from {of.type} to {nf.type}."
+                        msg = f"Field {name}.{fname} changed type from {of.type} to {nf.type}."
                         out.append(SchemaChange(SAFE, "FIELD_CHANGED_KIND", msg))
                 if of.deprecation_reason is None and nf.deprecation_reason is not None:
-                    out.append(SchemaChange(SAFE, "FIELD_DEPRECATED", f"{name}.{fname} was deprecated."))
+                    out.append(SchemaChange(SAFE, "FIELD_DEPRECATED", f"Field {name}.{fname} was deprecated."))
                 for aname, na in nf.args.items():
                     oa = of.args.get(aname)
                     if oa is not None and str(oa.type) != str(na.type):
@@ -93,12 +93,13 @@ def _safe_changes(old: GraphQLSchema, new: GraphQLSchema, reported: str) -> list
             for fname, nf in nt.fields.items():
                 of = ot.fields.get(fname)
                 if of is not None and str(of.type) != str(nf.type) and not seen(f"{name}.{fname}"):
-                    msg = f"{name}.{fname} changed type from {of.type} to {nf.type}."
+                    msg = f"Field {name}.{fname} changed type from {of.type} to {nf.type}."
                     out.append(SchemaChange(SAFE, "FIELD_CHANGED_KIND", msg))
         elif isinstance(nt, GraphQLEnumType):
             assert isinstance(ot, GraphQLEnumType)
             for vname, nv in nt.values.items():
                 ov = ot.values.get(vname)
                 if ov is not None and ov.deprecation_reason is None and nv.deprecation_reason is not None:
-                    out.append(SchemaChange(SAFE, "ENUM_VALUE_DEPRECATED", f"{name}.{vname} was deprecated."))
+                    msg = f"Enum value {name}.{vname} was deprecated."
+                    out.append(SchemaChange(SAFE, "ENUM_VALUE_DEPRECATED", msg))
     return out
