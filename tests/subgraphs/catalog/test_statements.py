@@ -1,0 +1,62 @@
+"""No N+1: listing or resolving more products costs the same number of SQL statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from subgraphs.common import demo
+from tests.subgraphs.catalog.conftest import Catalog
+
+LIST = """
+query($first: Int) {
+  products(first: $first, orderBy: {field: CREATED_AT}) {
+    totalCount
+    nodes { name tenant { id } category { name parent { name } productCount } }
+  }
+}
+"""
+ENTITIES = """
+query($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on Product { name sku category { name parent { name } } }
+  }
+}
+"""
+
+
+def cost(catalog: Catalog, query: str, variables: dict[str, Any], user: str | None) -> tuple[float, dict[str, Any]]:
+    """SQL statements one request took, and its data."""
+    before = catalog.statements()
+    data = catalog.ok(query, variables, user=user)
+    return catalog.statements() - before, data
+
+
+def test_listing_products_with_categories_costs_the_same_for_5_or_36(catalog: Catalog) -> None:
+    small, data5 = cost(catalog, LIST, {"first": 5}, "acme-viewer")
+    large, data36 = cost(catalog, LIST, {"first": 50}, "acme-viewer")
+    assert len(data5["products"]["nodes"]) == 5
+    assert len(data36["products"]["nodes"]) == 36
+    assert data36["products"]["nodes"][0]["category"] == {
+        "name": "Batteries",
+        "parent": {"name": "Electronics"},
+        "productCount": 12,
+    }
+    # count, page, categories (parents come from the same loader's cache), product counts
+    assert small == large == 4
+
+
+def test_resolving_product_entities_costs_the_same_for_5_or_50(catalog: Catalog) -> None:
+    enabled = [p for p in demo.PRODUCTS if p.is_enabled]
+    reps = [{"__typename": "Product", "id": p.id} for p in enabled]
+
+    small, _ = cost(catalog, ENTITIES, {"representations": reps[:5]}, None)
+    large, data50 = cost(catalog, ENTITIES, {"representations": reps[:50]}, None)
+    assert [e["name"] for e in data50["_entities"]] == [p.name for p in enabled[:50]]
+    # products, then categories (the parent, Electronics, is among them and comes from the loader cache)
+    assert small == large == 2
+
+    acme = [{"__typename": "Product", "id": p.id} for p in demo.PRODUCTS if p.tenant_key == "acme"]
+    small, _ = cost(catalog, ENTITIES, {"representations": acme[:5]}, "acme-viewer")
+    large, data36 = cost(catalog, ENTITIES, {"representations": acme}, "acme-viewer")
+    assert None not in data36["_entities"]
+    assert small == large
