@@ -131,9 +131,7 @@ def main() -> int:
             except ImportError:
                 print(f"{name}: not installed, skipped")
                 continue
-            results = [
-                uvloop.run(bench(url, args.requests, args.concurrency)) for _ in range(args.rounds)
-            ]
+            results = [uvloop.run(bench(url, args.requests, args.concurrency)) for _ in range(args.rounds)]
             best = max(results)
             print(f"{name}: " + ", ".join(f"{r:,.0f}" for r in results) + f" req/s (best {best:,.0f})")
     finally:

@@ -1,0 +1,229 @@
+"""``make bench``: the Python gateway and Apollo Gateway, same subgraphs, same heavy query.
+
+Starts the cached subgraphs (``bench/subgraphs.py``), writes their supergraph,
+starts ``gateway serve`` and Apollo Gateway (``bench/apollo-gateway.mjs`` on the
+Node 22 from ``bench/node_modules``), checks that both answer the heavy query
+identically, then drives each with wrk and prints requests/s, p50/p99 latency and
+the ratio. ``bench/run.sh`` installs wrk and the npm packages first.
+
+Environment knobs: BENCH_DURATION (seconds per measurement, default 15),
+BENCH_CONNECTIONS (default 16), BENCH_THREADS (wrk threads, default 1),
+BENCH_ROUNDS (alternating measurement rounds, default 1; the best round counts).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import orjson
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+OUT = BENCH / ".out"
+sys.path.insert(0, str(BENCH))
+
+from subgraphs import HEAVY_QUERY, supergraph_sdl  # noqa: E402
+
+
+@dataclass
+class Measurement:
+    """One wrk run."""
+
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+    socket_errors: str | None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def _process(name: str, args: list[str], env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    log = (OUT / f"{name}.log").open("wb")
+    process = subprocess.Popen(args, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    try:
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+def _wait_for(name: str, process: subprocess.Popen[bytes], probe: str, method: str = "GET") -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"bench: {name} exited with {process.returncode}; see {OUT / (name + '.log')}")
+        with contextlib.suppress(httpx.TransportError):
+            if method == "GET":
+                response = httpx.get(probe, timeout=2)
+            else:
+                response = httpx.post(probe, json={"query": "{ __typename }"}, timeout=2)
+            if response.status_code == 200:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"bench: {name} did not become ready; see {OUT / (name + '.log')}")
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if match is None:
+        raise ValueError(f"cannot read wrk latency {text!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def _wrk(url: str, body: Path, duration: int, connections: int, threads: int) -> Measurement:
+    result = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--timeout",
+            "30s",
+            "--latency",
+            "-s",
+            str(BENCH / "post.lua"),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "BENCH_BODY": str(body)},
+        check=True,
+    )
+    out = result.stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    if rps is None or p50 is None or p99 is None:
+        raise SystemExit(f"bench: cannot read wrk output:\n{out}\n{result.stderr}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:(.*)", out)
+    return Measurement(
+        requests_per_second=float(rps[1]),
+        p50_ms=_ms(p50[1]),
+        p99_ms=_ms(p99[1]),
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        socket_errors=errors[1].strip() if errors else None,
+    )
+
+
+def main() -> int:
+    """Run the comparison; exit 1 when the answers differ or a gateway answered errors."""
+    duration = int(os.environ.get("BENCH_DURATION", "15"))
+    connections = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+    threads = int(os.environ.get("BENCH_THREADS", "1"))
+    rounds = int(os.environ.get("BENCH_ROUNDS", "1"))
+    OUT.mkdir(exist_ok=True)
+    node = BENCH / "node_modules" / ".bin" / "node"
+    sub_port, ours_port, apollo_port = _free_port(), _free_port(), _free_port()
+    supergraph = OUT / "supergraph.graphql"
+    supergraph.write_text(supergraph_sdl(f"http://127.0.0.1:{sub_port}"))
+    body = OUT / "request.json"
+    body.write_bytes(orjson.dumps({"query": HEAVY_QUERY}))
+    node_version = subprocess.run([str(node), "--version"], capture_output=True, text=True, check=True).stdout.strip()
+
+    with contextlib.ExitStack() as stack:
+        subgraphs = stack.enter_context(
+            _process("subgraphs", [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(sub_port)])
+        )
+        _wait_for("subgraphs", subgraphs, f"http://127.0.0.1:{sub_port}/accounts", method="POST")
+        serve = ["serve", "--supergraph", str(supergraph), "--port", str(ours_port)]
+        ours = stack.enter_context(
+            _process(
+                "gateway",
+                [sys.executable, "-m", "gateway.cli", *serve],
+                env={"GATEWAY_LOG_LEVEL": "warning", "GATEWAY_POLL_INTERVAL": "0"},
+            )
+        )
+        apollo = stack.enter_context(
+            _process(
+                "apollo-gateway",
+                [str(node), str(BENCH / "apollo-gateway.mjs"), str(supergraph), str(apollo_port)],
+                env={"NODE_ENV": "production"},
+            )
+        )
+        _wait_for("gateway", ours, f"http://127.0.0.1:{ours_port}/health/ready")
+        _wait_for("apollo-gateway", apollo, f"http://127.0.0.1:{apollo_port}/", method="POST")
+
+        targets = {
+            "python gateway": f"http://127.0.0.1:{ours_port}/graphql",
+            f"apollo gateway (node {node_version})": f"http://127.0.0.1:{apollo_port}/",
+        }
+        answers: dict[str, bytes] = {}
+        for name, url in targets.items():
+            response = httpx.post(
+                url, content=body.read_bytes(), headers={"content-type": "application/json"}, timeout=60
+            )
+            if response.status_code != 200:
+                raise SystemExit(f"bench: {name} answered HTTP {response.status_code}: {response.text[:500]}")
+            answers[name] = response.content
+            (OUT / f"answer-{name.split()[0]}.json").write_bytes(response.content)
+        decoded = [orjson.loads(a) for a in answers.values()]
+        if any("errors" in d for d in decoded):
+            raise SystemExit("bench: an answer has errors; see bench/.out/answer-*.json")
+        if decoded[0] != decoded[1]:
+            raise SystemExit("bench: the two gateways answered differently; see bench/.out/answer-*.json")
+        size = len(next(iter(answers.values())))
+        print(
+            f"answers identical: {size:,} bytes each"
+            + (
+                ", byte for byte"
+                if len({a.rstrip() for a in answers.values()}) == 1
+                else " (same JSON, different bytes)"
+            )
+        )
+
+        for url in targets.values():  # warm up: plan caches, JIT, connection pools
+            _wrk(url, body, 3, connections, threads)
+        results: dict[str, list[Measurement]] = {name: [] for name in targets}
+        for _ in range(rounds):
+            for name, url in targets.items():
+                results[name].append(_wrk(url, body, duration, connections, threads))
+
+    best = {name: max(runs, key=lambda m: m.requests_per_second) for name, runs in results.items()}
+    print(
+        f"\nwrk: {threads} thread(s), {connections} connections, {duration}s x {rounds} round(s), "
+        f"heavy query ({size:,} byte answer), {os.cpu_count()} CPUs shared by wrk, subgraphs and gateway"
+    )
+    print(f"{'gateway':<34} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
+    for name, m in best.items():
+        print(f"{name:<34} {m.requests_per_second:>9.1f} {m.p50_ms:>9.1f} {m.p99_ms:>9.1f}")
+    ours_m, apollo_m = best.values()
+    print(
+        f"\nratio python/apollo: {ours_m.requests_per_second / apollo_m.requests_per_second:.2f}x requests/s, "
+        f"p50 {ours_m.p50_ms / apollo_m.p50_ms:.2f}x, p99 {ours_m.p99_ms / apollo_m.p99_ms:.2f}x"
+    )
+    failed = False
+    for name, runs in results.items():
+        for m in runs:
+            if m.non_2xx or m.socket_errors:
+                print(f"bench: {name}: {m.non_2xx} non-2xx responses, socket errors: {m.socket_errors}")
+                failed = True
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# make bench: the Python gateway against Apollo Gateway (Node 22) on the same fast
+# subgraphs and the same heavy query, driven by wrk. Installs what it needs first:
+# wrk from Debian, and Apollo Gateway plus Node 22 (the `node` npm package) into
+# bench/node_modules. Knobs: BENCH_DURATION (s), BENCH_CONNECTIONS, BENCH_THREADS, BENCH_ROUNDS.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PY:-.venv/bin/python}"
+
+if ! command -v wrk >/dev/null 2>&1; then
+  echo "bench: installing wrk" >&2
+  SUDO=""
+  if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+  $SUDO apt-get install -y -q wrk >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q wrk >/dev/null; }
+fi
+
+if [ ! -x bench/node_modules/.bin/node ] || [ ! -d bench/node_modules/@apollo/gateway ] \
+   || [ bench/package.json -nt bench/node_modules/.package-lock.json ]; then
+  echo "bench: installing Apollo Gateway and Node 22 into bench/node_modules" >&2
+  if [ -f bench/package-lock.json ]; then
+    (cd bench && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd bench && npm install --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+exec "$PY" bench/run.py "$@"
