@@ -55,6 +55,8 @@ class PreparedOperation:
     plan: PlanNode | None = None
     introspection: DocumentNode | None = None
     plan_text: str = ""
+    # valid operation the supergraph cannot serve: answered with data null, not as a request error
+    planning_failed: bool = False
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
@@ -149,7 +151,11 @@ class Gateway:
         try:
             plan = self._planner.plan(operation)
         except PlanningError as exc:
-            return PreparedOperation(errors=({"message": str(exc), "extensions": {"code": QUERY_PLANNING_FAILED}},))
+            return PreparedOperation(
+                errors=({"message": str(exc), "extensions": {"code": QUERY_PLANNING_FAILED}},),
+                planning_failed=True,
+                operation=operation,
+            )
         return PreparedOperation(
             document=document,
             definition=definition,
@@ -173,6 +179,9 @@ class Gateway:
         """Validate, plan (cached) and execute one operation."""
         prepared = self.prepare(request.query, request.operation_name)
         if prepared.errors:
+            if prepared.planning_failed:
+                kind = prepared.operation.kind if prepared.operation else None
+                return ExecutionOutcome(data=None, errors=list(prepared.errors), operation_type=kind)
             return ExecutionOutcome(errors=list(prepared.errors), request_error=True)
         op = prepared.operation
         assert op is not None and prepared.definition is not None

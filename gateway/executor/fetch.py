@@ -154,13 +154,19 @@ def _collect(value: Any, path: tuple[str, ...], i: int, cur: list[Any],
             _collect(child, path, i + 1, [*cur, seg], out)
 
 
-def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any]) -> bool:
-    """Copy the fields of ``sel`` from ``obj`` into ``out``; False when a needed field is missing."""
+def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
+    """Copy the fields of ``sel`` from ``obj`` into ``out``.
+
+    False when a top-level field is missing (an earlier fetch failed or found nothing:
+    there is nothing to ask); deeper holes are left out of the representation.
+    """
     for item in sel.items.values():
         if isinstance(item, FieldItem):
             value = obj.get(item.response_name, _MISSING)
             if value is _MISSING:
-                return False
+                if top:
+                    return False
+                continue
             if item.sub is not None and value is not None:
                 value = _project_value(value, item.sub, ctx)
                 if value is _MISSING:
@@ -170,7 +176,7 @@ def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any]) -> b
             cond = item.type_condition
             tn = obj.get("__typename")
             if cond is None or cond == tn or tn in ctx.possible.get(cond, ()):
-                if not _project(obj, item.sub, ctx, out):
+                if not _project(obj, item.sub, ctx, out, top):
                     return False
     return True
 
@@ -189,8 +195,7 @@ def _project_value(value: Any, sel: SelSet, ctx: FetchContext) -> Any:
     out: dict[str, Any] = {}
     if "__typename" in value:
         out["__typename"] = value["__typename"]
-    if not _project(value, sel, ctx, out):
-        return _MISSING
+    _project(value, sel, ctx, out, top=False)
     return out
 
 

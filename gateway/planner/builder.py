@@ -109,13 +109,36 @@ class QueryPlanner:
 
     def plan(self, op: NormalizedOperation) -> PlanNode | None:
         """The plan tree for ``op`` (``None`` when no subgraph is needed)."""
-        return _PlanBuild(self, op).run()
+        # A root field served by several subgraphs is tried in order of estimated cost; when the
+        # chosen one turns out impossible (e.g. a needed key is @external there), plan again
+        # without it.
+        excluded: dict[int, set[str]] = {}
+        last: PlanningError | None = None
+        for _ in range(64):
+            build = _PlanBuild(self, op, excluded)
+            try:
+                return build.run()
+            except _RootFailed as failed:
+                excluded.setdefault(failed.index, set()).add(failed.graph)
+                last = failed.cause
+        raise last or PlanningError("no subgraph combination can resolve this operation")
+
+
+class _RootFailed(Exception):
+    def __init__(self, index: int, graph: str, cause: PlanningError) -> None:
+        super().__init__(str(cause))
+        self.index = index
+        self.graph = graph
+        self.cause = cause
 
 
 class _PlanBuild:
     """State of planning one operation."""
 
-    def __init__(self, planner: QueryPlanner, op: NormalizedOperation) -> None:
+    def __init__(self, planner: QueryPlanner, op: NormalizedOperation,
+                 excluded: dict[int, set[str]] | None = None) -> None:
+        self.excluded = excluded or {}
+        self.jumping: set[tuple[str, str, tuple[str, ...], str]] = set()
         self.sg = planner.sg
         self.schema = planner.schema
         self.op = op
@@ -280,23 +303,23 @@ class _PlanBuild:
             raise PlanningError(f"the schema has no {op.kind} root type")
         if op.kind == "mutation":
             sections: list[_Group] = []
-            for f, wrappers in self._root_fields(op.selections, root, ()):
+            for index, (f, wrappers) in enumerate(self._root_fields(op.selections, root, ())):
                 self.section = len(sections)
-                graph = self._choose_root_graph(root, f, prefer=sections[-1].subgraph if sections else None)
+                graph = self._choose_root_graph(root, f, sections[-1].subgraph if sections else None, index)
                 if sections and sections[-1].subgraph == graph:
                     group = sections[-1]
                     self.section = group.section
                 else:
                     group = self._new_group(graph, (), False)
                     sections.append(group)
-                self._plan_root_field(group, root, f, wrappers)
+                self._plan_root_checked(group, root, f, wrappers, index)
             return self._tree_sections(sections, "mutation")
-        for f, wrappers in self._root_fields(op.selections, root, ()):
-            graph = self._choose_root_graph(root, f, prefer=None)
+        for index, (f, wrappers) in enumerate(self._root_fields(op.selections, root, ())):
+            graph = self._choose_root_graph(root, f, None, index)
             group = self.root_groups.get(graph)
             if group is None:
                 group = self.root_groups[graph] = self._new_group(graph, (), False)
-            self._plan_root_field(group, root, f, wrappers)
+            self._plan_root_checked(group, root, f, wrappers, index)
         return self._tree(self.groups, list(self.root_groups.values()), op.kind)
 
     def _root_fields(
@@ -314,10 +337,14 @@ class _PlanBuild:
                 out.append((s, wrappers))
         return out
 
-    def _choose_root_graph(self, root: str, f: OpField, prefer: str | None) -> str:
+    def _choose_root_graph(self, root: str, f: OpField, prefer: str | None, index: int) -> str:
         cands = self.sg.resolving_graphs(root, f.name)
         if not cands:
             raise PlanningError(f"no subgraph resolves {root}.{f.name}")
+        tried = self.excluded.get(index, set())
+        cands = [c for c in cands if c not in tried]
+        if not cands:
+            raise PlanningError(f"no subgraph can resolve the selection of {root}.{f.name}")
         if len(cands) == 1:
             return cands[0]
 
@@ -327,6 +354,15 @@ class _PlanBuild:
             return (cost + existing, existing, self.sg.graph_order[g])
 
         return min(cands, key=score)
+
+    def _plan_root_checked(self, group: _Group, root: str, f: OpField, wrappers: tuple[str, ...],
+                           index: int) -> None:
+        try:
+            self._plan_root_field(group, root, f, wrappers)
+        except PlanningError as exc:
+            if len(self.sg.resolving_graphs(root, f.name)) > 1:
+                raise _RootFailed(index, group.subgraph, exc) from exc
+            raise
 
     def _plan_root_field(self, group: _Group, root: str, f: OpField, wrappers: tuple[str, ...]) -> None:
         selset = group.selset
@@ -545,6 +581,19 @@ class _PlanBuild:
         return out
 
     def _jump(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        marker = (ctx.group.subgraph, ctx.type, ctx.path, f.name)
+        if marker in self.jumping:
+            # resolving f needs f itself (say a key that is @external here): no way through
+            raise PlanningError(
+                f"cannot resolve {ctx.type}.{f.name} from subgraph {ctx.group.subgraph!r}"
+            )
+        self.jumping.add(marker)
+        try:
+            return self._jump_inner(ctx, f)
+        finally:
+            self.jumping.discard(marker)
+
+    def _jump_inner(self, ctx: _Ctx, f: OpField) -> set[_Group]:
         cands = self._candidates(ctx.type, f, ctx.group.subgraph)
         if not cands:
             raise PlanningError(

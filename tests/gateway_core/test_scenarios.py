@@ -250,3 +250,57 @@ async def test_same_response_name_with_different_subgraph_types(childtype: Scena
             {"id": "a1", "name": "a1-name", "similar": [{"id": "u1"}, {"id": "a1"}]},
         ],
     }}
+
+
+# -- shareable node root where each subgraph has other @external ids -------------------------------
+
+PEOPLE = {"p1": {"__typename": "Person", "id": "p1", "handle": "p1-handle"}}
+MESSAGES = {"m1": {"__typename": "Message", "id": "m1", "text": "m1-text", "authorId": "p1"}}
+
+
+@pytest.fixture(scope="module")
+def nodeid(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    def a_node(_s: Any, a: dict[str, Any]) -> Any:
+        if a["id"] in PEOPLE:
+            return PEOPLE[a["id"]]
+        m = MESSAGES.get(a["id"])
+        return {"__typename": "Message", "id": "never", "authorId": m["authorId"]} if m else None
+
+    def b_node(_s: Any, a: dict[str, Any]) -> Any:
+        if a["id"] in PEOPLE:
+            return {"__typename": "Person", "id": "never"}
+        return MESSAGES.get(a["id"])
+
+    yield start_scenario(subgraph_server, "nodeid", {
+        "a": {"fields": {"Query.node": a_node, "Query.person": lambda _s, a: PEOPLE.get(a["id"]),
+                         "Message.author": lambda m: PEOPLE[MESSAGES[m["id"]]["authorId"]]},
+              "entities": {"Person": lambda r: PEOPLE.get(r["id"]), "Message": lambda r: MESSAGES.get(r["id"])}},
+        "b": {"fields": {"Query.node": b_node, "Query.message": lambda _s, a: MESSAGES.get(a["id"]),
+                         "Person.messages": lambda p: [m for m in MESSAGES.values() if m["authorId"] == p["id"]]},
+              "entities": {"Person": lambda r: {"id": r["id"]}, "Message": lambda r: MESSAGES.get(r["id"])}},
+    })
+
+
+async def test_node_root_field_goes_where_the_fragment_resolves(nodeid: Scenario) -> None:
+    gw = nodeid.gateway()
+    body = await run(gw, """{ p: node(id: "p1") { ... on Person { id handle } }
+                             m: node(id: "m1") { ... on Message { id text } } }""")
+    assert body == {"data": {"p": {"id": "p1", "handle": "p1-handle"}, "m": {"id": "m1", "text": "m1-text"}}}
+    body = await run(gw, '{ p: node(id: "p1") { __typename ... on Message { id } } }')
+    assert body == {"data": {"p": {"__typename": "Person"}}}
+
+
+async def test_unresolvable_selection_is_an_error_with_null_data(nodeid: Scenario) -> None:
+    nodeid.reset()
+    gw = nodeid.gateway()
+    body = await run(gw, '{ node(id: "p1") { id } }')
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_PLANNING_FAILED"
+    assert all(not app.requests for app in nodeid.subgraphs.values())
+
+
+async def test_entity_jumps_both_ways(nodeid: Scenario) -> None:
+    gw = nodeid.gateway()
+    body = await run(gw, '{ message(id: "m1") { id text author { id handle messages { id } } } }')
+    assert body == {"data": {"message": {"id": "m1", "text": "m1-text", "author": {
+        "id": "p1", "handle": "p1-handle", "messages": [{"id": "m1"}]}}}}
