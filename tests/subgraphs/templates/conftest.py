@@ -1,0 +1,60 @@
+"""Fixtures of the templates subgraph tests: a real, migrated and seeded server per test."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.client import gql, token_for
+from tests.support.subgraphs import running_subgraph
+
+
+@dataclass(frozen=True)
+class TemplatesServer:
+    """A running templates subgraph and its database."""
+
+    base: str
+    database_url: str
+
+    @property
+    def url(self) -> str:
+        """The GraphQL endpoint."""
+        return self.base + "/graphql"
+
+    def query(self, query: str, variables: dict[str, Any] | None = None, *, as_user: str | None = None) -> dict:
+        """Run ``query`` as demo user ``as_user`` (anonymous when ``None``)."""
+        token = token_for(as_user) if as_user else None
+        return gql(self.url, query, variables, token=token)
+
+    def data(self, query: str, variables: dict[str, Any] | None = None, *, as_user: str | None = None) -> dict:
+        """``query``'s data, failing the test on any error."""
+        body = self.query(query, variables, as_user=as_user)
+        assert "errors" not in body, body
+        return body["data"]
+
+    def statements(self) -> int:
+        """``dpp_sql_statements_total`` of this server so far."""
+        text = httpx.get(self.base + "/metrics", timeout=10).text
+        match = re.search(r'^dpp_sql_statements_total\{service="templates"\} ([0-9.e+]+)$', text, re.MULTILINE)
+        return int(float(match.group(1))) if match else 0
+
+
+@pytest.fixture
+def templates(database_url_factory) -> Iterator[TemplatesServer]:
+    """The templates subgraph, seeded, on the current backend."""
+    database_url = database_url_factory("templates")
+    with running_subgraph("templates", database_url) as server:
+        yield TemplatesServer(server.url, database_url)
+
+
+def error_of(body: dict) -> tuple[str, str, dict]:
+    """``(code, message, extensions)`` of the only error of a response."""
+    errors = body.get("errors") or []
+    assert len(errors) == 1, body
+    extensions = errors[0].get("extensions") or {}
+    return extensions.get("code", ""), errors[0]["message"], extensions
