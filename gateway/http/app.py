@@ -113,11 +113,8 @@ class GraphQLEndpoint:
         if loaded is None:
             raise RequestProblem(503, "SERVICE_UNAVAILABLE", "No supergraph is loaded yet", {"retry-after": "1"})
         graphql_request = self._from_query_params(request) if method == "GET" else await self._from_body(request)
-        include_plan = self._settings.development and request.headers.get(DEBUG_PLAN_HEADER, "").strip().lower() in (
-            "1",
-            "true",
-            "yes",
-        )
+        # The plan shows subgraph names and internal shapes: development servers only.
+        include_plan = self._settings.development and _truthy(request.headers.get(DEBUG_PLAN_HEADER))
         outcome: ExecutionOutcome = await loaded.runtime.execute(
             graphql_request,
             transport=self._transport,
@@ -209,6 +206,10 @@ class GraphQLEndpoint:
                 raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
