@@ -370,7 +370,16 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
         q = sg.types["Query"] = TypeDef(name="Query", kind="object", has_definition=True)
     for f in MACHINERY_ROOT_FIELDS:
         q.fields.pop(f, None)
-    if not fed2:
+    if fed2:
+        # ``@external`` on the key fields of an extension only said "defined elsewhere"
+        # (a Federation 1 habit); the reference composer reads those fields as local.
+        for t in sg.types.values():
+            if t.extension:
+                for k in t.keys:
+                    for fname in _top(k.fields):
+                        if fname in t.fields:
+                            t.fields[fname].external = False
+    else:
         _upgrade_fed1(sg)
     return sg
 

@@ -1,0 +1,42 @@
+"""``api_schema_from_supergraph``: the machinery and @inaccessible elements are gone."""
+
+from __future__ import annotations
+
+from graphql import print_schema
+
+from gateway.composition.api_schema import api_schema_from_supergraph
+
+from .helpers import CASES_DIR, normalise_api
+
+SUPERGRAPH = (CASES_DIR / "inaccessible-and-tags" / "expected-supergraph.graphql").read_text()
+
+
+def test_inaccessible_elements_and_machinery_are_removed() -> None:
+    schema = api_schema_from_supergraph(SUPERGRAPH)
+    printed = print_schema(schema)
+    assert "Secret" not in printed
+    assert "internal" not in printed
+    assert "LEGACY" not in printed
+    assert "cost" not in printed
+    assert "join__" not in printed and "link__" not in printed and "@tag" not in printed
+    assert normalise_api(printed) == normalise_api(
+        (CASES_DIR / "inaccessible-and-tags" / "expected-api.graphql").read_text()
+    )
+
+
+def test_executable_directives_stay_and_linked_ones_go() -> None:
+    sdl = (CASES_DIR / "executable-directives" / "expected-supergraph.graphql").read_text()
+    schema = api_schema_from_supergraph(sdl)
+    assert [d.name for d in schema.directives if d.name in ("trace", "visibility")] == ["trace"]
+    trace = schema.get_directive("trace")
+    assert trace is not None and [str(loc.name) for loc in trace.locations] == ["FIELD"]
+
+
+def test_deprecations_and_descriptions_survive() -> None:
+    sdl = (CASES_DIR / "descriptions-deprecations" / "expected-supergraph.graphql").read_text()
+    schema = api_schema_from_supergraph(sdl)
+    query = schema.query_type
+    assert query is not None
+    assert query.fields["legacy"].deprecation_reason == "use products"
+    assert query.fields["products"].description == "All products"
+    assert query.fields["products"].args["first"].description == "How many"
