@@ -13,6 +13,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
@@ -140,6 +141,11 @@ class ResponseFormatter:
         else:
             tn = value.get("__typename")
             t = self.schema.get_type(tn) if isinstance(tn, str) else None
+            if isinstance(t, GraphQLInterfaceType) and (t is type_ or self.schema.is_sub_type(type_, t)):  # type: ignore[arg-type]
+                # an @interfaceObject answered and the concrete type was never needed: shape
+                # against the interface (the planner fetched the real type when it mattered)
+                r = self._object(t, sels, value, [*path, key])  # type: ignore[arg-type]
+                return None if r is _BUBBLE else r
             if not isinstance(t, GraphQLObjectType) or not self.schema.is_sub_type(type_, t):  # type: ignore[arg-type]
                 return None
             r = self._object(t, sels, value, [*path, key])

@@ -420,7 +420,10 @@ class _PlanBuild:
                  else remote).append(s)
             else:
                 remote.append(s)
-        providers: set[_Group] = set()
+        providers: set[_Group] = {ctx.group}
+        # the interface's name comes back as __typename; it tells the response formatter that
+        # the object is there (the concrete type replaces it when fetched)
+        ctx.selset.add_field("__typename", "__typename")
         for s in local:
             if isinstance(s, OpFragment):
                 providers |= self._plan_object(ctx, s.selections)

@@ -162,19 +162,28 @@ async def test_mutations_refused_when_not_allowed(mutations: Scenario) -> None:
 
 # -- @interfaceObject -----------------------------------------------------------------------------
 
-ACCOUNTS = {"1": {"__typename": "Admin", "id": "1", "name": "Root", "isMain": True},
-            "2": {"__typename": "Regular", "id": "2", "name": "Joe", "isActive": False}}
+ACCOUNTS = {"1": {"__typename": "Admin", "id": "1", "name": "Root", "isMain": True, "isActive": True},
+            "2": {"__typename": "Regular", "id": "2", "name": "Joe", "isActive": False},
+            "3": {"__typename": "Admin", "id": "3", "name": "Ann", "isMain": False, "isActive": True}}
 
 
 @pytest.fixture(scope="module")
 def ifaceobject(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    # b and c know Account only as an @interfaceObject: they answer "Never" as __typename on
+    # purpose, the gateway must not trust it
+    def b_account(id_: str) -> dict[str, Any]:
+        return {"__typename": "Never", "id": id_, "score": int(id_) * 10}
+
     yield start_scenario(subgraph_server, "ifaceobject", {
         "a": {"fields": {"Query.accounts": lambda _s: list(ACCOUNTS.values())},
               "entities": {"Account": lambda r: ACCOUNTS.get(r["id"]),
                            "Admin": lambda r: ACCOUNTS.get(r["id"]),
                            "Regular": lambda r: ACCOUNTS.get(r["id"])}},
-        "b": {"fields": {"Query.anyAccount": lambda _s: {"__typename": "Account", "id": "2", "score": 7}},
-              "entities": {"Account": lambda r: {"__typename": "Account", "id": r["id"], "score": int(r["id"]) * 10}}},
+        "b": {"fields": {"Query.anyAccount": lambda _s: {"__typename": "Account", "id": "2", "score": 7},
+                         "Query.allAccounts": lambda _s: [{"__typename": "Account", "id": i, "score": int(i) * 10}
+                                                          for i in ACCOUNTS]},
+              "entities": {"Account": lambda r: dict(b_account(r["id"]), __typename="Account")}},
+        "c": {"entities": {"Account": lambda r: {"__typename": "Account", "id": r["id"], "isActive": False}}},
     })
 
 
@@ -184,6 +193,7 @@ async def test_interface_object_field_on_concrete_types(ifaceobject: Scenario) -
     assert body == {"data": {"accounts": [
         {"__typename": "Admin", "id": "1", "score": 10, "isMain": True},
         {"__typename": "Regular", "id": "2", "score": 20},
+        {"__typename": "Admin", "id": "3", "score": 30, "isMain": False},
     ]}}
 
 
@@ -193,6 +203,32 @@ async def test_interface_object_root_needs_real_typename(ifaceobject: Scenario) 
     assert body == {"data": {"anyAccount": {
         "id": "2", "score": 7, "__typename": "Regular", "name": "Joe", "isActive": False,
     }}}
+
+
+async def test_interface_object_fields_only_is_one_fetch(ifaceobject: Scenario) -> None:
+    ifaceobject.reset()
+    gw = ifaceobject.gateway()
+    body = await run(gw, "{ allAccounts { id score } }")
+    assert body == {"data": {"allAccounts": [{"id": "1", "score": 10}, {"id": "2", "score": 20},
+                                             {"id": "3", "score": 30}]}}
+    assert not ifaceobject.subgraphs["a"].requests
+
+
+async def test_fragment_on_interface_object_needs_the_type_then_comes_back(ifaceobject: Scenario) -> None:
+    gw = ifaceobject.gateway()
+    body = await run(gw, "{ allAccounts { ... on Admin { score __typename } } }")
+    assert body == {"data": {"allAccounts": [{"score": 10, "__typename": "Admin"}, {},
+                                             {"score": 30, "__typename": "Admin"}]}}
+
+
+async def test_interface_object_field_from_another_interface_object(ifaceobject: Scenario) -> None:
+    gw = ifaceobject.gateway()
+    body = await run(gw, "{ allAccounts { id isActive } }")
+    assert body == {"data": {"allAccounts": [{"id": "1", "isActive": False}, {"id": "2", "isActive": False},
+                                             {"id": "3", "isActive": False}]}}
+    body = await run(gw, "{ allAccounts { id ... on Admin { isActive } } }")
+    assert body == {"data": {"allAccounts": [{"id": "1", "isActive": True}, {"id": "2"},
+                                             {"id": "3", "isActive": True}]}}
 
 
 # -- @shareable root fields -----------------------------------------------------------------------
