@@ -150,13 +150,18 @@ def _check_version(product: Product, expected_version: int | None) -> None:
         )
 
 
-async def _flush(repo: CatalogRepository, product_name: str, category: Category | None = None) -> None:
-    """Flush, turning a lost race into the same conflicts the checks report."""
+async def _flush(repo: CatalogRepository, product_name: str | None, category: Category | None = None) -> None:
+    """Flush, turning a race lost to a concurrent request into the conflicts the checks report.
+
+    ``product_name`` is ``None`` for a batch, where the clashing name is not known.
+    """
     try:
         await repo.flush()
     except StaleDataError:
         raise Conflict(f"product '{product_name}' was changed by someone else; reload it and try again") from None
     except IntegrityError:
+        if product_name is None:
+            raise Conflict("another request created one of these names meanwhile; nothing was imported") from None
         where = f" in category '{category.name}'" if category is not None else ""
         raise Conflict(f"name '{product_name}' already exists{where}") from None
 
@@ -173,7 +178,7 @@ async def _load(repo: CatalogRepository, product_id: str) -> Product:
 
 async def create_product(repo: CatalogRepository, caller: Caller, data: ProductData) -> Product:
     """Create a product in an existing, active category with room; its name unique there."""
-    caller.require_role(MANAGER)
+    tenant_id = caller.require_role(MANAGER)
     data = _clean(data)
     categories = await repo.categories_by_id([data.category_id], for_update=True)
     category = categories.get(data.category_id)
@@ -184,15 +189,16 @@ async def create_product(repo: CatalogRepository, caller: Caller, data: ProductD
     assert category is not None
     if await repo.names_taken([(category.id, data.name)]):
         raise _name_taken(data.name, category)
-    product = _new_product(data)
+    product = _new_product(data, tenant_id)
     repo.add(product)
     await _flush(repo, data.name, category)
     return product
 
 
-def _new_product(data: ProductData) -> Product:
+def _new_product(data: ProductData, tenant_id: str) -> Product:
     now = utcnow()
     return Product(
+        tenant_id=tenant_id,
         name=data.name,
         sku=data.sku,
         description=data.description,
@@ -232,7 +238,7 @@ async def update_product(
 
 async def _touch(repo: CatalogRepository, product: Product) -> None:
     """Stamp ``updated_at`` and flush if anything changed (the version then goes up by one)."""
-    if repo.session.is_modified(product):
+    if repo.is_modified(product):
         product.updated_at = utcnow()
         await _flush(repo, product.name)
 
@@ -290,7 +296,7 @@ async def delete_product(repo: CatalogRepository, caller: Caller, product_id: st
 
 async def import_products(repo: CatalogRepository, caller: Caller, items: Sequence[ProductData]) -> list[Product]:
     """Create every item or none: all problems are reported together, per item (1-based)."""
-    caller.require_role(MANAGER)
+    tenant_id = caller.require_role(MANAGER)
     if not items:
         raise BadUserInput("items must not be empty")
     if len(items) > MAX_IMPORT_ITEMS:
@@ -339,7 +345,7 @@ async def import_products(repo: CatalogRepository, caller: Caller, items: Sequen
             itemErrors=[{"item": e.item, "code": e.code, "message": e.message} for e in errors],
         )
 
-    products = [_new_product(cleaned[number]) for number in sorted(cleaned)]
+    products = [_new_product(cleaned[number], tenant_id) for number in sorted(cleaned)]
     repo.add(*products)
-    await _flush(repo, products[0].name)
+    await _flush(repo, None)
     return products

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiodataloader import DataLoader
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.catalog.models import Category, Product
@@ -30,7 +31,7 @@ def public_product_by_id(ctx: RequestContext) -> DataLoader:
 
     def factory() -> DataLoader:
         session: AsyncSession = ctx.session
-        return rows_by_column(session, Product, Product.id, where=[Product.is_enabled.is_(True)], public_read=True)
+        return rows_by_column(session, Product, Product.id, where=[col(Product.is_enabled).is_(True)], public_read=True)
 
     return ctx.loader("catalog.public_product_by_id", factory)
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.catalog.models import AuditEntry, Category, Product
@@ -43,11 +44,11 @@ def _escape_like(term: str) -> str:
 def _conditions(query: ProductQuery) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if query.category_id is not None:
-        conditions.append(Product.category_id == query.category_id)
+        conditions.append(col(Product.category_id) == query.category_id)
     if query.is_enabled is not None:
-        conditions.append(Product.is_enabled == query.is_enabled)
+        conditions.append(col(Product.is_enabled) == query.is_enabled)
     if query.is_featured is not None:
-        conditions.append(Product.is_featured == query.is_featured)
+        conditions.append(col(Product.is_featured) == query.is_featured)
     if query.search:
         # lower() LIKE lower() behaves the same on SQLite and PostgreSQL (ILIKE is PG-only).
         pattern = f"%{_escape_like(query.search.lower())}%"
@@ -55,7 +56,7 @@ def _conditions(query: ProductQuery) -> list[sa.ColumnElement[bool]]:
             sa.or_(
                 *(
                     sa.func.lower(column).like(pattern, escape="\\")
-                    for column in (Product.name, Product.sku, sa.func.coalesce(Product.description, ""))
+                    for column in (col(Product.name), col(Product.sku), sa.func.coalesce(col(Product.description), ""))
                 )
             )
         )
@@ -72,9 +73,9 @@ class CatalogRepository:
 
     async def categories(self, *, active_only: bool = False) -> Sequence[Category]:
         """The taxonomy ordered by name."""
-        stmt = sa.select(Category).order_by(Category.name)
+        stmt = sa.select(Category).order_by(col(Category.name))
         if active_only:
-            stmt = stmt.where(Category.is_active.is_(True))
+            stmt = stmt.where(col(Category.is_active).is_(True))
         return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
 
     async def categories_by_id(self, ids: Iterable[str], *, for_update: bool = False) -> dict[str, Category]:
@@ -86,7 +87,7 @@ class CatalogRepository:
         wanted = sorted(set(ids))
         if not wanted:
             return {}
-        stmt = sa.select(Category).where(Category.id.in_(wanted)).order_by(Category.id)
+        stmt = sa.select(Category).where(col(Category.id).in_(wanted)).order_by(col(Category.id))
         if for_update:
             stmt = stmt.with_for_update()
         rows = (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
@@ -96,18 +97,18 @@ class CatalogRepository:
 
     async def product(self, product_id: str) -> Product | None:
         """The caller's product with ``product_id``, or ``None``."""
-        stmt = sa.select(Product).where(Product.id == product_id)
+        stmt = sa.select(Product).where(col(Product.id) == product_id)
         return (await self.session.exec(stmt)).scalars().one_or_none()  # type: ignore[call-overload]
 
     async def count_products(self, query: ProductQuery) -> int:
         """How many of the caller's products match ``query``."""
-        stmt = sa.select(sa.func.count(Product.id)).where(*_conditions(query))
+        stmt = sa.select(sa.func.count(col(Product.id))).where(*_conditions(query))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
 
     async def list_products(self, query: ProductQuery, *, offset: int, limit: int) -> Sequence[Product]:
         """One page of the caller's products matching ``query``, in its order (ties broken by id)."""
         column = getattr(Product, query.sort.value)
-        order = [column.desc(), Product.id.desc()] if query.descending else [column.asc(), Product.id.asc()]
+        order = [column.desc(), col(Product.id).desc()] if query.descending else [column.asc(), col(Product.id).asc()]
         stmt = sa.select(Product).where(*_conditions(query)).order_by(*order).offset(offset).limit(limit)
         return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
 
@@ -117,9 +118,9 @@ class CatalogRepository:
         if not wanted:
             return {}
         stmt = (
-            sa.select(Product.category_id, sa.func.count(Product.id))
-            .where(Product.category_id.in_(wanted))
-            .group_by(Product.category_id)
+            sa.select(col(Product.category_id), sa.func.count(col(Product.id)))
+            .where(col(Product.category_id).in_(wanted))
+            .group_by(col(Product.category_id))
         )
         return {key: int(count) for key, count in (await self.session.exec(stmt)).all()}  # type: ignore[call-overload]
 
@@ -130,17 +131,17 @@ class CatalogRepository:
         wanted = set(pairs)
         if not wanted:
             return set()
-        stmt = sa.select(Product.category_id, Product.name).where(
-            Product.category_id.in_({c for c, _ in wanted}), Product.name.in_({n for _, n in wanted})
+        stmt = sa.select(col(Product.category_id), col(Product.name)).where(
+            col(Product.category_id).in_({c for c, _ in wanted}), col(Product.name).in_({n for _, n in wanted})
         )
         if exclude_id is not None:
-            stmt = stmt.where(Product.id != exclude_id)
+            stmt = stmt.where(col(Product.id) != exclude_id)
         found = {(c, n) for c, n in (await self.session.exec(stmt)).all()}  # type: ignore[call-overload]
         return found & wanted
 
     async def featured_count(self) -> int:
         """How many of the caller's products are featured."""
-        stmt = sa.select(sa.func.count(Product.id)).where(Product.is_featured.is_(True))
+        stmt = sa.select(sa.func.count(col(Product.id))).where(col(Product.is_featured).is_(True))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
 
     def add(self, *products: Product) -> None:
@@ -150,6 +151,10 @@ class CatalogRepository:
     async def delete(self, product: Product) -> None:
         """Stage the removal of ``product``."""
         await self.session.delete(product)
+
+    def is_modified(self, product: Product) -> bool:
+        """Whether ``product`` has unsaved changes (setting a value to itself is none)."""
+        return self.session.is_modified(product)
 
     async def flush(self) -> None:
         """Send staged writes now (to surface constraint and version failures in the transaction)."""
@@ -165,14 +170,14 @@ class AuditRepository:
     def _where(self, tenant_id: str, object_id: str | None) -> list[sa.ColumnElement[bool]]:
         # Audit rows are not TenantOwned (a failed anonymous attempt has no tenant), so the
         # session's scoping does not apply to them; this is the one explicit tenant filter.
-        conditions = [AuditEntry.tenant_id == tenant_id]
+        conditions = [col(AuditEntry.tenant_id) == tenant_id]
         if object_id is not None:
-            conditions.append(AuditEntry.object_id == object_id)
+            conditions.append(col(AuditEntry.object_id) == object_id)
         return conditions
 
     async def count(self, tenant_id: str, object_id: str | None) -> int:
         """How many entries of ``tenant_id`` (about ``object_id``) there are."""
-        stmt = sa.select(sa.func.count(AuditEntry.id)).where(*self._where(tenant_id, object_id))
+        stmt = sa.select(sa.func.count(col(AuditEntry.id))).where(*self._where(tenant_id, object_id))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
 
     async def page(self, tenant_id: str, object_id: str | None, *, offset: int, limit: int) -> Sequence[AuditEntry]:
@@ -180,7 +185,7 @@ class AuditRepository:
         stmt = (
             sa.select(AuditEntry)
             .where(*self._where(tenant_id, object_id))
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
             .offset(offset)
             .limit(limit)
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
+from sqlmodel import col, select
 
 from subgraphs.catalog.models import Category, Product
 from subgraphs.common import demo
@@ -19,7 +19,7 @@ _SEED_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 async def seed(database: Database, settings: Settings) -> None:
     """Insert the demo categories and products whose ids are not there yet."""
     async with database.system_session() as session:
-        existing = set((await session.exec(sa.select(Category.id))).scalars().all())  # type: ignore[call-overload]
+        existing = set((await session.exec(select(col(Category.id)))).all())
         # Parents come first in demo.CATEGORIES, and the foreign key wants them first.
         for category in demo.CATEGORIES:
             if category.id in existing:
@@ -38,7 +38,7 @@ async def seed(database: Database, settings: Settings) -> None:
             )
         await session.flush()
 
-        existing = set((await session.exec(sa.select(Product.id))).scalars().all())  # type: ignore[call-overload]
+        existing = set((await session.exec(select(col(Product.id)))).all())
         for position, product in enumerate(demo.PRODUCTS):
             if product.id in existing:
                 continue
