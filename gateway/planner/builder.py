@@ -653,8 +653,9 @@ class _PlanBuild:
             req_sels = fieldset_selections(requires)  # type: ignore[arg-type]
             deps |= self._plan_sels(ctx, req_sels)
         accepted = [ctx.type]
-        if entity != ctx.type and self._kind(entity) == "interface":
-            accepted.extend(r for r in self._api_possible(entity) if r != ctx.type)
+        if self._kind(entity) == "interface":
+            # objects may carry the interface's name or, once another fetch told, the concrete one
+            accepted.extend(r for r in [entity, *self._api_possible(entity)] if r not in accepted)
         target = None
         for g in self.groups:
             if not g.is_entity or g.subgraph != graph or g.path != ctx.path or g.section != self.section:

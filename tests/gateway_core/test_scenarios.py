@@ -340,3 +340,40 @@ async def test_entity_jumps_both_ways(nodeid: Scenario) -> None:
     body = await run(gw, '{ message(id: "m1") { id text author { id handle messages { id } } } }')
     assert body == {"data": {"message": {"id": "m1", "text": "m1-text", "author": {
         "id": "p1", "handle": "p1-handle", "messages": [{"id": "m1"}]}}}}
+
+
+# -- @interfaceObject with @requires ----------------------------------------------------------------
+
+IO_USERS = {"u1": {"__typename": "User", "id": "u1", "name": "u1-name", "age": 11},
+            "u2": {"__typename": "User", "id": "u2", "name": "u2-name", "age": 22}}
+
+
+@pytest.fixture(scope="module")
+def iorequires(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    def username(node: dict[str, Any]) -> str:
+        if not node.get("name"):
+            raise ValueError("requires field 'name' not provided")
+        return node["id"] + "-username"
+
+    yield start_scenario(subgraph_server, "iorequires", {
+        "a": {"fields": {"Query.users": lambda _s: list(IO_USERS.values())},
+              "entities": {"NodeWithName": lambda r: IO_USERS.get(r["id"]), "User": lambda r: IO_USERS.get(r["id"])}},
+        "b": {"fields": {"Query.anotherUsers": lambda _s: [{"__typename": "NodeWithName", "id": i} for i in IO_USERS],
+                         "NodeWithName.username": username},
+              "entities": {"NodeWithName": lambda r: dict(r)}},
+    })
+
+
+@pytest.mark.parametrize("root", ["users", "anotherUsers"])
+async def test_interface_object_requires(iorequires: Scenario, root: str) -> None:
+    gw = iorequires.gateway()
+    body = await run(gw, f"{{ {root} {{ id name username }} }}")
+    assert body == {"data": {root: [{"id": "u1", "name": "u1-name", "username": "u1-username"},
+                                    {"id": "u2", "name": "u2-name", "username": "u2-username"}]}}
+    body = await run(gw, f"{{ {root} {{ ... on User {{ age id name username }} id name }} }}")
+    assert body == {"data": {root: [
+        {"age": 11, "id": "u1", "name": "u1-name", "username": "u1-username"},
+        {"age": 22, "id": "u2", "name": "u2-name", "username": "u2-username"},
+    ]}}
+    body = await run(gw, f"{{ {root} {{ ... on User {{ age }} }} }}")
+    assert body == {"data": {root: [{"age": 11}, {"age": 22}]}}
