@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiodataloader import DataLoader
+from sqlmodel import col
 
 from subgraphs.common.loaders import rows_by_column, rows_grouped_by
 from subgraphs.templates.models import TemplateEnablement, TemplateFieldLink, TemplateFieldRow, TemplateRow
@@ -27,7 +28,7 @@ def template_by_id(ctx: Any) -> DataLoader:
     """Template version by id, or ``None`` when missing or invisible to the caller."""
     return ctx.loader(
         "templates.by_id",
-        lambda: rows_by_column(ctx.session, TemplateRow, TemplateRow.id, where=visible_templates(ctx.caller)),
+        lambda: rows_by_column(ctx.session, TemplateRow, col(TemplateRow.id), where=visible_templates(ctx.caller)),
     )
 
 
@@ -38,9 +39,9 @@ def templates_by_category(ctx: Any) -> DataLoader:
         lambda: rows_grouped_by(
             ctx.session,
             TemplateRow,
-            TemplateRow.category_id,
+            col(TemplateRow.category_id),
             where=visible_templates(ctx.caller),
-            order_by=(TemplateRow.name, TemplateRow.version),
+            order_by=(col(TemplateRow.name), col(TemplateRow.version)),
         ),
     )
 
@@ -52,9 +53,9 @@ def templates_by_lineage(ctx: Any) -> DataLoader:
         lambda: rows_grouped_by(
             ctx.session,
             TemplateRow,
-            TemplateRow.lineage_id,
+            col(TemplateRow.lineage_id),
             where=visible_templates(ctx.caller),
-            order_by=(TemplateRow.version,),
+            order_by=(col(TemplateRow.version),),
         ),
     )
 
@@ -62,7 +63,7 @@ def templates_by_lineage(ctx: Any) -> DataLoader:
 def field_by_id(ctx: Any) -> DataLoader:
     """Library field by id (field definitions are public)."""
     return ctx.loader(
-        "templates.field_by_id", lambda: rows_by_column(ctx.session, TemplateFieldRow, TemplateFieldRow.id)
+        "templates.field_by_id", lambda: rows_by_column(ctx.session, TemplateFieldRow, col(TemplateFieldRow.id))
     )
 
 
@@ -73,10 +74,10 @@ def fields_by_template(ctx: Any) -> DataLoader:
         async def batch(keys: Sequence[str]) -> list[list[PlacedField]]:
             stmt = (
                 # Link columns, not link objects: a later set_fields in this session replaces links.
-                sa.select(TemplateFieldLink.template_id, TemplateFieldLink.position, TemplateFieldRow)
-                .join(TemplateFieldRow, TemplateFieldRow.id == TemplateFieldLink.field_id)
-                .where(TemplateFieldLink.template_id.in_(list(dict.fromkeys(keys))))
-                .order_by(TemplateFieldLink.template_id, TemplateFieldLink.position)
+                sa.select(col(TemplateFieldLink.template_id), col(TemplateFieldLink.position), TemplateFieldRow)
+                .join(TemplateFieldRow, col(TemplateFieldRow.id) == col(TemplateFieldLink.field_id))
+                .where(col(TemplateFieldLink.template_id).in_(list(dict.fromkeys(keys))))
+                .order_by(col(TemplateFieldLink.template_id), col(TemplateFieldLink.position))
             )
             grouped: dict[str, list[PlacedField]] = defaultdict(list)
             for template_id, position, row in (await ctx.session.execute(stmt)).all():
@@ -92,5 +93,5 @@ def enablement_by_lineage(ctx: Any) -> DataLoader:
     """The caller's tenant's enablement per lineage id, or ``None`` (tenant scoping applies)."""
     return ctx.loader(
         "templates.enablement_by_lineage",
-        lambda: rows_by_column(ctx.session, TemplateEnablement, TemplateEnablement.lineage_id),
+        lambda: rows_by_column(ctx.session, TemplateEnablement, col(TemplateEnablement.lineage_id)),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.caller import Caller
@@ -32,7 +33,7 @@ def visible_templates(caller: Caller) -> list[Any]:
     """WHERE clauses limiting template versions to those ``caller`` may read."""
     if caller.platform_admin:
         return []
-    return [TemplateRow.status != TemplateStatus.DRAFT.value]
+    return [col(TemplateRow.status) != TemplateStatus.DRAFT.value]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +61,22 @@ class TemplateRepository:
 
     async def template(self, template_id: str) -> TemplateRow | None:
         """The version ``template_id`` if the caller may see it."""
-        stmt = sa.select(TemplateRow).where(TemplateRow.id == template_id, *visible_templates(self.caller))
+        stmt = sa.select(TemplateRow).where(col(TemplateRow.id) == template_id, *visible_templates(self.caller))
         rows = await self._scalars(stmt)
         return rows[0] if rows else None
 
     async def lineage(self, lineage_id: str) -> list[TemplateRow]:
         """Every version of a lineage (whatever the caller sees), oldest first."""
-        stmt = sa.select(TemplateRow).where(TemplateRow.lineage_id == lineage_id).order_by(TemplateRow.version)
+        stmt = (
+            sa.select(TemplateRow).where(col(TemplateRow.lineage_id) == lineage_id).order_by(col(TemplateRow.version))
+        )
         return await self._scalars(stmt)
 
     async def other_lineage_named(self, name: str, lineage_id: str | None) -> TemplateRow | None:
         """A version of another lineage whose name equals ``name`` (case-insensitively)."""
-        stmt = sa.select(TemplateRow).where(sa.func.lower(TemplateRow.name) == name.lower())
+        stmt = sa.select(TemplateRow).where(sa.func.lower(col(TemplateRow.name)) == name.lower())
         if lineage_id is not None:
-            stmt = stmt.where(TemplateRow.lineage_id != lineage_id)
+            stmt = stmt.where(col(TemplateRow.lineage_id) != lineage_id)
         rows = await self._scalars(stmt.limit(1))
         return rows[0] if rows else None
 
@@ -81,28 +84,31 @@ class TemplateRepository:
         """One page of visible template versions (by name, then version) and the filtered total."""
         where: list[Any] = list(visible_templates(self.caller))
         if flt.status is not None:
-            where.append(TemplateRow.status == flt.status)
+            where.append(col(TemplateRow.status) == flt.status)
         if flt.category_id is not None:
-            where.append(TemplateRow.category_id == flt.category_id)
+            where.append(col(TemplateRow.category_id) == flt.category_id)
         if flt.lineage_id is not None:
-            where.append(TemplateRow.lineage_id == flt.lineage_id)
+            where.append(col(TemplateRow.lineage_id) == flt.lineage_id)
         if flt.lineage_ids is not None:
-            where.append(TemplateRow.lineage_id.in_(list(flt.lineage_ids)))
+            where.append(col(TemplateRow.lineage_id).in_(list(flt.lineage_ids)))
         if flt.latest_only:
             # The newest version per lineage among the rows the other filters keep.
             newer = aliased(TemplateRow)
-            newer_where = [newer.lineage_id == TemplateRow.lineage_id, newer.version > TemplateRow.version]
+            newer_where = [
+                col(newer.lineage_id) == col(TemplateRow.lineage_id),
+                col(newer.version) > col(TemplateRow.version),
+            ]
             if not self.caller.platform_admin:
-                newer_where.append(newer.status != TemplateStatus.DRAFT.value)
+                newer_where.append(col(newer.status) != TemplateStatus.DRAFT.value)
             if flt.status is not None:
-                newer_where.append(newer.status == flt.status)
+                newer_where.append(col(newer.status) == flt.status)
             where.append(~sa.exists().where(*newer_where))
         total_stmt = sa.select(sa.func.count()).select_from(TemplateRow).where(*where)
         total = int((await self.session.exec(total_stmt)).scalar_one())  # type: ignore[call-overload]
         stmt = (
             sa.select(TemplateRow)
             .where(*where)
-            .order_by(TemplateRow.name, TemplateRow.version, TemplateRow.id)
+            .order_by(col(TemplateRow.name), col(TemplateRow.version), col(TemplateRow.id))
             .offset(offset)
             .limit(limit)
         )
@@ -112,15 +118,17 @@ class TemplateRepository:
         """The field ids of a version, in order."""
         # Only the column: link objects in the identity map would clash with set_fields' new links.
         stmt = (
-            sa.select(TemplateFieldLink.field_id)
-            .where(TemplateFieldLink.template_id == template_id)
-            .order_by(TemplateFieldLink.position)
+            sa.select(col(TemplateFieldLink.field_id))
+            .where(col(TemplateFieldLink.template_id) == template_id)
+            .order_by(col(TemplateFieldLink.position))
         )
         return [str(field_id) for field_id in await self._scalars(stmt)]
 
     async def set_fields(self, template_id: str, field_ids: Sequence[str]) -> None:
         """Replace the ordered field list of a (draft) version."""
-        await self.session.execute(sa.delete(TemplateFieldLink).where(TemplateFieldLink.template_id == template_id))
+        await self.session.execute(
+            sa.delete(TemplateFieldLink).where(col(TemplateFieldLink.template_id) == template_id)
+        )
         # Flush the delete before the inserts: the (template, position) constraint would trip otherwise.
         await self.session.flush()
         for position, field_id in enumerate(field_ids, start=1):
@@ -140,7 +148,7 @@ class TemplateRepository:
         """The library fields among ``field_ids``, by id."""
         if not field_ids:
             return {}
-        stmt = sa.select(TemplateFieldRow).where(TemplateFieldRow.id.in_(list(dict.fromkeys(field_ids))))
+        stmt = sa.select(TemplateFieldRow).where(col(TemplateFieldRow.id).in_(list(dict.fromkeys(field_ids))))
         return {row.id: row for row in await self._scalars(stmt)}
 
     async def list_fields(
@@ -149,15 +157,15 @@ class TemplateRepository:
         """One page of the field library (by key, then creation) and the filtered total."""
         where: list[Any] = []
         if field_type is not None:
-            where.append(TemplateFieldRow.type == field_type)
+            where.append(col(TemplateFieldRow.type) == field_type)
         if key is not None:
-            where.append(TemplateFieldRow.key == key)
+            where.append(col(TemplateFieldRow.key) == key)
         total_stmt = sa.select(sa.func.count()).select_from(TemplateFieldRow).where(*where)
         total = int((await self.session.exec(total_stmt)).scalar_one())  # type: ignore[call-overload]
         stmt = (
             sa.select(TemplateFieldRow)
             .where(*where)
-            .order_by(TemplateFieldRow.key, TemplateFieldRow.created_at, TemplateFieldRow.id)
+            .order_by(col(TemplateFieldRow.key), col(TemplateFieldRow.created_at), col(TemplateFieldRow.id))
             .offset(offset)
             .limit(limit)
         )
@@ -167,7 +175,7 @@ class TemplateRepository:
 
     async def enablement(self, lineage_id: str) -> TemplateEnablement | None:
         """The caller's tenant's enablement of a lineage, if any."""
-        stmt = sa.select(TemplateEnablement).where(TemplateEnablement.lineage_id == lineage_id)
+        stmt = sa.select(TemplateEnablement).where(col(TemplateEnablement.lineage_id) == lineage_id)
         rows = await self._scalars(stmt)
         return rows[0] if rows else None
 
@@ -186,13 +194,13 @@ class TemplateRepository:
         """A page of the audit trail, newest first."""
         where: list[Any] = []
         if object_id is not None:
-            where.append(AuditEntry.object_id == object_id)
+            where.append(col(AuditEntry.object_id) == object_id)
         total_stmt = sa.select(sa.func.count()).select_from(AuditEntry).where(*where)
         total = int((await self.session.exec(total_stmt)).scalar_one())  # type: ignore[call-overload]
         stmt = (
             sa.select(AuditEntry)
             .where(*where)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+            .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
             .offset(offset)
             .limit(limit)
         )

@@ -19,15 +19,13 @@ from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
 from subgraphs.templates import loaders
 from subgraphs.templates.domain import FieldSpec, TemplateAuthoring, TemplateChanges, TemplateSpec
-from subgraphs.templates.models import AccessLevel as AccessLevelEnum
-from subgraphs.templates.models import AuditEntry, TemplateFieldRow, TemplateRow
-from subgraphs.templates.models import FieldType as FieldTypeEnum
-from subgraphs.templates.models import TemplateStatus as TemplateStatusEnum
+from subgraphs.templates.models import AccessLevel, AuditEntry, FieldType, TemplateFieldRow, TemplateRow, TemplateStatus
 from subgraphs.templates.repository import TemplateFilter, TemplateRepository
 
-TemplateStatus = strawberry.enum(TemplateStatusEnum, description="Lifecycle of a template version.")
-FieldType = strawberry.enum(FieldTypeEnum, description="Value type of a template field.")
-AccessLevel = strawberry.enum(AccessLevelEnum, description="Who may read a field's value on a passport.")
+# The domain enums are the GraphQL enums (strawberry.enum registers them in place).
+strawberry.enum(TemplateStatus, description="Lifecycle of a template version.")
+strawberry.enum(FieldType, description="Value type of a template field.")
+strawberry.enum(AccessLevel, description="Who may read a field's value on a passport.")
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -68,14 +66,14 @@ class TemplateField:
             id=strawberry.ID(row.id),
             key=row.key,
             label=row.label,
-            type=FieldTypeEnum(row.type),
+            type=FieldType(row.type),
             unit=row.unit,
             required=row.required,
             min=row.min,
             max=row.max,
             pattern=row.pattern,
-            enum_values=list(row.enum_values) if row.type == FieldTypeEnum.ENUM.value and row.enum_values else None,
-            access=AccessLevelEnum(row.access),
+            enum_values=list(row.enum_values) if row.type == FieldType.ENUM.value and row.enum_values else None,
+            access=AccessLevel(row.access),
             position=position,
             created_at=_utc(row.created_at),  # type: ignore[arg-type]
         )
@@ -112,7 +110,7 @@ class Template:
             name=row.name,
             description=row.description,
             version=row.version,
-            status=TemplateStatusEnum(row.status),
+            status=TemplateStatus(row.status),
             created_at=_utc(row.created_at),  # type: ignore[arg-type]
             updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
             published_at=_utc(row.published_at),
@@ -211,7 +209,7 @@ class CreateTemplateFieldInput:
     key: str
     label: str
     type: FieldType
-    access: AccessLevel = AccessLevelEnum.PUBLIC
+    access: AccessLevel = AccessLevel.PUBLIC
     required: bool = False
     unit: str | None = None
     min: float | None = None
