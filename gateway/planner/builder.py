@@ -681,7 +681,7 @@ class _PlanBuild:
                 target.reps[a] = rep
         pos = target.selset.add_fragment(entity)
         entry = frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections)
-        return _Ctx(target, pos, entity, ctx.path, None, entry), deps
+        return _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client), deps
 
     # -- plan tree -----------------------------------------------------------------------------
 

@@ -377,3 +377,76 @@ async def test_interface_object_requires(iorequires: Scenario, root: str) -> Non
     ]}}
     body = await run(gw, f"{{ {root} {{ ... on User {{ age }} }} }}")
     assert body == {"data": {root: [{"age": 11}, {"age": 22}]}}
+
+
+# -- @requires with field arguments, colliding with the client's own arguments ---------------------
+
+RA_COMMENTS = [
+    {"id": "c1", "postId": "p1", "authorId": "a2", "body": "hello"},
+    {"id": "c2", "postId": "p1", "authorId": "a2", "body": "c2"},
+    {"id": "c3", "postId": "p1", "authorId": "a2", "body": "spam"},
+    {"id": "c4", "postId": "p2", "authorId": "a1", "body": "c4"},
+    {"id": "c5", "postId": "p2", "authorId": "a1", "body": "c5"},
+    {"id": "c6", "postId": "p2", "authorId": "a1", "body": "spam"},
+]
+
+
+@pytest.fixture(scope="module")
+def reqargs(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    def comments_of(post: dict[str, Any], args: dict[str, Any]) -> list[dict[str, Any]]:
+        return [{"id": c["id"]} for c in RA_COMMENTS if c["postId"] == post["id"]][: args["limit"]]
+
+    def post_ref(rep: dict[str, Any]) -> dict[str, Any]:
+        if "comments" in rep:
+            if len(rep["comments"]) != 3:
+                raise ValueError("expected the 3 required comments")
+            return {"id": rep["id"], "authorId": rep["comments"][2]["authorId"]}
+        return {"id": rep["id"]}
+
+    def comment_ref(rep: dict[str, Any]) -> dict[str, Any]:
+        c = next(c for c in RA_COMMENTS if c["id"] == rep["id"])
+        echoes = rep.get("echoes")
+        return {"id": c["id"], "authorId": c["authorId"], "body": c["body"],
+                "isSpam": bool(echoes) and all(all(x["id"] for x in p["comments"]) for p in echoes)}
+
+    def echoes(comment: dict[str, Any]) -> list[dict[str, Any]]:
+        c = next(x for x in RA_COMMENTS if x["id"] == comment["id"])
+        return [{"id": x["postId"]} for x in RA_COMMENTS if x["body"] == c["body"] and x["postId"] != c["postId"]]
+
+    yield start_scenario(subgraph_server, "reqargs", {
+        "posts": {"fields": {"Query.feed": lambda _s: [{"id": "p1"}, {"id": "p2"}]},
+                  "entities": {"Post": lambda r: {"id": r["id"]}, "Comment": comment_ref}},
+        "threads": {"fields": {"Post.comments": comments_of,
+                               "Post.author": lambda p: {"id": p["authorId"], "name": p["authorId"] + "-name"}
+                               if p.get("authorId") else None,
+                               "Comment.echoes": echoes},
+                    "entities": {"Post": post_ref, "Comment": lambda r: {"id": r["id"]}}},
+    })
+
+
+async def test_requires_with_arguments(reqargs: Scenario) -> None:
+    gw = reqargs.gateway()
+    body = await run(gw, "{ feed { author { id } } }")
+    assert body == {"data": {"feed": [{"author": {"id": "a2"}}, {"author": {"id": "a1"}}]}}
+
+
+@pytest.mark.parametrize("query", [
+    "{ feed { author { id } comments(limit: 1) { id } } }",
+    "query($limit: Int = 1) { feed { author { id } comments(limit: $limit) { id } } }",
+    "query($limit: Int = 1) { feed { author { id } ...Foo ...Bar } } "
+    "fragment Foo on Post { comments(limit: $limit) { id } } fragment Bar on Post { comments(limit: $limit) { id } }",
+])
+async def test_requires_argument_collides_with_client_arguments(reqargs: Scenario, query: str) -> None:
+    gw = reqargs.gateway()
+    body = await run(gw, query)
+    assert body == {"data": {"feed": [{"author": {"id": "a2"}, "comments": [{"id": "c1"}]},
+                                      {"author": {"id": "a1"}, "comments": [{"id": "c4"}]}]}}
+
+
+async def test_nested_requires_with_arguments(reqargs: Scenario) -> None:
+    gw = reqargs.gateway()
+    body = await run(gw, "{ feed { comments(limit: 3) { isSpam } } }")
+    assert body == {"data": {"feed": [
+        {"comments": [{"isSpam": False}, {"isSpam": False}, {"isSpam": True}]},
+        {"comments": [{"isSpam": False}, {"isSpam": False}, {"isSpam": True}]},
+    ]}}
