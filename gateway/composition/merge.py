@@ -349,7 +349,7 @@ class Merger:
                 if label is not None:
                     joins.append(JoinField(g, type=str(f.type) if type_differs else None, override_label=label))
                     resolved_in.append(s.name)
-                elif _used_in_keys(s, tname, fname):
+                elif _still_used(s, tname, fname):
                     joins.append(JoinField(g, type=str(f.type) if type_differs else None, used_overridden=True))
                 continue
             jf = JoinField(
@@ -616,17 +616,23 @@ def _executable_locations(d: object) -> list[str]:
     return [loc.value for loc in getattr(d, "locations", ()) if loc.value in _EXECUTABLE]
 
 
-def _used_in_keys(s: Subgraph, tname: str, fname: str) -> bool:
+def _still_used(s: Subgraph, tname: str, fname: str) -> bool:
+    """Whether a subgraph still needs a field it gave away with ``@override`` (``usedOverridden``).
+
+    It does when the field is part of one of its keys, is required by one of its
+    ``@requires``, or implements a field of an interface the type implements there.
+    """
     t = s.types.get(tname)
     if t is None:
         return False
-    for k in t.keys:
+    sets = [k.fields for k in t.keys] + [f.requires for f in t.fields.values() if f.requires]
+    for text in sets:
         try:
-            if fname in top_level_fields(k.fields):
+            if fname in top_level_fields(text):
                 return True
         except FieldSetSyntaxError:
             continue
-    return False
+    return any(fname in s.types[i].fields for i in t.interfaces if i in s.types)
 
 
 __all__ = ["Merger", "from_ast", "graph_enum_names", "merge_type_refs"]
