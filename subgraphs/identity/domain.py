@@ -278,10 +278,14 @@ async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: U
     repo.add(row)
     await repo.flush()
     user = await _new_user(repo, admin, status=UserStatus.ACTIVE)
+    await repo.flush()
+    # Written in dependency order: without ORM relationships the flush does not sort rows by foreign key.
     roles = default_roles(row.id)
     membership = Membership(tenant_id=row.id, user_id=user.id)
+    repo.add(*roles, membership)
+    await repo.flush_as(row.id)
     admin_role = next(r for r in roles if r.name == ADMIN)
-    repo.add(*roles, membership, RoleGrant(tenant_id=row.id, membership_id=membership.id, role_id=admin_role.id))
+    repo.add(RoleGrant(tenant_id=row.id, membership_id=membership.id, role_id=admin_role.id))
     await repo.flush_as(row.id)
     return Onboarded(tenant=row, admin=user, roles=roles)
 
@@ -325,11 +329,14 @@ async def invite_user(repo: IdentityRepository, tenant_id: str, draft: UserDraft
     user = await repo.user_by_email(email)
     if user is None:
         user = await _new_user(repo, UserDraft(email, draft.name, draft.username, None), status=UserStatus.INVITED)
+        await repo.flush()
     elif await repo.membership(user.id) is not None:
         raise Conflict(f"{email} is already a member of this tenant", field="email")
+    # Written in dependency order: without ORM relationships the flush does not sort rows by foreign key.
     membership = Membership(tenant_id=tenant_id, user_id=user.id)
-    grants = [RoleGrant(tenant_id=tenant_id, membership_id=membership.id, role_id=role.id) for role in roles]
-    repo.add(membership, *grants)
+    repo.add(membership)
+    await repo.flush()
+    repo.add(*[RoleGrant(tenant_id=tenant_id, membership_id=membership.id, role_id=role.id) for role in roles])
     await repo.flush()
     return user
 

@@ -1,0 +1,1 @@
+"""Tests of the identity subgraph, over real servers on SQLite and PostgreSQL."""
