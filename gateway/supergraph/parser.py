@@ -297,6 +297,15 @@ def parse_supergraph(sdl: str) -> Supergraph:
                 if fd.graphs is None:
                     fd.graphs = {owner: FieldInGraph(graph=owner)}
             td.fields[fd.name] = fd
+        if owner is not None:
+            # Fed 1: a subgraph extending an entity declares its key fields @external, yet it
+            # returns them for its own references; join v0.1 only lists them on the owner
+            for g, tg in td.graphs.items():
+                for key in tg.keys:
+                    for sel in key.selection.selections:
+                        fd = td.fields.get(getattr(sel, "name", None) and sel.name.value)  # type: ignore[union-attr]
+                        if fd is not None and fd.graphs is not None and g not in fd.graphs:
+                            fd.graphs[g] = FieldInGraph(graph=g)
     if any_implements:
         for td in types.values():
             if td.kind in ("object", "interface") and td.implements is None:

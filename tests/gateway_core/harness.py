@@ -229,11 +229,12 @@ class Scenario:
     def supergraph_sdl(self) -> str:
         return (FIXTURES / self.name / "supergraph.graphql").read_text()
 
-    def gateway(self) -> Any:
+    def gateway(self, sdl: str | None = None) -> Any:
+        """A Gateway on this scenario's supergraph (or on ``sdl``) pointed at the loopback subgraphs."""
         from gateway.runtime import Gateway
 
         overrides = {n: self.server.url(f"{self.name}/{n}") for n in self.subgraphs}
-        return Gateway.from_supergraph_sdl(self.supergraph_sdl(), subgraph_url_overrides=overrides)
+        return Gateway.from_supergraph_sdl(sdl or self.supergraph_sdl(), subgraph_url_overrides=overrides)
 
     def reset(self) -> None:
         for app in self.subgraphs.values():

@@ -210,3 +210,21 @@ async def test_plan_cache_hits_skip_preparation(gw: Any) -> None:
     assert gw.prepare(q, None) is first
     body = await run(gw, q, include_plan=True)
     assert body["extensions"]["queryPlan"]["text"].startswith("QueryPlan {")
+
+
+async def test_fed1_join_v01_supergraph_of_the_same_subgraphs(scenario: Scenario) -> None:
+    """A hand-written Federation 1 supergraph (@core, join v0.1, @join__owner) plans the same way."""
+    from .harness import FIXTURES
+
+    gw = scenario.gateway((FIXTURES / "fed1" / "supergraph-v0.1.graphql").read_text())
+    body = await run(gw, "{ topProducts(first: 2) { upc name shippingEstimate inStock reviews { body author { "
+                         "username name } } } }")
+    assert body == {"data": {"topProducts": [
+        {"upc": "1", "name": "Table", "shippingEstimate": 50, "inStock": True, "reviews": [
+            {"body": "Love it!", "author": {"username": "@ada", "name": "Ada Lovelace"}},
+            {"body": "Prefer something else.", "author": {"username": "@complete", "name": "Alan Turing"}},
+        ]},
+        {"upc": "2", "name": "Couch", "shippingEstimate": 0, "inStock": False, "reviews": [
+            {"body": "Too expensive.", "author": {"username": "@ada", "name": "Ada Lovelace"}},
+        ]},
+    ]}}
