@@ -67,18 +67,17 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _gateway_spec(log_level: str) -> AppSpec | None:
-    """The gateway app over ``schema/supergraph.graphql``, once the gateway package can serve one."""
+def _gateway_spec() -> AppSpec | None:
+    """The gateway over ``GATEWAY_SUPERGRAPH`` (default ``schema/supergraph.graphql``), as ``gateway serve`` runs it."""
+    from gateway.serve import build_app
+    from gateway.settings import Settings as GatewaySettings
+
     supergraph = Path(os.environ.get("GATEWAY_SUPERGRAPH", "schema/supergraph.graphql"))
-    try:
-        from gateway.stack_app import create_stack_gateway  # the gateway's own factory
-    except ImportError:
-        log.warning("gateway not available yet; serving the subgraphs only")
-        return None
     if not supergraph.exists():
         log.warning("%s not found (run make schema); serving the subgraphs only", supergraph)
         return None
-    return create_stack_gateway(supergraph)
+    settings = GatewaySettings.load(supergraph=str(supergraph))
+    return AppSpec("gateway", build_app(settings), settings.host, settings.port)
 
 
 def stack_main(argv: Sequence[str] | None = None) -> int:
@@ -95,7 +94,7 @@ def stack_main(argv: Sequence[str] | None = None) -> int:
         prepare(name, settings, seed=_seed_enabled() and not args.no_seed)
         specs.append(AppSpec(name, create_app(load_definition(name), settings), settings.host, settings.port))
     if not args.no_gateway:
-        gateway = _gateway_spec(level)
+        gateway = _gateway_spec()
         if gateway is not None:
             specs.append(gateway)
     try:
