@@ -22,7 +22,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set
-from .subgraph import Subgraph, TypeDef
+from .subgraph import Subgraph
 from .supergraph import Supergraph
 
 #: A provides context: field name -> what is provided below it (empty tuple: a leaf).
@@ -59,6 +59,7 @@ class _Checker:
         self.errors: list[CompositionError] = []
         self.reported: set[str] = set()
         self.visited: set[tuple[str, frozenset[State]]] = set()
+        self._jump_cache: dict[tuple[State, str, frozenset[str]], list[State]] = {}
         # (subgraph, type, field) that another subgraph fully took over with @override.
         self.overridden: set[tuple[str, str, str]] = set()
         for s in subgraphs:
@@ -80,38 +81,59 @@ class _Checker:
         f = t.fields[field]
         return not f.external or field in dict(state.provided)
 
-    def _can_supply(self, state: State, t: TypeDef, sel: SelectionSetNode) -> bool:
-        """Whether ``state``'s subgraph can produce the fields of a key selection on ``t``."""
-        sg = self.subgraphs[state.subgraph]
-        provided = dict(state.provided)
+    def _can_fetch(self, state: State, type_name: str, sel: SelectionSetNode, guard: frozenset[str]) -> bool:
+        """Whether a plan in ``state`` at ``type_name`` can obtain every field of ``sel``.
+
+        Fields may come from the subgraph itself or from others reached by entity jumps
+        (a key's fields are often gathered from several subgraphs). ``guard`` holds the
+        subgraphs whose keys are being resolved already, so that resolution terminates.
+        """
         for s in sel.selections:
             if isinstance(s, InlineFragmentNode):
-                if not self._can_supply(state, t, s.selection_set):
+                cond = s.type_condition.name.value if s.type_condition else type_name
+                if cond in self.subgraphs[state.subgraph].types and cond != type_name:
+                    if not self._can_fetch(state, cond, s.selection_set, guard):
+                        return False
+                elif not self._can_fetch(state, type_name, s.selection_set, guard):
                     return False
                 continue
             if not isinstance(s, FieldNode) or s.name.value == "__typename":
                 continue
-            f = t.fields.get(s.name.value)
-            if f is None or (f.external and s.name.value not in provided):
-                return False
-            if (sg.name, t.name, f.name) in self.overridden:
+            name = s.name.value
+            if self.resolves(state, type_name, name):
+                candidates = [state]
+            else:
+                candidates = [
+                    j for j in self.jumps(state, type_name, guard)[1:] if self.resolves(j, type_name, name)
+                ]
+            if not candidates:
                 return False
             if s.selection_set is not None:
-                inner = sg.types.get(f.type.named)
-                child = State(state.subgraph, provided.get(s.name.value, ()))
-                if inner is None or not self._can_supply(child, inner, s.selection_set):
+                ok = False
+                for c in candidates:
+                    f = self.subgraphs[c.subgraph].types[type_name].fields[name]
+                    child = State(c.subgraph, dict(c.provided).get(name, ()))
+                    if self._can_fetch(child, f.type.named, s.selection_set, guard):
+                        ok = True
+                        break
+                if not ok:
                     return False
         return True
 
-    def jumps(self, state: State, type_name: str) -> list[State]:
-        """Subgraphs reachable from ``state`` at ``type_name`` by entity (or root) jumps."""
+    def jumps(self, state: State, type_name: str, guard: frozenset[str] = frozenset()) -> list[State]:
+        """``state`` first, then the subgraphs reachable from it at ``type_name`` by entity (or root) jumps."""
+        cache_key = (state, type_name, guard)
+        cached = self._jump_cache.get(cache_key)
+        if cached is not None:
+            return cached
         out = [state]
-        seen = {state.subgraph}
+        seen = {state.subgraph} | set(guard)
         i = 0
         while i < len(out):
             cur = out[i]
             i += 1
-            src = self.subgraphs[cur.subgraph].types.get(type_name)
+            if type_name not in self.subgraphs[cur.subgraph].types:
+                continue
             for name, sg in self.subgraphs.items():
                 if name in seen:
                     continue
@@ -121,20 +143,22 @@ class _Checker:
                 if type_name in ROOTS:
                     ok = True
                 else:
-                    ok = src is not None and any(
-                        k.resolvable and self._key_suppliable(cur, src, k.fields) for k in dst.keys
+                    inner_guard = guard | {name}
+                    ok = any(
+                        k.resolvable and self._key_fetchable(cur, type_name, k.fields, inner_guard) for k in dst.keys
                     )
                 if ok:
                     seen.add(name)
                     out.append(State(name))
+        self._jump_cache[cache_key] = out
         return out
 
-    def _key_suppliable(self, state: State, src: TypeDef, fields: str) -> bool:
+    def _key_fetchable(self, state: State, type_name: str, fields: str, guard: frozenset[str]) -> bool:
         try:
             sel = parse_field_set(fields)
         except FieldSetSyntaxError:
             return False
-        return self._can_supply(state, src, sel)
+        return self._can_fetch(state, type_name, sel, guard)
 
     # ---- the walk ---------------------------------------------------------------------------
 
@@ -199,9 +223,9 @@ class _Checker:
                 if io is None or not io.interface_object or fname not in io.fields or io.fields[fname].external:
                     continue
                 for src_state in sources:
-                    src = self.subgraphs[src_state.subgraph].types.get(type_name)
-                    if src is not None and any(
-                        k.resolvable and self._key_suppliable(src_state, src, k.fields) for k in io.keys
+                    if type_name in self.subgraphs[src_state.subgraph].types and any(
+                        k.resolvable and self._key_fetchable(src_state, type_name, k.fields, frozenset({name}))
+                        for k in io.keys
                     ):
                         out.append((State(name), iface))
                         break
