@@ -70,6 +70,9 @@ class _Ctx:
     entry_key: frozenset[str] = frozenset()
     # response names the client uses at this level: helper fields must not collide with them
     client: dict[str, tuple[str, str]] | None = None
+    # fields from the operation root down to here, while still in a root fetch (for re-entry
+    # into another subgraph through a shared root field when there is no key to jump by)
+    chain: tuple[tuple[str, str, str, str, str], ...] | None = None
 
     def helper_name(self, f: OpField) -> str:
         """The response name for ``f``: helper fields step aside from client aliases."""
@@ -369,7 +372,7 @@ class _PlanBuild:
         for w in wrappers:
             selset = selset.add_fragment(None, w)
         group.root_fields.append(f.response_name)
-        ctx = _Ctx(group=group, selset=selset, type=root, path=())
+        ctx = _Ctx(group=group, selset=selset, type=root, path=(), chain=() if not wrappers else None)
         self._plan_field(ctx, f)
 
     def _plan_sels(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
@@ -559,7 +562,10 @@ class _PlanBuild:
             provided: Provided | None = _provided_tree(fieldset_selections(fg.provides))
         else:
             provided = self._provided_child(ctx, f.name)
-        child = _Ctx(ctx.group, sub, sub_type, path, provided)
+        chain = None
+        if ctx.chain is not None and not ctx.group.is_entity and self._kind(sub_type) == "object":
+            chain = (*ctx.chain, (ctx.type, rn, f.name, f.args, f.directives))
+        child = _Ctx(ctx.group, sub, sub_type, path, provided, chain=chain)
         return {ctx.group} | self._plan_sels(child, f.selections)
 
     def _candidates(self, type_name: str, f: OpField, current: str) -> list[tuple[str, str]]:
@@ -596,9 +602,42 @@ class _PlanBuild:
         finally:
             self.jumping.discard(marker)
 
+    def _reenter(self, ctx: _Ctx, f: OpField) -> set[_Group] | None:
+        """Fetch ``f`` by asking another subgraph for the same root path (shared root fields of
+        types without keys). Only for queries: a mutation must not run twice."""
+        if ctx.chain is None or not ctx.chain or self.op.kind != "query":
+            return None
+        for g in self.sg.subgraphs:
+            if g == ctx.group.subgraph:
+                continue
+            if not all(self.sg.can_resolve(t, name, g) for t, _rn, name, _a, _d in ctx.chain):
+                continue
+            fg = self.sg.field_in_graph(ctx.type, f.name, g)
+            if fg is None or fg.external or fg.used_overridden or fg.requires is not None:
+                continue
+            group = self.root_groups.get(g)
+            if group is None:
+                group = self.root_groups[g] = self._new_group(g, (), False)
+            selset = group.selset
+            for t, rn, name, args, directives in ctx.chain:
+                fd = self.sg.field_def(t, name)
+                fgc = self.sg.field_in_graph(t, name, g)
+                type_str = (fgc.type if fgc is not None and fgc.type else None) or (fd.type if fd else "")
+                sub = selset.add_field(rn, name, args, directives, True, type_str)
+                assert sub is not None
+                selset = sub
+            if ctx.chain[0][1] not in group.root_fields:
+                group.root_fields.append(ctx.chain[0][1])
+            tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, ctx.chain)
+            return self._add_local(tctx, f)
+        return None
+
     def _jump_inner(self, ctx: _Ctx, f: OpField) -> set[_Group]:
         cands = self._candidates(ctx.type, f, ctx.group.subgraph)
         if not cands:
+            reentered = self._reenter(ctx, f)
+            if reentered is not None:
+                return reentered
             raise PlanningError(
                 f"cannot plan {ctx.type}.{f.name} from subgraph {ctx.group.subgraph!r}: "
                 "no other subgraph resolves it by a key"

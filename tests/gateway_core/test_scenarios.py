@@ -450,3 +450,33 @@ async def test_nested_requires_with_arguments(reqargs: Scenario) -> None:
         {"comments": [{"isSpam": False}, {"isSpam": False}, {"isSpam": True}]},
         {"comments": [{"isSpam": False}, {"isSpam": False}, {"isSpam": True}]},
     ]}}
+
+
+# -- shared root fields of a type without keys ------------------------------------------------------
+
+SR = {"id": "1", "name": {"brand": "Acme", "model": "X"}, "price": 100, "category": "Tools"}
+
+
+@pytest.fixture(scope="module")
+def sharedroot(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    def only(*keys: str) -> dict[str, Any]:
+        return {k: SR[k] for k in keys}
+
+    yield start_scenario(subgraph_server, "sharedroot", {
+        "name": {"fields": {"Query.product": lambda _s: only("id", "name"),
+                            "Query.products": lambda _s: [only("id", "name")]}},
+        "price": {"fields": {"Query.product": lambda _s: only("id", "price"),
+                             "Query.products": lambda _s: [only("id", "price")]}},
+        "category": {"fields": {"Query.product": lambda _s: only("id", "category"),
+                                "Query.products": lambda _s: [only("id", "category")]}},
+    })
+
+
+async def test_shared_root_without_keys_is_fetched_from_each_subgraph(sharedroot: Scenario) -> None:
+    sharedroot.reset()
+    gw = sharedroot.gateway()
+    body = await run(gw, "{ product { id name { brand } category price } }")
+    assert body == {"data": {"product": {"id": "1", "name": {"brand": "Acme"}, "category": "Tools", "price": 100}}}
+    assert [len(app.requests) for app in sharedroot.subgraphs.values()] == [1, 1, 1]
+    body = await run(gw, "{ products { price id category } }")
+    assert body == {"data": {"products": [{"price": 100, "id": "1", "category": "Tools"}]}}
