@@ -308,6 +308,7 @@ class Merger:
         # Overrides: which subgraphs gave the field away, fully or progressively (label).
         overridden: dict[str, str | None] = {}
         override_targets: dict[str, bool] = {}
+        known = {g.name for g in self.graphs}
         for s, f in fdefs:
             if f.override is None:
                 continue
@@ -361,7 +362,9 @@ class Merger:
                 override=f.override if s.name in override_targets else None,
                 override_label=f.override_label if override_targets.get(s.name) else None,
             )
-            if f.requires or f.provides or f.external or jf.override:
+            # An override naming no subgraph of this composition changes nothing by itself: it
+            # is printed only when the field needs @join__field anyway (as the reference does).
+            if f.requires or f.provides or f.external or (jf.override is not None and jf.override in known):
                 needs = True
             joins.append(jf)
             if not f.external:

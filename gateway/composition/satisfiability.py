@@ -185,10 +185,13 @@ class _Checker:
             if f.deco.inaccessible:
                 continue
             next_states: set[State] = set()
-            direct = [s for s in states if self.resolves(s, type_name, fname)]
-            candidates = direct or [
-                j for s in states for j in self.jumps(s, type_name) if self.resolves(j, type_name, fname)
-            ]
+            # Every subgraph the plan can be in (directly or after entity jumps) that resolves
+            # the field is a way forward: the next level may only be satisfiable through one.
+            candidates = list(
+                dict.fromkeys(
+                    j for s in states for j in self.jumps(s, type_name) if self.resolves(j, type_name, fname)
+                )
+            )
             owner = {s: type_name for s in candidates}
             if not candidates and st.kind == "object":
                 for s, iface in self._via_interface_objects(type_name, fname, states):
