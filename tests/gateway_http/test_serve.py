@@ -14,8 +14,19 @@ import orjson
 import pytest
 
 from gateway.http import sdl_digest
+from gateway.serve import build_app, build_server
+from gateway.settings import Settings
 
-from .harness import SDL_V1, SDL_V2, Gates, free_socket, running_gateway, wait_until
+from .harness import (
+    SDL_V1,
+    SDL_V2,
+    Gates,
+    LocalRuntime,
+    ServerThread,
+    free_socket,
+    running_gateway,
+    wait_until,
+)
 
 HEALTH_PATHS = ["/health", "/health/live", "/health/ready"]
 INVALID_SDL = "type Query { broken: Nope }"
@@ -184,3 +195,33 @@ def test_cli_serves_and_shuts_down_cleanly_on_signal(tmp_path: Path, signum: sig
     assert b"Shutting down" in stderr
     assert b"Application shutdown complete" in stderr
     assert b"Traceback" not in stderr
+
+
+def test_shutdown_lets_in_flight_requests_finish(tmp_path: Path) -> None:
+    gates = Gates()
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(SDL_V1)
+    settings = Settings.from_mapping({"supergraph": path, "log_level": "warning", "shutdown_timeout": 30})
+    app = build_app(settings, runtime_factory=lambda sdl: LocalRuntime(sdl, gates=gates))
+    server = ServerThread(app, build_server(settings, app))
+    answers: list[httpx.Response] = []
+    with server:
+        slow = threading.Thread(target=lambda: answers.append(query(server.url, "{ wait }")))
+        slow.start()
+        wait_until(gates.entered.is_set, what="request to enter execution")
+        server.server.should_exit = True  # what SIGTERM / Ctrl-C do
+        # New connections are refused once the listener is closed ...
+        wait_until(lambda: _refused(server.url), what="listener to close")
+        # ... while the request in flight still gets its answer.
+        gates.release.set()
+        slow.join(30)
+    assert answers[0].status_code == 200
+    assert answers[0].json() == {"data": {"wait": "v1"}}
+
+
+def _refused(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/health", timeout=5)
+    except httpx.ConnectError:
+        return True
+    return False
