@@ -70,9 +70,11 @@ class _Ctx:
     entry_key: frozenset[str] = frozenset()
     # response names the client uses at this level: helper fields must not collide with them
     client: dict[str, tuple[str, str]] | None = None
-    # fields from the operation root down to here, while still in a root fetch (for re-entry
-    # into another subgraph through a shared root field when there is no key to jump by)
-    chain: tuple[tuple[str, str, str, str, str], ...] | None = None
+    # The nearest ancestor object that another subgraph can reach (the operation root, or an
+    # entity), and the fields from it down to here. When a field has no key to jump by, the
+    # same path is asked from that anchor in a subgraph that resolves the whole of it.
+    anchor: _Ctx | None = None
+    chain: tuple[tuple[str, str, str, str, str], ...] = ()
 
     def helper_name(self, f: OpField) -> str:
         """The response name for ``f``: helper fields step aside from client aliases."""
@@ -372,7 +374,9 @@ class _PlanBuild:
         for w in wrappers:
             selset = selset.add_fragment(None, w)
         group.root_fields.append(f.response_name)
-        ctx = _Ctx(group=group, selset=selset, type=root, path=(), chain=() if not wrappers else None)
+        ctx = _Ctx(group=group, selset=selset, type=root, path=())
+        if not wrappers:
+            ctx.anchor = ctx
         self._plan_field(ctx, f)
 
     def _plan_sels(self, ctx: _Ctx, sels: list[OpSelection]) -> set[_Group]:
@@ -562,10 +566,15 @@ class _PlanBuild:
             provided: Provided | None = _provided_tree(fieldset_selections(fg.provides))
         else:
             provided = self._provided_child(ctx, f.name)
-        chain = None
-        if ctx.chain is not None and not ctx.group.is_entity and self._kind(sub_type) == "object":
-            chain = (*ctx.chain, (ctx.type, rn, f.name, f.args, f.directives))
-        child = _Ctx(ctx.group, sub, sub_type, path, provided, chain=chain)
+        child = _Ctx(ctx.group, sub, sub_type, path, provided)
+        if self._kind(sub_type) == "object":
+            td = self.sg.types.get(sub_type)
+            tg = td.graphs.get(graph) if td is not None else None
+            if tg is not None and tg.keys:
+                child.anchor = child  # an entity here: other subgraphs can be reached by its key
+            elif ctx.anchor is not None:
+                child.anchor = ctx.anchor
+                child.chain = (*ctx.chain, (ctx.type, rn, f.name, f.args, f.directives))
         return {ctx.group} | self._plan_sels(child, f.selections)
 
     def _candidates(self, type_name: str, f: OpField, current: str) -> list[tuple[str, str]]:
@@ -603,9 +612,14 @@ class _PlanBuild:
             self.jumping.discard(marker)
 
     def _reenter(self, ctx: _Ctx, f: OpField) -> set[_Group] | None:
-        """Fetch ``f`` by asking another subgraph for the same root path (shared root fields of
-        types without keys). Only for queries: a mutation must not run twice."""
-        if ctx.chain is None or not ctx.chain or self.op.kind != "query":
+        """Fetch ``f`` by asking another subgraph for the same path from the nearest anchor: the
+        root (shared root fields; queries only, a mutation must not run twice) or an entity
+        (its field leading here is resolved by another subgraph too)."""
+        anchor = ctx.anchor
+        if anchor is None or not ctx.chain:
+            return None
+        at_root = not anchor.path and not anchor.group.is_entity
+        if at_root and self.op.kind != "query":
             return None
         for g in self.sg.subgraphs:
             if g == ctx.group.subgraph:
@@ -615,10 +629,23 @@ class _PlanBuild:
             fg = self.sg.field_in_graph(ctx.type, f.name, g)
             if fg is None or fg.external or fg.used_overridden or fg.requires is not None:
                 continue
-            group = self.root_groups.get(g)
-            if group is None:
-                group = self.root_groups[g] = self._new_group(g, (), False)
-            selset = group.selset
+            if at_root:
+                group = self.root_groups.get(g)
+                if group is None:
+                    group = self.root_groups[g] = self._new_group(g, (), False)
+                if ctx.chain[0][1] not in group.root_fields:
+                    group.root_fields.append(ctx.chain[0][1])
+                selset = group.selset
+                deps: set[_Group] = set()
+            else:
+                if not self.sg.resolvable_keys(anchor.type, g):
+                    continue
+                try:
+                    actx, deps = self._entity_ctx(anchor, g, anchor.type, None)
+                except PlanningError:
+                    continue
+                actx.group.deps |= deps
+                group, selset = actx.group, actx.selset
             for t, rn, name, args, directives in ctx.chain:
                 fd = self.sg.field_def(t, name)
                 fgc = self.sg.field_in_graph(t, name, g)
@@ -626,10 +653,8 @@ class _PlanBuild:
                 sub = selset.add_field(rn, name, args, directives, True, type_str)
                 assert sub is not None
                 selset = sub
-            if ctx.chain[0][1] not in group.root_fields:
-                group.root_fields.append(ctx.chain[0][1])
-            tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, ctx.chain)
-            return self._add_local(tctx, f)
+            tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, anchor, ctx.chain)
+            return self._add_local(tctx, f) | deps
         return None
 
     def _jump_inner(self, ctx: _Ctx, f: OpField) -> set[_Group]:
@@ -659,18 +684,25 @@ class _PlanBuild:
         if self.depth > _MAX_DEPTH * 8:
             raise PlanningError("operation too deep to plan")
         try:
-            graph, entity = cands[0]
-            fg = self.sg.field_in_graph(entity, f.name, graph)
-            requires = fg.requires if fg is not None else None
-            tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
-            tctx.group.deps |= deps
-            # the field itself is resolved in the target, requires or not
-            return self._add_local_forced(tctx, f) | deps
+            first_error: PlanningError | None = None
+            for graph, entity in cands:
+                fg = self.sg.field_in_graph(entity, f.name, graph)
+                requires = fg.requires if fg is not None else None
+                try:
+                    tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
+                    tctx.group.deps |= deps
+                    # the field itself is resolved in the target, requires or not
+                    return self._add_local(tctx, f) | deps
+                except PlanningError as exc:
+                    # a dead end (a key this side cannot supply, say): try the next way
+                    first_error = first_error or exc
+            reentered = self._reenter(ctx, f)
+            if reentered is not None:
+                return reentered
+            assert first_error is not None
+            raise first_error
         finally:
             self.depth -= 1
-
-    def _add_local_forced(self, ctx: _Ctx, f: OpField) -> set[_Group]:
-        return self._add_local(ctx, f)
 
     def _choose_key(self, source: _Ctx, keys: list[KeyInfo]) -> KeyInfo:
         for k in keys:
@@ -720,7 +752,9 @@ class _PlanBuild:
                 target.reps[a] = rep
         pos = target.selset.add_fragment(entity)
         entry = frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections)
-        return _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client), deps
+        tctx = _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client)
+        tctx.anchor = tctx
+        return tctx, deps
 
     # -- plan tree -----------------------------------------------------------------------------
 

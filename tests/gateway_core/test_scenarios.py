@@ -480,3 +480,26 @@ async def test_shared_root_without_keys_is_fetched_from_each_subgraph(sharedroot
     assert [len(app.requests) for app in sharedroot.subgraphs.values()] == [1, 1, 1]
     body = await run(gw, "{ products { price id category } }")
     assert body == {"data": {"products": [{"price": 100, "id": "1", "category": "Tools"}]}}
+
+
+# -- a child value type split over subgraphs: fetched again from the parent entity -----------------
+
+
+@pytest.fixture(scope="module")
+def parentcall(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "parentcall", {
+        "catalog": {"fields": {"Query.productFromCatalog": lambda _s, a: {"id": a["id"], "name": f"Product#{a['id']}"}},
+                    "entities": {"Product": lambda r: {"id": r["id"], "name": f"Product#{r['id']}"}}},
+        "details": {"entities": {"Product": lambda r: {"id": r["id"],
+                                                       "category": {"details": f"Details for #{r['id']}"}}}},
+        "links": {"entities": {"Product": lambda r: {"id": r["id"], "category": {"id": "3"}},
+                               "Category": lambda r: {"id": r["id"]}}},
+        "names": {"entities": {"Category": lambda r: {"id": r["id"], "name": f"Category#{r['id']}"}}},
+    })
+
+
+async def test_value_type_fields_from_two_parents(parentcall: Scenario) -> None:
+    gw = parentcall.gateway()
+    body = await run(gw, '{ productFromCatalog(id: "1") { id name category { id name details } } }')
+    assert body == {"data": {"productFromCatalog": {"id": "1", "name": "Product#1", "category": {
+        "id": "3", "name": "Category#3", "details": "Details for #1"}}}}
