@@ -174,12 +174,8 @@ def _check_requires(
     if f.requires is None:
         return
     coord = f"{t.name}.{f.name}"
-    missing: list[str] = []
-
     def visit(ref: FieldRef) -> None:
         used.add((ref.type_name, ref.field.name))
-        if ref.top and not ref.field.external and sg.fed2:
-            missing.append(f"{ref.type_name}.{ref.field.name}")
 
     try:
         walk_field_set(sg, t.name, f.requires, visit)
@@ -193,6 +189,7 @@ def _check_requires(
             )
         )
         return
+    missing = _not_external(sg, t.name, parse_field_set(f.requires)) if sg.fed2 else []
     for m in missing:
         errors.append(
             _err(
@@ -223,12 +220,8 @@ def _check_provides(
             )
         )
         return
-    missing: list[str] = []
-
     def visit(ref: FieldRef) -> None:
         used.add((ref.type_name, ref.field.name))
-        if ref.top and not ref.field.external and sg.fed2:
-            missing.append(f"{ref.type_name}.{ref.field.name}")
 
     try:
         walk_field_set(sg, target.name, f.provides, visit)
@@ -242,6 +235,7 @@ def _check_provides(
             )
         )
         return
+    missing = _not_external(sg, target.name, parse_field_set(f.provides)) if sg.fed2 else []
     for m in missing:
         errors.append(
             _err(
@@ -252,6 +246,33 @@ def _check_provides(
                 coord,
             )
         )
+
+
+def _not_external(sg: Subgraph, type_name: str, sel: SelectionSetNode) -> list[str]:
+    """Leaf fields a ``@requires`` / ``@provides`` selects that the subgraph resolves itself.
+
+    Below an ``@external`` field everything counts as external; a local field with a
+    selection is fine as long as what it selects below is external.
+    """
+    out: list[str] = []
+    t = sg.types.get(type_name)
+    if t is None:
+        return out
+    for s in sel.selections:
+        if isinstance(s, InlineFragmentNode):
+            cond = s.type_condition.name.value if s.type_condition else type_name
+            out.extend(_not_external(sg, cond, s.selection_set))
+            continue
+        if not isinstance(s, FieldNode) or s.name.value == "__typename":
+            continue
+        f = t.fields.get(s.name.value)
+        if f is None or f.external:
+            continue
+        if s.selection_set is not None:
+            out.extend(_not_external(sg, f.type.named, s.selection_set))
+        else:
+            out.append(f"{type_name}.{f.name}")
+    return out
 
 
 def _check_unused_externals(sg: Subgraph, used: set[tuple[str, str]], errors: list[CompositionError]) -> None:
