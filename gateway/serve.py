@@ -200,8 +200,13 @@ def run_serve(
     *,
     sockets: Sequence[socket.socket] | None = None,
 ) -> int:
-    """Serve until interrupted. Exit codes: 0 clean shutdown, 1 startup failure, 2 bad settings."""
+    """Serve until interrupted. Exit codes: 0 clean shutdown, 1 startup failure, 2 bad settings.
+
+    Without ``--config``, the ``GATEWAY_CONFIG`` environment variable may name the YAML file
+    (convenient in containers, where flags are awkward to change).
+    """
     try:
+        config = config or os.environ.get("GATEWAY_CONFIG") or None
         settings = Settings.load(config, supergraph=supergraph, host=host, port=port)
         app = build_app(settings)
     except SettingsError as exc:

@@ -19,12 +19,13 @@ YAML file (every key optional)::
         url: http://catalog:8002/graphql
         timeout: 5.0
 
-Environment: ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``,
-``GATEWAY_DEVELOPMENT``, ``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``,
-``GATEWAY_DEFAULT_TIMEOUT``, ``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS``
-(comma separated), ``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, and per subgraph
-``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is
-the subgraph name upper-cased, ``-`` written as ``_``).
+Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
+``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
+``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``, ``GATEWAY_DEFAULT_TIMEOUT``,
+``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS`` (comma separated),
+``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, and per subgraph
+``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
+subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
 
 from __future__ import annotations

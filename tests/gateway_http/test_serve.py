@@ -164,6 +164,19 @@ def test_cli_with_bad_config_exits_2(tmp_path: Path) -> None:
     assert b"gateway serve: port: cannot use 'nope'" in result.stderr
 
 
+def test_cli_reads_the_config_file_named_by_gateway_config(tmp_path: Path) -> None:
+    config = tmp_path / "gateway.yaml"
+    config.write_text("max_body_bytes: -5\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "serve", "--supergraph", "x.graphql"],
+        capture_output=True,
+        env={**os.environ, "GATEWAY_CONFIG": str(config)},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert b"gateway serve: max_body_bytes: must be positive" in result.stderr
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_cli_serves_and_shuts_down_cleanly_on_signal(tmp_path: Path, signum: signal.Signals) -> None:
     sock = free_socket()
