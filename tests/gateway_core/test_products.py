@@ -29,6 +29,12 @@ def _review_author(review: dict[str, Any]) -> dict[str, Any]:
     return {"__typename": "User", "id": user["id"], "username": user["username"]}
 
 
+def _warehouse(product: dict[str, Any]) -> str:
+    if product["upc"] == "3":
+        raise ValueError("warehouse unknown")
+    return "W" + product["upc"]
+
+
 RESOLVERS: dict[str, dict[str, Any]] = {
     "products": {
         "fields": {
@@ -41,6 +47,7 @@ RESOLVERS: dict[str, dict[str, Any]] = {
         "fields": {
             "Product.shippingEstimate": lambda p: 0 if p["price"] > 1000 else p["weight"] // 2,
             "Product.inStock": lambda p: p["upc"] != "2",
+            "Product.warehouse": _warehouse,
         },
         "entities": {"Product": lambda rep: dict(rep)},
     },
@@ -176,7 +183,8 @@ async def test_introspection_mixed_with_fields(gw: Any, scenario: Scenario) -> N
     assert body == {"data": {
         "__type": {"name": "Product", "fields": [
             {"name": "upc"}, {"name": "weight"}, {"name": "price"}, {"name": "inStock"},
-            {"name": "shippingEstimate"}, {"name": "name"}, {"name": "status"}, {"name": "reviews"},
+            {"name": "warehouse"}, {"name": "shippingEstimate"}, {"name": "name"}, {"name": "status"},
+            {"name": "reviews"},
         ]},
         "me": {"name": "Ada Lovelace"},
     }}
@@ -228,3 +236,25 @@ async def test_fed1_join_v01_supergraph_of_the_same_subgraphs(scenario: Scenario
             {"body": "Too expensive.", "author": {"username": "@ada", "name": "Ada Lovelace"}},
         ]},
     ]}}
+
+
+async def test_subgraph_errors_are_repathed_to_the_client_path(gw: Any) -> None:
+    body = await run(gw, "{ items: topProducts { name stock: warehouse } }")
+    assert body["data"] == {"items": [{"name": "Table", "stock": "W1"}, {"name": "Couch", "stock": "W2"},
+                                      {"name": "Chair", "stock": None}]}
+    assert body["errors"] == [{
+        "message": "warehouse unknown",
+        "path": ["items", 2, "stock"],
+        "extensions": {"code": "DOWNSTREAM_SERVICE_ERROR", "serviceName": "inventory"},
+    }]
+
+
+@pytest.mark.parametrize(("flag", "expected"), [
+    (True, {"price": 899, "shippingEstimate": 50}),
+    (False, {"price": 899}),
+])
+async def test_include_on_a_field_from_another_subgraph(gw: Any, scenario: Scenario, flag: bool,
+                                                        expected: dict[str, Any]) -> None:
+    q = 'query($on: Boolean!) { product(upc: "1") { price shippingEstimate @include(if: $on) } }'
+    body = await run(gw, q, {"on": flag})
+    assert body == {"data": {"product": expected}}
