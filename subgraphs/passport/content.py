@@ -252,6 +252,15 @@ class VersionContent:
         return canonical_json(self.document())
 
 
+def hashed_values(content: str) -> dict[str, Any]:
+    """The values inside a stored version's hashed text.
+
+    Readers are served these, not a separate copy, so what anyone reads of a published
+    version is exactly what its hash (and ``hashChainValid``) vouches for.
+    """
+    return dict(json.loads(content).get("values") or {})
+
+
 @dataclass(frozen=True, slots=True)
 class StoredVersion:
     """What the chain check needs from one stored version."""

@@ -34,6 +34,7 @@ from subgraphs.passport.content import (
     FieldError,
     VersionContent,
     apply_values,
+    hashed_values,
     missing_required,
     sha256_hex,
     snapshot_from_json,
@@ -358,7 +359,7 @@ def public_view(uuid: str, passport: Passport | None, version: PassportVersion |
     if passport is None or version is None or passport.published_version == 0:
         raise not_found("Passport", uuid)
     status = PUBLISHED if passport.status == DRAFT else passport.status
-    values = version.values or {}
+    values = hashed_values(version.content)
     fields = tuple(
         PublicField(definition, values.get(definition.key))
         for definition in fields_of(passport)

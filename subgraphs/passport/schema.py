@@ -22,7 +22,7 @@ from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
 from subgraphs.passport import domain, loaders, repository
-from subgraphs.passport.content import StoredVersion, chain_is_valid, missing_required
+from subgraphs.passport.content import StoredVersion, chain_is_valid, hashed_values, missing_required
 from subgraphs.passport.models import AuditEntry as AuditEntryRow
 from subgraphs.passport.models import Passport as PassportRow
 from subgraphs.passport.models import PassportVersion as PassportVersionRow
@@ -129,7 +129,7 @@ class PassportVersion:
     )
     published_at: datetime
     published_by: User | None
-    values: list[PassportValue]
+    values: list[PassportValue] = strawberry.field(description="The values of this version, read from `content`.")
 
     @classmethod
     def from_row(cls, row: PassportVersionRow) -> PassportVersion:
@@ -141,7 +141,7 @@ class PassportVersion:
             content=row.content,
             published_at=_utc(row.published_at),  # type: ignore[arg-type]
             published_by=User(id=strawberry.ID(row.published_by)) if row.published_by else None,
-            values=[PassportValue(key=k, value=v) for k, v in sorted((row.values or {}).items())],
+            values=[PassportValue(key=k, value=v) for k, v in sorted(hashed_values(row.content).items())],
         )
 
 
