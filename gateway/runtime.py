@@ -225,7 +225,7 @@ class Gateway:
             result = execute(self.api_schema, prepared.introspection, variable_values=raw_vars)
             introspection = result.data or {}  # type: ignore[union-attr]
             for e in result.errors or ():  # type: ignore[union-attr]
-                ctx.errors.append(e.formatted)
+                ctx.errors.append(dict(e.formatted))
         formatter = ResponseFormatter(self.api_schema, forwarded, ctx.errors)
         data = formatter.format(op, ctx.data, introspection)
         extensions = None

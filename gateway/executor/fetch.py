@@ -237,13 +237,11 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
         ctx.errors.append(_failure(fetch, failure, owners[0][0][1] if owners else None))
         return
     for err in errors:
-        path = err.get("path") if isinstance(err, dict) else None
+        epath = err.get("path") if isinstance(err, dict) else None
         client_path: list[Any] | None = None
-        if isinstance(path, list) and len(path) >= 2 and path[0] == "_entities" and isinstance(path[1], int):
-            if 0 <= path[1] < len(owners):
-                client_path = [*owners[path[1]][0][1], *path[2:]]
-        elif owners:
-            client_path = None
+        if isinstance(epath, list) and len(epath) >= 2 and epath[0] == "_entities" and isinstance(epath[1], int):
+            if 0 <= epath[1] < len(owners):
+                client_path = [*owners[epath[1]][0][1], *epath[2:]]
         ctx.errors.append(_downstream(fetch, err, client_path))
     entities = data.get("_entities") if isinstance(data, dict) else None
     if not isinstance(entities, list):

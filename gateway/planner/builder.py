@@ -321,9 +321,9 @@ class _PlanBuild:
             return self._tree_sections(sections, "mutation")
         for index, (f, wrappers) in enumerate(self._root_fields(op.selections, root, ())):
             graph = self._choose_root_graph(root, f, None, index)
-            group = self.root_groups.get(graph)
-            if group is None:
-                group = self.root_groups[graph] = self._new_group(graph, (), False)
+            existing = self.root_groups.get(graph)
+            group = existing if existing is not None else self._new_group(graph, (), False)
+            self.root_groups[graph] = group
             self._plan_root_checked(group, root, f, wrappers, index)
         return self._tree(self.groups, list(self.root_groups.values()), op.kind)
 

@@ -21,6 +21,7 @@ from graphql import (
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
     EnumValueNode,
+    FieldNode,
     GraphQLError,
     InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
@@ -303,9 +304,11 @@ def parse_supergraph(sdl: str) -> Supergraph:
             for g, tg in td.graphs.items():
                 for key in tg.keys:
                     for sel in key.selection.selections:
-                        fd = td.fields.get(getattr(sel, "name", None) and sel.name.value)  # type: ignore[union-attr]
-                        if fd is not None and fd.graphs is not None and g not in fd.graphs:
-                            fd.graphs[g] = FieldInGraph(graph=g)
+                        if not isinstance(sel, FieldNode):
+                            continue
+                        key_field = td.fields.get(sel.name.value)
+                        if key_field is not None and key_field.graphs is not None and g not in key_field.graphs:
+                            key_field.graphs[g] = FieldInGraph(graph=g)
     if any_implements:
         for td in types.values():
             if td.kind in ("object", "interface") and td.implements is None:
@@ -339,7 +342,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
 # -- API schema derivation ---------------------------------------------------------------
 
 
-def _strip(directives: Sequence[DirectiveNode] | None, specs: _Specs) -> tuple[DirectiveNode, ...]:
+def _strip(directives: Sequence[Any] | None, specs: _Specs) -> tuple[Any, ...]:
     return tuple(d for d in directives or () if not specs.is_machinery_directive(d.name.value))
 
 
