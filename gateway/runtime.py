@@ -28,7 +28,7 @@ from graphql.execution.values import get_variable_values
 from graphql.type import is_abstract_type
 
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
-from gateway.executor import FetchContext, ResponseFormatter, run_plan
+from gateway.executor import FetchContext, ResponseFormatter, merge, run_plan
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
 from gateway.planner.operation import NormalizedOperation
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
@@ -211,22 +211,44 @@ class Gateway:
                 forwarded[name] = raw_vars[name]
             elif vd.has_default:
                 forwarded[name] = vd.default
+        return await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
+                                       include_plan=include_plan)
+
+    async def run_prepared(
+        self,
+        prepared: PreparedOperation,
+        variables: Mapping[str, Any],
+        *,
+        transport: SubgraphTransport,
+        headers: Mapping[str, str],
+        include_plan: bool = False,
+        initial_data: Mapping[str, Any] | None = None,
+    ) -> ExecutionOutcome:
+        """Execute an already prepared, valid operation with checked variables.
+
+        Not tied to a request: a subscription can call it once per event, passing the
+        event's root data as ``initial_data`` (entity fetches then run over it).
+        """
+        op = prepared.operation
+        assert op is not None
         ctx = FetchContext(
             transport=transport,
             headers=headers,
             urls=self._urls,
-            variables=forwarded,
+            variables=variables,
             object_types=self._object_types,
             possible=self._possible,
         )
+        if initial_data:
+            merge(ctx.data, dict(initial_data), self._object_types)
         await run_plan(prepared.plan, ctx)
         introspection = None
         if prepared.introspection is not None:
-            result = execute(self.api_schema, prepared.introspection, variable_values=raw_vars)
+            result = execute(self.api_schema, prepared.introspection, variable_values=dict(variables))
             introspection = result.data or {}  # type: ignore[union-attr]
             for e in result.errors or ():  # type: ignore[union-attr]
                 ctx.errors.append(dict(e.formatted))
-        formatter = ResponseFormatter(self.api_schema, forwarded, ctx.errors)
+        formatter = ResponseFormatter(self.api_schema, variables, ctx.errors)
         data = formatter.format(op, ctx.data, introspection)
         extensions = None
         if include_plan:
