@@ -131,8 +131,21 @@ async def _root_fetch(fetch: FetchNode, ctx: FetchContext) -> None:
         merge(ctx.data, data, ctx.object_types)
 
 
-def _collect(value: Any, path: tuple[str, ...], i: int, cur: list[Any],
-             out: list[tuple[dict[str, Any], list[Any]]]) -> None:
+# Paths of found objects are (parent, key) links; only error re-pathing needs the list form.
+_Link = tuple[Any, Any] | None
+
+
+def _link_list(link: _Link) -> list[Any]:
+    out: list[Any] = []
+    while link is not None:
+        link, key = link
+        out.append(key)
+    out.reverse()
+    return out
+
+
+def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
+             out: list[tuple[dict[str, Any], _Link]]) -> None:
     if value is None:
         return
     if i == len(path):
@@ -140,18 +153,18 @@ def _collect(value: Any, path: tuple[str, ...], i: int, cur: list[Any],
             out.append((value, cur))
         elif isinstance(value, list):  # a list the path did not spell out: walk it anyway
             for n, item in enumerate(value):
-                _collect(item, path, i, [*cur, n], out)
+                _collect(item, path, i, (cur, n), out)
         return
     seg = path[i]
     if seg == "@":
         if isinstance(value, list):
             for n, item in enumerate(value):
-                _collect(item, path, i + 1, [*cur, n], out)
+                _collect(item, path, i + 1, (cur, n), out)
         return
     if isinstance(value, dict):
         child = value.get(seg)
         if child is not None:
-            _collect(child, path, i + 1, [*cur, seg], out)
+            _collect(child, path, i + 1, (cur, seg), out)
 
 
 def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
@@ -209,10 +222,10 @@ def _representation(obj: dict[str, Any], rep: Representation, ctx: FetchContext)
 async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     fetch = flatten.node
     requires = fetch.requires or {}
-    found: list[tuple[dict[str, Any], list[Any]]] = []
-    _collect(ctx.data, flatten.path, 0, [], found)
+    found: list[tuple[dict[str, Any], _Link]] = []
+    _collect(ctx.data, flatten.path, 0, None, found)
     reps: list[dict[str, Any]] = []
-    owners: list[list[tuple[dict[str, Any], list[Any]]]] = []
+    owners: list[list[tuple[dict[str, Any], _Link]]] = []
     index: dict[bytes, int] = {}
     for obj, path in found:
         rep_spec = requires.get(obj.get("__typename"))  # type: ignore[arg-type]
@@ -234,14 +247,14 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     variables["representations"] = reps
     data, errors, failure = await _send(fetch, {"query": fetch.operation, "variables": variables}, ctx)
     if failure is not None:
-        ctx.errors.append(_failure(fetch, failure, owners[0][0][1] if owners else None))
+        ctx.errors.append(_failure(fetch, failure, _link_list(owners[0][0][1]) if owners else None))
         return
     for err in errors:
         epath = err.get("path") if isinstance(err, dict) else None
         client_path: list[Any] | None = None
         if isinstance(epath, list) and len(epath) >= 2 and epath[0] == "_entities" and isinstance(epath[1], int):
             if 0 <= epath[1] < len(owners):
-                client_path = [*owners[epath[1]][0][1], *epath[2:]]
+                client_path = [*_link_list(owners[epath[1]][0][1]), *epath[2:]]
         ctx.errors.append(_downstream(fetch, err, client_path))
     entities = data.get("_entities") if isinstance(data, dict) else None
     if not isinstance(entities, list):

@@ -27,7 +27,23 @@ from gateway.planner.operation import NormalizedOperation, OpField, OpSelection,
 
 _BUBBLE = object()  # "this position must become null" (a non-null field was null)
 
-_Collected = list[tuple[str, OpField, list[OpSelection]]]
+# How a collected field is completed; leaves that need no checks are copied as they are.
+_TYPENAME, _INTROSPECTION, _SCALAR, _SCALAR_NON_NULL, _OTHER = range(5)
+
+# (response name, completion kind, field type, merged sub-selections)
+_Collected = list[tuple[str, int, Any, list[OpSelection]]]
+
+# Paths are built lazily as (parent, key) links: only an error needs the list form.
+_Path = tuple[Any, Any] | None
+
+
+def _path_list(path: _Path, key: Any) -> list[Any]:
+    out = [key]
+    while path is not None:
+        path, k = path
+        out.append(k)
+    out.reverse()
+    return out
 
 
 class ResponseFormatter:
@@ -49,7 +65,7 @@ class ResponseFormatter:
             "subscription": self.schema.subscription_type,
         }[op.kind]
         assert root is not None
-        result = self._object(root, op.selections, data, [], introspection or {})
+        result = self._object(root, op.selections, data, None, introspection or {})
         if result is _BUBBLE:
             return None
         return result  # type: ignore[return-value]
@@ -61,7 +77,23 @@ class ResponseFormatter:
             return hit
         order: dict[str, tuple[OpField, list[OpSelection]]] = {}
         self._collect_into(type_, sels, order)
-        out = [(rn, f, subs) for rn, (f, subs) in order.items()]
+        out: _Collected = []
+        for rn, (f, subs) in order.items():
+            if f.name == "__typename":
+                out.append((rn, _TYPENAME, None, subs))
+                continue
+            if f.name in ("__schema", "__type"):
+                out.append((rn, _INTROSPECTION, None, subs))
+                continue
+            fdef = type_.fields.get(f.name)
+            if fdef is None:
+                continue
+            t = fdef.type
+            inner = t.of_type if isinstance(t, GraphQLNonNull) else t
+            if is_leaf_type(inner) and not isinstance(inner, GraphQLEnumType):
+                out.append((rn, _SCALAR_NON_NULL if inner is not t else _SCALAR, t, subs))
+            else:
+                out.append((rn, _OTHER, t, subs))
         self._cache[key] = out
         return out
 
@@ -84,27 +116,30 @@ class ResponseFormatter:
                         continue
                 self._collect_into(type_, s.selections, order)
 
-    def _object(self, type_: GraphQLObjectType, sels: list[OpSelection], raw: Mapping[str, Any],
-                path: list[Any], introspection: Mapping[str, Any] | None = None) -> Any:
+    def _object(self, type_: GraphQLObjectType | GraphQLInterfaceType, sels: list[OpSelection],
+                raw: Mapping[str, Any], path: _Path, introspection: Mapping[str, Any] | None = None) -> Any:
         out: dict[str, Any] = {}
-        for rn, f, subs in self._collect(type_, sels):
-            name = f.name
-            if name == "__typename":
+        for rn, kind, t, subs in self._collect(type_, sels):  # type: ignore[arg-type]
+            if kind == _SCALAR:
+                out[rn] = raw.get(rn)
+            elif kind == _SCALAR_NON_NULL:
+                v = raw.get(rn)
+                if v is None:
+                    self._null_error(path, rn)
+                    return _BUBBLE
+                out[rn] = v
+            elif kind == _TYPENAME:
                 out[rn] = type_.name
-                continue
-            if introspection is not None and name in ("__schema", "__type"):
-                out[rn] = introspection.get(rn)
-                continue
-            fdef = type_.fields.get(name)
-            if fdef is None:
-                continue
-            value = self._value(fdef.type, raw.get(rn), subs, path, rn)
-            if value is _BUBBLE:
-                return _BUBBLE
-            out[rn] = value
+            elif kind == _INTROSPECTION:
+                out[rn] = introspection.get(rn) if introspection is not None else None
+            else:
+                value = self._value(t, raw.get(rn), subs, path, rn)
+                if value is _BUBBLE:
+                    return _BUBBLE
+                out[rn] = value
         return out
 
-    def _value(self, type_: GraphQLOutputType, value: Any, sels: list[OpSelection], path: list[Any],
+    def _value(self, type_: GraphQLOutputType, value: Any, sels: list[OpSelection], path: _Path,
                key: Any) -> Any:
         if isinstance(type_, GraphQLNonNull):
             r = self._value(type_.of_type, value, sels, path, key)
@@ -118,10 +153,11 @@ class ResponseFormatter:
         if isinstance(type_, GraphQLList):
             if not isinstance(value, list):
                 return None
-            sub_path = [*path, key]
+            sub_path = (path, key)
             items = []
+            item_type = type_.of_type
             for i, item in enumerate(value):
-                r = self._value(type_.of_type, item, sels, sub_path, i)
+                r = self._value(item_type, item, sels, sub_path, i)
                 if r is _BUBBLE:
                     return None
                 items.append(r)
@@ -130,29 +166,29 @@ class ResponseFormatter:
             if isinstance(type_, GraphQLEnumType) and (not isinstance(value, str) or value not in type_.values):
                 self.errors.append({
                     "message": f"Enum '{type_.name}' cannot represent value: {value!r}",
-                    "path": [*path, key],
+                    "path": _path_list(path, key),
                 })
                 return None
             return value
         if not isinstance(value, dict):
             return None
         if isinstance(type_, GraphQLObjectType):
-            r = self._object(type_, sels, value, [*path, key])
+            r = self._object(type_, sels, value, (path, key))
         else:
             tn = value.get("__typename")
             t = self.schema.get_type(tn) if isinstance(tn, str) else None
             if isinstance(t, GraphQLInterfaceType) and (t is type_ or self.schema.is_sub_type(type_, t)):  # type: ignore[arg-type]
                 # an @interfaceObject answered and the concrete type was never needed: shape
                 # against the interface (the planner fetched the real type when it mattered)
-                r = self._object(t, sels, value, [*path, key])  # type: ignore[arg-type]
+                r = self._object(t, sels, value, (path, key))
                 return None if r is _BUBBLE else r
             if not isinstance(t, GraphQLObjectType) or not self.schema.is_sub_type(type_, t):  # type: ignore[arg-type]
                 return None
-            r = self._object(t, sels, value, [*path, key])
+            r = self._object(t, sels, value, (path, key))
         return None if r is _BUBBLE else r
 
-    def _null_error(self, path: list[Any], key: Any) -> None:
+    def _null_error(self, path: _Path, key: Any) -> None:
         # a subgraph failure already explains the hole; only report unexplained nulls
         if self._had_errors or self.errors:
             return
-        self.errors.append({"message": "Cannot return null for non-nullable field.", "path": [*path, key]})
+        self.errors.append({"message": "Cannot return null for non-nullable field.", "path": _path_list(path, key)})
