@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from subgraphs.passport.models import Passport, PassportVersion
+from subgraphs.passport.models import Passport
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +56,13 @@ async def list_passports(
 
 async def get_passport(session: AsyncSession, passport_id: str) -> Passport | None:
     """The caller's passport with ``passport_id`` (``None`` when missing or another tenant's)."""
-    stmt = sa.select(Passport).where(Passport.id == passport_id)
+    stmt = sa.select(Passport).where(col(Passport.id) == passport_id)
     return (await session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
 
 
 async def name_taken(session: AsyncSession, name: str) -> bool:
     """Whether the caller's tenant already has a passport called ``name``."""
-    stmt = sa.select(Passport.id).where(Passport.name == name).limit(1)
+    stmt = sa.select(col(Passport.id)).where(col(Passport.name) == name).limit(1)
     return (await session.exec(stmt)).first() is not None  # type: ignore[call-overload]
 
 
@@ -87,17 +88,6 @@ async def claim_version(session: AsyncSession, passport: Passport, expected: int
 
 async def current_version(session: AsyncSession, passport_id: str) -> int | None:
     """The version number as stored now (after a failed claim, for the conflict message)."""
-    stmt = sa.select(Passport.version).where(Passport.id == passport_id)
+    stmt = sa.select(col(Passport.version)).where(col(Passport.id) == passport_id)
     row = (await session.exec(stmt.execution_options(populate_existing=True))).first()  # type: ignore[call-overload]
     return None if row is None else int(row[0])
-
-
-async def latest_version(session: AsyncSession, passport_id: str) -> PassportVersion | None:
-    """The newest published version of a passport of the caller's tenant."""
-    stmt = (
-        sa.select(PassportVersion)
-        .where(PassportVersion.passport_id == passport_id)
-        .order_by(PassportVersion.number.desc())  # type: ignore[attr-defined]
-        .limit(1)
-    )
-    return (await session.exec(stmt)).scalars().first()  # type: ignore[call-overload]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from subgraphs.common import demo
 from subgraphs.common.db import Database
@@ -134,7 +135,8 @@ async def seed(database: Database, settings: Settings) -> None:
     """Seed the demo passports with their published versions; existing ids are left alone."""
     async with database.system_session() as session:
         ids = [p.id for p in demo.PASSPORTS]
-        have = set((await session.execute(sa.select(Passport.id).where(Passport.id.in_(ids)))).scalars())  # type: ignore[attr-defined]
+        stmt = sa.select(col(Passport.id)).where(col(Passport.id).in_(ids))
+        have = set((await session.execute(stmt)).scalars())
         for index, passport in enumerate(demo.PASSPORTS):
             if passport.id in have:
                 continue
