@@ -6,7 +6,9 @@ concurrency 64 where httpx 0.28 answered about 450, and 3x more serially.
 
 Every failure (connection refused, timeout, non-JSON answer) becomes a
 ``SubgraphResponse(body=None, error=...)``: the executor turns that into a GraphQL
-error on the affected fields instead of failing the whole request.
+error on the affected fields instead of failing the whole request. Error texts are
+short and name no host or URL (clients see them; the log has the details), and leave
+naming the subgraph to the executor ("HTTP fetch failed from 'catalog': timed out after 5s").
 """
 
 from __future__ import annotations
@@ -119,7 +121,7 @@ class HTTPTransport:
             body = orjson.dumps(payload)
         except TypeError as exc:
             logger.error("subgraph %s: request payload is not JSON-serialisable: %s", subgraph, exc)
-            return SubgraphResponse(body=None, status=0, error=f"could not encode the request to {subgraph}")
+            return SubgraphResponse(body=None, status=0, error="could not encode the request")
         try:
             async with self._get_session().post(
                 url, data=body, headers=out_headers, timeout=client_timeout
@@ -128,15 +130,15 @@ class HTTPTransport:
                 status = response.status
         except TimeoutError:
             logger.warning("subgraph %s (%s): timed out after %ss", subgraph, url, timeout)
-            return SubgraphResponse(body=None, status=0, error=f"subgraph {subgraph} timed out after {timeout:g}s")
+            return SubgraphResponse(body=None, status=0, error=f"timed out after {timeout:g}s")
         except aiohttp.ClientError as exc:
             logger.warning("subgraph %s (%s): %s: %s", subgraph, url, type(exc).__name__, exc)
-            return SubgraphResponse(body=None, status=0, error=f"subgraph {subgraph} could not be reached")
+            return SubgraphResponse(body=None, status=0, error="could not connect")
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("subgraph %s (%s): unexpected transport failure", subgraph, url)
-            return SubgraphResponse(body=None, status=0, error=f"subgraph {subgraph} could not be reached")
+            return SubgraphResponse(body=None, status=0, error="request failed")
         return _decode(subgraph, status, raw)
 
     async def aclose(self) -> None:
@@ -163,8 +165,6 @@ def _decode(subgraph: str, status: int, raw: bytes) -> SubgraphResponse:
         return SubgraphResponse(body=decoded, status=status)
     if 200 <= status < 300:
         logger.warning("subgraph %s: HTTP %s with a body that is not a GraphQL response", subgraph, status)
-        return SubgraphResponse(
-            body=None, status=status, error=f"subgraph {subgraph} answered an invalid GraphQL response"
-        )
+        return SubgraphResponse(body=None, status=status, error="answered something that is not a GraphQL response")
     logger.warning("subgraph %s: HTTP %s", subgraph, status)
-    return SubgraphResponse(body=None, status=status, error=f"subgraph {subgraph} answered HTTP {status}")
+    return SubgraphResponse(body=None, status=status, error=f"HTTP {status}")

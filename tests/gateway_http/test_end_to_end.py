@@ -211,7 +211,7 @@ def test_subgraph_url_overrides_from_settings(tmp_path: Path, federation: Subgra
             dead = graphql(server.url, "{ topProducts { upc } }").json()
     assert users["data"]["users"][0] == {"id": "u1"}
     assert dead["data"] is None
-    assert dead["errors"][0]["message"]
+    assert dead["errors"][0]["message"] == "HTTP fetch failed from 'products': could not connect"
 
 
 def test_cli_serve_end_to_end(tmp_path: Path, federation: Subgraphs) -> None:

@@ -355,7 +355,7 @@ def test_subgraph_failure_becomes_a_graphql_error(tmp_path: Path, client: httpx.
     assert response.status_code == 200
     body = response.json()
     assert body["data"] == {"hello": "hello world", "forwarded": None}
-    assert body["errors"][0]["message"] == "subgraph echo could not be reached"
+    assert body["errors"][0]["message"] == "could not connect"
     assert body["errors"][0]["path"] == ["forwarded"]
 
 
