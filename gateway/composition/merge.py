@@ -16,6 +16,7 @@ from .errors import CompositionError, CompositionHint
 from .fieldset import FieldSetSyntaxError, top_level_fields
 from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, _and_requirements
 from .supergraph import (
+    ContextArgument,
     Graph,
     JoinField,
     JoinType,
@@ -253,6 +254,7 @@ class Merger:
     def _merge_composite(self, name: str, kind: str, defs: list[tuple[Subgraph, TypeDef]]) -> SType:
         st = SType(name, kind, merge_decorations([t.deco for _, t in defs]))
         st.join_types = self._join_types(defs)
+        st.contexts = [f"{s.name}__{c}" for s, t in defs for c in t.contexts]
         for s, t in defs:
             for i in t.interfaces:
                 if i not in st.interfaces:
@@ -361,7 +363,10 @@ class Merger:
                 external=f.external,
                 override=f.override if s.name in override_targets else None,
                 override_label=f.override_label if override_targets.get(s.name) else None,
+                context_arguments=_context_arguments(s, f),
             )
+            if jf.context_arguments:
+                needs = True
             # An override naming no subgraph of this composition changes nothing by itself: it
             # is printed only when the field needs @join__field anyway (as the reference does).
             if f.requires or f.provides or f.external or (jf.override is not None and jf.override in known):
@@ -369,10 +374,12 @@ class Merger:
             joins.append(jf)
             if not f.external:
                 resolved_in.append(s.name)
+        # Arguments filled from a @context are the subgraph's business, not the client's.
+        client_args = [(s, {n: a for n, a in f.args.items() if a.from_context is None}) for s, f in resolving]
         sf = SField(
             fname,
             merged_type,
-            self._merge_args(coord, [(s, f.args) for s, f in resolving]),
+            self._merge_args(coord, client_args),
             merge_decorations([f.deco for _, f in fdefs]),
             joins if needs else [],
             resolved_in,
@@ -617,6 +624,19 @@ _EXECUTABLE = frozenset(
 
 def _executable_locations(d: object) -> list[str]:
     return [loc.value for loc in getattr(d, "locations", ()) if loc.value in _EXECUTABLE]
+
+
+def _context_arguments(s: Subgraph, f: FieldDef) -> list[ContextArgument]:
+    """``join__ContextArgument``s for the ``@fromContext`` arguments of one subgraph's field."""
+    out: list[ContextArgument] = []
+    for a in f.args.values():
+        if a.from_context is None:
+            continue
+        m = re.match(r"\s*\$([_A-Za-z][_0-9A-Za-z]*)", a.from_context)
+        if m is None:
+            continue
+        out.append(ContextArgument(f"{s.name}__{m.group(1)}", a.name, str(a.type), a.from_context[m.end():]))
+    return out
 
 
 def _still_used(s: Subgraph, tname: str, fname: str) -> bool:

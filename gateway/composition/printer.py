@@ -25,6 +25,7 @@ INACCESSIBLE = "https://specs.apollo.dev/inaccessible/v0.2"
 AUTHENTICATED = "https://specs.apollo.dev/authenticated/v0.1"
 REQUIRES_SCOPES = "https://specs.apollo.dev/requiresScopes/v0.1"
 POLICY = "https://specs.apollo.dev/policy/v0.1"
+CONTEXT = "https://specs.apollo.dev/context/v0.1"
 
 _LINK_PURPOSE = '''enum link__Purpose {
   """
@@ -59,8 +60,10 @@ class _Features:
     def __init__(self, sg: Supergraph) -> None:
         self.tag = self.inaccessible = self.authenticated = self.scopes = self.policy = False
         self.override_label = False
+        self.context = False
         for t in sg.types.values():
             self._deco(t.deco)
+            self.context |= bool(t.contexts)
             for f in t.fields.values():
                 self._deco(f.deco)
                 self.override_label |= any(j.override_label for j in f.joins)
@@ -82,7 +85,7 @@ class _Features:
 def print_supergraph(sg: Supergraph) -> str:
     """The supergraph SDL."""
     feats = _Features(sg)
-    join_v05 = feats.override_label
+    join_v05 = feats.override_label or feats.context
     links = [f"@link(url: {_s(LINK_V1)})", f"@link(url: {_s(JOIN_V05 if join_v05 else JOIN_V03)}, for: EXECUTION)"]
     if feats.tag:
         links.append(f"@link(url: {_s(TAG)})")
@@ -90,6 +93,8 @@ def print_supergraph(sg: Supergraph) -> str:
         links.append(f"@link(url: {_s(INACCESSIBLE)}, for: SECURITY)")
     if feats.authenticated:
         links.append(f"@link(url: {_s(AUTHENTICATED)}, for: SECURITY)")
+    if feats.context:
+        links.append(f"@link(url: {_s(CONTEXT)}, for: SECURITY)")
     if feats.scopes:
         links.append(f"@link(url: {_s(REQUIRES_SCOPES)}, for: SECURITY)")
     if feats.policy:
@@ -109,6 +114,11 @@ def print_supergraph(sg: Supergraph) -> str:
     if feats.authenticated:
         directives["authenticated"] = (
             "directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"
+        )
+    if feats.context:
+        directives["context"] = "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION"
+        directives["context__fromContext"] = (
+            "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
         )
     if feats.inaccessible:
         directives["inaccessible"] = (
@@ -192,6 +202,8 @@ def print_supergraph(sg: Supergraph) -> str:
     blocks["link__Purpose"] = _LINK_PURPOSE
     if feats.scopes:
         blocks["requiresScopes__Scope"] = "scalar requiresScopes__Scope"
+    if feats.context:
+        blocks["context__ContextFieldValue"] = "scalar context__ContextFieldValue"
     if feats.policy:
         blocks["policy__Policy"] = "scalar policy__Policy"
     for name in sorted(blocks, key=str.lower):
@@ -230,6 +242,12 @@ def _join_field(j: JoinField) -> str:
         parts.append("usedOverridden: true")
     if j.override_label is not None:
         parts.append(f"overrideLabel: {_s(j.override_label)}")
+    if j.context_arguments:
+        items = [
+            f"{{context: {_s(c.context)}, name: {_s(c.name)}, type: {_s(c.type)}, selection: {_s(c.selection)}}}"
+            for c in j.context_arguments
+        ]
+        parts.append(f"contextArguments: [{', '.join(items)}]")
     return f"@join__field({', '.join(parts)})" if parts else "@join__field"
 
 
@@ -306,6 +324,7 @@ def _print_type(t: SType) -> str:
     by_member = sorted(t.union_members, key=lambda gm: t.members.index(gm[1]) if gm[1] in t.members else 0)
     joins += [f"@join__unionMember(graph: {g}, member: {_s(m)})" for g, m in by_member]
     dirs = _decorations(t.deco, [], include_deprecated=False)
+    dirs += [f"@context(name: {_s(c)})" for c in t.contexts]
     # Apollo prints @inaccessible after the join directives on types.
     applied = joins + dirs
     head += "".join(f"\n  {d}" for d in applied)

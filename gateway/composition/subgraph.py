@@ -118,6 +118,8 @@ class ArgumentDef:
     type: TypeRef
     default: str | None = None
     deco: Decorations = field(default_factory=Decorations)
+    #: ``@fromContext(field: "$ctx { sel }")``: the value comes from a context, not the client.
+    from_context: str | None = None
 
 
 @dataclass(slots=True)
@@ -171,6 +173,8 @@ class TypeDef:
     extension: bool = False
     #: Marked ``@extends`` (which, unlike ``extend type``, survives the Federation 1 upgrade).
     extends_directive: bool = False
+    #: Names this type declares with ``@context`` (for ``@fromContext`` arguments).
+    contexts: list[str] = field(default_factory=list)
     has_definition: bool = False
 
 
@@ -472,6 +476,10 @@ class _Reader:
                 td.shareable = True
             elif canon == "interfaceObject":
                 td.interface_object = True
+            elif canon == "context":
+                cname = args.get("name")
+                if isinstance(cname, str) and cname not in td.contexts:
+                    td.contexts.append(cname)
             elif canon == "extends":
                 # ``@extends`` is the directive spelling of ``extend type``.
                 td.extension = True
@@ -504,11 +512,18 @@ class _Reader:
 
     def argument(self, node: object) -> ArgumentDef:
         default = getattr(node, "default_value", None)
+        directives = tuple(getattr(node, "directives", None) or ())
+        from_context = None
+        for app in directives:
+            if self.names.canonical(app.name.value) == "fromContext":
+                value = _args(app).get("field")
+                from_context = str(value) if value is not None else None
         return ArgumentDef(
             name=node.name.value,  # type: ignore[attr-defined]
             type=self._t(node.type),  # type: ignore[attr-defined]
             default=print_ast(default) if default is not None else None,
-            deco=self.deco(node, tuple(getattr(node, "directives", None) or ())),
+            deco=self.deco(node, directives),
+            from_context=from_context,
         )
 
     def field(self, node: object) -> FieldDef:

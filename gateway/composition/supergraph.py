@@ -10,6 +10,16 @@ from .subgraph import Decorations
 from .typeref import TypeRef
 
 
+@dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """An argument a subgraph fills from a ``@context`` (``join__ContextArgument``)."""
+
+    context: str
+    name: str
+    type: str
+    selection: str
+
+
 @dataclass(slots=True)
 class JoinField:
     """One ``@join__field``: how one subgraph (or none: ``graph=None``) resolves a field."""
@@ -22,6 +32,7 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: list[ContextArgument] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -83,6 +94,8 @@ class SType:
     members: list[str] = field(default_factory=list)
     union_members: list[tuple[str, str]] = field(default_factory=list)  # (graph, member)
     values: dict[str, SEnumValue] = field(default_factory=dict)
+    #: ``@context`` names, qualified by subgraph (``subgraph__name``).
+    contexts: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
