@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from subgraphs.common import demo
 from tests.subgraphs.passport.conftest import PassportServer, error_of, expected_hash
+from tests.support.subgraphs import prepare_database
 
 BY_NAME = {p.name: p for p in demo.PASSPORTS}
 PACK_01, PACK_02, PACK_03, PACK_04, PACK_05, PACK_06 = (BY_NAME[f"ACME_CELL_PACK_0{i}"] for i in range(1, 7))
@@ -292,3 +293,10 @@ def test_service_sdl_declares_the_entities_and_extensions(passport: PassportServ
     assert "passportCount: Int!" in sdl
     assert 'type Template @key(fields: "id")' in sdl
     assert "publicPassport(uuid: String!): PublicPassport" in sdl
+
+
+def test_seeding_again_changes_nothing(passport: PassportServer) -> None:
+    query = "{ passports { totalCount nodes { name version contentHash versions { contentHash } } } }"
+    before = passport.data(query, as_user="acme-viewer")
+    prepare_database("passport", passport.database_url)
+    assert passport.data(query, as_user="acme-viewer") == before
