@@ -14,6 +14,7 @@ become a Sequence / Parallel / Flatten / Fetch tree.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, is_abstract_type
 
@@ -153,6 +154,36 @@ class _PlanBuild:
         self.depth = 0
 
     # -- helpers ---------------------------------------------------------------------------
+
+    def _snapshot(self) -> tuple[int, dict[str, _Group], list[tuple[Any, ...]], list[tuple[SelSet, set[Any]]]]:
+        """What a failed attempt may touch, so that it can be undone. Selection sets keep their
+        identity (contexts up the stack point into them): only the keys they had are noted."""
+        sets: list[tuple[SelSet, set[Any]]] = []
+
+        def note(ss: SelSet) -> None:
+            sets.append((ss, set(ss.items)))
+            for item in ss.items.values():
+                if item.sub is not None:
+                    note(item.sub)
+
+        groups = []
+        for g in self.groups:
+            note(g.selset)
+            for rep in g.reps.values():
+                note(rep.selection)
+            groups.append((g, set(g.deps), dict(g.reps), dict(g.rep_keys), set(g.variables), list(g.root_fields)))
+        return len(self.groups), dict(self.root_groups), groups, sets
+
+    def _restore(self, snap: tuple[int, dict[str, _Group], list[tuple[Any, ...]], list[tuple[SelSet, set[Any]]]]
+                 ) -> None:
+        count, roots, groups, sets = snap
+        del self.groups[count:]
+        self.root_groups = roots
+        for g, deps, reps, rep_keys, variables, root_fields in groups:
+            g.deps, g.reps, g.rep_keys, g.variables, g.root_fields = deps, reps, rep_keys, variables, root_fields
+        for ss, keys in sets:
+            for k in [k for k in ss.items if k not in keys]:
+                del ss.items[k]
 
     def _new_group(self, subgraph: str, path: tuple[str, ...], is_entity: bool) -> _Group:
         g = _Group(id=len(self.groups), subgraph=subgraph, path=path, is_entity=is_entity, section=self.section)
@@ -640,9 +671,11 @@ class _PlanBuild:
             else:
                 if not self.sg.resolvable_keys(anchor.type, g):
                     continue
+                snap = self._snapshot()
                 try:
                     actx, deps = self._entity_ctx(anchor, g, anchor.type, None)
                 except PlanningError:
+                    self._restore(snap)
                     continue
                 actx.group.deps |= deps
                 group, selset = actx.group, actx.selset
@@ -688,13 +721,15 @@ class _PlanBuild:
             for graph, entity in cands:
                 fg = self.sg.field_in_graph(entity, f.name, graph)
                 requires = fg.requires if fg is not None else None
+                snap = self._snapshot()
                 try:
                     tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
                     tctx.group.deps |= deps
                     # the field itself is resolved in the target, requires or not
                     return self._add_local(tctx, f) | deps
                 except PlanningError as exc:
-                    # a dead end (a key this side cannot supply, say): try the next way
+                    # a dead end (a key this side cannot supply, say): undo, try the next way
+                    self._restore(snap)
                     first_error = first_error or exc
             reentered = self._reenter(ctx, f)
             if reentered is not None:
