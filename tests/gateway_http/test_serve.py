@@ -13,8 +13,8 @@ import httpx
 import orjson
 import pytest
 
-from gateway.http import sdl_digest
-from gateway.serve import build_app, build_server
+from gateway.http import GatewayState, sdl_digest
+from gateway.serve import SupergraphWatcher, build_app, build_server
 from gateway.settings import Settings
 
 from .harness import (
@@ -108,14 +108,41 @@ def test_hot_reload_swaps_schema_and_refuses_invalid_supergraph(
         assert "still serving sha256" in caplog.text
 
 
-def test_touching_the_file_without_changing_it_keeps_the_runtime(tmp_path: Path) -> None:
-    with running_gateway(tmp_path, SDL_V1) as gw:
-        loaded_at = health(gw.url).json()["supergraph"]["loadedAt"]
-        os.utime(gw.supergraph, ns=(1, 1))
-        # A change after the touch proves the watcher looked at the touched file first.
-        gw.supergraph.write_text(SDL_V2)
-        wait_until(lambda: health(gw.url).json()["supergraph"]["sha256"] == sdl_digest(SDL_V2), what="reload")
-        assert health(gw.url).json()["supergraph"]["loadedAt"] != loaded_at
+async def test_watcher_reloads_only_when_the_text_changes(tmp_path: Path) -> None:
+    path = tmp_path / "supergraph.graphql"
+    state = GatewayState()
+    built: list[str] = []
+
+    def factory(sdl: str) -> LocalRuntime:
+        built.append(sdl)
+        return LocalRuntime(sdl)
+
+    watcher = SupergraphWatcher(path, state, factory, poll_interval=0)
+    assert await watcher.check() is False  # no file yet
+    assert state.current is None
+
+    path.write_text(SDL_V1)
+    assert await watcher.check() is True
+    first = state.current
+    assert first is not None and first.sha256 == sdl_digest(SDL_V1)
+    assert await watcher.check() is False  # nothing changed
+
+    os.utime(path, ns=(1, 1))  # touched, same text: no rebuild
+    assert await watcher.check() is False
+    assert state.current is first
+
+    path.write_text(INVALID_SDL)
+    assert await watcher.check() is False
+    assert state.current is first
+    assert state.last_rejected is not None and state.last_rejected.sha256 == sdl_digest(INVALID_SDL)
+    os.utime(path, ns=(2, 2))  # the same broken text again is not rebuilt
+    assert await watcher.check() is False
+
+    path.write_text(SDL_V2)
+    assert await watcher.check() is True
+    assert state.current is not None and state.current.sha256 == sdl_digest(SDL_V2)
+    assert state.last_rejected is None
+    assert built == [SDL_V1, INVALID_SDL, SDL_V2]
 
 
 def test_in_flight_request_finishes_on_the_old_supergraph(tmp_path: Path) -> None:
