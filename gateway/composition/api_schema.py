@@ -13,6 +13,8 @@ import re
 
 from graphql import GraphQLSchema, build_ast_schema, parse
 from graphql.language import (
+    ConstDirectiveNode,
+    DefinitionNode,
     DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
@@ -97,8 +99,8 @@ def api_schema_document(sdl: str) -> DocumentNode:
     def hidden(node: object) -> bool:
         return any(d.name.value == inaccessible for d in getattr(node, "directives", None) or ())
 
-    def keep_dirs(dirs: tuple[DirectiveNode, ...] | None) -> tuple[DirectiveNode, ...]:
-        return tuple(d for d in dirs or () if d.name.value in KEPT_DIRECTIVES)
+    def keep_dirs(dirs: tuple[DirectiveNode, ...] | None) -> tuple[ConstDirectiveNode, ...]:
+        return tuple(d for d in dirs or () if d.name.value in KEPT_DIRECTIVES)  # type: ignore[misc]
 
     removed_types = {
         d.name.value
@@ -125,7 +127,7 @@ def api_schema_document(sdl: str) -> DocumentNode:
             )
         return tuple(out)
 
-    definitions: list[object] = []
+    definitions: list[DefinitionNode] = []
     for d in doc.definitions:
         if isinstance(d, SchemaDefinitionNode):
             ops = tuple(op for op in d.operation_types if op.type.name.value not in removed_types)

@@ -123,7 +123,8 @@ def _combine_requirements(reqs: list[list[list[str]] | None]) -> list[list[str]]
     for r in distinct:
         combined = _and_requirements(combined, r)
     assert combined is not None
-    return sorted({tuple(sorted(set(alt))) for alt in combined}, key=lambda alt: (len(alt), alt))  # type: ignore[return-value]
+    alternatives = {tuple(sorted(set(alt))) for alt in combined}
+    return [list(alt) for alt in sorted(alternatives, key=lambda alt: (len(alt), alt))]
 
 
 def _fmt_sgs(names: list[str]) -> str:

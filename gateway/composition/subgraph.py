@@ -276,7 +276,8 @@ def _link_names(
     prefix = str(fed_link.get("as") or "federation")
     for n in FEDERATION_DIRECTIVES:
         names.local_to_canonical[f"{prefix}__{n}"] = n
-    for imp in fed_link.get("import") or []:  # type: ignore[union-attr]
+    imports = fed_link.get("import")
+    for imp in imports if isinstance(imports, list) else []:
         if isinstance(imp, str):
             src, local = imp, imp
         elif isinstance(imp, dict):
