@@ -520,6 +520,10 @@ class Merger:
             has = [s.name for s, t in defs if vname in t.values]
             lacks = [n for n in sgs if n not in has]
             coord = f"{name}.{vname}"
+            if lacks and any(t.values[vname].deco.inaccessible for _, t in defs if vname in t.values):
+                # An @inaccessible value is invisible to clients, so it need not be defined
+                # everywhere: it is kept (inaccessible) for the subgraphs that have it.
+                lacks = []
             if lacks and as_input and as_output:
                 self.errors.append(
                     CompositionError(
