@@ -114,6 +114,16 @@ class SelSet:
         return lines
 
 
+def _shape(item: FieldItem) -> str:
+    """The response shape GraphQL compares when merging fields: list and non-null wrappers,
+    and the type itself only for leaves (composite types are compared through their fields)."""
+    if not item.type:
+        return ""
+    if item.sub is None:
+        return item.type
+    return "".join(ch for ch in item.type if ch in "[]!")
+
+
 def alias_conflicts(selsets: list[SelSet], counter: list[int] | None = None) -> bool:
     """Alias fields that share a response name but not a shape (fields in sibling fragments
     whose types differ between object types are valid in the API schema yet rejected by a
@@ -133,7 +143,7 @@ def alias_conflicts(selsets: list[SelSet], counter: list[int] | None = None) -> 
         first = items[0]
         same: list[FieldItem] = [first]
         for other in items[1:]:
-            if (other.name, other.args, other.type) == (first.name, first.args, first.type) or not other.type:
+            if (other.name, other.args) == (first.name, first.args) and _shape(other) == _shape(first):
                 same.append(other)
                 continue
             counter[0] += 1

@@ -8,11 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from graphql import parse, validate
 
 from gateway.plan_command import run_plan
+from gateway.planner import FetchNode, FlattenNode, ParallelNode, SequenceNode
 from gateway.runtime import Gateway
 
-from .harness import FIXTURES
+from .harness import FIXTURES, executable_schema
 
 PLANS = FIXTURES / "plans"
 
@@ -30,6 +32,15 @@ CASES = {
     "ifaceobject-concrete": ("ifaceobject", "{ accounts { id score } }"),
     "ifaceobject-root": ("ifaceobject", "{ anyAccount { score ... on Admin { isMain } } }"),
     "shareable": ("shareable", "{ product { name price } }"),
+    "childtype-alias": ("childtype", "{ accounts { ... on User { id name similar { ... on User { id } "
+                                     "... on Admin { id } } } ... on Admin { id name } } }"),
+    "reqargs-collision": ("reqargs", "{ feed { author { id } comments(limit: 1) { id } } }"),
+    "reqargs-nested": ("reqargs", "{ feed { comments(limit: 3) { isSpam } } }"),
+    "sharedroot": ("sharedroot", "{ product { id name { brand } category price } }"),
+    "parentcall": ("parentcall", '{ productFromCatalog(id: "1") { id name category { id name details } } }'),
+    "iorequires": ("iorequires", "{ anotherUsers { ... on User { age id name username } id name } }"),
+    "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
+                         'm: node(id: "m1") { ... on Message { id text } } }'),
 }
 
 
@@ -79,3 +90,27 @@ def test_cli_dispatches_to_plan(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert 'Fetch(service: "accounts")' in proc.stdout
+
+
+def _fetches(node: object) -> list[FetchNode]:
+    if isinstance(node, FetchNode):
+        return [node]
+    if isinstance(node, FlattenNode):
+        return [node.node]
+    if isinstance(node, SequenceNode | ParallelNode):
+        return [f for child in node.nodes for f in _fetches(child)]
+    return []
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_fetch_is_valid_against_its_subgraph(name: str) -> None:
+    """The operations sent to subgraphs pass the subgraphs' own validation."""
+    scenario, query = CASES[name]
+    gw = Gateway.from_supergraph_sdl((FIXTURES / scenario / "supergraph.graphql").read_text())
+    prepared = gw.prepare(query, None)
+    assert not prepared.errors
+    for fetch in _fetches(prepared.plan):
+        sdl = (FIXTURES / scenario / f"{fetch.subgraph}.graphql").read_text()
+        schema = executable_schema(sdl, {}, {})
+        errors = validate(schema, parse(fetch.operation))
+        assert not errors, (fetch.subgraph, fetch.operation, errors)
