@@ -477,6 +477,17 @@ class Merger:
             present = [(s, t.input_fields[fname]) for s, t in defs if fname in t.input_fields]
             missing = [s.name for s, t in defs if fname not in t.input_fields]
             coord = f"{name}.{fname}"
+            if missing and any(a.deco.inaccessible for _, a in present):
+                # Clients never see an @inaccessible input field, so it need not be everywhere:
+                # it is kept (inaccessible) with the subgraphs that accept it.
+                merged = self._merge_input_value(coord, present, "INPUT_FIELD")
+                if merged is not None:
+                    differs = len({str(x.type) for _, x in present}) > 1
+                    merged.joins = [
+                        JoinField(self.enum_of[s.name], type=str(a.type) if differs else None) for s, a in present
+                    ]
+                    st.input_fields[fname] = merged
+                continue
             if missing:
                 required = [s.name for s, a in present if a.type.is_non_null() and a.default is None]
                 if required:
