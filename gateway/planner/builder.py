@@ -439,7 +439,7 @@ class _PlanBuild:
                 sub = ctx
                 if s.directives:
                     sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
-                               ctx.provided, ctx.entry_key, ctx.client)
+                               ctx.provided, ctx.entry_key, ctx.client, ctx.anchor, ctx.chain)
                     ctx.group.variables |= s.variables
                 providers |= self._plan_object(sub, s.selections)
             else:
@@ -501,6 +501,9 @@ class _PlanBuild:
                                                                                        possible):
                     providers |= self._plan_field(ctx, s)
                     continue
+                if not possible:
+                    # no object type of this subgraph can be here: the field is unreachable
+                    raise PlanningError(f"cannot resolve {ctx.type}.{s.name} from subgraph {graph!r}")
                 for r in possible:
                     if not self._applies_api(ctx.type, r):
                         continue
