@@ -503,3 +503,55 @@ async def test_value_type_fields_from_two_parents(parentcall: Scenario) -> None:
     body = await run(gw, '{ productFromCatalog(id: "1") { id name category { id name details } } }')
     assert body == {"data": {"productFromCatalog": {"id": "1", "name": "Product#1", "category": {
         "id": "3", "name": "Category#3", "details": "Details for #1"}}}}
+
+
+# -- a @requires whose input itself has a @requires ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reqchain(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    user = {"id": "1", "firstName": "Jake", "lastName": "Dawkins"}
+
+    def orders(u: dict[str, Any]) -> list[dict[str, Any]]:
+        if not u.get("lastName"):
+            raise ValueError("lastName is required")
+        return [{"id": u["lastName"] + "1"}, {"id": u["lastName"] + "2"}]
+
+    def need_orders(u: dict[str, Any]) -> list[dict[str, Any]]:
+        if not isinstance(u.get("orders"), list):
+            raise ValueError("orders are required")
+        return u["orders"]
+
+    yield start_scenario(subgraph_server, "reqchain", {
+        "people": {"fields": {"Query.user": lambda _s: user}, "entities": {"User": lambda r: user}},
+        "orders": {"fields": {"User.orders": orders}, "entities": {"User": dict, "Order": dict}},
+        "stats": {"fields": {"User.orderCount": lambda u: len(need_orders(u)),
+                             "User.firstOrderId": lambda u: need_orders(u)[0]["id"]},
+                  "entities": {"User": dict}},
+    })
+
+
+async def test_requires_chain(reqchain: Scenario) -> None:
+    reqchain.reset()
+    gw = reqchain.gateway()
+    body = await run(gw, "{ user { firstOrderId orderCount firstName } }")
+    assert body == {"data": {"user": {"firstOrderId": "Dawkins1", "orderCount": 2, "firstName": "Jake"}}}
+    # people once, orders once (lastName passed), stats once for both fields
+    assert [len(app.requests) for app in reqchain.subgraphs.values()] == [1, 1, 1]
+    assert reqchain.subgraphs["stats"].requests[0]["variables"]["representations"] == [
+        {"__typename": "User", "id": "1", "orders": [{"id": "Dawkins1"}, {"id": "Dawkins2"}]},
+    ]
+
+
+@pytest.mark.parametrize(("flag", "first"), [
+    (True, {"id": "b1", "pages": 412, "title": "Dune"}),
+    (False, {"id": "b1"}),
+])
+async def test_conditional_type_fragments_across_subgraphs(abstract: Scenario, flag: bool,
+                                                           first: dict[str, Any]) -> None:
+    gw = abstract.gateway()
+    body = await run(gw, """query($on: Boolean = true) {
+        media { id ... on Book @include(if: $on) { pages ... on Book @skip(if: $on) { nope: title } title } }
+    }""", {"on": flag})
+    assert body["data"]["media"][0] == first
+    assert body["data"]["media"][1] == {"id": "m1"}
