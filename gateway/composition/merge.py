@@ -295,7 +295,9 @@ class Merger:
             merged_type = nxt
         assert merged_type is not None
         for s, f in fdefs:
-            if f.external and merge_type_refs(merged_type, f.type, True, self.is_subtype) is None:
+            # An @external declaration must repeat the field's type exactly (the reference rejects
+            # even a nullability difference, in either direction).
+            if f.external and f.type != merged_type:
                 self.errors.append(
                     CompositionError(
                         "EXTERNAL_TYPE_MISMATCH",

@@ -94,15 +94,19 @@ def _err(code: str, message: str, subs: tuple[str, ...], coord: str | None) -> C
 def validate_subgraphs(subgraphs: list[Subgraph]) -> list[CompositionError]:
     """Rules checkable on each subgraph alone, plus extensions without a base anywhere."""
     errors: list[CompositionError] = []
-    defined = {t.name for s in subgraphs for t in s.types.values() if not t.extension or t.extends_directive}
+    # A type only ever extended (``extend type`` or ``@extends``) has no base anywhere.
+    # (A Federation 2 ``@extends`` type counts as a definition: the reference only rejects it in Federation 1.)
+    defined = {
+        t.name
+        for s in subgraphs
+        for t in s.types.values()
+        if t.has_definition and (s.fed2 or not t.extends_directive)
+    }
+    roots = ("Query", "Mutation", "Subscription")
     for sg in subgraphs:
         used_externals: set[tuple[str, str]] = set()
         for t in sg.types.values():
-            if sg.fed2 and t.extension and not t.extends_directive and t.name not in defined and t.name not in (
-                "Query",
-                "Mutation",
-                "Subscription",
-            ):
+            if t.name not in defined and t.name not in roots:
                 errors.append(
                     _err(
                         "EXTENSION_WITH_NO_BASE",
