@@ -9,6 +9,7 @@ formatter then shapes that tree into the client's response.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +33,8 @@ SUBGRAPH_FETCH_FAILED = "SUBGRAPH_FETCH_FAILED"
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
 
 _MISSING = object()
+
+logger = logging.getLogger("gateway.executor")
 
 
 @dataclass(slots=True)
@@ -58,9 +61,23 @@ async def run_plan(node: PlanNode | None, ctx: FetchContext) -> None:
     elif isinstance(node, ParallelNode):
         await asyncio.gather(*(run_plan(child, ctx) for child in node.nodes))
     elif isinstance(node, FlattenNode):
-        await _entity_fetch(node, ctx)
+        await _guarded(_entity_fetch(node, ctx), node.node, ctx)
     else:
-        await _root_fetch(node, ctx)
+        await _guarded(_root_fetch(node, ctx), node, ctx)
+
+
+async def _guarded(step: Any, fetch: FetchNode, ctx: FetchContext) -> None:
+    """Run one fetch step; an unexpected failure costs that fetch's data, not the response."""
+    try:
+        await step
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        logger.exception("fetch from %s failed unexpectedly", fetch.subgraph)
+        ctx.errors.append({
+            "message": f"Fetch from '{fetch.subgraph}' failed: {type(exc).__name__}",
+            "extensions": {"code": SUBGRAPH_FETCH_FAILED, "serviceName": fetch.subgraph},
+        })
 
 
 def _variables(fetch: FetchNode, ctx: FetchContext) -> dict[str, Any]:
