@@ -9,7 +9,9 @@ def print_plan(node: PlanNode | None) -> str:
     """Print a plan tree (``None``: an operation answered by the gateway alone)."""
     lines = ["QueryPlan {"]
     if node is not None:
-        lines.extend(_node(node, 1))
+        body = _node(node, 1)
+        body[-1] += ","
+        lines.extend(body)
     lines.append("}")
     return "\n".join(lines)
 
