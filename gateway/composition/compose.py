@@ -7,8 +7,10 @@ from dataclasses import dataclass, field
 from .errors import CompositionError, CompositionHint
 from .merge import Merger
 from .printer import print_supergraph
+from .satisfiability import check_satisfiability
 from .subgraph import Subgraph, SubgraphSource, parse_subgraph
 from .supergraph import Supergraph
+from .validate import validate_subgraphs, validate_supergraph
 
 
 @dataclass(slots=True)
@@ -28,9 +30,6 @@ class CompositionResult:
 
 def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
     """Compose Federation 1 and 2 subgraphs into a supergraph (join spec v0.3, or v0.5 when needed)."""
-    from .satisfiability import check_satisfiability
-    from .validate import validate_subgraphs, validate_supergraph
-
     errors: list[CompositionError] = []
     names = [s.name for s in subgraphs]
     for n in sorted({n for n in names if names.count(n) > 1}):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from .errors import CompositionError, CompositionHint
 from .fieldset import FieldSetSyntaxError, top_level_fields
-from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, _and_requirements
+from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, and_requirements
 from .supergraph import (
     ContextArgument,
     Graph,
@@ -27,7 +27,7 @@ from .supergraph import (
     SType,
     Supergraph,
 )
-from .typeref import TypeRef, from_ast
+from .typeref import TypeRef
 
 Subtype = Callable[[str, str], bool]
 
@@ -121,7 +121,7 @@ def _combine_requirements(reqs: list[list[list[str]] | None]) -> list[list[str]]
         return distinct[0]
     combined: list[list[str]] | None = None
     for r in distinct:
-        combined = _and_requirements(combined, r)
+        combined = and_requirements(combined, r)
     assert combined is not None
     alternatives = {tuple(sorted(set(alt))) for alt in combined}
     return [list(alt) for alt in sorted(alternatives, key=lambda alt: (len(alt), alt))]
@@ -612,14 +612,14 @@ class Merger:
         # with the locations they all accept.
         exec_names: set[str] | None = None
         for s in self.subgraphs:
-            mine = {n for n, d in s.directive_defs.items() if _executable_locations(d)}
+            mine = {n for n, d in s.directive_defs.items() if executable_locations(d)}
             exec_names = mine if exec_names is None else exec_names & mine
         for n in sorted(exec_names or ()):
             if n in out:
                 continue
-            locs = _executable_locations(self.subgraphs[0].directive_defs[n])
+            locs = executable_locations(self.subgraphs[0].directive_defs[n])
             for s in self.subgraphs[1:]:
-                theirs = set(_executable_locations(s.directive_defs[n]))
+                theirs = set(executable_locations(s.directive_defs[n]))
                 locs = [loc for loc in locs if loc in theirs]
             if locs:
                 out[n] = SDirective(self.subgraphs[0].directive_defs[n], locations=locs)
@@ -640,7 +640,8 @@ _EXECUTABLE = frozenset(
 )
 
 
-def _executable_locations(d: object) -> list[str]:
+def executable_locations(d: object) -> list[str]:
+    """The locations of a directive definition that are executable (usable in operations)."""
     return [loc.value for loc in getattr(d, "locations", ()) if loc.value in _EXECUTABLE]
 
 
@@ -676,4 +677,4 @@ def _still_used(s: Subgraph, tname: str, fname: str) -> bool:
     return any(fname in s.types[i].fields for i in t.interfaces if i in s.types)
 
 
-__all__ = ["Merger", "from_ast", "graph_enum_names", "merge_type_refs"]
+__all__ = ["Merger", "executable_locations", "graph_enum_names", "merge_type_refs"]

@@ -13,7 +13,7 @@ import json
 from graphql import print_ast
 from graphql.language.block_string import print_block_string
 
-from .merge import _executable_locations
+from .merge import executable_locations
 from .subgraph import Decorations
 from .supergraph import JoinField, JoinType, SArgument, SField, SType, Supergraph
 
@@ -173,7 +173,7 @@ def print_supergraph(sg: Supergraph) -> str:
         if d.link_url is None:
             # Only the executable part of a plain directive reaches clients; its type-system
             # locations meant something to one subgraph only.
-            locs = d.locations or _executable_locations(node)
+            locs = d.locations or executable_locations(node)
             text = print_ast(node)
             head = text.split(" on ")[0]
             directives[name] = f"{head} on {' | '.join(locs)}"

@@ -21,6 +21,7 @@ from graphql.language import (
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
+    FieldNode,
     InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
     InterfaceTypeDefinitionNode,
@@ -33,6 +34,7 @@ from graphql.language import (
     ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
+    SelectionSetNode,
     StringValueNode,
     TypeDefinitionNode,
     TypeExtensionNode,
@@ -42,7 +44,7 @@ from graphql.language import (
 )
 
 from .errors import CompositionError
-from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set
+from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set, top_level_fields
 from .typeref import TypeRef, from_ast
 
 FEDERATION_URL = "https://specs.apollo.dev/federation/"
@@ -432,9 +434,9 @@ class _Reader:
             elif canon == "authenticated":
                 out.authenticated = True
             elif canon == "requiresScopes":
-                out.scopes = _and_requirements(out.scopes, args.get("scopes"))
+                out.scopes = and_requirements(out.scopes, args.get("scopes"))
             elif canon == "policy":
-                out.policies = _and_requirements(out.policies, args.get("policies"))
+                out.policies = and_requirements(out.policies, args.get("policies"))
             elif local == "specifiedBy":
                 out.specified_by = str(args.get("url"))
             elif local in self.composed:
@@ -581,14 +583,14 @@ def _merge_deco(into: Decorations, other: Decorations) -> None:
     into.tags.extend(t for t in other.tags if t not in into.tags)
     into.authenticated = into.authenticated or other.authenticated
     if other.scopes is not None:
-        into.scopes = _and_requirements(into.scopes, other.scopes)
+        into.scopes = and_requirements(into.scopes, other.scopes)
     if other.policies is not None:
-        into.policies = _and_requirements(into.policies, other.policies)
+        into.policies = and_requirements(into.policies, other.policies)
     into.composed.extend(c for c in other.composed if c not in into.composed)
     into.specified_by = into.specified_by or other.specified_by
 
 
-def _and_requirements(a: object, b: object) -> list[list[str]] | None:
+def and_requirements(a: object, b: object) -> list[list[str]] | None:
     """AND two ``[[...]]`` requirements (an OR of ANDs): every pair of alternatives, joined.
 
     This is how ``@requiresScopes`` / ``@policy`` from several subgraphs combine: a
@@ -670,16 +672,12 @@ def _upgrade_fed1(sg: Subgraph) -> None:
 
 def _top(text: str) -> list[str]:
     try:
-        from .fieldset import top_level_fields
-
         return top_level_fields(text)
     except FieldSetSyntaxError:
         return []
 
 
 def _filter_top(text: str, keep: list[str]) -> str:
-    from graphql.language import FieldNode, SelectionSetNode
-
     sel = parse_field_set(text)
     kept = tuple(s for s in sel.selections if not isinstance(s, FieldNode) or s.name.value in keep)
     if len(kept) == len(sel.selections):

@@ -15,7 +15,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set
-from .subgraph import BUILTIN_SCALARS, FieldDef, Subgraph, TypeDef
+from .subgraph import FieldDef, Subgraph, TypeDef
 from .supergraph import Supergraph
 
 COMPOSITE = ("object", "interface", "union")
@@ -498,4 +498,4 @@ def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
     return errors
 
 
-__all__ = ["BUILTIN_SCALARS", "FieldSetProblem", "validate_subgraphs", "validate_supergraph", "walk_field_set"]
+__all__ = ["FieldSetProblem", "validate_subgraphs", "validate_supergraph", "walk_field_set"]
