@@ -87,12 +87,11 @@ async def _visible_user(ctx: Any, row: models.User | None) -> User | None:
     if row is None:
         return None
     caller = ctx.caller
-    if row.id == caller.user_id:
-        return user_view(row, is_self=True, active_tenant_id=caller.tenant_id)
-    if caller.platform_admin:
-        return user_view(row, is_self=False, active_tenant_id=caller.tenant_id)
-    if caller.tenant_id is not None and await members_by_user_id(ctx).load(row.id) is not None:
-        return user_view(row, is_self=False, active_tenant_id=caller.tenant_id)
+    # Every row takes the same path through the loaders (no early return before the await), so
+    # the nested fields of all representations load in the same batches.
+    member = await members_by_user_id(ctx).load(row.id) if caller.tenant_id is not None else None
+    if row.id == caller.user_id or caller.platform_admin or member is not None:
+        return user_view(row, is_self=row.id == caller.user_id, active_tenant_id=caller.tenant_id)
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from subgraphs.common import demo
 from subgraphs.common.caller import DEFAULT_ROLES
 from subgraphs.common.db import Database
@@ -50,8 +52,17 @@ async def seed(database: Database, settings: Settings) -> None:
                         )
                     )
         await session.flush()
+        missing = [user for user in demo.USERS if await session.get(User, user.id) is None]
+        # argon2 is deliberately slow: hash the missing users' passwords side by side.
+        hashes = dict(
+            zip(
+                [user.key for user in missing],
+                await asyncio.gather(*(hash_password(user.password) for user in missing)),
+                strict=True,
+            )
+        )
         for user in demo.USERS:
-            if await session.get(User, user.id) is None:
+            if user.key in hashes:
                 session.add(
                     User(
                         id=user.id,
@@ -59,7 +70,7 @@ async def seed(database: Database, settings: Settings) -> None:
                         name=user.name,
                         username=user.key,
                         status=UserStatus.ACTIVE.value,
-                        password_hash=await hash_password(user.password),
+                        password_hash=hashes[user.key],
                         platform_admin=user.platform_admin,
                     )
                 )

@@ -161,7 +161,9 @@ def test_another_members_memberships_show_only_the_active_tenant(shared_identity
 
 
 def test_users_pages_with_cursors(shared_identity: Identity) -> None:
-    query = "query($after: String) { users(first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { username } } }"
+    query = """query($after: String) {
+      users(first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { username } }
+    }"""
     first = data(shared_identity.query(query, as_user="acme-admin"))["users"]
     assert [n["username"] for n in first["nodes"]] == ["acme-admin", "consultant"]
     assert first["pageInfo"]["hasNextPage"] is True
@@ -207,7 +209,7 @@ def test_user_entities_are_visible_within_the_tenant_only(shared_identity: Ident
 
 
 def test_seeded_ids_follow_the_shared_demo_description(shared_identity: Identity) -> None:
-    rows = shared_identity.sql("SELECT id FROM identity_roles WHERE tenant_id = '%s' ORDER BY name" % ACME)
+    rows = shared_identity.sql(f"SELECT id FROM identity_roles WHERE tenant_id = '{ACME}' ORDER BY name")
     assert [r[0] for r in rows] == [stable_id("role", "acme", name) for name in ("Admin", "Manager", "Viewer")]
     hashes = shared_identity.sql("SELECT password_hash FROM identity_users WHERE username = 'root'")
     assert hashes[0][0].startswith("$argon2id$") and "Platform-Admin-2026" not in hashes[0][0]
