@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from graphql import print_schema
 
 from gateway.composition.api_schema import api_schema_from_supergraph
 
-from .helpers import CASES_DIR, normalise_api
+from .helpers import CASES_DIR, all_cases, normalise_api
 
 SUPERGRAPH = (CASES_DIR / "inaccessible-and-tags" / "expected-supergraph.graphql").read_text()
 
@@ -40,3 +43,15 @@ def test_deprecations_and_descriptions_survive() -> None:
     assert query.fields["legacy"].deprecation_reason == "use products"
     assert query.fields["products"].description == "All products"
     assert query.fields["products"].args["first"].description == "How many"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [p for p in all_cases() if (p / "expected-supergraph.graphql").exists()],
+    ids=lambda p: p.name,
+)
+def test_api_schema_of_reference_supergraphs(case: Path) -> None:
+    """Our API schema derivation applied to Apollo's own supergraph gives Apollo's API schema."""
+    sdl = (case / "expected-supergraph.graphql").read_text()
+    expected = (case / "expected-api.graphql").read_text()
+    assert normalise_api(print_schema(api_schema_from_supergraph(sdl))) == normalise_api(expected)
