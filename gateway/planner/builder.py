@@ -263,7 +263,7 @@ class _PlanBuild:
         fg = self.sg.field_in_graph(ctx.type, f.name, g)
         if fg is None:
             return self.sg.type_in_graph(ctx.type, g) and self._provided_has(ctx, f.name)
-        if fg.requires is not None or fg.used_overridden:
+        if fg.requires is not None or fg.inactive:
             return False
         if fg.external:
             return self._provided_has(ctx, f.name)
@@ -311,7 +311,7 @@ class _PlanBuild:
             if fd is None:
                 continue
             fg = self.sg.field_in_graph(type_name, s.name, graph)
-            if fg is not None and not fg.external and not fg.used_overridden and fg.requires is None:
+            if fg is not None and not fg.external and not fg.inactive and fg.requires is None:
                 if s.selections:
                     cost += self._estimate(graph, _base(fg.type or fd.type), s.selections, depth + 1)
                 continue
@@ -566,7 +566,7 @@ class _PlanBuild:
         """Whether every implementation resolves the interface field in ``graph`` as the interface does."""
         for r in possible:
             fg = self.sg.field_in_graph(r, name, graph)
-            if fg is None or fg.external or fg.requires is not None or fg.used_overridden:
+            if fg is None or fg.external or fg.requires is not None or fg.inactive:
                 return False
         return True
 
@@ -616,7 +616,7 @@ class _PlanBuild:
         out: list[tuple[str, str]] = []
         for g in self.sg.subgraphs:
             fg = self.sg.field_in_graph(type_name, f.name, g)
-            if fg is None or fg.external or fg.used_overridden:
+            if fg is None or fg.external or fg.inactive:
                 continue
             if g == current and fg.requires is None:
                 continue
@@ -661,7 +661,7 @@ class _PlanBuild:
             if not all(self.sg.can_resolve(t, name, g) for t, _rn, name, _a, _d in ctx.chain):
                 continue
             fg = self.sg.field_in_graph(ctx.type, f.name, g)
-            if fg is None or fg.external or fg.used_overridden or fg.requires is not None:
+            if fg is None or fg.external or fg.inactive or fg.requires is not None:
                 continue
             if at_root:
                 group = self.root_groups.get(g)

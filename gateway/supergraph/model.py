@@ -57,6 +57,13 @@ class FieldInGraph:
     used_overridden: bool = False
     override_label: str | None = None
 
+    @property
+    def inactive(self) -> bool:
+        """Not to be used for resolving: overridden by another subgraph, or taking over from one
+        only behind a progressive-override label (labels are off unless configured, as in
+        Apollo Router; the original subgraph keeps the field)."""
+        return self.used_overridden or (self.override is not None and self.override_label is not None)
+
 
 @dataclass(slots=True)
 class FieldDef:
@@ -182,7 +189,7 @@ class Supergraph:
         fg = self.field_in_graph(type_name, field_name, graph)
         if fg is None:
             return False
-        return not fg.external and not fg.used_overridden
+        return not fg.external and not fg.inactive
 
     def resolving_graphs(self, type_name: str, field_name: str) -> list[str]:
         """Subgraphs that resolve the field, in declaration order."""

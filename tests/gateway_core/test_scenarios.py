@@ -555,3 +555,20 @@ async def test_conditional_type_fragments_across_subgraphs(abstract: Scenario, f
     }""", {"on": flag})
     assert body["data"]["media"][0] == first
     assert body["data"]["media"][1] == {"id": "m1"}
+
+
+# -- @override: plain, progressive (label off by default), from a subgraph that is gone -----------
+
+
+@pytest.fixture(scope="module")
+def override(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    a_product = {"id": "1", "name": "Widget", "price": -1, "stock": 5}
+    yield start_scenario(subgraph_server, "override", {
+        "a": {"fields": {"Query.product": lambda _s: a_product}, "entities": {"Product": lambda r: a_product}},
+        "b": {"entities": {"Product": lambda r: {"id": r["id"], "price": 10, "stock": -1, "tag": "new"}}},
+    })
+
+
+async def test_overrides(override: Scenario) -> None:
+    body = await run(override.gateway(), "{ product { name price stock tag } }")
+    assert body == {"data": {"product": {"name": "Widget", "price": 10, "stock": 5, "tag": "new"}}}
