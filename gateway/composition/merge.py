@@ -317,6 +317,19 @@ class Merger:
         for s, f in fdefs:
             if f.override is None:
                 continue
+            if f.override_label is not None and not _valid_override_label(f.override_label):
+                self.errors.append(
+                    CompositionError(
+                        "OVERRIDE_LABEL_INVALID",
+                        f'Invalid @override label "{f.override_label}" on field "{coord}" on subgraph "{s.name}": '
+                        "labels must start with a letter and after that may contain alphanumerics, underscores, "
+                        'minuses, colons, periods, or slashes. Alternatively, labels may be of the form "percent(x)" '
+                        "where x is a float between 0-100 inclusive.",
+                        (s.name,),
+                        coord,
+                    )
+                )
+                continue
             src = f.override
             if src == s.name:
                 self.errors.append(
@@ -643,6 +656,18 @@ _EXECUTABLE = frozenset(
 def executable_locations(d: object) -> list[str]:
     """The locations of a directive definition that are executable (usable in operations)."""
     return [loc.value for loc in getattr(d, "locations", ()) if loc.value in _EXECUTABLE]
+
+
+_LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_\-:./]*")
+_PERCENT = re.compile(r"percent\((\d{1,3}(?:\.\d+)?)\)")
+
+
+def _valid_override_label(label: str) -> bool:
+    """Progressive override labels: an identifier-like flag name, or ``percent(x)`` with 0 <= x <= 100."""
+    m = _PERCENT.fullmatch(label)
+    if m is not None:
+        return float(m.group(1)) <= 100
+    return _LABEL.fullmatch(label) is not None
 
 
 def _context_arguments(s: Subgraph, f: FieldDef) -> list[ContextArgument]:
