@@ -721,10 +721,12 @@ class _PlanBuild:
             raise PlanningError("operation too deep to plan")
         try:
             first_error: PlanningError | None = None
+            # undoing needs a snapshot, worth taking only when there is another way to try
+            fallback = len(cands) > 1 or (ctx.anchor is not None and bool(ctx.chain))
             for graph, entity in cands:
                 fg = self.sg.field_in_graph(entity, f.name, graph)
                 requires = fg.requires if fg is not None else None
-                snap = self._snapshot()
+                snap = self._snapshot() if fallback else None
                 try:
                     tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
                     tctx.group.deps |= deps
@@ -732,6 +734,8 @@ class _PlanBuild:
                     return self._add_local(tctx, f) | deps
                 except PlanningError as exc:
                     # a dead end (a key this side cannot supply, say): undo, try the next way
+                    if snap is None:
+                        raise
                     self._restore(snap)
                     first_error = first_error or exc
             reentered = self._reenter(ctx, f)
