@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.db import Database
+from subgraphs.common.errors import Conflict
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope
 from subgraphs.identity.models import AuditEntry, Membership, Role, RoleGrant, Tenant, User
 
@@ -65,10 +67,10 @@ async def memberships_of_users(database: Database, user_ids: Sequence[str]) -> d
     """
     stmt = (
         sa.select(Membership, Role)
-        .outerjoin(RoleGrant, RoleGrant.membership_id == Membership.id)
-        .outerjoin(Role, Role.id == RoleGrant.role_id)
-        .where(Membership.user_id.in_(list(dict.fromkeys(user_ids))))
-        .order_by(Membership.created_at, Membership.id, Role.name)
+        .outerjoin(RoleGrant, col(RoleGrant.membership_id) == col(Membership.id))
+        .outerjoin(Role, col(Role.id) == col(RoleGrant.role_id))
+        .where(col(Membership.user_id).in_(list(dict.fromkeys(user_ids))))
+        .order_by(col(Membership.created_at), col(Membership.id), col(Role.name))
     )
     async with database.session(SYSTEM) as session:
         rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
@@ -95,11 +97,11 @@ async def memberships_of_users(database: Database, user_ids: Sequence[str]) -> d
 async def roles_of_members(session: AsyncSession, user_ids: Sequence[str]) -> dict[str, list[RoleRow]]:
     """The roles each user holds in the session's tenant (tenant scoping filters all three tables)."""
     stmt = (
-        sa.select(Membership.user_id, Role)
-        .join(RoleGrant, RoleGrant.membership_id == Membership.id)
-        .join(Role, Role.id == RoleGrant.role_id)
-        .where(Membership.user_id.in_(list(dict.fromkeys(user_ids))))
-        .order_by(Role.name)
+        sa.select(col(Membership.user_id), Role)
+        .join(RoleGrant, col(RoleGrant.membership_id) == col(Membership.id))
+        .join(Role, col(Role.id) == col(RoleGrant.role_id))
+        .where(col(Membership.user_id).in_(list(dict.fromkeys(user_ids))))
+        .order_by(col(Role.name))
     )
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
     result: dict[str, list[RoleRow]] = defaultdict(list)
@@ -124,12 +126,12 @@ class IdentityRepository:
         """The tenants among ``tenant_ids`` that exist."""
         if not tenant_ids:
             return []
-        stmt = sa.select(Tenant).where(Tenant.id.in_(list(tenant_ids)))  # type: ignore[attr-defined]
+        stmt = sa.select(Tenant).where(col(Tenant.id).in_(list(tenant_ids)))
         return list((await self.session.exec(stmt)).scalars().all())  # type: ignore[call-overload]
 
     async def tenant_by_domain(self, domain: str) -> Tenant | None:
         """The tenant whose (lower-case) domain is ``domain``."""
-        stmt = sa.select(Tenant).where(Tenant.domain == domain)
+        stmt = sa.select(Tenant).where(col(Tenant.domain) == domain)
         return (await self.session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
 
     async def list_tenants(
@@ -138,11 +140,11 @@ class IdentityRepository:
         """A page of all tenants by name, and the total matching the filters."""
         where = []
         if status is not None:
-            where.append(Tenant.status == status)
+            where.append(col(Tenant.status) == status)
         if type_ is not None:
-            where.append(Tenant.type == type_)
+            where.append(col(Tenant.type) == type_)
         total = (await self.session.exec(sa.select(sa.func.count()).select_from(Tenant).where(*where))).one()[0]  # type: ignore[call-overload]
-        stmt = sa.select(Tenant).where(*where).order_by(Tenant.name, Tenant.id).offset(offset).limit(limit)
+        stmt = sa.select(Tenant).where(*where).order_by(col(Tenant.name), col(Tenant.id)).offset(offset).limit(limit)
         rows = (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
         return list(rows), int(total)
 
@@ -154,12 +156,12 @@ class IdentityRepository:
 
     async def user_by_email(self, email: str) -> User | None:
         """The user whose (lower-case) email is ``email``."""
-        stmt = sa.select(User).where(User.email == email)
+        stmt = sa.select(User).where(col(User.email) == email)
         return (await self.session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
 
     async def user_by_username(self, username: str) -> User | None:
         """The user named ``username``."""
-        stmt = sa.select(User).where(User.username == username)
+        stmt = sa.select(User).where(col(User.username) == username)
         return (await self.session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
 
     async def list_members(self, *, offset: int, limit: int) -> tuple[list[User], int]:
@@ -167,8 +169,8 @@ class IdentityRepository:
         total = (await self.session.exec(sa.select(sa.func.count()).select_from(Membership))).one()[0]  # type: ignore[call-overload]
         stmt = (
             sa.select(User)
-            .join(Membership, Membership.user_id == User.id)
-            .order_by(User.name, User.id)
+            .join(Membership, col(Membership.user_id) == col(User.id))
+            .order_by(col(User.name), col(User.id))
             .offset(offset)
             .limit(limit)
         )
@@ -179,22 +181,22 @@ class IdentityRepository:
 
     async def membership(self, user_id: str) -> Membership | None:
         """The membership of ``user_id`` in the session's tenant."""
-        stmt = sa.select(Membership).where(Membership.user_id == user_id)
+        stmt = sa.select(Membership).where(col(Membership.user_id) == user_id)
         return (await self.session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
 
     async def roles(self) -> list[Role]:
         """The roles of the session's tenant, by name."""
-        stmt = sa.select(Role).order_by(Role.name)
+        stmt = sa.select(Role).order_by(col(Role.name))
         return list((await self.session.exec(stmt)).scalars().all())  # type: ignore[call-overload]
 
     async def grants(self, membership_id: str) -> list[RoleGrant]:
         """The role grants of one membership of the session's tenant."""
-        stmt = sa.select(RoleGrant).where(RoleGrant.membership_id == membership_id)
+        stmt = sa.select(RoleGrant).where(col(RoleGrant.membership_id) == membership_id)
         return list((await self.session.exec(stmt)).scalars().all())  # type: ignore[call-overload]
 
     async def count_holders(self, role_id: str) -> int:
         """How many members of the session's tenant hold the role ``role_id``."""
-        stmt = sa.select(sa.func.count()).select_from(RoleGrant).where(RoleGrant.role_id == role_id)
+        stmt = sa.select(sa.func.count()).select_from(RoleGrant).where(col(RoleGrant.role_id) == role_id)
         return int((await self.session.exec(stmt)).one()[0])  # type: ignore[call-overload]
 
     # -- audit -----------------------------------------------------------------------------
@@ -205,12 +207,12 @@ class IdentityRepository:
         Audit entries are not ``TenantOwned`` (a failed anonymous sign-in has no
         tenant), so this one query filters by tenant itself.
         """
-        where = AuditEntry.tenant_id == tenant_id
+        where = col(AuditEntry.tenant_id) == tenant_id
         total = (await self.session.exec(sa.select(sa.func.count()).select_from(AuditEntry).where(where))).one()[0]  # type: ignore[call-overload]
         stmt = (
             sa.select(AuditEntry)
             .where(where)
-            .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())  # type: ignore[attr-defined]
+            .order_by(col(AuditEntry.created_at).desc(), col(AuditEntry.id).desc())
             .offset(offset)
             .limit(limit)
         )
@@ -228,8 +230,15 @@ class IdentityRepository:
         await self.session.delete(row)
 
     async def flush(self) -> None:
-        """Write staged rows now (inside the mutation's transaction)."""
-        await self.session.flush()
+        """Write staged rows now (inside the mutation's transaction).
+
+        The domain checks uniqueness first for a precise message; a unique
+        constraint that still fires means a concurrent request won the race.
+        """
+        try:
+            await self.session.flush()
+        except sa.exc.IntegrityError:
+            raise Conflict("a tenant or user with these details was just created by someone else; try again") from None
 
     async def flush_as(self, tenant_id: str) -> None:
         """Flush staged rows under the scope of ``tenant_id`` (a tenant being onboarded).
@@ -243,7 +252,7 @@ class IdentityRepository:
         previous = info.get(SCOPE_KEY)
         info[SCOPE_KEY] = Scope(tenant_id=tenant_id)
         try:
-            await self.session.flush()
+            await self.flush()
         finally:
             if previous is None:
                 info.pop(SCOPE_KEY, None)

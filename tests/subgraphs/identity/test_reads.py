@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from subgraphs.common.ids import stable_id
 from tests.subgraphs.identity.conftest import Identity, data, error, tenant_id, user_id
+from tests.support.subgraphs import prepare_database
 
 ACME, GREENLOOP, NORDIC = tenant_id("acme"), tenant_id("greenloop"), tenant_id("nordic")
 
@@ -213,3 +214,14 @@ def test_seeded_ids_follow_the_shared_demo_description(shared_identity: Identity
     assert [r[0] for r in rows] == [stable_id("role", "acme", name) for name in ("Admin", "Manager", "Viewer")]
     hashes = shared_identity.sql("SELECT password_hash FROM identity_users WHERE username = 'root'")
     assert hashes[0][0].startswith("$argon2id$") and "Platform-Admin-2026" not in hashes[0][0]
+
+
+def test_seeding_twice_adds_nothing(database_url_factory) -> None:
+    url = database_url_factory("identity_seed")
+    prepare_database("identity", url)
+    identity = Identity("http://unused", url)
+    tables = ("tenants", "users", "memberships", "roles", "role_grants")
+    first = {t: identity.sql(f"SELECT count(*) FROM identity_{t}")[0][0] for t in tables}
+    prepare_database("identity", url)
+    assert {t: identity.sql(f"SELECT count(*) FROM identity_{t}")[0][0] for t in tables} == first
+    assert first == {"tenants": 3, "users": 6, "memberships": 7, "roles": 9, "role_grants": 7}
