@@ -13,6 +13,7 @@ become a Sequence / Parallel / Flatten / Fetch tree.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, i
 
 from gateway.planner.nodes import (
     FetchNode,
+    FieldItem,
     FlattenNode,
     ParallelNode,
     PlanNode,
@@ -78,12 +80,23 @@ class _Ctx:
     chain: tuple[tuple[str, str, str, str, str], ...] = ()
 
     def helper_name(self, f: OpField) -> str:
-        """The response name for ``f``: helper fields step aside from client aliases."""
-        if f.helper and self.client:
-            used = self.client.get(f.response_name)
-            if used is not None and used != (f.name, f.args):
-                return "_h_" + f.response_name
+        """The response name for ``f`` at this level (see :func:`_helper_name`)."""
+        return _helper_name(f, self.client)
+
+
+def _helper_name(f: OpField, client: dict[str, tuple[str, str]] | None) -> str:
+    """The response name of ``f``: helper fields step aside from the client's names, and helper
+    fields with arguments get a name of their own (two @requires may need ``price`` in two
+    currencies on the same object). The data and the representation recipe both use it."""
+    if not f.helper:
         return f.response_name
+    if f.args:
+        return f"_h_{f.name}_{hashlib.sha1(f.args.encode()).hexdigest()[:8]}"
+    if client:
+        used = client.get(f.response_name)
+        if used is not None and used != (f.name, f.args):
+            return "_h_" + f.response_name
+    return f.response_name
 
 
 def _typename() -> OpField:
@@ -778,6 +791,9 @@ class _PlanBuild:
             chosen = g.rep_keys.get(ctx.type)
             if chosen is not None and chosen != key.fields:
                 continue
+            rep_now = g.reps.get(ctx.type)
+            if rep_now is not None and req_sels and _conflicting_inputs(rep_now.selection, req_sels):
+                continue  # the same input field with other arguments: a fetch of its own
             target = g
             break
         if target is None:
@@ -895,6 +911,12 @@ def _base(type_str: str) -> str:
     return type_str.replace("[", "").replace("]", "").replace("!", "")
 
 
+def _conflicting_inputs(existing: SelSet, sels: list[OpSelection]) -> bool:
+    """Whether ``sels`` name a field ``existing`` already sends with other arguments."""
+    have = {item.name: item.args for item in existing.items.values() if isinstance(item, FieldItem)}
+    return any(isinstance(s, OpField) and s.name in have and have[s.name] != s.args for s in sels)
+
+
 def _client_names(sels: list[OpSelection], out: dict[str, tuple[str, str]]) -> None:
     for s in sels:
         if isinstance(s, OpFragment):
@@ -913,7 +935,7 @@ def _add_fieldset(target: SelSet, sels: list[OpSelection], build: _PlanBuild, ty
             continue
         fd = build.sg.field_def(type_name, s.name)
         composite = bool(s.selections)
-        rn = ctx.helper_name(s) if ctx is not None else s.response_name
+        rn = _helper_name(s, ctx.client if ctx is not None else None)
         sub = target.add_field(rn, s.name, s.args, "", composite)
         if sub is not None and s.selections and fd is not None:
             _add_fieldset(sub, s.selections, build, _base(fd.type))

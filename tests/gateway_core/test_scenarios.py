@@ -572,3 +572,32 @@ def override(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
 async def test_overrides(override: Scenario) -> None:
     body = await run(override.gateway(), "{ product { name price stock tag } }")
     assert body == {"data": {"product": {"name": "Widget", "price": 10, "stock": 5, "tag": "new"}}}
+
+
+# -- two @requires needing the same field with different arguments ---------------------------------
+
+
+@pytest.fixture(scope="module")
+def pricing(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    products = [{"upc": "p1", "name": "One", "price": 11, "weight": 1},
+                {"upc": "p2", "name": "Two", "price": 22, "weight": 2}]
+
+    def price(p: dict[str, Any], args: dict[str, Any]) -> int:
+        base = next(x["price"] for x in products if x["upc"] == p["upc"])
+        return {"USD": base, "EUR": base * 2}[args["currency"]]
+
+    yield start_scenario(subgraph_server, "pricing", {
+        "catalog": {"fields": {"Query.products": lambda _s: products, "Product.price": price},
+                    "entities": {"Product": lambda r: next(x for x in products if x["upc"] == r["upc"])}},
+        "shipping": {"fields": {"Product.estimate": lambda p: p["price"] * p["weight"] * 10,
+                                "Product.estimateEUR": lambda p: p["price"] * p["weight"] * 10},
+                     "entities": {"Product": dict}},
+    })
+
+
+async def test_same_input_field_with_different_arguments(pricing: Scenario) -> None:
+    body = await run(pricing.gateway(), "{ products { upc estimate estimateEUR price(currency: \"USD\") } }")
+    assert body == {"data": {"products": [
+        {"upc": "p1", "estimate": 110, "estimateEUR": 220, "price": 11},
+        {"upc": "p2", "estimate": 440, "estimateEUR": 880, "price": 22},
+    ]}}
