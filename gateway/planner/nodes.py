@@ -71,7 +71,8 @@ class SelSet:
         return item.sub
 
     def is_empty(self) -> bool:
-        return not self.items
+        """No field at all (fragments left empty do not count: they are not printed)."""
+        return all(isinstance(item, FragItem) and item.sub.is_empty() for item in self.items.values())
 
     def print_compact(self) -> str:
         """The selection set in minimal GraphQL text (what subgraphs receive)."""
