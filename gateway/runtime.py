@@ -22,6 +22,7 @@ from graphql import (
     OperationDefinitionNode,
     execute,
     parse,
+    print_ast,
     validate,
 )
 from graphql.execution.values import get_variable_values
@@ -75,6 +76,7 @@ class Gateway:
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
         self._cache: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
+        self._normalized: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
         self._cache_size = cache_size
         schema = supergraph.api_schema
         self._object_types = frozenset(
@@ -125,9 +127,24 @@ class Gateway:
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
         try:
-            document = parse(query)
+            document = parse(query, no_location=False)
         except GraphQLError as exc:
             return PreparedOperation(errors=(_error(exc, GRAPHQL_PARSE_FAILED),))
+        # The same operation written differently (spacing, commas, comments) shares one plan:
+        # only the parse is paid again.
+        normal = (print_ast(document), operation_name)
+        same = self._normalized.get(normal)
+        if same is not None:
+            self._normalized.move_to_end(normal)
+            return same
+        prepared = self._validate_and_plan(document, operation_name)
+        if not prepared.errors or prepared.planning_failed:
+            self._normalized[normal] = prepared
+            if len(self._normalized) > self._cache_size:
+                self._normalized.popitem(last=False)
+        return prepared
+
+    def _validate_and_plan(self, document: DocumentNode, operation_name: str | None) -> PreparedOperation:
         errors = validate(self.api_schema, document)
         if errors:
             return PreparedOperation(errors=tuple(_error(e, GRAPHQL_VALIDATION_FAILED) for e in errors))

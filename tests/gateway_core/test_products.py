@@ -258,3 +258,10 @@ async def test_include_on_a_field_from_another_subgraph(gw: Any, scenario: Scena
     q = 'query($on: Boolean!) { product(upc: "1") { price shippingEstimate @include(if: $on) } }'
     body = await run(gw, q, {"on": flag})
     assert body == {"data": {"product": expected}}
+
+
+def test_differently_written_operations_share_a_plan(gw: Any) -> None:
+    a = gw.prepare("{ topProducts { name } }", None)
+    b = gw.prepare("# the same\n{\n  topProducts {\n    name,\n  }\n}\n", None)
+    assert a is b
+    assert gw.prepare("{ topProducts { upc } }", None) is not a
