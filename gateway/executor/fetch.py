@@ -116,6 +116,32 @@ def _failure(fetch: FetchNode, message: str, path: list[Any] | None) -> dict[str
     return err
 
 
+def _find_field(selset: SelSet, key: str) -> FieldItem | None:
+    for item in selset.items.values():
+        if isinstance(item, FieldItem):
+            if item.response_name == key:
+                return item
+        else:
+            found = _find_field(item.sub, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _unalias(path: list[Any], selset: SelSet | None) -> list[Any]:
+    """A subgraph error path with the gateway's internal aliases turned back into client names."""
+    out: list[Any] = []
+    for seg in path:
+        if isinstance(seg, str) and selset is not None:
+            item = _find_field(selset, seg)
+            if item is not None:
+                out.append(item.restore or seg)
+                selset = item.sub
+                continue
+        out.append(seg)
+    return out
+
+
 def _downstream(fetch: FetchNode, err: Any, path: list[Any] | None) -> dict[str, Any]:
     if not isinstance(err, dict):
         err = {"message": str(err)}
@@ -141,7 +167,8 @@ async def _root_fetch(fetch: FetchNode, ctx: FetchContext) -> None:
         return
     for err in errors:
         path = err.get("path") if isinstance(err, dict) else None
-        ctx.errors.append(_downstream(fetch, err, list(path) if isinstance(path, list) else None))
+        client = _unalias(path, fetch.selection) if isinstance(path, list) and fetch.renamed else path
+        ctx.errors.append(_downstream(fetch, err, list(client) if isinstance(client, list) else None))
     if isinstance(data, dict):
         if fetch.renamed:
             restore_names(data, fetch.selection)
@@ -271,7 +298,8 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
         client_path: list[Any] | None = None
         if isinstance(epath, list) and len(epath) >= 2 and epath[0] == "_entities" and isinstance(epath[1], int):
             if 0 <= epath[1] < len(owners):
-                client_path = [*_link_list(owners[epath[1]][0][1]), *epath[2:]]
+                rest = _unalias(epath[2:], fetch.selection) if fetch.renamed else epath[2:]
+                client_path = [*_link_list(owners[epath[1]][0][1]), *rest]
         ctx.errors.append(_downstream(fetch, err, client_path))
     entities = data.get("_entities") if isinstance(data, dict) else None
     if not isinstance(entities, list):
