@@ -132,12 +132,17 @@ class Database:
         await self.engine.dispose()
 
 
-def _engine_options(url: str) -> dict[str, Any]:
+def ensure_sqlite_directory(url: str) -> None:
+    """Create the folder of a SQLite file URL (SQLite creates the file, not its folder)."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if make_url(url).get_backend_name() == "sqlite":
+        ensure_sqlite_directory(url)
         return {"connect_args": {"timeout": 30}}
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
 

@@ -16,6 +16,7 @@ from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
+from subgraphs.common.db import ensure_sqlite_directory
 from subgraphs.common.service import ServiceDefinition
 
 
@@ -30,6 +31,7 @@ def alembic_config(definition: ServiceDefinition, database_url: str) -> Config:
 
 def upgrade(definition: ServiceDefinition, database_url: str, revision: str = "head") -> None:
     """Apply migrations up to ``revision`` (blocking; call from a thread inside an event loop)."""
+    ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(definition, database_url), revision)
 
 
