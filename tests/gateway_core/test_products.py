@@ -265,3 +265,19 @@ def test_differently_written_operations_share_a_plan(gw: Any) -> None:
     b = gw.prepare("# the same\n{\n  topProducts {\n    name,\n  }\n}\n", None)
     assert a is b
     assert gw.prepare("{ topProducts { upc } }", None) is not a
+
+
+async def test_bad_variables_are_request_errors(gw: Any, scenario: Scenario) -> None:
+    scenario.reset()
+    body = await run(gw, "query($upc: String!) { product(upc: $upc) { name } }", {"upc": 3})
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await run(gw, "query($upc: String!) { product(upc: $upc) { name } }", {})
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await run(gw, "query A { me { name } } query B { me { name } }")
+    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    body = await run(gw, "query A { me { name } }", operation_name="Z")
+    assert body["errors"][0]["message"] == "Unknown operation named 'Z'."
+    assert all(not app.requests for app in scenario.subgraphs.values())
+    body = await run(gw, "query A { me { name } } query B { topProducts(first: 1) { upc } }", operation_name="B")
+    assert body == {"data": {"topProducts": [{"upc": "1"}]}}
