@@ -48,7 +48,7 @@ def run_env(context: Any) -> None:
 
     def include_name(name: str | None, type_: str, _parent: Any) -> bool:
         if type_ == "table":
-            return bool(name) and name.startswith(definition.table_prefix) and name != definition.version_table
+            return name is not None and name.startswith(definition.table_prefix) and name != definition.version_table
         return True
 
     def configure(connection: Any) -> None:

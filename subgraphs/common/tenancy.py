@@ -12,7 +12,7 @@ a row of another tenant is refused.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -75,7 +75,9 @@ def _tenant_owned_classes_in(state: ORMExecuteState) -> list[type[TenantOwned]]:
     statement are matched against the mapped tenant-owned classes as well.
     """
     classes: dict[type, None] = {m.class_: None for m in state.all_mappers if issubclass(m.class_, TenantOwned)}
-    tables = set(find_tables(state.statement, include_joins=True, include_aliases=True, include_selects=True))
+    tables = set(
+        find_tables(cast(Any, state.statement), include_joins=True, include_aliases=True, include_selects=True)
+    )
     stack = list(TenantOwned.__subclasses__())
     while stack:
         cls = stack.pop()
