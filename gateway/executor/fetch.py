@@ -189,26 +189,31 @@ def _link_list(link: _Link) -> list[Any]:
 
 
 def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
-             out: list[tuple[dict[str, Any], _Link]]) -> None:
+             out: list[tuple[dict[str, Any], _Link]], anc: Any = None, ancestors: list[Any] | None = None) -> None:
+    """Find the objects at ``path``; with ``ancestors``, also the chain of objects above each
+    (a (parent-chain, object) link, the object itself first) for @fromContext values."""
     if value is None:
         return
     if i == len(path):
         if isinstance(value, dict):
             out.append((value, cur))
+            if ancestors is not None:
+                ancestors.append((anc, value))
         elif isinstance(value, list):  # a list the path did not spell out: walk it anyway
             for n, item in enumerate(value):
-                _collect(item, path, i, (cur, n), out)
+                _collect(item, path, i, (cur, n), out, anc, ancestors)
         return
     seg = path[i]
     if seg == "@":
         if isinstance(value, list):
             for n, item in enumerate(value):
-                _collect(item, path, i + 1, (cur, n), out)
+                _collect(item, path, i + 1, (cur, n), out, anc, ancestors)
         return
     if isinstance(value, dict):
         child = value.get(seg)
         if child is not None:
-            _collect(child, path, i + 1, (cur, seg), out)
+            _collect(child, path, i + 1, (cur, seg), out, (anc, value) if ancestors is not None else None,
+                     ancestors)
 
 
 def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
@@ -267,27 +272,76 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     fetch = flatten.node
     requires = fetch.requires or {}
     found: list[tuple[dict[str, Any], _Link]] = []
-    _collect(ctx.data, flatten.path, 0, None, found)
-    reps: list[dict[str, Any]] = []
-    owners: list[list[tuple[dict[str, Any], _Link]]] = []
-    index: dict[bytes, int] = {}
-    for obj, path in found:
+    ancestors: list[Any] | None = [] if fetch.context else None
+    _collect(ctx.data, flatten.path, 0, None, found, None, ancestors)
+    # one request per distinct set of @fromContext values (usually exactly one)
+    batches: dict[bytes, _Batch] = {}
+    for n, (obj, path) in enumerate(found):
         rep_spec = requires.get(obj.get("__typename"))  # type: ignore[arg-type]
         if rep_spec is None:
             continue
         rep = _representation(obj, rep_spec, ctx)
         if rep is None:
             continue  # an earlier fetch failed or returned null for this object: nothing to ask
-        key = orjson.dumps(rep)
-        i = index.get(key)
-        if i is None:
-            i = index[key] = len(reps)
-            reps.append(rep)
-            owners.append([])
-        owners[i].append((obj, path))
-    if not reps:
+        context_values: dict[str, Any] = {}
+        if ancestors is not None:
+            context_values = _context_values(fetch, ancestors[n], ctx)
+        batch_key = orjson.dumps(context_values) if context_values else b""
+        batch = batches.get(batch_key)
+        if batch is None:
+            batch = batches[batch_key] = _Batch(context_values)
+        batch.add(rep, obj, path)
+    if not batches:
         return
+    if len(batches) == 1:
+        await _send_batch(fetch, next(iter(batches.values())), ctx)
+    else:
+        await asyncio.gather(*(_send_batch(fetch, b, ctx) for b in batches.values()))
+
+
+class _Batch:
+    """De-duplicated representations of one ``_entities`` request and the objects they stand for."""
+
+    __slots__ = ("context", "index", "owners", "reps")
+
+    def __init__(self, context: dict[str, Any]) -> None:
+        self.context = context
+        self.reps: list[dict[str, Any]] = []
+        self.owners: list[list[tuple[dict[str, Any], _Link]]] = []
+        self.index: dict[bytes, int] = {}
+
+    def add(self, rep: dict[str, Any], obj: dict[str, Any], path: _Link) -> None:
+        key = orjson.dumps(rep)
+        i = self.index.get(key)
+        if i is None:
+            i = self.index[key] = len(self.reps)
+            self.reps.append(rep)
+            self.owners.append([])
+        self.owners[i].append((obj, path))
+
+
+def _context_values(fetch: FetchNode, chain: Any, ctx: FetchContext) -> dict[str, Any]:
+    """The @fromContext variable values for one object, read from its nearest matching ancestor."""
+    out: dict[str, Any] = {}
+    for var in fetch.context:
+        link = chain[0] if chain is not None else None  # skip the object itself
+        value = None
+        while link is not None:
+            link, anc = link
+            if isinstance(anc, dict) and anc.get("__typename") in var.types:
+                picked: dict[str, Any] = {}
+                _project(anc, var.selection, ctx, picked, top=False)
+                picked.pop("__typename", None)
+                value = next(iter(picked.values()), None)
+                break
+        out[var.name] = value
+    return out
+
+
+async def _send_batch(fetch: FetchNode, batch: _Batch, ctx: FetchContext) -> None:
+    reps, owners = batch.reps, batch.owners
     variables = _variables(fetch, ctx)
+    variables.update(batch.context)
     variables["representations"] = reps
     data, errors, failure = await _send(fetch, {"query": fetch.operation, "variables": variables}, ctx)
     if failure is not None:

@@ -14,12 +14,13 @@ become a Sequence / Parallel / Flatten / Fetch tree.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, is_abstract_type
 
 from gateway.planner.nodes import (
+    ContextVariable,
     FetchNode,
     FieldItem,
     FlattenNode,
@@ -31,7 +32,7 @@ from gateway.planner.nodes import (
     alias_conflicts,
 )
 from gateway.planner.operation import NormalizedOperation, OpField, OpFragment, OpSelection, fieldset_selections
-from gateway.supergraph.model import KeyInfo, Supergraph
+from gateway.supergraph.model import FieldInGraph, KeyInfo, Supergraph
 
 _MAX_DEPTH = 24
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
@@ -58,6 +59,7 @@ class _Group:
     rep_keys: dict[str, str] = field(default_factory=dict)
     variables: set[str] = field(default_factory=set)
     root_fields: list[str] = field(default_factory=list)
+    context: list[ContextVariable] = field(default_factory=list)
 
     def __hash__(self) -> int:
         return self.id
@@ -157,6 +159,7 @@ class _PlanBuild:
     def __init__(self, planner: QueryPlanner, op: NormalizedOperation,
                  excluded: dict[int, set[str]] | None = None) -> None:
         self.excluded = excluded or {}
+        self.ancestors: list[_Ctx] = []
         self.jumping: set[tuple[str, str, tuple[str, ...], str]] = set()
         self.sg = planner.sg
         self.schema = planner.schema
@@ -184,7 +187,8 @@ class _PlanBuild:
             note(g.selset)
             for rep in g.reps.values():
                 note(rep.selection)
-            groups.append((g, set(g.deps), dict(g.reps), dict(g.rep_keys), set(g.variables), list(g.root_fields)))
+            groups.append((g, set(g.deps), dict(g.reps), dict(g.rep_keys), set(g.variables), list(g.root_fields),
+                           list(g.context)))
         return len(self.groups), dict(self.root_groups), groups, sets
 
     def _restore(self, snap: tuple[int, dict[str, _Group], list[tuple[Any, ...]], list[tuple[SelSet, set[Any]]]]
@@ -192,8 +196,9 @@ class _PlanBuild:
         count, roots, groups, sets = snap
         del self.groups[count:]
         self.root_groups = roots
-        for g, deps, reps, rep_keys, variables, root_fields in groups:
+        for g, deps, reps, rep_keys, variables, root_fields, context in groups:
             g.deps, g.reps, g.rep_keys, g.variables, g.root_fields = deps, reps, rep_keys, variables, root_fields
+            g.context = context
         for ss, keys in sets:
             for k in [k for k in ss.items if k not in keys]:
                 del ss.items[k]
@@ -276,7 +281,7 @@ class _PlanBuild:
         fg = self.sg.field_in_graph(ctx.type, f.name, g)
         if fg is None:
             return self.sg.type_in_graph(ctx.type, g) and self._provided_has(ctx, f.name)
-        if fg.requires is not None or fg.inactive:
+        if fg.requires is not None or fg.inactive or fg.context_arguments:
             return False
         if fg.external:
             return self._provided_has(ctx, f.name)
@@ -622,7 +627,11 @@ class _PlanBuild:
             elif ctx.anchor is not None:
                 child.anchor = ctx.anchor
                 child.chain = (*ctx.chain, (ctx.type, rn, f.name, f.args, f.directives))
-        return {ctx.group} | self._plan_sels(child, f.selections)
+        self.ancestors.append(ctx)  # @fromContext reads from the objects above
+        try:
+            return {ctx.group} | self._plan_sels(child, f.selections)
+        finally:
+            self.ancestors.pop()
 
     def _candidates(self, type_name: str, f: OpField, current: str) -> list[tuple[str, str]]:
         """(subgraph, entity type) pairs that can resolve ``f`` after an entity jump."""
@@ -631,7 +640,7 @@ class _PlanBuild:
             fg = self.sg.field_in_graph(type_name, f.name, g)
             if fg is None or fg.external or fg.inactive:
                 continue
-            if g == current and fg.requires is None:
+            if g == current and fg.requires is None and not fg.context_arguments:
                 continue
             if self.sg.resolvable_keys(type_name, g):
                 out.append((g, type_name))
@@ -742,6 +751,9 @@ class _PlanBuild:
                 snap = self._snapshot() if fallback else None
                 try:
                     tctx, deps = self._entity_ctx(ctx, graph, entity, requires)
+                    if fg is not None and fg.context_arguments:
+                        f, cdeps = self._context_arguments(tctx.group, fg, f)
+                        deps |= cdeps
                     tctx.group.deps |= deps
                     # the field itself is resolved in the target, requires or not
                     return self._add_local(tctx, f) | deps
@@ -758,6 +770,32 @@ class _PlanBuild:
             raise first_error
         finally:
             self.depth -= 1
+
+    def _context_arguments(self, group: _Group, fg: FieldInGraph, f: OpField) -> tuple[OpField, set[_Group]]:
+        """Arguments read from an ancestor (``@fromContext``): the ancestor's fields are fetched
+        and the value is passed per request as a variable of the entity fetch."""
+        deps: set[_Group] = set()
+        extra: list[str] = []
+        for carg in fg.context_arguments:
+            types = self.sg.contexts.get(carg.context, set())
+            accepted: set[str] = set()
+            for t in types:
+                accepted.add(t)
+                accepted.update(self._api_possible(t))
+            anc = next((a for a in reversed(self.ancestors)
+                        if a.type in accepted or any(r in accepted for r in self._api_possible(a.type))), None)
+            if anc is None:
+                raise PlanningError(f"no ancestor sets context {carg.context!r} for {f.name}")
+            sels = fieldset_selections(carg.selection)
+            deps |= self._plan_sels(anc, [_typename(), *sels])
+            recipe = SelSet()
+            _add_fieldset(recipe, sels, self, anc.type, anc)
+            var = f"__ctx{len(group.context)}_{carg.name}"
+            group.context.append(ContextVariable(name=var, type=carg.type, types=frozenset(accepted),
+                                                 selection=recipe))
+            extra.append(f"{carg.name}: ${var}")
+        args = f.args[1:-1] + ", " if f.args else ""
+        return replace(f, args="(" + args + ", ".join(extra) + ")"), deps
 
     def _choose_key(self, source: _Ctx, keys: list[KeyInfo]) -> KeyInfo:
         for k in keys:
@@ -821,6 +859,7 @@ class _PlanBuild:
         order = list(self.op.variables)
         used = tuple(v for v in order if v in g.variables)
         var_defs = [f"${v}:{self.op.variables[v].type}{self.op.variables[v].default_text}" for v in used]
+        var_defs.extend(f"${c.name}:{c.type}" for c in g.context)
         renamed = alias_conflicts([g.selset])
         body = g.selset.print_compact()
         if g.is_entity:
@@ -839,6 +878,7 @@ class _PlanBuild:
             root_fields=tuple(g.root_fields),
             id=g.id,
             renamed=renamed,
+            context=tuple(g.context),
         )
         if g.is_entity:
             return FlattenNode(path=g.path, node=node)

@@ -182,6 +182,16 @@ def restore_names(value: object, selset: SelSet) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextVariable:
+    """A variable of an entity fetch whose value is read from an ancestor (``@fromContext``)."""
+
+    name: str
+    type: str
+    types: frozenset[str]  # ancestor __typenames that carry the context
+    selection: SelSet  # the single field (per type) whose value is passed
+
+
+@dataclass(frozen=True, slots=True)
 class Representation:
     """How to build one ``_entities`` representation from an object of an accepted type."""
 
@@ -203,6 +213,7 @@ class FetchNode:
     root_fields: tuple[str, ...] = ()  # root fetches: top-level response names, for error paths
     id: int = 0
     renamed: bool = False  # some fields carry internal aliases to undo (see restore_names)
+    context: tuple[ContextVariable, ...] = ()  # per-request variables read from ancestors
 
     @property
     def is_entity_fetch(self) -> bool:

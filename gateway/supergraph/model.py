@@ -45,6 +45,16 @@ class TypeInGraph:
 
 
 @dataclass(frozen=True, slots=True)
+class ContextArgument:
+    """An argument a subgraph takes from an ancestor's fields (``@fromContext``, join v0.5)."""
+
+    context: str  # the context name set by @context on ancestor types
+    name: str  # the argument's name in the subgraph
+    type: str  # its GraphQL type
+    selection: SelectionSetNode  # what to read on the ancestor
+
+
+@dataclass(frozen=True, slots=True)
 class FieldInGraph:
     """How one subgraph defines a field (from ``@join__field``)."""
 
@@ -56,6 +66,7 @@ class FieldInGraph:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
+    context_arguments: tuple[ContextArgument, ...] = ()
 
     @property
     def inactive(self) -> bool:
@@ -105,6 +116,8 @@ class Supergraph:
     mutation_type: str | None
     subscription_type: str | None
     graph_order: dict[str, int] = field(default_factory=dict)
+    # @context name -> the types (as written) that set it
+    contexts: dict[str, set[str]] = field(default_factory=dict)
 
     # -- types -------------------------------------------------------------------------
 

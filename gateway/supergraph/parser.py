@@ -49,6 +49,7 @@ from graphql import (
 )
 
 from gateway.supergraph.model import (
+    ContextArgument,
     FieldDef,
     FieldInGraph,
     KeyInfo,
@@ -98,6 +99,14 @@ def parse_field_set(fields: str) -> SelectionSetNode:
     return op.selection_set
 
 
+def _unbrace(text: str) -> str:
+    """A context selection is written ``{ prop }``; field sets have no outer braces."""
+    text = text.strip()
+    if text.startswith("{") and text.endswith("}"):
+        return text[1:-1]
+    return text
+
+
 def _value(node: Any) -> Any:
     if isinstance(node, StringValueNode):
         return node.value
@@ -122,6 +131,7 @@ class _Specs:
 
     join: str | None = None
     join_version: tuple[int, int] = (0, 0)
+    context: str | None = None  # the name @context goes by (context spec prefix)
     inaccessible: set[str] = dataclasses.field(default_factory=set)
     prefixes: set[str] = dataclasses.field(default_factory=set)
     directive_names: set[str] = dataclasses.field(default_factory=set)
@@ -155,6 +165,8 @@ def _read_specs(doc: DocumentNode) -> _Specs:
             specs.directive_names.add(prefix)
             if spec_name == "link" or spec_name == "core":
                 specs.directive_names.update({"link", "core"})
+            if spec_name == "context":
+                specs.context = prefix
             if spec_name == "join":
                 specs.join = prefix
                 specs.join_version = (major, minor)
@@ -217,6 +229,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
 
     # -- types -----------------------------------------------------------------------------
     types: dict[str, TypeDef] = {}
+    contexts: dict[str, set[str]] = {}
     any_implements = False
     any_members = False
     for definition in doc.definitions:
@@ -247,6 +260,8 @@ def parse_supergraph(sdl: str) -> Supergraph:
                     tg.extension = True
                 if a.get("isInterfaceObject"):
                     tg.is_interface_object = True
+            elif dn == specs.context and specs.context:
+                contexts.setdefault(_args(d).get("name", ""), set()).add(name)
             elif dn == d_owner:
                 owner = graph_of(_args(d).get("graph"), f"@{d_owner} on {name}")
             elif dn == d_impl:
@@ -290,6 +305,16 @@ def parse_supergraph(sdl: str) -> Supergraph:
                     override=a.get("override"),
                     used_overridden=bool(a.get("usedOverridden")),
                     override_label=a.get("overrideLabel"),
+                    context_arguments=tuple(
+                        ContextArgument(
+                            context=c.get("context", ""),
+                            name=c.get("name", ""),
+                            type=c.get("type", ""),
+                            selection=parse_field_set(_unbrace(c.get("selection", ""))),
+                        )
+                        for c in a.get("contextArguments") or ()
+                        if isinstance(c, dict)
+                    ),
                 )
             if fd.graphs is not None:
                 fd.no_graph = False
@@ -336,6 +361,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
         mutation_type=m.name if m else None,
         subscription_type=s.name if s else None,
         graph_order={n: i for i, n in enumerate(subgraphs)},
+        contexts=contexts,
     )
 
 

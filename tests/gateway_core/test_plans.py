@@ -39,6 +39,7 @@ CASES = {
     "sharedroot": ("sharedroot", "{ product { id name { brand } category price } }"),
     "parentcall": ("parentcall", '{ productFromCatalog(id: "1") { id name category { id name details } } }'),
     "iorequires": ("iorequires", "{ anotherUsers { ... on User { age id name username } id name } }"),
+    "context": ("context", "{ ts { u { field name } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }

@@ -601,3 +601,28 @@ async def test_same_input_field_with_different_arguments(pricing: Scenario) -> N
         {"upc": "p1", "estimate": 110, "estimateEUR": 220, "price": 11},
         {"upc": "p2", "estimate": 440, "estimateEUR": 880, "price": 22},
     ]}}
+
+
+# -- @fromContext (join v0.5 context arguments) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def context(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    ts = [{"id": "t1", "prop": "first", "u": {"id": "u1"}}, {"id": "t2", "prop": "second", "u": {"id": "u2"}},
+          {"id": "t3", "prop": "first", "u": {"id": "u1"}}]
+    yield start_scenario(subgraph_server, "context", {
+        "a": {"fields": {"Query.t": lambda _s: ts[0], "Query.ts": lambda _s: ts,
+                         "U.field": lambda u, args: f"{u['id']} in {args.get('a')}"},
+              "entities": {"T": lambda r: next(t for t in ts if t["id"] == r["id"]), "U": lambda r: {"id": r["id"]}}},
+        "b": {"entities": {"U": lambda r: {"id": r["id"], "name": "name of " + r["id"]}}},
+    })
+
+
+async def test_context_argument_is_read_from_the_ancestor(context: Scenario) -> None:
+    context.reset()
+    gw = context.gateway()
+    body = await run(gw, "{ t { u { field name } } }")
+    assert body == {"data": {"t": {"u": {"field": "u1 in first", "name": "name of u1"}}}}
+    body = await run(gw, "{ ts { u { field } } }")
+    assert body == {"data": {"ts": [{"u": {"field": "u1 in first"}}, {"u": {"field": "u2 in second"}},
+                                    {"u": {"field": "u1 in first"}}]}}
