@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -30,6 +30,7 @@ from graphql.type import is_abstract_type
 
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
 from gateway.executor import FetchContext, ResponseFormatter, merge, run_plan
+from gateway.executor.response import ShapeCache
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
 from gateway.planner.operation import NormalizedOperation
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
@@ -58,6 +59,8 @@ class PreparedOperation:
     plan_text: str = ""
     # valid operation the supergraph cannot serve: answered with data null, not as a request error
     planning_failed: bool = False
+    # response-shaping work shared by all executions of this operation (see ResponseFormatter)
+    shapes: ShapeCache = field(default_factory=ShapeCache)
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
@@ -265,7 +268,7 @@ class Gateway:
             introspection = result.data or {}  # type: ignore[union-attr]
             for e in result.errors or ():  # type: ignore[union-attr]
                 ctx.errors.append(dict(e.formatted))
-        formatter = ResponseFormatter(self.api_schema, variables, ctx.errors)
+        formatter = ResponseFormatter(self.api_schema, variables, ctx.errors, prepared.shapes)
         data = formatter.format(op, ctx.data, introspection)
         extensions = None
         if include_plan:

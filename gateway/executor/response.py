@@ -9,6 +9,7 @@ schema are nulled, and nulls in non-null positions propagate per the spec.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -46,15 +47,31 @@ def _path_list(path: _Path, key: Any) -> list[Any]:
     return out
 
 
+@dataclass(slots=True)
+class ShapeCache:
+    """Field collections of one operation that no variable decides, shared by its executions.
+
+    Keys are ids of selection lists; only lists that live as long as this cache (the
+    operation's own, or ones held by a cached entry) are ever used as keys, so an id is
+    never reused for another list while cached."""
+
+    collected: dict[tuple[int, str], _Collected] = field(default_factory=dict)
+    stable: set[int] = field(default_factory=set)
+
+
 class ResponseFormatter:
     """Formats one response (construct per execution; holds per-request caches only)."""
 
-    def __init__(self, schema: GraphQLSchema, variables: Mapping[str, Any], errors: list[dict[str, Any]]) -> None:
+    def __init__(self, schema: GraphQLSchema, variables: Mapping[str, Any], errors: list[dict[str, Any]],
+                 shared: ShapeCache | None = None) -> None:
         self.schema = schema
         self.variables = variables
         self.errors = errors
         self._had_errors = bool(errors)
         self._cache: dict[tuple[int, str], _Collected] = {}
+        # Collections that no @skip/@include decides are the same for every request of the
+        # operation: the caller may keep them with the plan and pass them in again.
+        self._shared = shared if shared is not None else ShapeCache()
 
     def format(self, op: NormalizedOperation, data: Mapping[str, Any],
                introspection: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
@@ -65,6 +82,7 @@ class ResponseFormatter:
             "subscription": self.schema.subscription_type,
         }[op.kind]
         assert root is not None
+        self._shared.stable.add(id(op.selections))
         result = self._object(root, op.selections, data, None, introspection or {})
         if result is _BUBBLE:
             return None
@@ -72,11 +90,12 @@ class ResponseFormatter:
 
     def _collect(self, type_: GraphQLObjectType, sels: list[OpSelection]) -> _Collected:
         key = (id(sels), type_.name)
-        hit = self._cache.get(key)
+        stable = key[0] in self._shared.stable
+        hit = self._shared.collected.get(key) if stable else self._cache.get(key)
         if hit is not None:
             return hit
         order: dict[str, tuple[OpField, list[OpSelection]]] = {}
-        self._collect_into(type_, sels, order)
+        conditional = self._collect_into(type_, sels, order)
         out: _Collected = []
         for rn, (f, subs) in order.items():
             if f.name == "__typename":
@@ -94,14 +113,23 @@ class ResponseFormatter:
                 out.append((rn, _SCALAR_NON_NULL if inner is not t else _SCALAR, t, subs))
             else:
                 out.append((rn, _OTHER, t, subs))
-        self._cache[key] = out
+        if stable and not conditional:
+            self._shared.collected[key] = out
+            # the merged sub-selections now live as long as the cache: their ids are keys too
+            self._shared.stable.update(id(subs) for _rn, _k, _t, subs in out)
+        else:
+            self._cache[key] = out
         return out
 
     def _collect_into(self, type_: GraphQLObjectType, sels: list[OpSelection],
-                      order: dict[str, tuple[OpField, list[OpSelection]]]) -> None:
+                      order: dict[str, tuple[OpField, list[OpSelection]]]) -> bool:
+        """Collect fields in document order; True when a condition took part (variable-dependent)."""
+        conditional = False
         for s in sels:
-            if s.conditions and not conditions_hold(s.conditions, self.variables):
-                continue
+            if s.conditions:
+                conditional = True
+                if not conditions_hold(s.conditions, self.variables):
+                    continue
             if isinstance(s, OpField):
                 entry = order.get(s.response_name)
                 if entry is None:
@@ -114,7 +142,8 @@ class ResponseFormatter:
                     t = self.schema.get_type(cond)
                     if t is None or not is_abstract_type(t) or not self.schema.is_sub_type(t, type_):  # type: ignore[arg-type]
                         continue
-                self._collect_into(type_, s.selections, order)
+                conditional = self._collect_into(type_, s.selections, order) or conditional
+        return conditional
 
     def _object(self, type_: GraphQLObjectType | GraphQLInterfaceType, sels: list[OpSelection],
                 raw: Mapping[str, Any], path: _Path, introspection: Mapping[str, Any] | None = None) -> Any:
