@@ -222,42 +222,37 @@ def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top:
     False when a top-level field is missing (an earlier fetch failed or found nothing:
     there is nothing to ask); deeper holes are left out of the representation.
     """
-    for item in sel.items.values():
-        if isinstance(item, FieldItem):
-            value = obj.get(item.response_name, _MISSING)
+    return _copy(obj, sel.compiled(), ctx.possible, out, top)
+
+
+def _copy(obj: dict[str, Any], recipe: tuple[tuple[Any, ...], ...], possible: Mapping[str, frozenset[str]],
+          out: dict[str, Any], top: bool) -> bool:
+    for is_field, a, b, sub in recipe:
+        if is_field:
+            value = obj.get(a, _MISSING)
             if value is _MISSING:
                 if top:
                     return False
                 continue
-            if item.sub is not None and value is not None:
-                value = _project_value(value, item.sub, ctx)
-                if value is _MISSING:
-                    return False
-            out[item.name] = value
+            if sub is not None and value is not None:
+                value = _copy_value(value, sub, possible)
+            out[b] = value
         else:
-            cond = item.type_condition
             tn = obj.get("__typename")
-            if cond is None or cond == tn or tn in ctx.possible.get(cond, ()):
-                if not _project(obj, item.sub, ctx, out, top):
-                    return False
+            if (a is None or a == tn or tn in possible.get(a, ())) and not _copy(obj, sub, possible, out, top):
+                return False
     return True
 
 
-def _project_value(value: Any, sel: SelSet, ctx: FetchContext) -> Any:
+def _copy_value(value: Any, recipe: tuple[tuple[Any, ...], ...], possible: Mapping[str, frozenset[str]]) -> Any:
     if isinstance(value, list):
-        items = []
-        for v in value:
-            pv = _project_value(v, sel, ctx) if v is not None else None
-            if pv is _MISSING:
-                return _MISSING
-            items.append(pv)
-        return items
+        return [_copy_value(v, recipe, possible) if v is not None else None for v in value]
     if not isinstance(value, dict):
         return value
     out: dict[str, Any] = {}
     if "__typename" in value:
         out["__typename"] = value["__typename"]
-    _project(value, sel, ctx, out, top=False)
+    _copy(value, recipe, possible, out, False)
     return out
 
 

@@ -8,6 +8,7 @@ operation already printed, so that executing a cached plan prints nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(slots=True)
@@ -41,6 +42,20 @@ class SelSet:
     """An ordered, de-duplicating selection set under construction (and then printed)."""
 
     items: dict[tuple[str, ...], FieldItem | FragItem] = field(default_factory=dict)
+    # flattened form for the executor, built on first use once planning is over
+    _compiled: tuple[tuple[Any, ...], ...] | None = field(default=None, repr=False, compare=False)
+
+    def compiled(self) -> tuple[tuple[Any, ...], ...]:
+        """``(True, data_key, name, sub)`` per field, ``(False, type_condition, sub)`` per fragment."""
+        c = self._compiled
+        if c is None:
+            c = self._compiled = tuple(
+                (True, item.response_name, item.name, item.sub.compiled() if item.sub is not None else None)
+                if isinstance(item, FieldItem)
+                else (False, item.type_condition, item.sub.compiled())
+                for item in self.items.values()
+            )
+        return c
 
     def add_field(self, response_name: str, name: str, args: str = "", directives: str = "",
                   composite: bool = False, type: str = "") -> SelSet | None:
