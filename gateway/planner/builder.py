@@ -3,12 +3,25 @@
 The search walks the operation depth first. At every field it stays in the
 subgraph that already holds the parent object when that subgraph can resolve
 the field (staying never costs a fetch); otherwise it takes an edge to another
-subgraph: an entity jump by a key the current subgraph can supply (several hops
-when needed), with the field's ``@requires`` gathered first. Among several
-candidate subgraphs (root fields, @shareable fields) it picks the one whose
+subgraph:
+
+* an entity jump by a key the current subgraph can supply (several hops when
+  needed), with the field's ``@requires`` (and ``@fromContext`` arguments)
+  gathered first, possibly from yet other subgraphs;
+* through an ``@interfaceObject`` when the field lives on an interface there;
+* when no key leads there, by asking another subgraph for the same path from
+  the nearest anchor: the operation root (shared root fields of keyless types)
+  or the nearest entity above (a value type split over subgraphs).
+
+Among several candidates (root fields, @shareable fields) it picks the one whose
 subtree needs the fewest further jumps, preferring a fetch group that already
-exists for the same response path. Fetch groups with their dependencies then
-become a Sequence / Parallel / Flatten / Fetch tree.
+exists for the same response path; a dead end is undone and the next way tried,
+and a root field that cannot be planned in one subgraph is planned again in the
+next. Abstract types are kept as they are when the subgraph resolves the whole
+selection, and exploded into their concrete types otherwise.
+
+Fetch groups with their dependencies then become a Sequence / Parallel / Flatten
+/ Fetch tree: a tree when every group waits for one other, levels otherwise.
 """
 
 from __future__ import annotations
