@@ -574,7 +574,10 @@ class Merger:
                 continue
             decos = [t.values[vname].deco for _, t in defs if vname in t.values]
             st.values[vname] = SEnumValue(vname, merge_decorations(decos), [self.enum_of[n] for n in has])
-        if not st.values and names:
+        mismatched = any(
+            e.code == "ENUM_VALUE_MISMATCH" and (e.coordinate or "").startswith(f"{name}.") for e in self.errors
+        )
+        if not st.values and names and not mismatched:
             self.errors.append(
                 CompositionError(
                     "EMPTY_MERGED_ENUM_TYPE",

@@ -253,11 +253,15 @@ class _Checker:
                 if here is not None and here.interface_object:
                     # An interface object does not know the implementations: the plan asks the
                     # subgraphs that define the interface (by its key) for the concrete type.
+                    found = False
                     for j in self.jumps(s, type_name):
                         jt = self.subgraphs[j.subgraph].types.get(type_name)
                         jo = self.subgraphs[j.subgraph].types.get(obj.name)
                         if jt is not None and not jt.interface_object and jo is not None:
                             nxt.add(State(j.subgraph))
+                            found = True
+                    if not found:
+                        self._report_interface_object(type_name, obj.name, s.subgraph, path)
                     continue
                 if o is None:
                     continue
@@ -268,6 +272,23 @@ class _Checker:
                 nxt.add(State(s.subgraph, s.provided))
             if nxt:
                 self.walk(obj.name, frozenset(nxt), [*path, f"... on {obj.name}"])
+
+    def _report_interface_object(self, iface: str, obj: str, subgraph: str, path: list[str]) -> None:
+        key = f"{iface}/{obj}/{subgraph}"
+        if key in self.reported:
+            return
+        self.reported.add(key)
+        query = _render_path([*path, f"... on {obj}", "..."])
+        self.errors.append(
+            CompositionError(
+                "SATISFIABILITY_ERROR",
+                f"The following supergraph API query:\n{query}\ncannot be satisfied by the subgraphs because:\n"
+                f'- from subgraph "{subgraph}": no subgraph can be reached to resolve the implementation type of '
+                f'@interfaceObject type "{iface}".',
+                (subgraph,),
+                iface,
+            )
+        )
 
     def _report(self, type_name: str, fname: str, states: frozenset[State], path: list[str]) -> None:
         coord = f"{type_name}.{fname}"

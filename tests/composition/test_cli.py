@@ -136,3 +136,11 @@ def test_json_entries_need_name_and_url(tmp_path: Path) -> None:
     config.write_text(json.dumps([{"name": "a"}]))
     with pytest.raises(ConfigError, match="entry 0"):
         load_config(config)
+
+
+def test_written_supergraph_is_readable_by_others(tmp_path: Path) -> None:
+    config = tmp_path / "subgraphs.json"
+    config.write_text(json.dumps(_entries()))
+    out = tmp_path / "supergraph.graphql"
+    assert main(["compose", str(config), "-o", str(out)]) == 0
+    assert out.stat().st_mode & 0o777 == 0o644
