@@ -264,7 +264,12 @@ class Gateway:
         await run_plan(prepared.plan, ctx)
         introspection = None
         if prepared.introspection is not None:
-            result = execute(self.api_schema, prepared.introspection, variable_values=dict(variables))
+            result = execute(
+                self.api_schema,
+                prepared.introspection,
+                variable_values=dict(variables),
+                middleware=[_own_is_one_of],
+            )
             introspection = result.data or {}  # type: ignore[union-attr]
             for e in result.errors or ():  # type: ignore[union-attr]
                 ctx.errors.append(dict(e.formatted))
@@ -281,6 +286,19 @@ class Gateway:
         if prepared.errors:
             raise ValueError("; ".join(e["message"] for e in prepared.errors))
         return prepared.plan_text
+
+
+def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:
+    """Answer ``__Type.isOneOf`` from graphql-core's own flag.
+
+    Strawberry replaces the resolver of graphql-core's shared ``__Type.isOneOf``
+    field whenever it builds a schema, and its resolver answers false for any
+    type it did not create. A gateway sharing a process with Strawberry schemas
+    (``dpp-stack``, the test suite) would then hide ``@oneOf`` from partners.
+    """
+    if info.field_name == "isOneOf" and info.parent_type.name == "__Type":
+        return bool(getattr(root, "is_one_of", False))
+    return next_(root, info, **args)
 
 
 def _introspection_document(document: DocumentNode, op: OperationDefinitionNode) -> DocumentNode | None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from graphql import graphql_sync, print_schema
+from graphql import print_schema
 
+from gateway.contracts import GraphQLRequest
 from gateway.runtime import Gateway
 from gateway.supergraph import SupergraphError, parse_supergraph
+from gateway.transport import HTTPTransport
 
 from .harness import FIXTURES
 
@@ -50,15 +52,29 @@ def test_api_schema_hides_machinery_and_inaccessible_but_keeps_metadata() -> Non
     assert print_schema(sg.api_schema) == API_SDL
 
 
-def test_api_schema_introspection_shows_one_of_specified_by_and_deprecations() -> None:
-    schema = parse_supergraph(_sdl("apischema")).api_schema
-    result = graphql_sync(schema, """{
+async def test_api_schema_introspection_shows_one_of_specified_by_and_deprecations() -> None:
+    # Through the gateway's own introspection path, which must hold even when Strawberry
+    # (which patches graphql-core's shared __Type.isOneOf) was imported in this process.
+    import strawberry
+
+    @strawberry.type
+    class Q:
+        x: int
+
+    strawberry.Schema(query=Q)
+    gateway = Gateway.from_supergraph_sdl(_sdl("apischema"))
+    outcome = await gateway.execute(
+        GraphQLRequest("""{
       s: __type(name: "SearchBy") { isOneOf }
       u: __type(name: "URL") { specifiedByURL }
       k: __type(name: "Kind") { enumValues(includeDeprecated: true) { name isDeprecated } }
       q: __type(name: "Query") { fields(includeDeprecated: true) { name deprecationReason } }
-    }""")
-    assert result.errors is None
+    }"""),
+        transport=HTTPTransport(),
+        headers={},
+    )
+    assert outcome.errors == []
+    result = outcome
     assert result.data == {
         "s": {"isOneOf": True},
         "u": {"specifiedByURL": "https://tools.ietf.org/html/rfc3986"},
