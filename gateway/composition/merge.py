@@ -296,8 +296,9 @@ class Merger:
         assert merged_type is not None
         for s, f in fdefs:
             # An @external declaration must repeat the field's type exactly (the reference rejects
-            # even a nullability difference, in either direction).
-            if f.external and f.type != merged_type:
+            # even a nullability difference, in either direction). Without any base definition
+            # there is nothing to compare with (EXTERNAL_MISSING_ON_BASE says so).
+            if f.external and f.type != merged_type and any(not x.external for _, x in fdefs):
                 self.errors.append(
                     CompositionError(
                         "EXTERNAL_TYPE_MISMATCH",
@@ -462,7 +463,9 @@ class Merger:
                 return None
         assert t is not None
         defaults = {a.default for _, a in present}
-        if len(defaults) > 1:
+        given = {d for d in defaults if d is not None}
+        default = next(iter(given)) if len(given) == 1 and None not in defaults else None
+        if len(given) > 1:
             code = "FIELD_ARGUMENT_DEFAULT_MISMATCH" if what == "ARGUMENT" else "INPUT_FIELD_DEFAULT_MISMATCH"
             detail = ", ".join(
                 f'default value {a.default if a.default is not None else "none"} in subgraph "{s.name}"'
@@ -477,7 +480,15 @@ class Merger:
                     coord,
                 )
             )
-        sa = SArgument(present[0][1].name, t, present[0][1].default, merge_decorations([a.deco for _, a in present]))
+        elif given and None in defaults:
+            # A default only some subgraphs declare is dropped: clients could not rely on it.
+            self.hints.append(
+                CompositionHint(
+                    "INCONSISTENT_DEFAULT_VALUE_PRESENCE",
+                    f'"{coord}" has a default value in only some subgraphs: will not use a default in the supergraph.',
+                )
+            )
+        sa = SArgument(present[0][1].name, t, default, merge_decorations([a.deco for _, a in present]))
         if len({str(a.type) for _, a in present}) > 1 and what == "INPUT_FIELD":
             sa.joins = [JoinField(self.enum_of[s.name], type=str(a.type)) for s, a in present]
         return sa

@@ -339,11 +339,13 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
         for t in sg.types.values():
             for kf in _key_fields(sg, t):
                 keyed.setdefault(sg.name, set()).add(kf)
-    overridden: set[tuple[str, str, str]] = set()  # (subgraph, type, field) given away by @override
+    # (subgraph, type, field) given away by @override. A progressive override (label) counts
+    # too: source and target both resolve the field during the migration, by design.
+    overridden: set[tuple[str, str, str]] = set()
     for sg in subgraphs:
         for t in sg.types.values():
             for f in t.fields.values():
-                if f.override and f.override != sg.name and f.override_label is None:
+                if f.override and f.override != sg.name:
                     other = next((s for s in subgraphs if s.name == f.override), None)
                     if other is not None:
                         of = other.types.get(t.name)
@@ -387,8 +389,6 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
                 sg.name
                 for sg, f in resolvers
                 if not f.shareable and not f.external and coord not in keyed.get(sg.name, set())
-                and not f.override_label
-                and not _overrides_labelled(subgraphs, sg, tname, fname)
             ]
             if non_shareable:
                 where = (
@@ -414,18 +414,6 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
             _err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None)
         )
     return errors
-
-
-def _overrides_labelled(subgraphs: list[Subgraph], sg: Subgraph, tname: str, fname: str) -> bool:
-    """Whether another subgraph is progressively taking this field over (both resolve it meanwhile)."""
-    for other in subgraphs:
-        t = other.types.get(tname)
-        if t is None or fname not in t.fields:
-            continue
-        f = t.fields[fname]
-        if f.override == sg.name and f.override_label is not None:
-            return True
-    return False
 
 
 def _fmt(names: list[str]) -> str:
