@@ -249,7 +249,8 @@ class Merger:
                 for k in t.keys:
                     out.append(JoinType(g, k.fields, ext, k.resolvable, t.interface_object))
             else:
-                out.append(JoinType(g, None, ext and False, True, t.interface_object))
+                # The reference only flags extensions of entities; a keyless extension is just a type.
+                out.append(JoinType(g, None, False, True, t.interface_object))
         return out
 
     def _merge_composite(self, name: str, kind: str, defs: list[tuple[Subgraph, TypeDef]]) -> SType:

@@ -296,19 +296,50 @@ class _Checker:
             return
         self.reported.add(coord)
         query = _render_path([*path, fname])
-        sgs = sorted({s.subgraph for s in states})
-        reasons = "\n".join(
-            f'- from subgraph "{n}": cannot find field "{coord}" and no @key lets the plan move to a subgraph '
-            "that resolves it." for n in sgs
-        )
+        # Every subgraph the plan could be in at this point, in the order they were reached.
+        ordered = sorted(states, key=lambda x: x.subgraph)
+        tried = list(dict.fromkeys(j.subgraph for st in ordered for j in self.jumps(st, type_name)))
+        owners = [
+            n
+            for n, sg in self.subgraphs.items()
+            if type_name in sg.types
+            and fname in sg.types[type_name].fields
+            and not sg.types[type_name].fields[fname].external
+        ]
+        blocks: list[str] = []
+        for n in tried:
+            moves = [o for o in owners if o not in tried]
+            if not moves:
+                blocks.append(f'- from subgraph "{n}": cannot find field "{coord}".')
+                continue
+            lines = [f'- from subgraph "{n}":', f'  - cannot find field "{coord}".']
+            for o in moves:
+                why = self._why(o, type_name, n)
+                lines.append(f'  - cannot move to subgraph "{o}", which has field "{coord}", because {why}')
+            blocks.append("\n".join(lines))
         self.errors.append(
             CompositionError(
                 "SATISFIABILITY_ERROR",
                 f"The following supergraph API query:\n{query}\n"
-                f"cannot be satisfied by the subgraphs because:\n{reasons}",
-                tuple(sgs),
+                "cannot be satisfied by the subgraphs because:\n" + "\n".join(blocks),
+                tuple(tried),
                 coord,
             )
+        )
+
+    def _why(self, target: str, type_name: str, source: str) -> str:
+        """Why no entity jump leads from ``source`` to ``target`` at ``type_name`` (Apollo's wording)."""
+        t = self.subgraphs[target].types[type_name]
+        if not t.keys:
+            return f'type "{type_name}" has no @key defined in subgraph "{target}".'
+        if not any(k.resolvable for k in t.keys):
+            return (
+                f'none of the @key defined on type "{type_name}" in subgraph "{target}" are resolvable (they are '
+                'all declared with their "resolvable" argument set to false).'
+            )
+        return (
+            f'none of the @key defined on type "{type_name}" in subgraph "{target}" can be fulfilled from '
+            f'subgraph "{source}".'
         )
 
 

@@ -75,16 +75,21 @@ def test_every_error_is_reported_not_only_the_first() -> None:
 def test_satisfiability_error_shows_the_failing_path() -> None:
     errors = _errors("err-unsatisfiable-value-type")
     assert [(e.code, e.coordinate) for e in errors] == [("SATISFIABILITY_ERROR", "Thing.b")]
-    assert errors[0].message.startswith(
-        "The following supergraph API query:\n{\n  t {\n    b\n  }\n}\ncannot be satisfied by the subgraphs because:\n"
+    assert errors[0].message == (
+        "The following supergraph API query:\n{\n  t {\n    b\n  }\n}\n"
+        "cannot be satisfied by the subgraphs because:\n"
+        '- from subgraph "a":\n'
+        '  - cannot find field "Thing.b".\n'
+        '  - cannot move to subgraph "b", which has field "Thing.b", because type "Thing" has no @key defined in '
+        'subgraph "b".'
     )
-    assert 'from subgraph "a": cannot find field "Thing.b"' in errors[0].message
 
 
 def test_satisfiability_non_resolvable_keys() -> None:
     errors = _errors("err-unsatisfiable-non-resolvable")
     assert sorted(e.coordinate or "" for e in errors) == ["User.age", "User.email"]
     assert all(e.code == "SATISFIABILITY_ERROR" for e in errors)
+    assert 'none of the @key defined on type "User" in subgraph "c" are resolvable' in errors[0].message
 
 
 def test_unparsable_subgraph() -> None:
