@@ -136,12 +136,20 @@ class _Specs:
     prefixes: set[str] = dataclasses.field(default_factory=set)
     directive_names: set[str] = dataclasses.field(default_factory=set)
     type_names: set[str] = dataclasses.field(default_factory=set)
+    # directives @link-ed from specs outside specs.apollo.dev (brought in by @composeDirective):
+    # their executable definitions are the subgraphs' own API, so the API schema keeps them
+    custom_directives: set[str] = dataclasses.field(default_factory=set)
 
     def is_machinery_directive(self, name: str) -> bool:
         return name in self.directive_names or (name.split("__", 1)[0] in self.prefixes and "__" in name)
 
     def is_machinery_type(self, name: str) -> bool:
         return name in self.type_names or ("__" in name and name.split("__", 1)[0] in self.prefixes)
+
+
+def _is_apollo_spec(url: str) -> bool:
+    """True for the federation machinery specs (link, join, inaccessible, tag, ...)."""
+    return "//specs.apollo.dev/" in url
 
 
 def _read_specs(doc: DocumentNode) -> _Specs:
@@ -181,6 +189,8 @@ def _read_specs(doc: DocumentNode) -> _Specs:
                     continue
                 if name.startswith("@"):
                     specs.directive_names.add(alias.lstrip("@"))
+                    if not _is_apollo_spec(url):
+                        specs.custom_directives.add(alias.lstrip("@"))
                     if spec_name == "inaccessible" and name == "@inaccessible":
                         imported_inaccessible = alias.lstrip("@")
                 else:
@@ -368,6 +378,12 @@ def parse_supergraph(sdl: str) -> Supergraph:
 # -- API schema derivation ---------------------------------------------------------------
 
 
+_EXECUTABLE_LOCATIONS = frozenset({
+    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD",
+    "INLINE_FRAGMENT", "VARIABLE_DEFINITION",
+})
+
+
 def _strip(directives: Sequence[Any] | None, specs: _Specs) -> tuple[Any, ...]:
     return tuple(d for d in directives or () if not specs.is_machinery_directive(d.name.value))
 
@@ -397,6 +413,13 @@ def derive_api_document(doc: DocumentNode, specs: _Specs) -> DocumentNode:
     out: list[Any] = []
     for definition in doc.definitions:
         if isinstance(definition, DirectiveDefinitionNode):
+            if definition.name.value in specs.custom_directives:
+                # a composed custom directive: clients may use it where it is executable
+                # (a query may say ``field @access``); its type-system uses stay hidden
+                locations = tuple(loc for loc in definition.locations if loc.value in _EXECUTABLE_LOCATIONS)
+                if locations:
+                    out.append(dataclasses.replace(definition, locations=locations))
+                continue
             if specs.is_machinery_directive(definition.name.value):
                 continue
             out.append(definition)
