@@ -18,6 +18,7 @@ import orjson
 
 from gateway.contracts import SubgraphTransport
 from gateway.planner.nodes import (
+    TYPE_FILTER,
     FetchNode,
     FieldItem,
     FlattenNode,
@@ -175,6 +176,8 @@ async def _root_fetch(fetch: FetchNode, ctx: FetchContext) -> None:
         merge(ctx.data, data, ctx.object_types)
 
 
+_NO_POSSIBLE: Mapping[str, frozenset[str]] = {}
+
 # Paths of found objects are (parent, key) links; only error re-pathing needs the list form.
 _Link = tuple[Any, Any] | None
 
@@ -189,7 +192,8 @@ def _link_list(link: _Link) -> list[Any]:
 
 
 def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
-             out: list[tuple[dict[str, Any], _Link]], anc: Any = None, ancestors: list[Any] | None = None) -> None:
+             out: list[tuple[dict[str, Any], _Link]], anc: Any = None, ancestors: list[Any] | None = None,
+             possible: Mapping[str, frozenset[str]] = _NO_POSSIBLE) -> None:
     """Find the objects at ``path``; with ``ancestors``, also the chain of objects above each
     (a (parent-chain, object) link, the object itself first) for @fromContext values."""
     if value is None:
@@ -201,19 +205,29 @@ def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
                 ancestors.append((anc, value))
         elif isinstance(value, list):  # a list the path did not spell out: walk it anyway
             for n, item in enumerate(value):
-                _collect(item, path, i, (cur, n), out, anc, ancestors)
+                _collect(item, path, i, (cur, n), out, anc, ancestors, possible)
         return
     seg = path[i]
+    if seg[:1] == TYPE_FILTER:
+        # only objects of that type (or whose concrete type is not known yet) go on
+        if isinstance(value, dict):
+            tn = value.get("__typename")
+            if tn is None or tn == seg[1:] or seg[1:] in possible.get(tn, ()):
+                _collect(value, path, i + 1, cur, out, anc, ancestors, possible)
+        elif isinstance(value, list):
+            for n, item in enumerate(value):
+                _collect(item, path, i, (cur, n), out, anc, ancestors, possible)
+        return
     if seg == "@":
         if isinstance(value, list):
             for n, item in enumerate(value):
-                _collect(item, path, i + 1, (cur, n), out, anc, ancestors)
+                _collect(item, path, i + 1, (cur, n), out, anc, ancestors, possible)
         return
     if isinstance(value, dict):
         child = value.get(seg)
         if child is not None:
             _collect(child, path, i + 1, (cur, seg), out, (anc, value) if ancestors is not None else None,
-                     ancestors)
+                     ancestors, possible)
 
 
 def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
@@ -268,7 +282,7 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     requires = fetch.requires or {}
     found: list[tuple[dict[str, Any], _Link]] = []
     ancestors: list[Any] | None = [] if fetch.context else None
-    _collect(ctx.data, flatten.path, 0, None, found, None, ancestors)
+    _collect(ctx.data, flatten.path, 0, None, found, None, ancestors, ctx.possible)
     # one request per distinct set of @fromContext values (usually exactly one)
     batches: dict[bytes, _Batch] = {}
     for n, (obj, path) in enumerate(found):

@@ -33,6 +33,7 @@ from typing import Any
 from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLUnionType, is_abstract_type
 
 from gateway.planner.nodes import (
+    TYPE_FILTER,
     ContextVariable,
     FetchNode,
     FieldItem,
@@ -93,6 +94,10 @@ class _Ctx:
     # same path is asked from that anchor in a subgraph that resolves the whole of it.
     anchor: _Ctx | None = None
     chain: tuple[tuple[str, str, str, str, str], ...] = ()
+    # Set when this object type was reached through a fragment on an abstract field: objects of
+    # other types share the response path, so paths below here say which type they go through
+    # (``review|[UserReview].product``) and entity fetches there skip the other types' objects.
+    type_filter: str | None = None
 
     def helper_name(self, f: OpField) -> str:
         """The response name for ``f`` at this level (see :func:`_helper_name`)."""
@@ -470,7 +475,7 @@ class _PlanBuild:
                 sub = ctx
                 if s.directives:
                     sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
-                               ctx.provided, ctx.entry_key, ctx.client, ctx.anchor, ctx.chain)
+                               ctx.provided, ctx.entry_key, ctx.client, ctx.anchor, ctx.chain, ctx.type_filter)
                     ctx.group.variables |= s.variables
                 providers |= self._plan_object(sub, s.selections)
             else:
@@ -539,7 +544,7 @@ class _PlanBuild:
                     if not self._applies_api(ctx.type, r):
                         continue
                     rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r), r, ctx.path,
-                                self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client)
+                                self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r)
                     providers |= self._plan_field(rctx, s)
                 continue
             cond = s.type_condition or ctx.type
@@ -557,7 +562,7 @@ class _PlanBuild:
                 if cond not in possible:
                     continue  # this subgraph never returns that type here
                 rctx = _Ctx(ctx.group, ctx.selset.add_fragment(cond, s.directives), cond, ctx.path,
-                            self._narrow_provided(ctx.provided, cond), ctx.entry_key, ctx.client)
+                            self._narrow_provided(ctx.provided, cond), ctx.entry_key, ctx.client, type_filter=cond)
                 providers |= self._plan_object(rctx, s.selections)
                 continue
             overlap = [r for r in possible if r in self._api_possible(cond)]
@@ -574,7 +579,7 @@ class _PlanBuild:
                 continue
             for r in overlap:
                 rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r, s.directives), r, ctx.path,
-                            self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client)
+                            self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r)
                 providers |= self._plan_object(rctx, s.selections)
         return providers
 
@@ -626,7 +631,8 @@ class _PlanBuild:
         ctx.group.variables |= f.variables
         if sub is None or not f.selections:
             return {ctx.group}
-        path = ctx.path + (rn,) + ("@",) * fd.type.count("[")
+        path = ctx.path + ((TYPE_FILTER + ctx.type_filter,) if ctx.type_filter else ()) + (rn,)
+        path += ("@",) * fd.type.count("[")
         if fg is not None and fg.provides is not None:
             provided: Provided | None = _provided_tree(fieldset_selections(fg.provides))
         else:
@@ -724,7 +730,8 @@ class _PlanBuild:
                 sub = selset.add_field(rn, name, args, directives, True, type_str)
                 assert sub is not None
                 selset = sub
-            tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, anchor, ctx.chain)
+            tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, anchor, ctx.chain,
+                        ctx.type_filter)
             return self._add_local(tctx, f) | deps
         return None
 
@@ -861,7 +868,8 @@ class _PlanBuild:
                 target.reps[a] = rep
         pos = target.selset.add_fragment(entity)
         entry = frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections)
-        tctx = _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client)
+        tctx = _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client,
+                    type_filter=ctx.type_filter if entity == ctx.type else None)
         tctx.anchor = tctx
         return tctx, deps
 

@@ -235,9 +235,26 @@ class FetchNode:
         return self.requires is not None
 
 
+TYPE_FILTER = "|"
+"""Prefix of a path segment that keeps only objects of one type (``"|Book"``): the objects at
+that point of the response may be of several types, and the fetch is for one type's children."""
+
+
+def print_path(path: tuple[str, ...]) -> str:
+    """A flatten path as plans print it: ``review|[UserReview].product.@``."""
+    out = ""
+    for seg in path:
+        if seg.startswith(TYPE_FILTER):
+            out += f"|[{seg[len(TYPE_FILTER):]}]"
+        else:
+            out += ("." if out else "") + seg
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class FlattenNode:
-    """Run ``node`` on the objects found at ``path`` ("@" walks into lists)."""
+    """Run ``node`` on the objects found at ``path`` ("@" walks into lists, ``"|T"`` keeps
+    only objects whose ``__typename`` is ``T``)."""
 
     path: tuple[str, ...]
     node: FetchNode

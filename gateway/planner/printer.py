@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from gateway.planner.nodes import FetchNode, FlattenNode, ParallelNode, PlanNode, SelSet, SequenceNode
+from gateway.planner.nodes import (
+    FetchNode,
+    FlattenNode,
+    ParallelNode,
+    PlanNode,
+    SelSet,
+    SequenceNode,
+    print_path,
+)
 
 
 def print_plan(node: PlanNode | None) -> str:
@@ -28,7 +36,7 @@ def _node(node: PlanNode, indent: int) -> list[str]:
         out.append(pad + "}")
         return out
     if isinstance(node, FlattenNode):
-        path = ".".join(node.path)
+        path = print_path(node.path)
         out = [pad + f'Flatten(path: "{path}") {{']
         sub = _node(node.node, indent + 1)
         sub[-1] += ","

@@ -35,3 +35,49 @@ async def test_query_may_use_the_composed_directive(customdirective: Scenario) -
     # subgraph a declares the argument without a default: the directive is not forwarded as is
     (req,) = customdirective.subgraphs["a"].requests
     assert "@trace" not in req["query"]
+
+
+# -- entity fetches below a union member only see that member's objects -------------------------
+
+POSTS = {
+    "t1": {"__typename": "TextPost", "id": "t1", "author": {"id": "ann"}},
+    "i1": {"__typename": "ImagePost", "id": "i1", "author": {"id": "bob"}},
+}
+PEOPLE = {"ann": {"name": "Ann", "avatar": "ann.png"}, "bob": {"name": "Bob", "avatar": "bob.png"}}
+
+
+def _person(field: str) -> object:
+    return lambda rep: {"id": rep["id"], field: PEOPLE[rep["id"]][field]}
+
+
+@pytest.fixture(scope="module")
+def unionpath(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "unionpath", {
+        "posts": {
+            "fields": {"Query.latest": lambda _s: POSTS["t1"], "Query.feed": lambda _s: list(POSTS.values())},
+            "entities": {"Person": lambda rep: {"id": rep["id"]}},
+        },
+        "names": {"entities": {"Person": _person("name")}},
+        "avatars": {"entities": {"Person": _person("avatar")}},
+    })
+
+
+UNION_QUERY = "{ %s { ... on TextPost { author { name } } ... on ImagePost { author { avatar } } } }"
+
+
+async def test_member_fields_are_fetched_only_for_that_member(unionpath: Scenario) -> None:
+    unionpath.reset()
+    body = await run(unionpath.gateway(), UNION_QUERY % "latest")
+    assert body == {"data": {"latest": {"author": {"name": "Ann"}}}}
+    # the only post is a TextPost: nothing is asked for an ImagePost's author
+    assert unionpath.subgraphs["avatars"].requests == []
+
+
+async def test_each_member_gets_its_own_children_in_a_list(unionpath: Scenario) -> None:
+    unionpath.reset()
+    body = await run(unionpath.gateway(), UNION_QUERY % "feed")
+    assert body == {"data": {"feed": [{"author": {"name": "Ann"}}, {"author": {"avatar": "bob.png"}}]}}
+    (names,) = unionpath.subgraphs["names"].requests
+    (avatars,) = unionpath.subgraphs["avatars"].requests
+    assert names["variables"]["representations"] == [{"__typename": "Person", "id": "ann"}]
+    assert avatars["variables"]["representations"] == [{"__typename": "Person", "id": "bob"}]

@@ -40,6 +40,8 @@ CASES = {
     "parentcall": ("parentcall", '{ productFromCatalog(id: "1") { id name category { id name details } } }'),
     "iorequires": ("iorequires", "{ anotherUsers { ... on User { age id name username } id name } }"),
     "context": ("context", "{ ts { u { field name } } }"),
+    "unionpath": ("unionpath", "{ feed { ... on TextPost { author { name } } "
+                               "... on ImagePost { author { avatar } } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
