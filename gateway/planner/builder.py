@@ -327,8 +327,10 @@ class _PlanBuild:
 
     # -- cost estimate (fewest fetches) -------------------------------------------------------
 
-    def _estimate(self, graph: str, type_name: str, sels: list[OpSelection], depth: int = 0) -> int:
-        """Rough number of extra fetches needed to resolve ``sels`` starting in ``graph``."""
+    def _estimate(self, graph: str, type_name: str, sels: list[OpSelection], depth: int = 0,
+                  provided: Provided | None = None) -> int:
+        """Rough number of extra fetches needed to resolve ``sels`` starting in ``graph``
+        (fields an enclosing ``@provides`` covers there count as local)."""
         if depth > 6:
             return 0
         cost = 0
@@ -339,7 +341,7 @@ class _PlanBuild:
                 if self._kind(cond) == "object" and kind != "object":
                     if not self.sg.type_in_graph(cond, graph):
                         continue
-                cost += self._estimate(graph, cond, s.selections, depth + 1)
+                cost += self._estimate(graph, cond, s.selections, depth + 1, self._narrow_provided(provided, cond))
                 continue
             if s.name == "__typename":
                 continue
@@ -347,9 +349,14 @@ class _PlanBuild:
             if fd is None:
                 continue
             fg = self.sg.field_in_graph(type_name, s.name, graph)
-            if fg is not None and not fg.external and not fg.inactive and fg.requires is None:
+            covered = self._provided_sub(provided, type_name, s.name)
+            local = fg is not None and not fg.external and not fg.inactive and fg.requires is None
+            if local or (covered is not None and (fg is None or fg.requires is None)):
                 if s.selections:
-                    cost += self._estimate(graph, _base(fg.type or fd.type), s.selections, depth + 1)
+                    sub_provided = (_provided_tree(fieldset_selections(fg.provides))
+                                    if fg is not None and fg.provides is not None else covered)
+                    sub_type = _base(fg.type if fg is not None and fg.type else fd.type)
+                    cost += self._estimate(graph, sub_type, s.selections, depth + 1, sub_provided or None)
                 continue
             others = self.sg.resolving_graphs(type_name, s.name)
             if not others:
@@ -361,6 +368,19 @@ class _PlanBuild:
             )
             cost += 1 + best
         return cost
+
+    def _provided_sub(self, provided: Provided | None, type_name: str, name: str) -> Provided | None:
+        """What ``provided`` (an enclosing @provides) says about field ``name`` of ``type_name``:
+        ``None`` when it does not cover the field, else what it provides below it."""
+        if not provided:
+            return None
+        out: Provided | None = None
+        if name in provided:
+            out = dict(provided[name])
+        for k, sub in provided.items():
+            if k.startswith("…on ") and self._applies(k[4:] or None, type_name) and name in sub:
+                out = {**(out or {}), **sub[name]}
+        return out
 
     # -- planning ------------------------------------------------------------------------------
 

@@ -81,3 +81,43 @@ async def test_each_member_gets_its_own_children_in_a_list(unionpath: Scenario) 
     (avatars,) = unionpath.subgraphs["avatars"].requests
     assert names["variables"]["representations"] == [{"__typename": "Person", "id": "ann"}]
     assert avatars["variables"]["representations"] == [{"__typename": "Person", "id": "bob"}]
+
+
+# -- a shared root field is taken from the subgraph whose @provides covers the selection ---------
+
+SHELF = [{"__typename": "Novel", "id": "n1", "title": "Dune"}, {"__typename": "Film", "id": "f1", "title": "Alien"}]
+
+
+def _refuse(*_args: object) -> object:
+    raise ValueError("this subgraph should not be asked")
+
+
+@pytest.fixture(scope="module")
+def providesroot(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "providesroot", {
+        "catalog": {"fields": {"Query.shelf": _refuse}},
+        "shelf": {"fields": {"Query.shelf": lambda _s: [
+            dict(SHELF[0]), {"__typename": "Film", "id": "f1"},
+        ]}},
+        "titles": {"entities": {
+            "Novel": _refuse,
+            "Film": lambda rep: {"id": rep["id"], "title": SHELF[1]["title"]},
+        }},
+    })
+
+
+async def test_root_subgraph_with_provides_answers_alone(providesroot: Scenario) -> None:
+    providesroot.reset()
+    body = await run(providesroot.gateway(), "{ shelf { ... on Novel { id title } ... on Film { id } } }")
+    assert body == {"data": {"shelf": [{"id": "n1", "title": "Dune"}, {"id": "f1"}]}}
+    assert len(providesroot.subgraphs["shelf"].requests) == 1
+    assert providesroot.subgraphs["catalog"].requests == []
+    assert providesroot.subgraphs["titles"].requests == []
+
+
+async def test_fields_outside_the_provides_still_come_from_their_owner(providesroot: Scenario) -> None:
+    providesroot.reset()
+    body = await run(providesroot.gateway(), "{ shelf { ... on Novel { title } ... on Film { title } } }")
+    assert body == {"data": {"shelf": [{"title": "Dune"}, {"title": "Alien"}]}}
+    (titles,) = providesroot.subgraphs["titles"].requests
+    assert titles["variables"]["representations"] == [{"__typename": "Film", "id": "f1"}]

@@ -42,6 +42,7 @@ CASES = {
     "context": ("context", "{ ts { u { field name } } }"),
     "unionpath": ("unionpath", "{ feed { ... on TextPost { author { name } } "
                                "... on ImagePost { author { avatar } } } }"),
+    "providesroot": ("providesroot", "{ shelf { ... on Novel { id title } ... on Film { id } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
