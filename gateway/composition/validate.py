@@ -405,6 +405,7 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
                         coord,
                     )
                 )
+    errors.extend(_check_interface_object_sharing(subgraphs, supergraph, keyed, provided))
     errors.extend(_check_interfaces(supergraph))
     errors.extend(_check_entity_interfaces(subgraphs, supergraph))
     errors.extend(_check_inaccessible(supergraph))
@@ -413,6 +414,53 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
         errors.append(
             _err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None)
         )
+    return errors
+
+
+def _check_interface_object_sharing(
+    subgraphs: list[Subgraph],
+    supergraph: Supergraph,
+    keyed: dict[str, set[str]],
+    provided: dict[str, set[tuple[str, str]]],
+) -> list[CompositionError]:
+    """Field sharing through ``@interfaceObject``: each interface object resolves its fields for
+    every implementation, so two of them (or one and the implementation itself) share them."""
+    errors: list[CompositionError] = []
+    for iface in supergraph.types.values():
+        if iface.kind != "interface" or not any(j.is_interface_object for j in iface.join_types):
+            continue
+        impls = [o.name for o in supergraph.types.values() if o.kind == "object" and iface.name in o.interfaces]
+        io_subgraphs = [s for s in subgraphs if iface.name in s.types and s.types[iface.name].interface_object]
+        fnames = list(dict.fromkeys(f for s in io_subgraphs for f in s.types[iface.name].fields))
+        for obj in impls:
+            for fname in fnames:
+                resolvers: list[tuple[str, str, bool]] = []  # (subgraph, label for the message, shareable)
+                for s in subgraphs:
+                    t = s.types.get(obj)
+                    f = t.fields.get(fname) if t is not None else None
+                    if f is not None and (not f.external or (obj, fname) in provided[s.name]):
+                        ok = f.shareable or f.external or f"{obj}.{fname}" in keyed.get(s.name, set())
+                        resolvers.append((s.name, f'"{s.name}"', ok))
+                for s in io_subgraphs:
+                    f = s.types[iface.name].fields.get(fname)
+                    if f is not None and not f.external:
+                        ok = f.shareable or f"{iface.name}.{fname}" in keyed.get(s.name, set())
+                        label = f'"{s.name}" (through @interfaceObject field "{iface.name}.{fname}")'
+                        resolvers.append((s.name, label, ok))
+                if len(resolvers) < 2 or all(ok for _, _, ok in resolvers):
+                    continue
+                labels = [label for _, label, _ in resolvers]
+                where = "all of them" if not any(ok for _, _, ok in resolvers) else "some of them"
+                errors.append(
+                    _err(
+                        "INVALID_FIELD_SHARING",
+                        f'Non-shareable field "{obj}.{fname}" is resolved from multiple subgraphs: it is resolved '
+                        f"from subgraphs {', '.join(labels[:-1])} and {labels[-1]} and defined as non-shareable in "
+                        f"{where}",
+                        tuple(dict.fromkeys(name for name, _, _ in resolvers)),
+                        f"{obj}.{fname}",
+                    )
+                )
     return errors
 
 
