@@ -46,13 +46,14 @@ class SelSet:
     _compiled: tuple[tuple[Any, ...], ...] | None = field(default=None, repr=False, compare=False)
 
     def compiled(self) -> tuple[tuple[Any, ...], ...]:
-        """``(True, data_key, name, sub)`` per field, ``(False, type_condition, sub)`` per fragment."""
+        """``(True, data_key, name, sub)`` per field, ``(False, type_condition, None, sub)`` per fragment
+        (one shape, so the executor unpacks every entry alike)."""
         c = self._compiled
         if c is None:
             c = self._compiled = tuple(
                 (True, item.response_name, item.name, item.sub.compiled() if item.sub is not None else None)
                 if isinstance(item, FieldItem)
-                else (False, item.type_condition, item.sub.compiled())
+                else (False, item.type_condition, None, item.sub.compiled())
                 for item in self.items.values()
             )
         return c

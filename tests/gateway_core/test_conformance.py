@@ -121,3 +121,42 @@ async def test_fields_outside_the_provides_still_come_from_their_owner(providesr
     assert body == {"data": {"shelf": [{"title": "Dune"}, {"title": "Alien"}]}}
     (titles,) = providesroot.subgraphs["titles"].requests
     assert titles["variables"]["representations"] == [{"__typename": "Film", "id": "f1"}]
+
+
+# -- @requires whose field set has inline fragments under a field --------------------------------
+
+BOXES = [
+    {"id": "b1", "shape": {"__typename": "Square", "sides": 4, "edge": 2.0}},
+    {"id": "b2", "shape": {"__typename": "Circle", "sides": 0, "radius": 1.0}},
+]
+
+
+def _area(box: dict[str, object]) -> float:
+    shape = box["shape"]
+    assert isinstance(shape, dict)
+    if shape["__typename"] == "Square":
+        return float(shape["edge"]) ** 2
+    return round(3.14 * float(shape["radius"]) ** 2, 2)
+
+
+@pytest.fixture(scope="module")
+def reqfragment(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "reqfragment", {
+        "shapes": {
+            "fields": {"Query.boxes": lambda _s: [dict(b) for b in BOXES]},
+            "entities": {"Box": lambda rep: next(dict(b) for b in BOXES if b["id"] == rep["id"])},
+        },
+        "area": {"fields": {"Box.area": _area}, "entities": {"Box": lambda rep: dict(rep)}},
+    })
+
+
+async def test_requires_with_fragments_below_a_field(reqfragment: Scenario) -> None:
+    reqfragment.reset()
+    body = await run(reqfragment.gateway(), "{ boxes { id area } }")
+    assert body == {"data": {"boxes": [{"id": "b1", "area": 4.0}, {"id": "b2", "area": 3.14}]}}
+    (area,) = reqfragment.subgraphs["area"].requests
+    # each representation carries only its own member's fields (and the shape's __typename)
+    assert area["variables"]["representations"] == [
+        {"__typename": "Box", "id": "b1", "shape": {"__typename": "Square", "sides": 4, "edge": 2.0}},
+        {"__typename": "Box", "id": "b2", "shape": {"__typename": "Circle", "sides": 0, "radius": 1.0}},
+    ]
