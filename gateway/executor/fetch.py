@@ -29,6 +29,7 @@ from gateway.planner.nodes import (
     SequenceNode,
     restore_names,
 )
+from gateway.planner.operation import conditions_hold
 
 SUBGRAPH_FETCH_FAILED = "SUBGRAPH_FETCH_FAILED"
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
@@ -62,6 +63,8 @@ async def run_plan(node: PlanNode | None, ctx: FetchContext) -> None:
     elif isinstance(node, ParallelNode):
         await asyncio.gather(*(run_plan(child, ctx) for child in node.nodes))
     elif isinstance(node, FlattenNode):
+        if node.node.conditions and not conditions_hold(node.node.conditions, ctx.variables):
+            return  # everything it would fetch is skipped by @skip/@include
         await _guarded(_entity_fetch(node, ctx), node.node, ctx)
     else:
         await _guarded(_root_fetch(node, ctx), node, ctx)

@@ -45,7 +45,14 @@ from gateway.planner.nodes import (
     SequenceNode,
     alias_conflicts,
 )
-from gateway.planner.operation import NormalizedOperation, OpField, OpFragment, OpSelection, fieldset_selections
+from gateway.planner.operation import (
+    Condition,
+    NormalizedOperation,
+    OpField,
+    OpFragment,
+    OpSelection,
+    fieldset_selections,
+)
 from gateway.supergraph.model import FieldInGraph, KeyInfo, Supergraph
 
 _MAX_DEPTH = 24
@@ -74,6 +81,13 @@ class _Group:
     variables: set[str] = field(default_factory=set)
     root_fields: list[str] = field(default_factory=list)
     context: list[ContextVariable] = field(default_factory=list)
+    # conditions under which every selection of this fetch is needed (the intersection over
+    # all the positions that used it; None until first used)
+    conds: frozenset[Condition] | None = None
+
+    def use(self, conds: frozenset[Condition]) -> None:
+        """Record that a position needing ``conds`` put selections into this fetch."""
+        self.conds = conds if self.conds is None else self.conds & conds
 
     def __hash__(self) -> int:
         return self.id
@@ -98,10 +112,30 @@ class _Ctx:
     # other types share the response path, so paths below here say which type they go through
     # (``review|[UserReview].product``) and entity fetches there skip the other types' objects.
     type_filter: str | None = None
+    # @skip/@include conditions of the client selections leading here: the data asked for at
+    # this position is only needed when all of them hold
+    conds: frozenset[Condition] = frozenset()
 
     def helper_name(self, f: OpField) -> str:
         """The response name for ``f`` at this level (see :func:`_helper_name`)."""
         return _helper_name(f, self.client)
+
+
+def _needed_by_dependents(groups: list[_Group]) -> None:
+    """A fetch whose output feeds another fetch is needed whenever that one is: narrow each
+    fetch's conditions to what its dependents need (until nothing changes; deps are acyclic)."""
+    changed = True
+    while changed:
+        changed = False
+        for g in groups:
+            mine = g.conds if g.conds is not None else frozenset()
+            for d in g.deps:
+                if d.conds is None:
+                    continue
+                narrowed = d.conds & mine
+                if narrowed != d.conds:
+                    d.conds = narrowed
+                    changed = True
 
 
 def _helper_name(f: OpField, client: dict[str, tuple[str, str]] | None) -> str:
@@ -495,7 +529,8 @@ class _PlanBuild:
                 sub = ctx
                 if s.directives:
                     sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
-                               ctx.provided, ctx.entry_key, ctx.client, ctx.anchor, ctx.chain, ctx.type_filter)
+                               ctx.provided, ctx.entry_key, ctx.client, ctx.anchor, ctx.chain, ctx.type_filter,
+                               ctx.conds | frozenset(s.conditions))
                     ctx.group.variables |= s.variables
                 providers |= self._plan_object(sub, s.selections)
             else:
@@ -564,17 +599,19 @@ class _PlanBuild:
                     if not self._applies_api(ctx.type, r):
                         continue
                     rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r), r, ctx.path,
-                                self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r)
+                                self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r,
+                                conds=ctx.conds)
                     providers |= self._plan_field(rctx, s)
                 continue
             cond = s.type_condition or ctx.type
+            fconds = ctx.conds | frozenset(s.conditions)
             if s.directives:
                 ctx.group.variables |= s.variables
             if cond == ctx.type:
                 sub = ctx
                 if s.directives:
                     sub = _Ctx(ctx.group, ctx.selset.add_fragment(None, s.directives), ctx.type, ctx.path,
-                               ctx.provided, ctx.entry_key, ctx.client)
+                               ctx.provided, ctx.entry_key, ctx.client, conds=fconds)
                 providers |= self._plan_abstract(sub, s.selections)
                 continue
             cond_kind = self._kind(cond)
@@ -582,7 +619,8 @@ class _PlanBuild:
                 if cond not in possible:
                     continue  # this subgraph never returns that type here
                 rctx = _Ctx(ctx.group, ctx.selset.add_fragment(cond, s.directives), cond, ctx.path,
-                            self._narrow_provided(ctx.provided, cond), ctx.entry_key, ctx.client, type_filter=cond)
+                            self._narrow_provided(ctx.provided, cond), ctx.entry_key, ctx.client, type_filter=cond,
+                            conds=fconds)
                 providers |= self._plan_object(rctx, s.selections)
                 continue
             overlap = [r for r in possible if r in self._api_possible(cond)]
@@ -594,12 +632,13 @@ class _PlanBuild:
                 and set(overlap) <= set(self.sg.possible_types_in_graph(cond, graph))
             ):
                 rctx = _Ctx(ctx.group, ctx.selset.add_fragment(cond, s.directives), cond, ctx.path,
-                            ctx.provided, ctx.entry_key, ctx.client)
+                            ctx.provided, ctx.entry_key, ctx.client, conds=fconds)
                 providers |= self._plan_abstract(rctx, s.selections)
                 continue
             for r in overlap:
                 rctx = _Ctx(ctx.group, ctx.selset.add_fragment(r, s.directives), r, ctx.path,
-                            self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r)
+                            self._narrow_provided(ctx.provided, r), ctx.entry_key, ctx.client, type_filter=r,
+                            conds=fconds)
                 providers |= self._plan_object(rctx, s.selections)
         return providers
 
@@ -627,6 +666,9 @@ class _PlanBuild:
         return True
 
     def _plan_field(self, ctx: _Ctx, f: OpField) -> set[_Group]:
+        if f.conditions:
+            ctx = replace(ctx, conds=ctx.conds | frozenset(f.conditions))
+        ctx.group.use(ctx.conds)
         if f.name == "__typename":
             ctx.selset.add_field(f.response_name, "__typename", "", f.directives)
             ctx.group.variables |= f.variables
@@ -657,7 +699,8 @@ class _PlanBuild:
             provided: Provided | None = _provided_tree(fieldset_selections(fg.provides))
         else:
             provided = self._provided_child(ctx, f.name)
-        child = _Ctx(ctx.group, sub, sub_type, path, provided)
+        ctx.group.use(ctx.conds)
+        child = _Ctx(ctx.group, sub, sub_type, path, provided, conds=ctx.conds)
         if self._kind(sub_type) == "object":
             td = self.sg.types.get(sub_type)
             tg = td.graphs.get(graph) if td is not None else None
@@ -750,8 +793,9 @@ class _PlanBuild:
                 sub = selset.add_field(rn, name, args, directives, True, type_str)
                 assert sub is not None
                 selset = sub
+            group.use(ctx.conds)
             tctx = _Ctx(group, selset, ctx.type, ctx.path, None, frozenset(), ctx.client, anchor, ctx.chain,
-                        ctx.type_filter)
+                        ctx.type_filter, ctx.conds)
             return self._add_local(tctx, f) | deps
         return None
 
@@ -888,8 +932,9 @@ class _PlanBuild:
                 target.reps[a] = rep
         pos = target.selset.add_fragment(entity)
         entry = frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections)
+        target.use(ctx.conds)
         tctx = _Ctx(target, pos, entity, ctx.path, None, entry, ctx.client,
-                    type_filter=ctx.type_filter if entity == ctx.type else None)
+                    type_filter=ctx.type_filter if entity == ctx.type else None, conds=ctx.conds)
         tctx.anchor = tctx
         return tctx, deps
 
@@ -920,6 +965,8 @@ class _PlanBuild:
             id=g.id,
             renamed=renamed,
             context=tuple(g.context),
+            # only entity fetches are skipped: a root fetch also carries the operation's shape
+            conditions=tuple(sorted(g.conds, key=lambda c: (c[0], str(c[1])))) if g.is_entity and g.conds else (),
         )
         if g.is_entity:
             return FlattenNode(path=g.path, node=node)
@@ -932,6 +979,7 @@ class _PlanBuild:
         ids = {g.id for g in groups}
         for g in groups:
             g.deps = {d for d in g.deps if d.id in ids and d is not g}
+        _needed_by_dependents(groups)
         # Prefer a tree (each group waits for one parent): most parallel and readable.
         if all(len(g.deps) <= 1 for g in groups):
             children: dict[int, list[_Group]] = {}

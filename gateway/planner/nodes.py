@@ -230,6 +230,9 @@ class FetchNode:
     id: int = 0
     renamed: bool = False  # some fields carry internal aliases to undo (see restore_names)
     context: tuple[ContextVariable, ...] = ()  # per-request variables read from ancestors
+    # @skip/@include conditions (directive, literal or variable name) that must all hold for
+    # this fetch to be needed: every client selection it serves sits under them
+    conditions: tuple[tuple[str, bool | str], ...] = ()
 
     @property
     def is_entity_fetch(self) -> bool:

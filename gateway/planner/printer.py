@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.planner.nodes import (
     FetchNode,
     FlattenNode,
@@ -36,6 +38,15 @@ def _node(node: PlanNode, indent: int) -> list[str]:
         out.append(pad + "}")
         return out
     if isinstance(node, FlattenNode):
+        if node.node.conditions:
+            # printed like Apollo's condition nodes: Include(if: $x) / Skip(if: $x) around the fetch
+            (directive, value), *rest = node.node.conditions
+            unconditioned = FlattenNode(node.path, replace(node.node, conditions=tuple(rest)))
+            flag = f"${value}" if isinstance(value, str) else str(value).lower()
+            out = [pad + f"{directive.capitalize()}(if: {flag}) {{"]
+            out.extend(_node(unconditioned, indent + 1))
+            out.append(pad + "}")
+            return out
         path = print_path(node.path)
         out = [pad + f'Flatten(path: "{path}") {{']
         sub = _node(node.node, indent + 1)

@@ -160,3 +160,42 @@ async def test_requires_with_fragments_below_a_field(reqfragment: Scenario) -> N
         {"__typename": "Box", "id": "b1", "shape": {"__typename": "Square", "sides": 4, "edge": 2.0}},
         {"__typename": "Box", "id": "b2", "shape": {"__typename": "Circle", "sides": 0, "radius": 1.0}},
     ]
+
+
+# -- entity fetches that only serve skipped selections are not sent ------------------------------
+
+
+@pytest.fixture(scope="module")
+def skipfetch(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "skipfetch", {
+        "items": {"fields": {"Query.item": lambda _s: {"id": "i1"}}},
+        "details": {"entities": {"Item": lambda rep: {"id": rep["id"], "detail": "fragile", "owner": {"id": "o1"}}}},
+        "owners": {"entities": {"Owner": lambda rep: {"id": rep["id"], "name": "Olga"}}},
+    })
+
+
+SKIP_QUERY = ("query ($full: Boolean!) { item { id detail @include(if: $full) "
+              "... @skip(if: $full) { owner { name } } } }")
+
+
+async def test_included_field_is_fetched_and_skipped_branch_is_not(skipfetch: Scenario) -> None:
+    skipfetch.reset()
+    body = await run(skipfetch.gateway(), SKIP_QUERY, {"full": True})
+    assert body == {"data": {"item": {"id": "i1", "detail": "fragile"}}}
+    assert len(skipfetch.subgraphs["details"].requests) == 1
+    assert skipfetch.subgraphs["owners"].requests == []
+
+
+async def test_skip_branch_fetched_when_its_condition_holds(skipfetch: Scenario) -> None:
+    skipfetch.reset()
+    body = await run(skipfetch.gateway(), SKIP_QUERY, {"full": False})
+    assert body == {"data": {"item": {"id": "i1", "owner": {"name": "Olga"}}}}
+    assert len(skipfetch.subgraphs["details"].requests) == 1
+    assert len(skipfetch.subgraphs["owners"].requests) == 1
+
+
+async def test_nothing_downstream_is_asked_when_everything_is_skipped(skipfetch: Scenario) -> None:
+    skipfetch.reset()
+    body = await run(skipfetch.gateway(), "query ($d: Boolean = false) { item { id detail @include(if: $d) } }")
+    assert body == {"data": {"item": {"id": "i1"}}}
+    assert skipfetch.subgraphs["details"].requests == []

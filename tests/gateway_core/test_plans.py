@@ -43,6 +43,8 @@ CASES = {
     "unionpath": ("unionpath", "{ feed { ... on TextPost { author { name } } "
                                "... on ImagePost { author { avatar } } } }"),
     "providesroot": ("providesroot", "{ shelf { ... on Novel { id title } ... on Film { id } } }"),
+    "skipfetch": ("skipfetch", "query ($full: Boolean!) { item { id detail @include(if: $full) "
+                             "... @skip(if: $full) { owner { name } } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
