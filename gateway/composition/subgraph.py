@@ -658,13 +658,14 @@ def _upgrade_fed1(sg: Subgraph) -> None:
                 del t.fields[fname]
         for fd in t.fields.values():
             if fd.requires:
-                kept = [f for f in _top(fd.requires) if (t.fields.get(f) is not None and t.fields[f].external)]
+                # Unknown fields stay, so that validation reports them (REQUIRES_INVALID_FIELDS).
+                kept = [f for f in _top(fd.requires) if f not in t.fields or t.fields[f].external]
                 fd.requires = _filter_top(fd.requires, kept) or None
             if fd.provides:
                 # Federation 1 let @provides name fields the subgraph resolves anyway; those mean nothing.
                 target = sg.types.get(fd.type.named)
                 if target is not None and target.kind == "object":
-                    kept = [f for f in _top(fd.provides) if f in target.fields and target.fields[f].external]
+                    kept = [f for f in _top(fd.provides) if f not in target.fields or target.fields[f].external]
                     fd.provides = _filter_top(fd.provides, kept) or None
         if t.kind in ("object", "interface") and not t.fields:
             t.fields = {}
