@@ -980,13 +980,30 @@ class _PlanBuild:
         for g in groups:
             g.deps = {d for d in g.deps if d.id in ids and d is not g}
         _needed_by_dependents(groups)
-        # Prefer a tree (each group waits for one parent): most parallel and readable.
-        if all(len(g.deps) <= 1 for g in groups):
+        return self._arrange(groups)
+
+    def _arrange(self, groups: list[_Group]) -> PlanNode:
+        """Sequence/Parallel nodes for ``groups`` (non-empty, deps restricted to them, id order).
+
+        Independent parts (no dependency between them) run in parallel; a part where each fetch
+        waits for at most one other is a tree (most parallel and readable); otherwise the fetches
+        nothing waits on go first and the rest is arranged again, so unrelated chains below a
+        shared step still run side by side."""
+        members = {g.id for g in groups}
+
+        def deps(g: _Group) -> list[_Group]:
+            return sorted((d for d in g.deps if d.id in members), key=lambda d: d.id)
+
+        parts = _components(groups, deps)
+        if len(parts) > 1:
+            return ParallelNode(tuple(self._arrange(p) for p in parts))
+        if all(len(deps(g)) <= 1 for g in groups):
             children: dict[int, list[_Group]] = {}
             tops: list[_Group] = []
             for g in groups:
-                if g.deps:
-                    children.setdefault(next(iter(g.deps)).id, []).append(g)
+                ds = deps(g)
+                if ds:
+                    children.setdefault(ds[0].id, []).append(g)
                 else:
                     tops.append(g)
 
@@ -1001,22 +1018,11 @@ class _PlanBuild:
 
             top = [node(g) for g in tops]
             return top[0] if len(top) == 1 else ParallelNode(tuple(top))
-        # Otherwise levels by longest dependency chain.
-        level: dict[int, int] = {}
-
-        def lvl(g: _Group) -> int:
-            if g.id not in level:
-                level[g.id] = 0 if not g.deps else 1 + max(lvl(d) for d in g.deps)
-            return level[g.id]
-
-        by_level: dict[int, list[_Group]] = {}
-        for g in groups:
-            by_level.setdefault(lvl(g), []).append(g)
-        steps: list[PlanNode] = []
-        for i in sorted(by_level):
-            fetches = [self._fetch(g) for g in by_level[i]]
-            steps.append(fetches[0] if len(fetches) == 1 else ParallelNode(tuple(fetches)))
-        return steps[0] if len(steps) == 1 else SequenceNode(tuple(steps))
+        first = [g for g in groups if not deps(g)]
+        later = [g for g in groups if deps(g)]
+        fetches = [self._fetch(g) for g in first]
+        head: PlanNode = fetches[0] if len(fetches) == 1 else ParallelNode(tuple(fetches))
+        return SequenceNode((head, *_flatten_seq(self._arrange(later))))
 
     def _tree_sections(self, sections: list[_Group], kind: str) -> PlanNode | None:
         parts: list[PlanNode] = []
@@ -1028,6 +1034,27 @@ class _PlanBuild:
         if not parts:
             return None
         return parts[0] if len(parts) == 1 else SequenceNode(tuple(parts))
+
+
+def _components(groups: list[_Group], deps: Any) -> list[list[_Group]]:
+    """``groups`` split into weakly connected parts by ``deps``, each in id order, parts by first id."""
+    parent = {g.id: g.id for g in groups}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for g in groups:
+        for d in deps(g):
+            a, b = find(g.id), find(d.id)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    by_root: dict[int, list[_Group]] = {}
+    for g in groups:
+        by_root.setdefault(find(g.id), []).append(g)
+    return [by_root[r] for r in sorted(by_root)]
 
 
 def _flatten_seq(node: PlanNode) -> tuple[PlanNode, ...]:

@@ -199,3 +199,44 @@ async def test_nothing_downstream_is_asked_when_everything_is_skipped(skipfetch:
     body = await run(skipfetch.gateway(), "query ($d: Boolean = false) { item { id detail @include(if: $d) } }")
     assert body == {"data": {"item": {"id": "i1"}}}
     assert skipfetch.subgraphs["details"].requests == []
+
+
+# -- a fetch with two inputs does not hold back an unrelated chain -------------------------------
+
+
+@pytest.fixture(scope="module")
+def diamond(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "diamond", {
+        "base": {"fields": {"Query.order": lambda _s: {"id": "o1"}, "Query.user": lambda _s: {"id": "u1"}}},
+        "weights": {"entities": {"Order": lambda rep: {"id": rep["id"], "weight": 3}}},
+        "prices": {"entities": {"Order": lambda rep: {"id": rep["id"], "price": 7}}},
+        "shipping": {
+            "fields": {"Order.cost": lambda o: o["weight"] * o["price"]},
+            "entities": {"Order": lambda rep: dict(rep)},
+        },
+        "people": {"entities": {"User": lambda rep: {"id": rep["id"], "name": "Uma", "manager": {"id": "u2"}}}},
+        "titles": {"entities": {"User": lambda rep: {"id": rep["id"], "title": "Boss"}}},
+    })
+
+
+def test_independent_chains_are_parallel_branches() -> None:
+    from gateway.planner import ParallelNode, SequenceNode
+    from gateway.runtime import Gateway
+
+    from .harness import FIXTURES
+
+    gw = Gateway.from_supergraph_sdl((FIXTURES / "diamond" / "supergraph.graphql").read_text())
+    plan = gw.prepare("{ order { cost } user { name manager { title } } }", None).plan
+    # the root fetch, then two branches side by side: the order diamond and the user chain
+    assert isinstance(plan, SequenceNode) and len(plan.nodes) == 2
+    branches = plan.nodes[1]
+    assert isinstance(branches, ParallelNode) and len(branches.nodes) == 2
+    assert all(isinstance(b, SequenceNode) for b in branches.nodes)
+
+
+async def test_diamond_and_chain_answer(diamond: Scenario) -> None:
+    diamond.reset()
+    body = await run(diamond.gateway(), "{ order { cost } user { name manager { title } } }")
+    assert body == {"data": {"order": {"cost": 21}, "user": {"name": "Uma", "manager": {"title": "Boss"}}}}
+    (shipping,) = diamond.subgraphs["shipping"].requests
+    assert shipping["variables"]["representations"] == [{"__typename": "Order", "id": "o1", "weight": 3, "price": 7}]

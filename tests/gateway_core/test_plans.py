@@ -45,6 +45,7 @@ CASES = {
     "providesroot": ("providesroot", "{ shelf { ... on Novel { id title } ... on Film { id } } }"),
     "skipfetch": ("skipfetch", "query ($full: Boolean!) { item { id detail @include(if: $full) "
                              "... @skip(if: $full) { owner { name } } } }"),
+    "diamond": ("diamond", "{ order { cost } user { name manager { title } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
