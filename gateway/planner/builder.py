@@ -14,14 +14,23 @@ subgraph:
   or the nearest entity above (a value type split over subgraphs).
 
 Among several candidates (root fields, @shareable fields) it picks the one whose
-subtree needs the fewest further jumps, preferring a fetch group that already
+subtree needs the fewest further jumps (fields an enclosing ``@provides`` covers
+count as local), preferring a fetch group that already
 exists for the same response path; a dead end is undone and the next way tried,
 and a root field that cannot be planned in one subgraph is planned again in the
 next. Abstract types are kept as they are when the subgraph resolves the whole
 selection, and exploded into their concrete types otherwise.
 
+Below a fragment that narrows a union or interface to one member, response
+paths name that member (``review|[UserReview].product``): entity fetches there
+only take that member's objects. Every fetch group remembers the @skip/@include
+conditions common to all the selections it serves; an entity fetch whose
+conditions do not hold is not sent.
+
 Fetch groups with their dependencies then become a Sequence / Parallel / Flatten
-/ Fetch tree: a tree when every group waits for one other, levels otherwise.
+/ Fetch tree: independent parts side by side, a tree when every group waits for
+one other, otherwise the groups nothing waits on first and the rest arranged the
+same way.
 """
 
 from __future__ import annotations
