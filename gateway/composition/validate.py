@@ -16,7 +16,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set
 from .subgraph import FieldDef, Subgraph, TypeDef
-from .supergraph import Supergraph
+from .supergraph import SField, SType, Supergraph
 
 COMPOSITE = ("object", "interface", "union")
 
@@ -412,7 +412,12 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
     q = supergraph.types.get("Query")
     if q is None or not q.fields:
         errors.append(
-            _err("NO_QUERIES", "No queries found in any subgraph: a supergraph must have a query root type.", (), None)
+            _err(
+                "NO_QUERIES",
+                "No queries found in any subgraph: a supergraph must have a query root type.",
+                tuple(s.name for s in subgraphs),
+                None,
+            )
         )
     return errors
 
@@ -470,6 +475,21 @@ def _fmt(names: list[str]) -> str:
     return "subgraphs " + ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
 
 
+def _type_subgraphs(sg: Supergraph, t: SType) -> tuple[str, ...]:
+    """Names of the subgraphs that define a merged type (from its ``@join__type``s)."""
+    by_enum = {g.enum: g.name for g in sg.graphs}
+    return tuple(dict.fromkeys(by_enum[j.graph] for j in t.join_types if j.graph in by_enum))
+
+
+def _field_subgraphs(sg: Supergraph, t: SType, f: SField) -> tuple[str, ...]:
+    """Names of the subgraphs that define a merged field (all of the type's when no ``@join__field``)."""
+    by_enum = {g.enum: g.name for g in sg.graphs}
+    graphs = [j.graph for j in f.joins if j.graph is not None]
+    if not graphs:
+        return _type_subgraphs(sg, t)
+    return tuple(dict.fromkeys(by_enum[g] for g in graphs if g in by_enum))
+
+
 def _check_interfaces(sg: Supergraph) -> list[CompositionError]:
     errors: list[CompositionError] = []
     for t in sg.types.values():
@@ -479,14 +499,15 @@ def _check_interfaces(sg: Supergraph) -> list[CompositionError]:
             iface = sg.types.get(iname)
             if iface is None:
                 continue
-            for fname in iface.fields:
+            for fname, f in iface.fields.items():
                 if fname not in t.fields:
+                    involved = tuple(dict.fromkeys(_field_subgraphs(sg, iface, f) + _type_subgraphs(sg, t)))
                     errors.append(
                         _err(
                             "INTERFACE_FIELD_NO_IMPLEM",
                             f'Interface field "{iname}.{fname}" is declared in some subgraphs but type "{t.name}", '
                             f'which implements "{iname}", does not have field "{fname}".',
-                            (),
+                            involved,
                             f"{t.name}.{fname}",
                         )
                     )
@@ -564,6 +585,7 @@ def _same_field_set(a: str, b: str) -> bool:
 
 
 def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
+    """Elements clients see must not reference @inaccessible types (REFERENCED_INACCESSIBLE)."""
     hidden = {t.name for t in sg.types.values() if t.deco.inaccessible}
     errors: list[CompositionError] = []
     for t in sg.types.values():
@@ -576,7 +598,7 @@ def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
                         "REFERENCED_INACCESSIBLE",
                         f'Type "{f.type.named}" is @inaccessible but is referenced by "{t.name}.{f.name}", which is '
                         "in the API schema.",
-                        (),
+                        _field_subgraphs(sg, t, f),
                         f"{t.name}.{f.name}",
                     )
                 )
@@ -587,7 +609,7 @@ def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
                             "REFERENCED_INACCESSIBLE",
                             f'Type "{a.type.named}" is @inaccessible but is referenced by '
                             f'"{t.name}.{f.name}({a.name}:)", which is in the API schema.',
-                            (),
+                            _field_subgraphs(sg, t, f),
                             f"{t.name}.{f.name}({a.name}:)",
                         )
                     )
@@ -598,7 +620,7 @@ def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
                         "REFERENCED_INACCESSIBLE",
                         f'Type "{a.type.named}" is @inaccessible but is referenced by "{t.name}.{a.name}", which is '
                         "in the API schema.",
-                        (),
+                        _type_subgraphs(sg, t),
                         f"{t.name}.{a.name}",
                     )
                 )

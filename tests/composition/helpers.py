@@ -87,7 +87,5 @@ def normalise_supergraph(sdl: str) -> str:
     sdl = re.sub(r"join/v0\.\d", "join/vX", sdl)
     sdl = sdl.replace(", overrideLabel: String", "").replace(", contextArguments: [join__ContextArgument!]", "")
     doc = parse(sdl)
-    kept = tuple(
-        d for d in doc.definitions if not (hasattr(d, "name") and d.name and d.name.value in _VERSIONED_JOIN)
-    )
+    kept = tuple(d for d in doc.definitions if not (hasattr(d, "name") and d.name and d.name.value in _VERSIONED_JOIN))
     return _sorted_document(DocumentNode(definitions=kept))

@@ -101,3 +101,20 @@ def test_duplicate_subgraph_names() -> None:
     sdl = FED2 + "type Query { a: Int }\n"
     result = compose([SubgraphSource("a", "http://a", sdl), SubgraphSource("a", "http://b", sdl)])
     assert [e.code for e in result.errors] == ["INVALID_SUBGRAPH_NAME"]
+
+
+def test_interface_field_without_implementation_names_the_subgraphs() -> None:
+    [error] = _errors("err-interface-field-no-implem")
+    assert (error.code, error.coordinate) == ("INTERFACE_FIELD_NO_IMPLEM", "Dog.name")
+    assert set(error.subgraphs) == {"a", "b"}
+
+
+def test_referenced_inaccessible_names_the_subgraph() -> None:
+    [error] = _errors("err-referenced-inaccessible")
+    assert (error.code, error.subgraphs, error.coordinate) == ("REFERENCED_INACCESSIBLE", ("a",), "Query.secret")
+
+
+def test_no_queries() -> None:
+    sdl = FED2 + "type Mutation { ping: Int }\n"
+    result = compose([SubgraphSource("a", "http://a", sdl)])
+    assert [(e.code, e.subgraphs) for e in result.errors] == [("NO_QUERIES", ("a",))]
