@@ -21,6 +21,7 @@ from subgraphs.common.settings import Settings
 
 ACCESS = "access"
 REFRESH = "refresh"
+INVITATION = "invitation"  # lets an invited user set a password once
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ class TokenService:
         except JoseError as exc:
             raise Unauthenticated(f"Invalid token: {exc.description or exc.error}") from None
         if claims.get("typ") != kind:
-            raise Unauthenticated(f"Invalid token: expected a {kind} token")
+            raise Unauthenticated(f"Invalid token: wrong kind of token ({claims.get('typ')!r} given, {kind!r} needed)")
         return TokenSubject(
             user_id=str(claims["sub"]),
             email=str(claims.get("email", "")),

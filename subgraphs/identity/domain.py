@@ -21,7 +21,7 @@ from subgraphs.common.db import Database
 from subgraphs.common.errors import BadUserInput, Conflict, Forbidden, Unauthenticated, not_found
 from subgraphs.common.ids import utcnow
 from subgraphs.common.settings import Settings
-from subgraphs.common.tokens import ACCESS, REFRESH, TokenService, TokenSubject
+from subgraphs.common.tokens import ACCESS, INVITATION, REFRESH, TokenService, TokenSubject
 from subgraphs.identity.models import Membership, Role, RoleGrant, Tenant, User
 from subgraphs.identity.repository import IdentityRepository, MembershipRow, memberships_of_users
 
@@ -483,4 +483,58 @@ async def refresh(
     if membership is None or tenant is None:
         raise Forbidden(f"you are no longer a member of tenant {subject.tenant_id!r}; sign in again")
     _check_sign_in(tenant)
+    return _issue(tokens, settings, user, tenant, membership)
+
+
+# -- invitations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A signed, single-use invitation for an invited member to set a password."""
+
+    token: str
+    expires_at: datetime
+    user: User
+
+
+async def issue_invitation(
+    repo: IdentityRepository, tokens: TokenService, settings: Settings, tenant_id: str, user_id: str
+) -> Invitation:
+    """An invitation token for ``user_id``, an invited member of the active tenant.
+
+    There is no mail service in development: the Admin hands the token over.
+    """
+    user = await repo.user(user_id)
+    if user is None or await repo.membership(user.id) is None:
+        raise not_found("User", user_id)
+    if user.status != UserStatus.INVITED.value:
+        raise Conflict(
+            f"{user.email} has already accepted an invitation and signs in with a password", status=user.status
+        )
+    subject = TokenSubject(user_id=user.id, email=user.email, tenant_id=tenant_id)
+    expires_at = utcnow().replace(microsecond=0) + timedelta(seconds=settings.refresh_token_ttl)
+    return Invitation(token=tokens.issue(subject, INVITATION), expires_at=expires_at, user=user)
+
+
+async def accept_invitation(
+    repo: IdentityRepository, database: Database, tokens: TokenService, settings: Settings, *, token: str, password: str
+) -> SignedIn:
+    """Set the invited user's password, activate the account and sign in to the inviting tenant.
+
+    A token works once: after acceptance the account is active and the same
+    token is refused.
+    """
+    subject = tokens.verify(token, INVITATION)
+    user = await repo.user(subject.user_id)
+    if user is None:
+        raise Unauthenticated("this invitation is no longer valid")
+    if user.status != UserStatus.INVITED.value:
+        raise Conflict("this invitation was already accepted; sign in with your password")
+    check_password(password)
+    user.password_hash = await hash_password(password)
+    user.status = UserStatus.ACTIVE.value
+    repo.add(user)
+    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
+    tenant, membership = await _choose_tenant(repo, memberships, subject.tenant_id)
     return _issue(tokens, settings, user, tenant, membership)

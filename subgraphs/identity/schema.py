@@ -227,6 +227,13 @@ class AuthPayload:
     roles: list[str] = strawberry.field(description="The roles held in the active tenant")
 
 
+@strawberry.type(description="A single-use invitation: the invited person sets a password with acceptInvitation")
+class Invitation:
+    token: str
+    expires_at: datetime
+    user: User
+
+
 @strawberry.type(description="A new tenant with its first administrator and default roles")
 class OnboardTenantPayload:
     tenant: Tenant
@@ -432,6 +439,43 @@ class Mutation:
 
         user = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
         return user_view(user, is_self=user.id == ctx.caller.user_id, active_tenant_id=tenant_id)
+
+    @strawberry.mutation(
+        description="An invitation token for an invited member of the active tenant (Admins); hand it to them"
+    )
+    async def issue_invitation(self, info: Info, user_id: strawberry.ID) -> Invitation:
+        ctx = info.context
+        tenant_id = ctx.caller.require_role(ADMIN)
+
+        async def work(record: AuditRecord) -> domain.Invitation:
+            invitation = await domain.issue_invitation(
+                _repo(info), ctx.service.tokens, ctx.settings, tenant_id, str(user_id)
+            )
+            record.after = {"email": invitation.user.email, "expiresAt": invitation.expires_at.isoformat()}
+            return invitation
+
+        invitation = await run_mutation(
+            ctx, action="issueInvitation", object_type="User", work=work, object_id=str(user_id)
+        )
+        return Invitation(
+            token=invitation.token,
+            expires_at=invitation.expires_at,
+            user=user_view(invitation.user, is_self=False, active_tenant_id=tenant_id),
+        )
+
+    @strawberry.mutation(description="Accept an invitation: set a password, activate the account and sign in")
+    async def accept_invitation(self, info: Info, token: str, password: str) -> AuthPayload:
+        ctx = info.context
+
+        async def work(record: AuditRecord) -> domain.SignedIn:
+            signed = await domain.accept_invitation(
+                _repo(info), ctx.database, ctx.service.tokens, ctx.settings, token=token, password=password
+            )
+            record.object_id = signed.user.id
+            record.after = {"status": signed.user.status, "tenantId": signed.tenant.id if signed.tenant else None}
+            return signed
+
+        return _signed_in(ctx, await run_mutation(ctx, action="acceptInvitation", object_type="User", work=work))
 
     @strawberry.mutation(description="Replace a member's roles in the active tenant (Admins)")
     async def assign_roles(self, info: Info, user_id: strawberry.ID, roles: list[str]) -> User:

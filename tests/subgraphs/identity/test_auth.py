@@ -125,7 +125,7 @@ def test_refresh_issues_a_new_pair_with_roles_read_again(identity: Identity) -> 
 def test_refresh_refuses_access_tokens_and_garbage(shared_identity: Identity) -> None:
     login = data(shared_identity.query(LOGIN, {"email": "viewer@acme.example", "password": "Acme-Viewer-2026"}))
     body = shared_identity.query(REFRESH_TOKEN, {"token": login["login"]["accessToken"]})
-    assert error(body) == ("UNAUTHENTICATED", "Invalid token: expected a refresh token")
+    assert error(body) == ("UNAUTHENTICATED", "Invalid token: wrong kind of token ('access' given, 'refresh' needed)")
     assert error(shared_identity.query(REFRESH_TOKEN, {"token": "garbage"}))[0] == "UNAUTHENTICATED"
 
 

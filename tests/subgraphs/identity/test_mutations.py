@@ -217,6 +217,57 @@ def test_invite_a_new_user(identity: Identity) -> None:
     assert identity.sql(f"SELECT password_hash FROM identity_users WHERE id = '{new_id}'") == [(None,)]
 
 
+ISSUE_INVITATION = "mutation($id: ID!) { issueInvitation(userId: $id) { token user { email status } } }"
+ACCEPT = """mutation($token: String!, $password: String!) {
+  acceptInvitation(token: $token, password: $password) { accessToken roles tenant { id } user { email status } }
+}"""
+
+
+def test_an_invited_user_accepts_once_and_then_signs_in(identity: Identity) -> None:
+    invited = data(
+        identity.query(
+            INVITE,
+            {"input": {"email": "ines@acme.example", "name": "Ines", "roles": ["Manager"]}},
+            as_user="acme-admin",
+        )
+    )["inviteUser"]
+    # Only an Admin of the tenant may issue the invitation, and only for its own invited members.
+    assert error(identity.query(ISSUE_INVITATION, {"id": invited["id"]}, as_user="acme-viewer"))[0] == "FORBIDDEN"
+    assert error(identity.query(ISSUE_INVITATION, {"id": invited["id"]}, as_user="greenloop-admin")) == (
+        "NOT_FOUND",
+        f"User {invited['id']!r} not found",
+    )
+    issued = data(identity.query(ISSUE_INVITATION, {"id": invited["id"]}, as_user="acme-admin"))["issueInvitation"]
+    assert issued["user"] == {"email": "ines@acme.example", "status": "INVITED"}
+
+    weak = identity.query(ACCEPT, {"token": issued["token"], "password": "short"})
+    assert error(weak)[0] == "BAD_USER_INPUT"
+    accepted = data(identity.query(ACCEPT, {"token": issued["token"], "password": "Ines-Strong-2026"}))
+    assert accepted["acceptInvitation"]["roles"] == ["Manager"]
+    assert accepted["acceptInvitation"]["tenant"] == {"id": ACME}
+    assert accepted["acceptInvitation"]["user"] == {"email": "ines@acme.example", "status": "ACTIVE"}
+
+    again = identity.query(ACCEPT, {"token": issued["token"], "password": "Other-Strong-2026"})
+    assert error(again) == ("CONFLICT", "this invitation was already accepted; sign in with your password")
+    login = identity.query(LOGIN, {"email": "ines@acme.example", "password": "Ines-Strong-2026"})
+    assert data(login)["login"]["tenant"] == {"id": ACME, "name": "Acme Batteries GmbH"}
+    # An active member needs no invitation.
+    assert error(identity.query(ISSUE_INVITATION, {"id": invited["id"]}, as_user="acme-admin"))[0] == "CONFLICT"
+
+
+def test_a_forged_or_misused_token_is_not_an_invitation(identity: Identity) -> None:
+    assert error(identity.query(ACCEPT, {"token": "not-a-token", "password": "Ines-Strong-2026"})) == (
+        "UNAUTHENTICATED",
+        "Invalid token: DecodeError",
+    )
+    access = data(identity.query(LOGIN, {"email": "viewer@acme.example", "password": "Acme-Viewer-2026"}))
+    misuse = identity.query(ACCEPT, {"token": access["login"]["accessToken"], "password": "Ines-Strong-2026"})
+    assert error(misuse) == (
+        "UNAUTHENTICATED",
+        "Invalid token: wrong kind of token ('access' given, 'invitation' needed)",
+    )
+
+
 def test_invite_an_existing_user_links_them(identity: Identity) -> None:
     body = identity.query(
         INVITE, {"input": {"email": "admin@greenloop.example", "roles": ["Viewer"]}}, as_user="acme-admin"
