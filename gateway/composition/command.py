@@ -45,6 +45,9 @@ def run_compose(config_path: str, output_path: str | None) -> int:
             print(f"error: {err}", file=sys.stderr)
         print(f"composition failed with {len(result.errors)} error(s)", file=sys.stderr)
         return 1
+    # Hints do not fail composition; they point at things that may surprise (dropped arguments ...).
+    for hint in result.hints:
+        print(f"hint: {hint.code}: {hint.message}", file=sys.stderr)
     if output_path is None or output_path == "-":
         sys.stdout.write(result.supergraph_sdl)
     else:

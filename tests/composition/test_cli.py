@@ -144,3 +144,17 @@ def test_written_supergraph_is_readable_by_others(tmp_path: Path) -> None:
     out = tmp_path / "supergraph.graphql"
     assert main(["compose", str(config), "-o", str(out)]) == 0
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_hints_are_printed_but_do_not_fail(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    case = CASES_DIR / "arguments-merge"
+    entries = [
+        {"name": p.stem, "url": f"http://{p.stem}.example/graphql", "sdl": p.read_text()}
+        for p in sorted(case.glob("*.graphql"))
+        if not p.name.startswith("expected")
+    ]
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps(entries))
+    assert main(["compose", str(config), "-o", str(tmp_path / "s.graphql")]) == 0
+    err = capsys.readouterr().err
+    assert 'hint: INCONSISTENT_ARGUMENT_PRESENCE: Optional argument "Query.items(onlyMine:)"' in err
