@@ -44,6 +44,30 @@ class Measurement:
     p99_ms: float
     non_2xx: int
     socket_errors: str | None
+    requests: int = 0
+    cpu_ms_per_request: float | None = None  # the gateway's own CPU time (steadier than req/s)
+    subgraph_cpu_ms_per_request: float | None = None
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and its live children so far (Linux /proc), or None."""
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):  # worker processes, when there are any
+        if entry.isdigit():
+            child = _stat(int(entry))
+            if child is not None and child[1] == str(pid):
+                total += _cpu_seconds(int(entry)) or 0.0
+    return total
 
 
 def _free_port() -> int:
@@ -121,13 +145,29 @@ def _wrk(url: str, body: Path, duration: int, connections: int, threads: int) ->
         raise SystemExit(f"bench: cannot read wrk output:\n{out}\n{result.stderr}")
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:(.*)", out)
+    total = re.search(r"(\d+) requests in", out)
     return Measurement(
         requests_per_second=float(rps[1]),
         p50_ms=_ms(p50[1]),
         p99_ms=_ms(p99[1]),
         non_2xx=int(non_2xx[1]) if non_2xx else 0,
         socket_errors=errors[1].strip() if errors else None,
+        requests=int(total[1]) if total else 0,
     )
+
+
+def _measure(
+    url: str, body: Path, duration: int, connections: int, threads: int, pid: int, sub_pid: int
+) -> Measurement:
+    """One wrk run, with the CPU time the gateway (and the subgraphs) spent per request during it."""
+    before, sub_before = _cpu_seconds(pid), _cpu_seconds(sub_pid)
+    m = _wrk(url, body, duration, connections, threads)
+    after, sub_after = _cpu_seconds(pid), _cpu_seconds(sub_pid)
+    if m.requests and before is not None and after is not None:
+        m.cpu_ms_per_request = (after - before) * 1000 / m.requests
+    if m.requests and sub_before is not None and sub_after is not None:
+        m.subgraph_cpu_ms_per_request = (sub_after - sub_before) * 1000 / m.requests
+    return m
 
 
 def main() -> int:
@@ -172,6 +212,7 @@ def main() -> int:
             "python gateway": f"http://127.0.0.1:{ours_port}/graphql",
             f"apollo gateway (node {node_version})": f"http://127.0.0.1:{apollo_port}/",
         }
+        pids = dict(zip(targets, (ours.pid, apollo.pid), strict=True))
         answers: dict[str, bytes] = {}
         for name, url in targets.items():
             response = httpx.post(
@@ -201,21 +242,26 @@ def main() -> int:
         results: dict[str, list[Measurement]] = {name: [] for name in targets}
         for _ in range(rounds):
             for name, url in targets.items():
-                results[name].append(_wrk(url, body, duration, connections, threads))
+                results[name].append(_measure(url, body, duration, connections, threads, pids[name], subgraphs.pid))
 
     best = {name: max(runs, key=lambda m: m.requests_per_second) for name, runs in results.items()}
     print(
         f"\nwrk: {threads} thread(s), {connections} connections, {duration}s x {rounds} round(s), "
         f"heavy query ({size:,} byte answer), {os.cpu_count()} CPUs shared by wrk, subgraphs and gateway"
     )
-    print(f"{'gateway':<34} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9}")
+    print(f"{'gateway':<34} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/req':>11} {'subgraphs':>10}")
     for name, m in best.items():
-        print(f"{name:<34} {m.requests_per_second:>9.1f} {m.p50_ms:>9.1f} {m.p99_ms:>9.1f}")
+        cpu = f"{m.cpu_ms_per_request:.2f}" if m.cpu_ms_per_request is not None else "-"
+        sub = f"{m.subgraph_cpu_ms_per_request:.2f}" if m.subgraph_cpu_ms_per_request is not None else "-"
+        print(f"{name:<34} {m.requests_per_second:>9.1f} {m.p50_ms:>9.1f} {m.p99_ms:>9.1f} {cpu:>11} {sub:>10}")
     ours_m, apollo_m = best.values()
     print(
         f"\nratio python/apollo: {ours_m.requests_per_second / apollo_m.requests_per_second:.2f}x requests/s, "
         f"p50 {ours_m.p50_ms / apollo_m.p50_ms:.2f}x, p99 {ours_m.p99_ms / apollo_m.p99_ms:.2f}x"
     )
+    cpu = [m.cpu_ms_per_request for m in best.values()]
+    if cpu[0] and cpu[1]:
+        print(f"CPU per request python/apollo: {cpu[0] / cpu[1]:.2f}x (gateway process only; lower is better)")
     failed = False
     for name, runs in results.items():
         for m in runs:

@@ -29,8 +29,9 @@ from graphql.execution.values import get_variable_values
 from graphql.type import is_abstract_type
 
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
-from gateway.executor import FetchContext, ResponseFormatter, merge, run_plan
+from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
+from gateway.executor.shaping import CompiledShapes, format_data
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
 from gateway.planner.operation import NormalizedOperation
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
@@ -59,7 +60,10 @@ class PreparedOperation:
     plan_text: str = ""
     # valid operation the supergraph cannot serve: answered with data null, not as a request error
     planning_failed: bool = False
-    # response-shaping work shared by all executions of this operation (see ResponseFormatter)
+    # response-shaping work shared by all executions of this operation: the compiled
+    # instructions of the fast path, and the reference formatter's (it takes over for
+    # responses that need error paths)
+    compiled: CompiledShapes = field(default_factory=CompiledShapes)
     shapes: ShapeCache = field(default_factory=ShapeCache)
 
 
@@ -273,8 +277,8 @@ class Gateway:
             introspection = result.data or {}  # type: ignore[union-attr]
             for e in result.errors or ():  # type: ignore[union-attr]
                 ctx.errors.append(dict(e.formatted))
-        formatter = ResponseFormatter(self.api_schema, variables, ctx.errors, prepared.shapes)
-        data = formatter.format(op, ctx.data, introspection)
+        data = format_data(self.api_schema, op, ctx.data, variables, ctx.errors, prepared.compiled,
+                           prepared.shapes, introspection)
         extensions = None
         if include_plan:
             extensions = {"queryPlan": {"text": prepared.plan_text}}

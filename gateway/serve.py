@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -50,6 +51,31 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
     return build
 
 
+GC_GEN0_THRESHOLD = 100_000
+"""Allocations (net of frees) of tracked objects between two young-generation collections."""
+
+
+def settle_heap() -> None:
+    """Take everything alive now (supergraph, schemas, caches, modules) out of the cyclic GC's scans.
+
+    A request allocates thousands of dicts and lists (subgraph answers, the merged tree,
+    the response), so the collector runs its full collections every few requests, and
+    each one walked every object of the loaded schema and the imported modules: measured
+    with ``bench/cpu.py``, about a third of the gateway's CPU per request. Frozen objects
+    are still freed by reference counting; they are only no longer scanned for cycles.
+    Called once a supergraph is loaded and again after each reload: unfreezing first lets
+    the full collection free the replaced runtime (its schema objects reference each other).
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    # Most per-request objects die by reference counting as soon as the response is sent;
+    # with the default threshold (700) the collector still ran a dozen times per request
+    # over the requests in flight. Collecting once 100k more objects are alive than freed
+    # cut the gateway's CPU per request by about a fifth in `make bench`.
+    gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
+
+
 @dataclass(frozen=True, slots=True)
 class _FileStamp:
     mtime_ns: int
@@ -60,8 +86,16 @@ class _FileStamp:
 class SupergraphWatcher:
     """Loads the supergraph file into a :class:`GatewayState` and reloads it when it changes."""
 
-    def __init__(self, path: Path, state: GatewayState, factory: RuntimeFactory, poll_interval: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        state: GatewayState,
+        factory: RuntimeFactory,
+        poll_interval: float,
+        on_install: Callable[[], None] | None = None,
+    ) -> None:
         self._path = path
+        self._on_install = on_install
         self._state = state
         self._factory = factory
         self._poll_interval = poll_interval
@@ -115,6 +149,8 @@ class SupergraphWatcher:
             return False
         previous = self._state.current
         self._state.install(runtime, digest)
+        if self._on_install is not None:
+            self._on_install()
         if previous is None:
             logger.info("supergraph %s loaded (sha256 %s)", self._path, digest[:12])
         else:
@@ -141,13 +177,15 @@ def build_app(
     runtime_factory: RuntimeFactory | None = None,
     transport: SubgraphTransport | None = None,
     state: GatewayState | None = None,
+    freeze_heap: bool = False,
 ) -> Starlette:
     """The application ``gateway serve`` runs: edge, supergraph watcher and transport, wired.
 
     The watcher loads the supergraph during startup (so a valid file is served from
     the first request) and polls it in the background; shutdown stops the watcher
     and closes the connection pool. ``runtime_factory`` and ``transport`` default to
-    the production ones.
+    the production ones. ``freeze_heap`` calls :func:`settle_heap` after each load (the
+    server process does; a process hosting other work, such as a test run, need not).
     """
     if settings.supergraph is None:
         raise SettingsError("supergraph: no supergraph file given (--supergraph, config or GATEWAY_SUPERGRAPH)")
@@ -155,7 +193,9 @@ def build_app(
     factory = runtime_factory or gateway_runtime_factory(settings)
     owned_transport = transport is None
     the_transport: SubgraphTransport = transport or HTTPTransport.from_settings(settings)
-    watcher = SupergraphWatcher(settings.supergraph, state, factory, settings.poll_interval)
+    watcher = SupergraphWatcher(
+        settings.supergraph, state, factory, settings.poll_interval, on_install=settle_heap if freeze_heap else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -208,7 +248,7 @@ def run_serve(
     try:
         config = config or os.environ.get("GATEWAY_CONFIG") or None
         settings = Settings.load(config, supergraph=supergraph, host=host, port=port)
-        app = build_app(settings)
+        app = build_app(settings, freeze_heap=True)
     except SettingsError as exc:
         print(f"gateway serve: {exc}", file=sys.stderr)
         return 2

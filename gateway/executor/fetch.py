@@ -233,6 +233,65 @@ def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
                      ancestors, possible)
 
 
+def _find(
+    data: Any, path: tuple[str, ...], possible: Mapping[str, frozenset[str]]
+) -> list[tuple[dict[str, Any], _Link]]:
+    """What :func:`_collect` finds without ancestors, walked one path segment at a time.
+
+    The recursive walk costs a call per object per segment; a flatten path under a few
+    lists reaches hundreds of objects, so this loops over each level instead. Levels keep
+    document order (every object of a level expands in place), so the objects come out in
+    the same order as the recursive walk finds them.
+    """
+    level: list[tuple[Any, _Link]] = [(data, None)] if data is not None else []
+    for seg in path:
+        nxt: list[tuple[Any, _Link]] = []
+        append = nxt.append
+        if seg[:1] == TYPE_FILTER:
+            for value, cur in level:
+                _filter_into(value, cur, seg[1:], possible, nxt)
+        elif seg == "@":
+            for value, cur in level:
+                if isinstance(value, list):
+                    for n, item in enumerate(value):
+                        if item is not None:  # a null is a dead end at any later step
+                            append((item, (cur, n)))
+        else:
+            for value, cur in level:
+                if isinstance(value, dict):
+                    child = value.get(seg)
+                    if child is not None:
+                        append((child, (cur, seg)))
+        level = nxt
+    out: list[tuple[dict[str, Any], _Link]] = []
+    for value, cur in level:
+        _objects_into(value, cur, out)
+    return out
+
+
+def _filter_into(value: Any, cur: _Link, typename: str, possible: Mapping[str, frozenset[str]],
+                 out: list[tuple[Any, _Link]]) -> None:
+    # a type filter walks nested lists in place, like _collect
+    if isinstance(value, dict):
+        tn = value.get("__typename")
+        if tn is None or tn == typename or typename in possible.get(tn, ()):
+            out.append((value, cur))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            if item is not None:
+                _filter_into(item, (cur, n), typename, possible, out)
+
+
+def _objects_into(value: Any, cur: _Link, out: list[tuple[dict[str, Any], _Link]]) -> None:
+    # the end of the path: objects, and the objects of lists the path did not spell out
+    if isinstance(value, dict):
+        out.append((value, cur))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            if item is not None:
+                _objects_into(item, (cur, n), out)
+
+
 def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
     """Copy the fields of ``sel`` from ``obj`` into ``out``.
 
@@ -283,8 +342,14 @@ def _representation(obj: dict[str, Any], rep: Representation, ctx: FetchContext)
 async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     fetch = flatten.node
     requires = fetch.requires or {}
-    found: list[tuple[dict[str, Any], _Link]] = []
-    ancestors: list[Any] | None = [] if fetch.context else None
+    if not fetch.context:
+        found = _find(ctx.data, flatten.path, ctx.possible)
+        batch = _single_batch(found, requires, ctx.possible)
+        if batch.reps:
+            await _send_batch(fetch, batch, ctx)
+        return
+    found = []
+    ancestors: list[Any] = []
     _collect(ctx.data, flatten.path, 0, None, found, None, ancestors, ctx.possible)
     # one request per distinct set of @fromContext values (usually exactly one)
     batches: dict[bytes, _Batch] = {}
@@ -295,20 +360,43 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
         rep = _representation(obj, rep_spec, ctx)
         if rep is None:
             continue  # an earlier fetch failed or returned null for this object: nothing to ask
-        context_values: dict[str, Any] = {}
-        if ancestors is not None:
-            context_values = _context_values(fetch, ancestors[n], ctx)
+        context_values = _context_values(fetch, ancestors[n], ctx)
         batch_key = orjson.dumps(context_values) if context_values else b""
-        batch = batches.get(batch_key)
-        if batch is None:
-            batch = batches[batch_key] = _Batch(context_values)
-        batch.add(rep, obj, path)
+        found_batch = batches.get(batch_key)
+        if found_batch is None:
+            found_batch = batches[batch_key] = _Batch(context_values)
+        found_batch.add(rep, obj, path)
     if not batches:
         return
     if len(batches) == 1:
         await _send_batch(fetch, next(iter(batches.values())), ctx)
     else:
         await asyncio.gather(*(_send_batch(fetch, b, ctx) for b in batches.values()))
+
+
+def _single_batch(found: list[tuple[dict[str, Any], _Link]], requires: Mapping[str, Representation],
+                  possible: Mapping[str, frozenset[str]]) -> _Batch:
+    """The one batch of a fetch without @fromContext: what ``_representation`` and
+    ``_Batch.add`` do per object, inlined, because this loop runs once per object found."""
+    batch = _Batch({})
+    reps, owners, index = batch.reps, batch.owners, batch.index
+    dumps = orjson.dumps
+    for obj, path in found:
+        spec = requires.get(obj.get("__typename"))  # type: ignore[arg-type]
+        if spec is None:
+            continue
+        rep: dict[str, Any] = {"__typename": spec.typename}
+        if not _copy(obj, spec.selection.compiled(), possible, rep, True):
+            continue  # an earlier fetch failed or returned null for this object: nothing to ask
+        key = dumps(rep)
+        i = index.get(key)
+        if i is None:
+            i = index[key] = len(reps)
+            reps.append(rep)
+            owners.append([(obj, path)])
+        else:
+            owners[i].append((obj, path))
+    return batch
 
 
 class _Batch:
@@ -388,6 +476,8 @@ def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozense
     """
     for key, value in source.items():
         existing = target.get(key, _MISSING)
+        if existing is value:
+            continue  # the same object reached twice (entities shared by several owners): nothing to add
         if existing is _MISSING or existing is None:
             target[key] = value
         elif key == "__typename":
