@@ -8,7 +8,10 @@ the ratio. ``bench/run.sh`` installs wrk and the npm packages first.
 
 Environment knobs: BENCH_DURATION (seconds per measurement, default 15),
 BENCH_CONNECTIONS (default 16), BENCH_THREADS (wrk threads, default 1),
-BENCH_ROUNDS (alternating measurement rounds, default 1; the best round counts).
+BENCH_ROUNDS (alternating measurement rounds, default 1; the best round counts),
+BENCH_WORKERS (``gateway serve --workers``, default 1: one process, like Apollo Gateway on Node).
+The table also gives each gateway's CPU milliseconds per request (its processes' user +
+system time over the run, from /proc), a steadier figure than requests/s on shared cores.
 """
 
 from __future__ import annotations
@@ -190,7 +193,8 @@ def main() -> int:
             _process("subgraphs", [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(sub_port)])
         )
         _wait_for("subgraphs", subgraphs, f"http://127.0.0.1:{sub_port}/accounts", method="POST")
-        serve = ["serve", "--supergraph", str(supergraph), "--port", str(ours_port)]
+        workers = os.environ.get("BENCH_WORKERS", "1")
+        serve = ["serve", "--supergraph", str(supergraph), "--port", str(ours_port), "--workers", workers]
         ours = stack.enter_context(
             _process(
                 "gateway",
@@ -245,8 +249,10 @@ def main() -> int:
                 results[name].append(_measure(url, body, duration, connections, threads, pids[name], subgraphs.pid))
 
     best = {name: max(runs, key=lambda m: m.requests_per_second) for name, runs in results.items()}
+    workers = os.environ.get("BENCH_WORKERS", "1")
     print(
         f"\nwrk: {threads} thread(s), {connections} connections, {duration}s x {rounds} round(s), "
+        f"python gateway {workers} process(es), "
         f"heavy query ({size:,} byte answer), {os.cpu_count()} CPUs shared by wrk, subgraphs and gateway"
     )
     print(f"{'gateway':<34} {'req/s':>9} {'p50 ms':>9} {'p99 ms':>9} {'CPU ms/req':>11} {'subgraphs':>10}")

@@ -31,6 +31,9 @@ def _build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="YAML config file")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes sharing the port (default 1: one process)"
+    )
 
     plan = sub.add_parser("plan", help="print the query plan of an operation")
     plan.add_argument("--supergraph", required=True)
@@ -54,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from gateway.serve import run_serve
 
-        return run_serve(supergraph=args.supergraph, config=args.config, host=args.host, port=args.port)
+        return run_serve(
+            supergraph=args.supergraph, config=args.config, host=args.host, port=args.port, workers=args.workers
+        )
     if args.command == "plan":
         from gateway.plan_command import run_plan
 

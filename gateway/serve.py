@@ -232,6 +232,49 @@ def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Se
     return uvicorn.Server(config)
 
 
+def worker_app() -> Starlette:
+    """The application of one worker process of ``gateway serve --workers N``.
+
+    uvicorn starts workers as fresh interpreters that import this factory; the parent
+    has put its command-line settings into the environment (see :func:`run_serve`), so
+    every worker loads exactly the parent's settings.
+    """
+    settings = Settings.load(os.environ.get("GATEWAY_CONFIG") or None)
+    logging.basicConfig(level=settings.log_level.upper(), format=_LOG_FORMAT)
+    return build_app(settings, freeze_heap=True)
+
+
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def _serve_workers(settings: Settings, workers: int) -> int:
+    """Run ``workers`` processes sharing one listening socket, under uvicorn's supervisor.
+
+    The supervisor forwards SIGINT / SIGTERM to the workers (each shuts down gracefully,
+    as a single-process server does) and restarts a worker that dies.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(
+        "gateway.serve:worker_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        lifespan="on",
+        log_level=settings.log_level.lower(),
+        access_log=settings.development,
+        server_header=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout) or None,
+    )
+    sock = config.bind_socket()
+    try:
+        Multiprocess(config, sockets=[sock]).run()
+    finally:
+        sock.close()
+    return 0
+
+
 def run_serve(
     supergraph: str | None,
     config: str | None,
@@ -239,20 +282,34 @@ def run_serve(
     port: int | None,
     *,
     sockets: Sequence[socket.socket] | None = None,
+    workers: int = 1,
 ) -> int:
     """Serve until interrupted. Exit codes: 0 clean shutdown, 1 startup failure, 2 bad settings.
 
     Without ``--config``, the ``GATEWAY_CONFIG`` environment variable may name the YAML file
-    (convenient in containers, where flags are awkward to change).
+    (convenient in containers, where flags are awkward to change). ``workers`` above 1 runs
+    that many processes on the same port (one event loop each); the default is one
+    process, and scaling out is otherwise more replicas behind a load balancer.
     """
+    if workers < 1:
+        print("gateway serve: workers: must be at least 1", file=sys.stderr)
+        return 2
     try:
         config = config or os.environ.get("GATEWAY_CONFIG") or None
         settings = Settings.load(config, supergraph=supergraph, host=host, port=port)
-        app = build_app(settings, freeze_heap=True)
+        app = build_app(settings, freeze_heap=True) if workers == 1 else None
     except SettingsError as exc:
         print(f"gateway serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings.log_level.upper(), format=_LOG_FORMAT)
+    if workers > 1:
+        # Flags win over the environment, so passing them on as environment variables
+        # gives each worker the same settings as this process.
+        for name, value in (("GATEWAY_CONFIG", config), ("GATEWAY_SUPERGRAPH", supergraph),
+                            ("GATEWAY_HOST", host), ("GATEWAY_PORT", port)):
+            if value is not None:
+                os.environ[name] = str(value)
+        return _serve_workers(settings, workers)
     server = build_server(settings, app)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
     # previous handler. Make that a no-op for SIGTERM and catch SIGINT's KeyboardInterrupt,
