@@ -194,7 +194,9 @@ def main() -> int:
         )
         _wait_for("subgraphs", subgraphs, f"http://127.0.0.1:{sub_port}/accounts", method="POST")
         workers = os.environ.get("BENCH_WORKERS", "1")
-        serve = ["serve", "--supergraph", str(supergraph), "--port", str(ours_port), "--workers", workers]
+        serve = ["serve", "--supergraph", str(supergraph), "--port", str(ours_port)]
+        if workers != "1":
+            serve += ["--workers", workers]
         ours = stack.enter_context(
             _process(
                 "gateway",
