@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,63 +233,94 @@ def _collect(value: Any, path: tuple[str, ...], i: int, cur: _Link,
                      ancestors, possible)
 
 
-def _find(
-    data: Any, path: tuple[str, ...], possible: Mapping[str, frozenset[str]]
-) -> list[tuple[dict[str, Any], _Link]]:
+_SAME = object()  # a level entry that adds no path segment (a type filter keeps its object)
+
+
+class _Found:
+    """The objects at a flatten path, with what it takes to spell out any one's path.
+
+    Paths are only needed for errors, so instead of a (parent, key) link per object per
+    level, each level keeps two flat lists (parent index, key) and :meth:`path` walks
+    them back on demand.
+    """
+
+    __slots__ = ("levels", "objects", "positions")
+
+    def __init__(self, levels: list[tuple[list[int], list[Any]]], objects: list[dict[str, Any]],
+                 positions: list[int]) -> None:
+        self.levels = levels
+        self.objects = objects
+        self.positions = positions  # index of each object in the last level
+
+    def path(self, n: int) -> list[Any]:
+        """The response path of the ``n``-th object."""
+        out: list[Any] = []
+        j = self.positions[n]
+        for parents, keys in reversed(self.levels):
+            key = keys[j]
+            if key is not _SAME:
+                out.append(key)
+            j = parents[j]
+        out.reverse()
+        return out
+
+
+def _find(data: Any, path: tuple[str, ...], possible: Mapping[str, frozenset[str]]) -> _Found | None:
     """What :func:`_collect` finds without ancestors, walked one path segment at a time.
 
-    The recursive walk costs a call per object per segment; a flatten path under a few
-    lists reaches hundreds of objects, so this loops over each level instead. Levels keep
-    document order (every object of a level expands in place), so the objects come out in
-    the same order as the recursive walk finds them.
+    The recursive walk costs a call and a link per object per segment; a flatten path
+    under a few lists reaches hundreds of objects, so this loops over each level instead.
+    Levels keep document order (every value of a level expands in place), so the objects
+    come out in the order the recursive walk finds them. None when a list stands where the
+    path does not say "@" (the recursive walk expands those in place; plans do not make them).
     """
-    level: list[tuple[Any, _Link]] = [(data, None)] if data is not None else []
+    values: list[Any] = [data] if data is not None else []
+    levels: list[tuple[list[int], list[Any]]] = []
     for seg in path:
-        nxt: list[tuple[Any, _Link]] = []
-        append = nxt.append
+        nxt: list[Any] = []
+        parents: list[int] = []
+        keys: list[Any] = []
+        add, add_parent, add_key = nxt.append, parents.append, keys.append
         if seg[:1] == TYPE_FILTER:
-            for value, cur in level:
-                _filter_into(value, cur, seg[1:], possible, nxt)
+            typename = seg[1:]
+            for j, value in enumerate(values):
+                if isinstance(value, dict):
+                    tn = value.get("__typename")
+                    if tn is None or tn == typename or typename in possible.get(tn, ()):
+                        add(value)
+                        add_parent(j)
+                        add_key(_SAME)
+                elif isinstance(value, list):
+                    return None
         elif seg == "@":
-            for value, cur in level:
+            for j, value in enumerate(values):
                 if isinstance(value, list):
                     for n, item in enumerate(value):
                         if item is not None:  # a null is a dead end at any later step
-                            append((item, (cur, n)))
+                            add(item)
+                            add_parent(j)
+                            add_key(n)
         else:
-            for value, cur in level:
+            for j, value in enumerate(values):
                 if isinstance(value, dict):
                     child = value.get(seg)
                     if child is not None:
-                        append((child, (cur, seg)))
-        level = nxt
-    out: list[tuple[dict[str, Any], _Link]] = []
-    for value, cur in level:
-        _objects_into(value, cur, out)
-    return out
-
-
-def _filter_into(value: Any, cur: _Link, typename: str, possible: Mapping[str, frozenset[str]],
-                 out: list[tuple[Any, _Link]]) -> None:
-    # a type filter walks nested lists in place, like _collect
-    if isinstance(value, dict):
-        tn = value.get("__typename")
-        if tn is None or tn == typename or typename in possible.get(tn, ()):
-            out.append((value, cur))
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            if item is not None:
-                _filter_into(item, (cur, n), typename, possible, out)
-
-
-def _objects_into(value: Any, cur: _Link, out: list[tuple[dict[str, Any], _Link]]) -> None:
-    # the end of the path: objects, and the objects of lists the path did not spell out
-    if isinstance(value, dict):
-        out.append((value, cur))
-    elif isinstance(value, list):
-        for n, item in enumerate(value):
-            if item is not None:
-                _objects_into(item, (cur, n), out)
+                        add(child)
+                        add_parent(j)
+                        add_key(seg)
+        levels.append((parents, keys))
+        values = nxt
+    objects: list[dict[str, Any]] = []
+    positions: list[int] = []
+    for j, value in enumerate(values):
+        if isinstance(value, dict):
+            objects.append(value)
+            positions.append(j)
+        elif isinstance(value, list):
+            return None
+    if not levels:  # an empty path: the root object itself
+        levels.append(([0], [_SAME]))
+    return _Found(levels, objects, positions)
 
 
 def _project(obj: Any, sel: SelSet, ctx: FetchContext, out: dict[str, Any], top: bool = True) -> bool:
@@ -343,13 +374,14 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
     fetch = flatten.node
     requires = fetch.requires or {}
     if not fetch.context:
-        found = _find(ctx.data, flatten.path, ctx.possible)
-        batch = _single_batch(found, requires, ctx.possible)
-        if batch.reps:
-            await _send_batch(fetch, batch, ctx)
-        return
-    found = []
-    ancestors: list[Any] = []
+        flat = _find(ctx.data, flatten.path, ctx.possible)
+        if flat is not None:
+            batch = _single_batch(flat, requires, ctx.possible)
+            if batch.reps:
+                await _send_batch(fetch, batch, ctx)
+            return
+    found: list[tuple[dict[str, Any], _Link]] = []
+    ancestors: list[Any] | None = [] if fetch.context else None
     _collect(ctx.data, flatten.path, 0, None, found, None, ancestors, ctx.possible)
     # one request per distinct set of @fromContext values (usually exactly one)
     batches: dict[bytes, _Batch] = {}
@@ -360,7 +392,7 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
         rep = _representation(obj, rep_spec, ctx)
         if rep is None:
             continue  # an earlier fetch failed or returned null for this object: nothing to ask
-        context_values = _context_values(fetch, ancestors[n], ctx)
+        context_values = _context_values(fetch, ancestors[n], ctx) if ancestors is not None else {}
         batch_key = orjson.dumps(context_values) if context_values else b""
         found_batch = batches.get(batch_key)
         if found_batch is None:
@@ -374,14 +406,14 @@ async def _entity_fetch(flatten: FlattenNode, ctx: FetchContext) -> None:
         await asyncio.gather(*(_send_batch(fetch, b, ctx) for b in batches.values()))
 
 
-def _single_batch(found: list[tuple[dict[str, Any], _Link]], requires: Mapping[str, Representation],
+def _single_batch(found: _Found, requires: Mapping[str, Representation],
                   possible: Mapping[str, frozenset[str]]) -> _Batch:
     """The one batch of a fetch without @fromContext: what ``_representation`` and
     ``_Batch.add`` do per object, inlined, because this loop runs once per object found."""
-    batch = _Batch({})
-    reps, owners, index = batch.reps, batch.owners, batch.index
+    batch = _Batch({}, found.path)
+    reps, owners, firsts, index = batch.reps, batch.owners, batch.firsts, batch.index
     dumps = orjson.dumps
-    for obj, path in found:
+    for n, obj in enumerate(found.objects):
         spec = requires.get(obj.get("__typename"))  # type: ignore[arg-type]
         if spec is None:
             continue
@@ -391,23 +423,30 @@ def _single_batch(found: list[tuple[dict[str, Any], _Link]], requires: Mapping[s
         key = dumps(rep)
         i = index.get(key)
         if i is None:
-            i = index[key] = len(reps)
+            index[key] = len(reps)
             reps.append(rep)
-            owners.append([(obj, path)])
+            owners.append([obj])
+            firsts.append(n)
         else:
-            owners[i].append((obj, path))
+            owners[i].append(obj)
     return batch
 
 
 class _Batch:
-    """De-duplicated representations of one ``_entities`` request and the objects they stand for."""
+    """De-duplicated representations of one ``_entities`` request and the objects they stand for.
 
-    __slots__ = ("context", "index", "owners", "reps")
+    Only the first object of each representation ever needs its path (for errors), so
+    each keeps a token for it, which ``path_of`` turns into the path when asked.
+    """
 
-    def __init__(self, context: dict[str, Any]) -> None:
+    __slots__ = ("context", "firsts", "index", "owners", "path_of", "reps")
+
+    def __init__(self, context: dict[str, Any], path_of: Callable[[Any], list[Any]] = _link_list) -> None:
         self.context = context
+        self.path_of = path_of
         self.reps: list[dict[str, Any]] = []
-        self.owners: list[list[tuple[dict[str, Any], _Link]]] = []
+        self.owners: list[list[dict[str, Any]]] = []
+        self.firsts: list[Any] = []
         self.index: dict[bytes, int] = {}
 
     def add(self, rep: dict[str, Any], obj: dict[str, Any], path: _Link) -> None:
@@ -417,7 +456,12 @@ class _Batch:
             i = self.index[key] = len(self.reps)
             self.reps.append(rep)
             self.owners.append([])
-        self.owners[i].append((obj, path))
+            self.firsts.append(path)
+        self.owners[i].append(obj)
+
+    def path(self, i: int) -> list[Any]:
+        """The response path of the first object the ``i``-th representation stands for."""
+        return self.path_of(self.firsts[i])
 
 
 def _context_values(fetch: FetchNode, chain: Any, ctx: FetchContext) -> dict[str, Any]:
@@ -445,7 +489,7 @@ async def _send_batch(fetch: FetchNode, batch: _Batch, ctx: FetchContext) -> Non
     variables["representations"] = reps
     data, errors, failure = await _send(fetch, {"query": fetch.operation, "variables": variables}, ctx)
     if failure is not None:
-        ctx.errors.append(_failure(fetch, failure, _link_list(owners[0][0][1]) if owners else None))
+        ctx.errors.append(_failure(fetch, failure, batch.path(0) if owners else None))
         return
     for err in errors:
         epath = err.get("path") if isinstance(err, dict) else None
@@ -453,7 +497,7 @@ async def _send_batch(fetch: FetchNode, batch: _Batch, ctx: FetchContext) -> Non
         if isinstance(epath, list) and len(epath) >= 2 and epath[0] == "_entities" and isinstance(epath[1], int):
             if 0 <= epath[1] < len(owners):
                 rest = _unalias(epath[2:], fetch.selection) if fetch.renamed else epath[2:]
-                client_path = [*_link_list(owners[epath[1]][0][1]), *rest]
+                client_path = [*batch.path(epath[1]), *rest]
         ctx.errors.append(_downstream(fetch, err, client_path))
     entities = data.get("_entities") if isinstance(data, dict) else None
     if not isinstance(entities, list):
@@ -464,7 +508,7 @@ async def _send_batch(fetch: FetchNode, batch: _Batch, ctx: FetchContext) -> Non
             continue
         if fetch.renamed:
             restore_names(entity, fetch.selection)
-        for obj, _ in owners[i]:
+        for obj in owners[i]:
             merge(obj, entity, types)
 
 
