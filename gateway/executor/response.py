@@ -25,6 +25,7 @@ from graphql import (
 )
 
 from gateway.planner.operation import NormalizedOperation, OpField, OpSelection, conditions_hold
+from gateway.supergraph.parser import HIDDEN_ENUM_VALUES
 
 _BUBBLE = object()  # "this position must become null" (a non-null field was null)
 
@@ -193,6 +194,8 @@ class ResponseFormatter:
             return items
         if is_leaf_type(type_):
             if isinstance(type_, GraphQLEnumType) and (not isinstance(value, str) or value not in type_.values):
+                if isinstance(value, str) and value in (type_.extensions or {}).get(HIDDEN_ENUM_VALUES, ()):
+                    return None  # an @inaccessible value: hidden, so no error names it
                 self.errors.append({
                     "message": f"Enum '{type_.name}' cannot represent value: {value!r}",
                     "path": _path_list(path, key),

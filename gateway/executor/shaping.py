@@ -41,6 +41,7 @@ from gateway.executor.response import (
     ShapeCache,
 )
 from gateway.planner.operation import NormalizedOperation, OpSelection
+from gateway.supergraph.parser import HIDDEN_ENUM_VALUES
 
 __all__ = ["CompiledShapes", "format_data"]
 
@@ -166,7 +167,7 @@ class _Compiler:
         if isinstance(t, GraphQLList):
             return (_T_LIST, self.type_node(t.of_type, subs))
         if isinstance(t, GraphQLEnumType):
-            return (_T_ENUM, t.values)
+            return (_T_ENUM, (t.values, (t.extensions or {}).get(HIDDEN_ENUM_VALUES, frozenset())))
         if is_leaf_type(t):
             return (_T_LEAF, None)
         if isinstance(t, GraphQLObjectType):
@@ -343,7 +344,10 @@ def _complete(node: tuple[int, Any], value: Any, quiet: bool) -> Any:
     if tag == _T_LEAF:
         return value
     if tag == _T_ENUM:
-        if not isinstance(value, str) or value not in arg:
+        values, hidden = arg
+        if not isinstance(value, str) or value not in values:
+            if isinstance(value, str) and value in hidden:
+                return None  # an @inaccessible value: hidden, so no error names it
             raise _NeedPaths  # reported with its path by the reference formatter
         return value
     if not isinstance(value, dict):

@@ -22,7 +22,9 @@ from graphql import (
     EnumTypeExtensionNode,
     EnumValueNode,
     FieldNode,
+    GraphQLEnumType,
     GraphQLError,
+    GraphQLSchema,
     InputObjectTypeDefinitionNode,
     InputObjectTypeExtensionNode,
     InterfaceTypeDefinitionNode,
@@ -358,6 +360,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
         api_schema = build_ast_schema(api_doc)
     except (GraphQLError, TypeError) as exc:
         raise SupergraphError(f"API schema of the supergraph is invalid: {exc}") from exc
+    _mark_hidden_enum_values(doc, specs, api_schema)
     q = api_schema.query_type
     if q is None:
         raise SupergraphError("supergraph has no query root type")
@@ -396,6 +399,28 @@ def _named(node: TypeNode) -> str:
     while not isinstance(node, NamedTypeNode):
         node = node.type  # type: ignore[attr-defined]
     return node.name.value
+
+
+HIDDEN_ENUM_VALUES = "hidden_values"
+"""Key in a ``GraphQLEnumType.extensions`` of the API schema: its ``@inaccessible`` values."""
+
+
+def _mark_hidden_enum_values(doc: DocumentNode, specs: _Specs, api_schema: GraphQLSchema) -> None:
+    """Record each API enum's ``@inaccessible`` values on the type.
+
+    A subgraph may legitimately return such a value; clients must see ``null`` without an
+    error, since naming the value would reveal what the supergraph hides.
+    """
+    hidden: dict[str, set[str]] = {}
+    for definition in doc.definitions:
+        if isinstance(definition, EnumTypeDefinitionNode | EnumTypeExtensionNode):
+            for v in definition.values or ():
+                if _hidden(v.directives, specs):
+                    hidden.setdefault(definition.name.value, set()).add(v.name.value)
+    for name, values in hidden.items():
+        enum_type = api_schema.type_map.get(name)
+        if isinstance(enum_type, GraphQLEnumType):
+            enum_type.extensions = {**(enum_type.extensions or {}), HIDDEN_ENUM_VALUES: frozenset(values)}
 
 
 def derive_api_document(doc: DocumentNode, specs: _Specs) -> DocumentNode:

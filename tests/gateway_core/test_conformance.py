@@ -240,3 +240,36 @@ async def test_diamond_and_chain_answer(diamond: Scenario) -> None:
     assert body == {"data": {"order": {"cost": 21}, "user": {"name": "Uma", "manager": {"title": "Boss"}}}}
     (shipping,) = diamond.subgraphs["shipping"].requests
     assert shipping["variables"]["representations"] == [{"__typename": "Order", "id": "o1", "weight": 3, "price": 7}]
+
+
+# -- @inaccessible enum values are hidden: null without an error; unknown values are errors ------
+
+PEOPLE_KINDS = [
+    {"id": "p1", "kind": "STAFF", "mood": "HAPPY"},
+    {"id": "p2", "kind": "CONTRACTOR", "mood": "GRUMPY"},  # GRUMPY: a subgraph bug, unknown everywhere
+]
+
+
+@pytest.fixture(scope="module")
+def hiddenenum(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "hiddenenum", {
+        "people": {"fields": {"Query.people": lambda _s: [dict(p) for p in PEOPLE_KINDS]}},
+        "names": {"entities": {"Person": lambda rep: {"id": rep["id"], "name": rep["id"].upper()}}},
+    })
+
+
+async def test_inaccessible_enum_value_becomes_null_without_naming_it(hiddenenum: Scenario) -> None:
+    body = await run(hiddenenum.gateway(), "{ people { id kind name } }")
+    assert body == {
+        "data": {
+            "people": [{"id": "p1", "kind": "STAFF", "name": "P1"}, {"id": "p2", "kind": None, "name": "P2"}]
+        }
+    }
+
+
+async def test_enum_value_unknown_to_the_supergraph_is_an_error(hiddenenum: Scenario) -> None:
+    body = await run(hiddenenum.gateway(), "{ people { id mood } }")
+    assert body["data"] == {"people": [{"id": "p1", "mood": "HAPPY"}, {"id": "p2", "mood": None}]}
+    assert [(e["message"], e["path"]) for e in body["errors"]] == [
+        ("Enum 'Mood' cannot represent value: 'GRUMPY'", ["people", 1, "mood"])
+    ]
