@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
@@ -47,6 +48,9 @@ QUERY_PLANNING_FAILED = "QUERY_PLANNING_FAILED"
 _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
+_INTROSPECTION_CACHE_PER_OPERATION = 16
+
+
 @dataclass(frozen=True, slots=True)
 class PreparedOperation:
     """A parsed, validated and planned operation (or the request errors that stopped it)."""
@@ -65,6 +69,11 @@ class PreparedOperation:
     # responses that need error paths)
     compiled: CompiledShapes = field(default_factory=CompiledShapes)
     shapes: ShapeCache = field(default_factory=ShapeCache)
+    # introspection answers depend only on the API schema and the variables, and partners
+    # send the same large introspection query again and again: keep a few per operation
+    introspection_results: dict[bytes, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = field(
+        default_factory=dict
+    )
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
@@ -268,21 +277,37 @@ class Gateway:
         await run_plan(prepared.plan, ctx)
         introspection = None
         if prepared.introspection is not None:
-            result = execute(
-                self.api_schema,
-                prepared.introspection,
-                variable_values=dict(variables),
-                middleware=[_own_is_one_of],
-            )
-            introspection = result.data or {}  # type: ignore[union-attr]
-            for e in result.errors or ():  # type: ignore[union-attr]
-                ctx.errors.append(dict(e.formatted))
+            introspection, errors = self._introspect(prepared, variables)
+            ctx.errors.extend(dict(e) for e in errors)
         data = format_data(self.api_schema, op, ctx.data, variables, ctx.errors, prepared.compiled,
                            prepared.shapes, introspection)
         extensions = None
         if include_plan:
             extensions = {"queryPlan": {"text": prepared.plan_text}}
         return ExecutionOutcome(data=data, errors=ctx.errors, extensions=extensions, operation_type=op.kind)
+
+    def _introspect(
+        self, prepared: PreparedOperation, variables: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
+        """The introspection part of an operation, from the per-operation cache when possible."""
+        try:
+            key = orjson.dumps(dict(variables), option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            key = None  # variables orjson cannot encode: answer without caching
+        cached = prepared.introspection_results.get(key) if key is not None else None
+        if cached is not None:
+            return cached
+        assert prepared.introspection is not None
+        result = execute(
+            self.api_schema,
+            prepared.introspection,
+            variable_values=dict(variables),
+            middleware=[_own_is_one_of],
+        )
+        answer = (result.data or {}, tuple(dict(e.formatted) for e in result.errors or ()))  # type: ignore[union-attr]
+        if key is not None and len(prepared.introspection_results) < _INTROSPECTION_CACHE_PER_OPERATION:
+            prepared.introspection_results[key] = answer
+        return answer
 
     def plan_text(self, query: str, operation_name: str | None = None) -> str:
         """The printed plan of an operation (raises ``ValueError`` with the request errors)."""

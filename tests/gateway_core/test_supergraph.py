@@ -121,3 +121,23 @@ def test_unknown_graph_in_join_directive_is_refused() -> None:
     sdl = _sdl("shareable").replace("@join__type(graph: B)", "@join__type(graph: NOPE)", 1)
     with pytest.raises(SupergraphError, match="unknown graph"):
         Gateway.from_supergraph_sdl(sdl)
+
+
+async def test_repeated_introspection_answers_stay_right_per_variables() -> None:
+    # Introspection answers are kept per operation and variables; a cached answer must not
+    # leak into a request with other variables, nor be altered by serving it.
+    gateway = Gateway.from_supergraph_sdl(_sdl("apischema"))
+    query = "query($d: Boolean!) { __type(name: \"Query\") { fields(includeDeprecated: $d) { name } } }"
+
+    async def names(deprecated: bool) -> list[str]:
+        outcome = await gateway.execute(
+            GraphQLRequest(query, variables={"d": deprecated}), transport=HTTPTransport(), headers={}
+        )
+        assert outcome.errors == []
+        assert outcome.data is not None
+        return [f["name"] for f in outcome.data["__type"]["fields"]]
+
+    first = [await names(True), await names(False)]
+    again = [await names(True), await names(False)]
+    assert first == again
+    assert "things" in first[0] and "things" not in first[1]
