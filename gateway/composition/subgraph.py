@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 
 from graphql import GraphQLSyntaxError, parse, print_ast
 from graphql.language import (
-    BooleanValueNode,
     DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
@@ -26,22 +25,20 @@ from graphql.language import (
     InputObjectTypeExtensionNode,
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
-    ListValueNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
-    ObjectValueNode,
     ScalarTypeDefinitionNode,
     ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     SelectionSetNode,
-    StringValueNode,
     TypeDefinitionNode,
     TypeExtensionNode,
     UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
-    ValueNode,
 )
+
+from gateway.sdl_values import directive_arguments
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set, top_level_fields
@@ -220,25 +217,6 @@ class _Names:
         return self.local_to_canonical.get(local)
 
 
-def _value(node: ValueNode | None) -> object:
-    """A literal argument value as Python data (strings, booleans, nested lists)."""
-    if node is None:
-        return None
-    if isinstance(node, StringValueNode):
-        return node.value
-    if isinstance(node, BooleanValueNode):
-        return node.value
-    if isinstance(node, ListValueNode):
-        return [_value(v) for v in node.values]
-    if isinstance(node, ObjectValueNode):
-        return {f.name.value: _value(f.value) for f in node.fields}
-    return getattr(node, "value", None)
-
-
-def _args(d: DirectiveNode) -> dict[str, object]:
-    return {a.name.value: _value(a.value) for a in d.arguments or ()}
-
-
 def _version(url: str) -> tuple[int, int]:
     m = re.search(r"/v(\d+)\.(\d+)", url)
     return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
@@ -255,7 +233,7 @@ def _link_names(
         if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
             for app in d.directives or ():
                 # ``@link`` itself may be renamed (``@link(as:)``); the url tells what it is.
-                args = _args(app)
+                args = directive_arguments(app)
                 url = args.get("url")
                 if not isinstance(url, str):
                     continue
@@ -322,7 +300,7 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
                 rename[op.type.name.value] = DEFAULT_ROOT_NAMES[kind]
             for app in d.directives or ():
                 if names.canonical(app.name.value) == "composeDirective":
-                    n = _args(app).get("name")
+                    n = directive_arguments(app).get("name")
                     if isinstance(n, str):
                         compose_names.append(n.lstrip("@"))
     rename = {k: v for k, v in rename.items() if k != v}
@@ -421,7 +399,7 @@ class _Reader:
         for app in directives or ():
             local = app.name.value
             canon = self.names.canonical(local)
-            args = _args(app)
+            args = directive_arguments(app)
             if local == "deprecated":
                 reason = args.get("reason")
                 out.deprecated = str(reason) if reason is not None else DEFAULT_DEPRECATION
@@ -469,7 +447,7 @@ class _Reader:
         _merge_deco(td.deco, deco)
         for app in directives:
             canon = self.names.canonical(app.name.value)
-            args = _args(app)
+            args = directive_arguments(app)
             if canon == "key":
                 fields = args.get("fields")
                 resolvable = args.get("resolvable")
@@ -519,7 +497,7 @@ class _Reader:
         from_context = None
         for app in directives:
             if self.names.canonical(app.name.value) == "fromContext":
-                value = _args(app).get("field")
+                value = directive_arguments(app).get("field")
                 from_context = str(value) if value is not None else None
         return ArgumentDef(
             name=node.name.value,  # type: ignore[attr-defined]
@@ -540,7 +518,7 @@ class _Reader:
             fd.args[a.name.value] = self.argument(a)
         for app in directives:
             canon = self.names.canonical(app.name.value)
-            args = _args(app)
+            args = directive_arguments(app)
             if canon == "external":
                 fd.external = True
             elif canon == "requires":

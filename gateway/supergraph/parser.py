@@ -14,13 +14,11 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from graphql import (
-    BooleanValueNode,
     DirectiveDefinitionNode,
     DirectiveNode,
     DocumentNode,
     EnumTypeDefinitionNode,
     EnumTypeExtensionNode,
-    EnumValueNode,
     FieldNode,
     GraphQLEnumType,
     GraphQLError,
@@ -30,19 +28,16 @@ from graphql import (
     InterfaceTypeDefinitionNode,
     InterfaceTypeExtensionNode,
     ListTypeNode,
-    ListValueNode,
     NamedTypeNode,
     NonNullTypeNode,
     ObjectTypeDefinitionNode,
     ObjectTypeExtensionNode,
-    ObjectValueNode,
     OperationDefinitionNode,
     ScalarTypeDefinitionNode,
     ScalarTypeExtensionNode,
     SchemaDefinitionNode,
     SchemaExtensionNode,
     SelectionSetNode,
-    StringValueNode,
     TypeNode,
     UnionTypeDefinitionNode,
     UnionTypeExtensionNode,
@@ -50,6 +45,7 @@ from graphql import (
     parse,
 )
 
+from gateway.sdl_values import directive_arguments
 from gateway.supergraph.model import (
     ContextArgument,
     FieldDef,
@@ -109,24 +105,6 @@ def _unbrace(text: str) -> str:
     return text
 
 
-def _value(node: Any) -> Any:
-    if isinstance(node, StringValueNode):
-        return node.value
-    if isinstance(node, BooleanValueNode):
-        return node.value
-    if isinstance(node, EnumValueNode):
-        return node.value
-    if isinstance(node, ListValueNode):
-        return [_value(v) for v in node.values]
-    if isinstance(node, ObjectValueNode):
-        return {f.name.value: _value(f.value) for f in node.fields}
-    return getattr(node, "value", None)
-
-
-def _args(directive: DirectiveNode) -> dict[str, Any]:
-    return {a.name.value: _value(a.value) for a in directive.arguments or ()}
-
-
 @dataclasses.dataclass(slots=True)
 class _Specs:
     """Which names belong to linked specs (machinery to hide from the API schema)."""
@@ -162,7 +140,7 @@ def _read_specs(doc: DocumentNode) -> _Specs:
         for d in definition.directives or ():
             if d.name.value not in ("link", "core"):
                 continue
-            args = _args(d)
+            args = directive_arguments(d)
             url = args.get("url") or args.get("feature")
             if not isinstance(url, str):
                 continue
@@ -226,7 +204,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
             for v in definition.values or ():
                 for d in v.directives or ():
                     if d.name.value == d_graph:
-                        a = _args(d)
+                        a = directive_arguments(d)
                         name = a.get("name") or v.name.value.lower()
                         sg = Subgraph(name=name, enum_value=v.name.value, url=a.get("url") or "")
                         subgraphs[name] = sg
@@ -258,7 +236,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
         for d in definition.directives or ():  # type: ignore[attr-defined]
             dn = d.name.value
             if dn == d_type:
-                a = _args(d)
+                a = directive_arguments(d)
                 g = graph_of(a.get("graph"), f"@{d_type} on {name}")
                 tg = td.graphs.get(g)
                 if tg is None:
@@ -273,19 +251,19 @@ def parse_supergraph(sdl: str) -> Supergraph:
                 if a.get("isInterfaceObject"):
                     tg.is_interface_object = True
             elif dn == specs.context and specs.context:
-                contexts.setdefault(_args(d).get("name", ""), set()).add(name)
+                contexts.setdefault(directive_arguments(d).get("name", ""), set()).add(name)
             elif dn == d_owner:
-                owner = graph_of(_args(d).get("graph"), f"@{d_owner} on {name}")
+                owner = graph_of(directive_arguments(d).get("graph"), f"@{d_owner} on {name}")
             elif dn == d_impl:
                 any_implements = True
-                a = _args(d)
+                a = directive_arguments(d)
                 g = graph_of(a.get("graph"), f"@{d_impl} on {name}")
                 if td.implements is None:
                     td.implements = {}
                 td.implements.setdefault(g, set()).add(a.get("interface", ""))
             elif dn == d_member:
                 any_members = True
-                a = _args(d)
+                a = directive_arguments(d)
                 g = graph_of(a.get("graph"), f"@{d_member} on {name}")
                 if td.members is None:
                     td.members = {}
@@ -301,7 +279,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
             for d in fnode.directives or ():
                 if d.name.value != d_field:
                     continue
-                a = _args(d)
+                a = directive_arguments(d)
                 if a.get("graph") is None:
                     fd.no_graph = True
                     continue
