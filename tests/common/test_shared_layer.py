@@ -15,7 +15,7 @@ from subgraphs.common.app import create_app
 from subgraphs.common.db import Database
 from subgraphs.common.settings import Settings
 from tests.common import toy
-from tests.support.client import gql, token_for
+from tests.support.client import gql, sql_statements, token_for
 from tests.support.servers import ServerThread
 
 
@@ -146,11 +146,6 @@ def test_invalid_credentials_get_401_with_a_graphql_error(
 def test_metrics_count_sql_statements(toy_server: tuple[str, str]) -> None:
     base, _ = toy_server
 
-    def statements() -> float:
-        text = httpx.get(base + "/metrics").text
-        line = next(x for x in text.splitlines() if x.startswith('dpp_sql_statements_total{service="testtoy"}'))
-        return float(line.split()[-1])
-
-    before = statements()
+    before = sql_statements(base, "testtoy")
     gql(base + "/graphql", "{ widgets { name } }", token=token_for("acme-admin"))
-    assert statements() - before == 1
+    assert sql_statements(base, "testtoy") - before == 1

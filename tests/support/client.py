@@ -40,3 +40,12 @@ def token_for(user_key: str, tenant_key: str | None = None) -> str:
         platform_admin=user.platform_admin,
     )
     return TokenService(Settings.from_env("identity")).issue(subject)
+
+
+def sql_statements(base_url: str, service: str) -> int:
+    """``dpp_sql_statements_total`` of ``service`` so far, read from the server's ``/metrics``."""
+    text = httpx.get(base_url + "/metrics", timeout=10).text
+    prefix = f'dpp_sql_statements_total{{service="{service}"}} '
+    line = next((x for x in text.splitlines() if x.startswith(prefix)), None)
+    assert line is not None, f"no statement counter for {service} in /metrics"
+    return int(float(line.removeprefix(prefix)))

@@ -6,12 +6,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
 from subgraphs.common import demo
 from subgraphs.common.ids import stable_id
-from tests.support.client import gql, token_for
+from tests.support.client import gql, sql_statements, token_for
 from tests.support.subgraphs import running_subgraph
 
 
@@ -37,13 +36,9 @@ class Catalog:
         assert "errors" not in body, body.get("errors")
         return body["data"]
 
-    def statements(self) -> float:
+    def statements(self) -> int:
         """The catalog's SQL statement counter, read from /metrics."""
-        text = httpx.get(self.base_url + "/metrics", timeout=10).text
-        for line in text.splitlines():
-            if line.startswith('dpp_sql_statements_total{service="catalog"}'):
-                return float(line.rsplit(" ", 1)[1])
-        return 0.0
+        return sql_statements(self.base_url, "catalog")
 
 
 @pytest.fixture

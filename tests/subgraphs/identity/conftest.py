@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
 from subgraphs.common.db import Database
 from subgraphs.common.ids import stable_id
-from tests.support.client import gql, token_for
+from tests.support.client import gql, sql_statements, token_for
 from tests.support.subgraphs import running_subgraph
-
-_STATEMENTS = re.compile(r'^dpp_sql_statements_total\{service="identity"\} ([0-9.e+]+)$', re.M)
 
 
 @dataclass
@@ -50,10 +46,7 @@ class Identity:
 
     def statements(self) -> int:
         """SQL statements the server has executed so far (from /metrics)."""
-        text = httpx.get(self.base_url + "/metrics", timeout=10).text
-        match = _STATEMENTS.search(text)
-        assert match, text
-        return int(float(match.group(1)))
+        return sql_statements(self.base_url, "identity")
 
     def sql(self, statement: str) -> list[tuple[Any, ...]]:
         """Rows of a raw SQL query against the subgraph's database (to check what was written)."""

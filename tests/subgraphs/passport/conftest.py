@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import json
-import re
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.db import Database
-from tests.support.client import gql, token_for
+from tests.support.client import gql, sql_statements, token_for
 from tests.support.servers import free_port
 from tests.support.subgraphs import running_subgraph
-
-PEERS_PRESENT = all(
-    importlib.util.find_spec(f"subgraphs.{name}.service") is not None for name in ("catalog", "templates")
-)
-needs_peers = pytest.mark.skipif(
-    not PEERS_PRESENT, reason="the catalog and templates subgraphs are not in the tree yet (createPassport needs both)"
-)
 
 
 @dataclass(frozen=True)
@@ -60,9 +50,7 @@ class PassportServer:
 
     def statements(self) -> int:
         """``dpp_sql_statements_total`` of this server so far."""
-        text = httpx.get(self.base + "/metrics", timeout=10).text
-        match = re.search(r'^dpp_sql_statements_total\{service="passport"\} ([0-9.e+]+)$', text, re.MULTILINE)
-        return int(float(match.group(1))) if match else 0
+        return sql_statements(self.base, "passport")
 
     def with_session(self, work: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
         """Run ``work`` in an unrestricted session on the server's database (for setup and tampering)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from subgraphs.common import demo
-from tests.subgraphs.passport.conftest import PassportServer, Stack, error_of, needs_peers
+from tests.subgraphs.passport.conftest import PassportServer, Stack, error_of
 from tests.support.client import gql, token_for
 
 PRODUCT_DPP = demo.template("product-dpp")
@@ -61,7 +61,6 @@ def test_a_peer_that_is_down_is_reported_and_nothing_is_written(passport: Passpo
     assert passport.data(COUNT, as_user="acme-manager")["passports"]["totalCount"] == 6
 
 
-@needs_peers
 def test_create_snapshots_the_published_template_version(stack: Stack) -> None:
     server = stack.passport
     body = server.query(
@@ -136,7 +135,6 @@ def test_create_snapshots_the_published_template_version(stack: Stack) -> None:
     assert counts == {"_entities": [{"passportCount": 1}]}
 
 
-@needs_peers
 def test_the_template_must_be_for_the_products_category(stack: Stack) -> None:
     server = stack.passport
     body = server.query(CREATE, create_input("ACME_CONTROLLER", CONTROLLER_01, PRODUCT_DPP), as_user="acme-manager")
@@ -154,7 +152,6 @@ def test_the_template_must_be_for_the_products_category(stack: Stack) -> None:
     assert server.data(COUNT, as_user="acme-manager")["passports"]["totalCount"] == 6
 
 
-@needs_peers
 def test_products_and_templates_the_caller_cannot_see_are_not_found(stack: Stack) -> None:
     server = stack.passport
     foreign = server.query(CREATE, create_input("ACME_FOREIGN", GREEN[0], SUPPLY_DPP), as_user="acme-manager")
@@ -168,7 +165,6 @@ def test_products_and_templates_the_caller_cannot_see_are_not_found(stack: Stack
     assert error_of(body)[:2] == ("NOT_FOUND", f"Template {unknown_template!r} not found")
 
 
-@needs_peers
 def test_only_published_template_versions_back_a_passport(stack: Stack) -> None:
     revised = gql(
         stack.templates_url,
@@ -191,7 +187,6 @@ def test_only_published_template_versions_back_a_passport(stack: Stack) -> None:
     )
 
 
-@needs_peers
 def test_invalid_initial_values_create_nothing(stack: Stack) -> None:
     server = stack.passport
     body = server.query(

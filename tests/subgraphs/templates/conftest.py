@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.client import gql, token_for
+from tests.support.client import gql, sql_statements, token_for
 from tests.support.subgraphs import running_subgraph
 
 
@@ -39,9 +37,7 @@ class TemplatesServer:
 
     def statements(self) -> int:
         """``dpp_sql_statements_total`` of this server so far."""
-        text = httpx.get(self.base + "/metrics", timeout=10).text
-        match = re.search(r'^dpp_sql_statements_total\{service="templates"\} ([0-9.e+]+)$', text, re.MULTILINE)
-        return int(float(match.group(1))) if match else 0
+        return sql_statements(self.base, "templates")
 
 
 @pytest.fixture
