@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import socket
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +33,8 @@ from graphql import (
     graphql,
     parse,
 )
+
+from tests.support.servers import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -139,7 +140,7 @@ class SubgraphServer:
 
     def __init__(self) -> None:
         self.apps: dict[str, SubgraphApp] = {}
-        self.port = _free_port()
+        self.port = free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -210,12 +211,6 @@ async def _respond(send: Any, status: int, body: bytes) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json")]})
     await send({"type": "http.response.body", "body": body})
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

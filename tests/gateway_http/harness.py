@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -21,7 +20,6 @@ from typing import Any
 
 import orjson
 import pytest
-import uvicorn
 from graphql import (
     GraphQLError,
     GraphQLResolveInfo,
@@ -41,6 +39,7 @@ from starlette.routing import Route
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
 from gateway.serve import build_app, build_server
 from gateway.settings import Settings
+from tests.support.servers import ServerThread, free_socket
 
 SDL_V1 = """
 type Query {
@@ -149,37 +148,6 @@ class LocalRuntime:
         if include_plan:
             outcome.extensions = {"queryPlan": {"kind": "Local", "operation": operation_type}}
         return outcome
-
-
-def free_socket() -> socket.socket:
-    """A listening-ready TCP socket bound to a free loopback port."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-class ServerThread:
-    """Runs a uvicorn server for an ASGI app in a background thread on a free loopback port."""
-
-    def __init__(self, app: Any, server: uvicorn.Server | None = None) -> None:
-        self.sock = free_socket()
-        self.port = self.sock.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.server = server or uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
-        self._thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> ServerThread:
-        self._thread.start()
-        wait_until(lambda: self.server.started or not self._thread.is_alive(), what="server start")
-        if not self.server.started:
-            raise RuntimeError("uvicorn did not start")
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.should_exit = True
-        self._thread.join(30)
-        self.sock.close()
 
 
 def wait_until(predicate: Callable[[], Any], *, what: str, limit: float = 20.0) -> Any:

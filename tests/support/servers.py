@@ -5,8 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import uvicorn
@@ -19,15 +17,32 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class ServerThread:
-    """Runs an ASGI app with uvicorn in a background thread until :meth:`stop`."""
+def free_socket() -> socket.socket:
+    """A TCP socket bound to a free loopback port, ready for a server to listen on.
 
-    def __init__(self, app: Any, port: int | None = None, host: str = "127.0.0.1") -> None:
-        self.port = port or free_port()
-        self.host = host
-        config = uvicorn.Config(app, host=host, port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+    Binding first and handing the socket to the server leaves no gap in which
+    another process could take the port.
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class ServerThread:
+    """Runs an ASGI app with uvicorn in a background thread until :meth:`stop`.
+
+    ``server`` replaces the default uvicorn server (to test one built like production);
+    ``sock`` is a socket from :func:`free_socket` when the port must be known before
+    the app is built.
+    """
+
+    def __init__(self, app: Any, server: uvicorn.Server | None = None, *, sock: socket.socket | None = None) -> None:
+        self.sock = sock or free_socket()
+        self.host = "127.0.0.1"
+        self.port = int(self.sock.getsockname()[1])
+        self.server = server or uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -43,20 +58,18 @@ class ServerThread:
                 raise RuntimeError("server thread died during startup")
             if time.monotonic() > deadline:
                 raise TimeoutError(f"server on port {self.port} did not start")
-            time.sleep(0.02)
+            time.sleep(0.01)
         return self
 
     def stop(self) -> None:
-        """Ask uvicorn to exit and wait for the thread."""
+        """Ask uvicorn to exit, wait for the thread and release the socket."""
         self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.thread.join(timeout=30)
+        self.sock.close()
 
+    def __enter__(self) -> ServerThread:
+        return self.start()
 
-@contextmanager
-def serve(app: Any, port: int | None = None) -> Iterator[ServerThread]:
-    """``with serve(app) as server:`` runs ``app`` on loopback for the block."""
-    server = ServerThread(app, port).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+

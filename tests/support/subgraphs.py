@@ -12,7 +12,7 @@ from subgraphs.common.db import Database
 from subgraphs.common.migrations import upgrade
 from subgraphs.common.settings import Settings
 from subgraphs.registry import load_definition
-from tests.support.servers import ServerThread
+from tests.support.servers import ServerThread, free_socket
 
 
 def prepare_database(name: str, database_url: str, *, seed: bool = True) -> None:
@@ -41,9 +41,9 @@ def subgraph_settings(name: str, database_url: str, **overrides: object) -> Sett
 def running_subgraph(name: str, database_url: str, *, seed: bool = True, **overrides: object) -> Iterator[ServerThread]:
     """Migrate, seed and serve subgraph ``name``; yields the server (``server.url + '/graphql'``)."""
     prepare_database(name, database_url, seed=seed)
-    server = ServerThread(None)
-    settings = subgraph_settings(name, database_url, port=server.port, **overrides)
-    server = ServerThread(create_app(load_definition(name), settings), port=server.port).start()
+    sock = free_socket()  # the app's settings need its port before it is built
+    settings = subgraph_settings(name, database_url, port=int(sock.getsockname()[1]), **overrides)
+    server = ServerThread(create_app(load_definition(name), settings), sock=sock).start()
     try:
         yield server
     finally:
