@@ -7,7 +7,7 @@ first use and share the request's session, so tenant scoping applies to them too
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -96,8 +96,3 @@ def counts_grouped_by(session: AsyncSession, model: type[Any], column: Any, *, w
 
     return DataLoader(batch_load_fn=batch)
 
-
-async def load_many(loader: DataLoader, keys: Sequence[Any]) -> list[Any]:
-    """``loader.load_many`` with a concrete list result."""
-    result: Awaitable[list[Any]] = loader.load_many(list(keys))
-    return list(await result)

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from subgraphs.cli import prepare
 from subgraphs.common.app import create_app
-from subgraphs.common.db import Database
-from subgraphs.common.migrations import upgrade
 from subgraphs.common.settings import Settings
 from subgraphs.registry import load_definition
 from tests.support.servers import ServerThread, free_socket
 
 
 def prepare_database(name: str, database_url: str, *, seed: bool = True) -> None:
-    """Migrate ``database_url`` for subgraph ``name`` and, if asked, seed the demo data."""
-    definition = load_definition(name)
-    upgrade(definition, database_url)
-    if seed and definition.seed is not None:
-        settings = dataclasses.replace(Settings.from_env(name), database_url=database_url)
-
-        async def run() -> None:
-            database = Database(database_url)
-            try:
-                await definition.seed(database, settings)  # type: ignore[misc]
-            finally:
-                await database.dispose()
-
-        asyncio.run(run())
+    """Migrate ``database_url`` for subgraph ``name`` and, if asked, seed the demo data (as ``dpp-stack`` does)."""
+    prepare(name, subgraph_settings(name, database_url), seed=seed)
 
 
 def subgraph_settings(name: str, database_url: str, **overrides: object) -> Settings:
