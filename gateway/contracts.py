@@ -59,6 +59,28 @@ class SubgraphResponse:
     error: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who an operation runs for, as the authorization stage needs it.
+
+    Built by the authentication stage at the edge from a verified token and the
+    caller's current state in identity (roles, membership, granted policies); the
+    runtime only reads it. ``scopes`` are the token's ``scope`` claim plus the scopes
+    the caller's roles in the active tenant carry; ``policies`` are the names of the
+    ``@policy`` policies identity granted for the active tenant (Casbin). ``user_id``
+    and ``tenant_id`` are for audit lines and rate limits, never for decisions.
+    """
+
+    authenticated: bool = False
+    scopes: frozenset[str] = frozenset()
+    policies: frozenset[str] = frozenset()
+    user_id: str | None = None
+    tenant_id: str | None = None
+
+
+ANONYMOUS = Principal()
+
+
 class SubgraphTransport(Protocol):
     """Sends one GraphQL request to one subgraph."""
 
