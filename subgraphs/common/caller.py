@@ -28,8 +28,16 @@ class Caller:
     email: str | None = None
     tenant_id: str | None = None
     roles: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
+    # The effective scopes: the token's own plus those the roles give in the active tenant.
+    scopes: frozenset[str] = frozenset()
+    # The granted policies (``object:action``) identity evaluated for this caller in the active tenant.
+    policies: frozenset[str] = frozenset()
     platform_admin: bool = False
+    # True when a platform admin acts in a tenant they are not a member of (audited as such).
+    acting_as_platform_admin: bool = False
+    tenant_class: str | None = None
+    # The session (refresh-token family) the access token belongs to.
+    session_id: str | None = None
     # The bearer token the caller presented, kept only so that a subgraph calling
     # another one on the caller's behalf can forward it (never logged: repr=False).
     credentials: str | None = field(default=None, repr=False, compare=False)
@@ -43,6 +51,14 @@ class Caller:
         """Holds ``role`` or a stronger one in the active tenant."""
         needed = _ROLE_RANK.get(role, 99)
         return any(_ROLE_RANK.get(r, 0) >= needed for r in self.roles)
+
+    def has_scope(self, scope: str) -> bool:
+        """True when ``scope`` is among the caller's effective scopes."""
+        return scope in self.scopes
+
+    def has_policy(self, policy: str) -> bool:
+        """True when identity granted ``policy`` (``object:action``) to the caller in the active tenant."""
+        return policy in self.policies
 
     def require_user(self) -> str:
         """The user id; ``UNAUTHENTICATED`` for anonymous callers."""
@@ -98,7 +114,7 @@ def caller_from_headers(headers: Mapping[str, str], tokens: TokenService) -> Cal
         email=subject.email,
         tenant_id=subject.tenant_id,
         roles=subject.roles,
-        scopes=subject.scopes,
+        scopes=frozenset(subject.scopes),
         platform_admin=subject.platform_admin,
         credentials=token.strip(),
     )

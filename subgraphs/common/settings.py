@@ -12,6 +12,10 @@ from pathlib import Path
 SERVICE_PORTS: dict[str, int] = {"identity": 4001, "catalog": 4002, "templates": 4003, "passport": 4004}
 SERVICE_NAMES: tuple[str, ...] = tuple(SERVICE_PORTS)
 DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+DEVELOPMENT = "development"
+PRODUCTION = "production"
+ENVIRONMENTS: tuple[str, ...] = (DEVELOPMENT, PRODUCTION)
+DEFAULT_ISSUER_URL = "http://127.0.0.1:4001"
 
 
 def _env(name: str, default: str) -> str:
@@ -33,6 +37,19 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def _environment() -> str:
+    value = _env("DPP_ENV", DEVELOPMENT).strip().lower()
+    if value not in ENVIRONMENTS:
+        raise ValueError(f"DPP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {value!r}")
+    return value
+
+
+def _identity_base(identity_graphql_url: str) -> str:
+    """``http://host:port`` of identity, from its GraphQL URL (``IDENTITY_URL``)."""
+    base = identity_graphql_url.rstrip("/")
+    return base[: -len("/graphql")] if base.endswith("/graphql") else base
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Configuration of one subgraph process."""
@@ -45,11 +62,21 @@ class Settings:
     jwt_secret: str = DEV_JWT_SECRET
     jwt_issuer: str = "dpp-dev-issuer"
     jwt_audience: str = "dpp"
-    access_token_ttl: int = 3600
+    access_token_ttl: int = 300
     refresh_token_ttl: int = 14 * 24 * 3600
     log_level: str = "info"
     sql_echo: bool = False
     service_urls: dict[str, str] = field(default_factory=dict)
+    # development (the default of ``dpp-stack``/``make run``) or production (no development keys or secrets).
+    environment: str = DEVELOPMENT
+    # The dev issuer's URL (identity itself): ``iss`` of the tokens it signs, base of discovery and JWKS.
+    issuer_url: str = DEFAULT_ISSUER_URL
+    # Base URL of identity (``IDENTITY_URL`` without ``/graphql``): ``{identity_url}/auth/context``.
+    identity_url: str = DEFAULT_ISSUER_URL
+    # Seconds a resolved caller context (roles, membership, policies) is cached by a subgraph.
+    auth_context_ttl: float = 5.0
+    # Redis for cross-process invalidation (``dpp:auth:invalidate``); empty: caches only expire.
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -62,6 +89,8 @@ class Settings:
             name: _env(f"{name.upper()}_URL", f"http://127.0.0.1:{_env(f'{name.upper()}_PORT', str(port))}/graphql")
             for name, port in SERVICE_PORTS.items()
         }
+        issuer_url = _env("ISSUER_URL", DEFAULT_ISSUER_URL).rstrip("/")
+        identity_base = _identity_base(service_urls["identity"])
         return cls(
             service=service,
             host=_env(f"{prefix}_HOST", _env("SUBGRAPH_HOST", "127.0.0.1")),
@@ -71,12 +100,22 @@ class Settings:
             jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
             jwt_issuer=_env("JWT_ISSUER", "dpp-dev-issuer"),
             jwt_audience=_env("JWT_AUDIENCE", "dpp"),
-            access_token_ttl=int(_env("ACCESS_TOKEN_TTL", "3600")),
+            access_token_ttl=int(_env("ACCESS_TOKEN_TTL", "300")),
             refresh_token_ttl=int(_env("REFRESH_TOKEN_TTL", str(14 * 24 * 3600))),
             log_level=_env("LOG_LEVEL", "info"),
             sql_echo=_env("SQL_ECHO", "0") in ("1", "true", "yes"),
             service_urls=service_urls,
+            environment=_environment(),
+            issuer_url=issuer_url,
+            identity_url=identity_base,
+            auth_context_ttl=float(_env("AUTH_CONTEXT_TTL", "5")),
+            redis_url=_env("REDIS_URL", ""),
         )
+
+    @property
+    def is_development(self) -> bool:
+        """True in development mode (the only mode a development key or secret is allowed in)."""
+        return self.environment == DEVELOPMENT
 
     @property
     def is_sqlite(self) -> bool:
