@@ -27,6 +27,8 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         yield
+        for close in reversed(runtime.closers):
+            await close()
         await runtime.database.dispose()
 
     app = Starlette(
@@ -34,6 +36,7 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Route("/metrics", runtime.metrics.endpoint),
             Route("/health", health),
+            *(definition.routes(runtime) if definition.routes is not None else ()),
         ],
         lifespan=lifespan,
     )

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from subgraphs.common.audit import AuditEntryBase
 from subgraphs.common.db import Database
@@ -15,6 +15,18 @@ from subgraphs.common.tokens import TokenService
 
 if TYPE_CHECKING:
     import strawberry
+    from starlette.routing import BaseRoute
+
+
+class ContextSource(Protocol):
+    """Where a subgraph gets the caller's current context (the method of ``tokenauth.CallerContextClient``).
+
+    Identity provides an in-process one (``ServiceDefinition.context_source``), so it never calls itself over HTTP.
+    """
+
+    async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> Any:
+        """The caller context of ``token`` in ``tenant``; raises tokenauth's InvalidToken / NotAMember."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,10 @@ class ServiceDefinition:
     audit_model: type[AuditEntryBase]
     migrations_dir: Path
     seed: Callable[[Database, Settings], Awaitable[None]] | None = None
+    # Extra HTTP routes of this subgraph's app (identity: discovery, JWKS, /auth/context).
+    routes: Callable[[ServiceRuntime], Sequence[BaseRoute]] | None = None
+    # An in-process caller-context source (identity); None: ask identity's /auth/context over HTTP.
+    context_source: Callable[[ServiceRuntime], ContextSource] | None = None
 
     @property
     def table_prefix(self) -> str:
@@ -53,6 +69,8 @@ class ServiceRuntime:
     tokens: TokenService
     metrics: Metrics
     extra: dict[str, Any]
+    # Awaited at shutdown, newest first (clients and connections opened by the subgraph's own services).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def create(cls, definition: ServiceDefinition, settings: Settings) -> ServiceRuntime:
