@@ -1,0 +1,231 @@
+"""The caller's current state (roles, membership, policies), asked of identity and cached briefly.
+
+A token says who signed in; identity's database says what they may do *now*. Subgraphs and the
+gateway ask identity's ``GET /auth/context`` through :class:`CallerContextClient`, which caches each
+answer for ``ttl`` seconds (keyed by the token's SHA-256, the tenant asked for and the policies asked
+about). With a Redis URL, the client also listens on :data:`INVALIDATE_CHANNEL`, on which identity
+publishes whenever roles, memberships, statuses, sessions or policies change, and empties its cache
+at once. Identity itself plugs an in-process :class:`ContextSource` in instead of the HTTP client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+
+from tokenauth.errors import NOT_A_MEMBER_MESSAGE, ContextUnavailable, InvalidToken, NotAMember
+
+log = logging.getLogger("tokenauth.context")
+
+INVALIDATE_CHANNEL = "dpp:auth:invalidate"
+CONTEXT_PATH = "/auth/context"
+
+
+@dataclass(frozen=True, slots=True)
+class CallerContext:
+    """Who is calling and what they may do in the active tenant, as identity knows it now."""
+
+    user_id: str
+    email: str
+    tenant_id: str | None
+    roles: tuple[str, ...]
+    scopes: frozenset[str]
+    policies: frozenset[str]
+    platform_admin: bool
+    acting_as_platform_admin: bool
+    tenant_class: str | None
+    session_id: str | None
+    expires_at: int
+
+    @classmethod
+    def from_json(cls, body: Mapping[str, Any]) -> CallerContext:
+        """From the endpoint's 200 body (camelCase keys)."""
+        return cls(
+            user_id=str(body["userId"]),
+            email=str(body.get("email") or ""),
+            tenant_id=_optional(body.get("tenantId")),
+            roles=tuple(str(role) for role in body.get("roles") or ()),
+            scopes=frozenset(str(scope) for scope in body.get("scopes") or ()),
+            policies=frozenset(str(policy) for policy in body.get("policies") or ()),
+            platform_admin=bool(body.get("platformAdmin", False)),
+            acting_as_platform_admin=bool(body.get("actingAsPlatformAdmin", False)),
+            tenant_class=_optional(body.get("tenantClass")),
+            session_id=_optional(body.get("sessionId")),
+            expires_at=int(body.get("expiresAt") or 0),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The endpoint's 200 body for this context (what identity answers)."""
+        return {
+            "userId": self.user_id,
+            "email": self.email,
+            "tenantId": self.tenant_id,
+            "roles": list(self.roles),
+            "scopes": sorted(self.scopes),
+            "policies": sorted(self.policies),
+            "platformAdmin": self.platform_admin,
+            "actingAsPlatformAdmin": self.acting_as_platform_admin,
+            "tenantClass": self.tenant_class,
+            "sessionId": self.session_id,
+            "expiresAt": self.expires_at,
+        }
+
+
+class ContextSource(Protocol):
+    """Anything that turns a (verified) bearer token and a tenant choice into a :class:`CallerContext`.
+
+    ``resolve`` raises :class:`InvalidToken` (answer 401), :class:`NotAMember` (403) or
+    :class:`ContextUnavailable` (503).
+    """
+
+    async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> CallerContext: ...
+
+    async def aclose(self) -> None: ...
+
+
+class CallerContextClient:
+    """Asks identity's ``/auth/context`` (``url`` is identity's base URL or the endpoint itself)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        ttl: float = 5.0,
+        redis_url: str | None = None,
+        timeout: float = 5.0,
+        max_entries: int = 10_000,
+    ) -> None:
+        base = url.rstrip("/")
+        self.url = base if base.endswith(CONTEXT_PATH) else base + CONTEXT_PATH
+        self.ttl = ttl
+        self.redis_url = redis_url or None
+        self._timeout = timeout
+        self._max_entries = max_entries
+        self._cache: dict[tuple[str, str | None, tuple[str, ...]], tuple[float, CallerContext]] = {}
+        self._client: httpx.AsyncClient | None = None
+        self._subscriber: asyncio.Task[None] | None = None
+        self.subscribed = False
+        self.requests = 0
+
+    async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> CallerContext:
+        """The caller's context, from the cache when fresh; raises as :class:`ContextSource` says."""
+        self._start_subscriber()
+        asked = tuple(sorted(set(policies)))
+        key = (hashlib.sha256(token.encode()).hexdigest(), tenant, asked)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        context = await self._fetch(token, tenant, asked)
+        lifetime = min(self.ttl, context.expires_at - time.time()) if context.expires_at else self.ttl
+        if lifetime > 0:
+            self._store(key, (now + lifetime, context))
+        return context
+
+    def invalidate(self) -> None:
+        """Forget every cached context (identity said something changed)."""
+        self._cache.clear()
+
+    async def aclose(self) -> None:
+        """Stop listening for invalidations and close the HTTP client."""
+        if self._subscriber is not None:
+            self._subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await self._subscriber
+            self._subscriber = None
+        if self._client is not None:
+            with contextlib.suppress(RuntimeError):
+                await self._client.aclose()
+            self._client = None
+        self._cache.clear()
+
+    async def _fetch(self, token: str, tenant: str | None, policies: tuple[str, ...]) -> CallerContext:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+        headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
+        if tenant:
+            headers["x-tenant-id"] = tenant
+        params = {"policies": ",".join(policies)} if policies else None
+        self.requests += 1
+        try:
+            response = await self._client.get(self.url, headers=headers, params=params)
+        except httpx.HTTPError as exc:
+            raise ContextUnavailable(f"GET {self.url} failed: {exc.__class__.__name__}: {exc}") from None
+        if response.status_code == 401:
+            raise InvalidToken(f"identity refused the token: {_message(response)}")
+        if response.status_code == 403:
+            raise NotAMember(_message(response) or NOT_A_MEMBER_MESSAGE)
+        if response.status_code != 200:
+            raise ContextUnavailable(f"GET {self.url} answered {response.status_code}")
+        try:
+            return CallerContext.from_json(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ContextUnavailable(f"GET {self.url} answered an unreadable body ({exc.__class__.__name__})") from None
+
+    def _store(self, key: tuple[str, str | None, tuple[str, ...]], entry: tuple[float, CallerContext]) -> None:
+        if len(self._cache) >= self._max_entries:
+            now = time.monotonic()
+            for stale in [k for k, (expires, _) in self._cache.items() if expires <= now]:
+                del self._cache[stale]
+            while len(self._cache) >= self._max_entries:
+                del self._cache[next(iter(self._cache))]
+        self._cache[key] = entry
+
+    def _start_subscriber(self) -> None:
+        if self.redis_url is not None and self._subscriber is None:
+            self._subscriber = asyncio.get_running_loop().create_task(self._listen(), name="tokenauth-invalidate")
+
+    async def _listen(self) -> None:
+        """Empty the cache on every message on :data:`INVALIDATE_CHANNEL`; reconnect with backoff."""
+        import redis.asyncio as aioredis
+        from redis.exceptions import RedisError
+
+        delay = 0.2
+        while True:
+            connection = aioredis.from_url(str(self.redis_url))
+            try:
+                async with connection.pubsub() as pubsub:
+                    await pubsub.subscribe(INVALIDATE_CHANNEL)
+                    self.invalidate()  # anything may have changed while we were not listening
+                    self.subscribed, delay = True, 0.2
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self.invalidate()
+            except (RedisError, OSError) as exc:
+                log.warning("invalidation channel lost (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            finally:
+                self.subscribed = False
+                with contextlib.suppress(RedisError, OSError, RuntimeError):
+                    await connection.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def publish_invalidation(redis_url: str, reason: str = "changed") -> None:
+    """Tell every :class:`CallerContextClient` listening on ``redis_url`` to drop its cache."""
+    import redis.asyncio as aioredis
+
+    connection = aioredis.from_url(redis_url)
+    try:
+        await connection.publish(INVALIDATE_CHANNEL, reason)
+    finally:
+        await connection.aclose()
+
+
+def _message(response: httpx.Response) -> str:
+    try:
+        return str(response.json()["errors"][0]["message"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def _optional(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None

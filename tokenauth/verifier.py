@@ -1,0 +1,238 @@
+"""Verifying access tokens of the trusted issuers against their JWKS."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import orjson
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, RSAKey
+
+from tokenauth.config import IssuerConfig
+from tokenauth.errors import InvalidToken
+from tokenauth.jwks import IssuerKeys, KeySnapshot, VerificationKey
+
+log = logging.getLogger("tokenauth")
+
+# ``typ`` claim values of access tokens: ours ("access"), Keycloak's ("Bearer"), RFC 9068's.
+ACCESS_TOKEN_TYPES = frozenset({"access", "bearer", "at+jwt"})
+MAX_TOKEN_LENGTH = 16_384
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """A token that passed every check, and what it says."""
+
+    issuer: IssuerConfig
+    subject: str
+    claims: Mapping[str, Any] = field(repr=False)
+    tenant_id: str | None
+    scopes: frozenset[str]
+    session_id: str | None
+    expires_at: int
+    # Roles an external issuer put into the token (``IssuerConfig.roles_claim``); empty for ours.
+    roles: tuple[str, ...] = ()
+
+
+class TokenVerifier:
+    """Verifies JWTs of the configured issuers; one per process, shared by all requests.
+
+    Keys are fetched on first use, polled every ``poll_interval`` seconds once :meth:`verify`
+    has run in an event loop, and refetched at once (at most every ``min_refresh_interval``
+    seconds per issuer) when a token names an unknown ``kid``. Call :meth:`aclose` on shutdown.
+    """
+
+    def __init__(
+        self,
+        issuers: Iterable[IssuerConfig],
+        *,
+        leeway: int = 30,
+        poll_interval: float = 300.0,
+        min_refresh_interval: float = 10.0,
+        timeout: float = 5.0,
+    ) -> None:
+        self._issuers = {config.issuer.rstrip("/"): config for config in issuers}
+        if not self._issuers:
+            raise ValueError("a token verifier needs at least one trusted issuer")
+        self.leeway = leeway
+        self.poll_interval = poll_interval
+        self.min_refresh_interval = min_refresh_interval
+        self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+        self._keys: dict[str, IssuerKeys] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    @property
+    def issuers(self) -> tuple[IssuerConfig, ...]:
+        """The trusted issuers."""
+        return tuple(self._issuers.values())
+
+    def jwks_fetches(self, issuer: str) -> int:
+        """How many times this verifier fetched ``issuer``'s JWKS (for tests and metrics)."""
+        keys = self._keys.get(issuer.rstrip("/"))
+        return keys.fetches if keys is not None else 0
+
+    async def verify(self, token: str) -> VerifiedToken:
+        """The verified token; ``InvalidToken`` (stable message, detail in ``.reason``) otherwise."""
+        header, unverified = _peek(token)
+        config = self._issuers.get(str(unverified.get("iss", "")).rstrip("/"))
+        if config is None:
+            raise InvalidToken(f"untrusted issuer {unverified.get('iss')!r}")
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg not in config.algorithms:
+            raise InvalidToken(f"algorithm {alg!r} not allowed for {config.issuer}")
+        key = await self._key_for(config, header, alg)
+        try:
+            claims = jwt.decode(token, key, algorithms=[alg]).claims
+        except (JoseError, ValueError, TypeError) as exc:
+            raise InvalidToken(f"signature check failed: {exc.__class__.__name__}") from None
+        self._check_claims(config, claims)
+        return VerifiedToken(
+            issuer=config,
+            subject=str(claims["sub"]),
+            claims=claims,
+            tenant_id=config.tenant_of(claims),
+            scopes=_scopes(claims.get("scope")),
+            session_id=_optional_str(claims.get("sid")),
+            expires_at=int(claims["exp"]),
+            roles=config.roles_of(claims),
+        )
+
+    async def aclose(self) -> None:
+        """Stop polling and close the HTTP client."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+                await self._poller
+            self._poller = None
+        if self._client is not None:
+            with contextlib.suppress(RuntimeError):
+                await self._client.aclose()
+            self._client = None
+        self._keys.clear()
+
+    async def _key_for(self, config: IssuerConfig, header: Mapping[str, Any], alg: str) -> VerificationKey:
+        keys = self._issuer_keys(config)
+        snapshot = await keys.current()
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise InvalidToken("kid is not a string")
+        key = _select(snapshot, kid, alg)
+        if key is None and kid is not None and kid not in snapshot.by_kid and await keys.refresh():
+            key = _select(await keys.current(), kid, alg)
+        if key is None:
+            raise InvalidToken(f"no key of {config.issuer} for kid={kid!r} alg={alg}")
+        return key
+
+    def _issuer_keys(self, config: IssuerConfig) -> IssuerKeys:
+        name = config.issuer.rstrip("/")
+        keys = self._keys.get(name)
+        if keys is None:
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=self._timeout, follow_redirects=False)
+            keys = IssuerKeys(config, self._client, min_refresh_interval=self.min_refresh_interval)
+            self._keys[name] = keys
+        if self._poller is None and self.poll_interval > 0:
+            self._poller = asyncio.get_running_loop().create_task(self._poll(), name="tokenauth-jwks-poll")
+        return keys
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval)
+            for keys in list(self._keys.values()):
+                await keys.refresh(force=True)
+
+    def _check_claims(self, config: IssuerConfig, claims: Mapping[str, Any]) -> None:
+        now = time.time()
+        if not isinstance(claims.get("sub"), str) or not claims["sub"]:
+            raise InvalidToken("no subject")
+        exp = claims.get("exp")
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool):
+            raise InvalidToken("no numeric exp")
+        if now > exp + self.leeway:
+            raise InvalidToken("expired")
+        for name in ("nbf", "iat"):
+            value = claims.get(name)
+            if value is not None and (not _is_number(value) or value > now + self.leeway):
+                raise InvalidToken(f"{name} in the future or not a number")
+        audiences = claims.get("aud")
+        listed = [audiences] if isinstance(audiences, str) else audiences if isinstance(audiences, list) else []
+        given = {audience for audience in listed if isinstance(audience, str)}
+        if not given.intersection(config.audiences):
+            raise InvalidToken(f"audience {audiences!r} not accepted")
+        typ = claims.get("typ")
+        if typ is not None and str(typ).lower() not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken(f"not an access token (typ={typ!r})")
+
+
+def _peek(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Header and claims of a compact JWS, unverified (only to pick the issuer and the key)."""
+    if not isinstance(token, str) or len(token) > MAX_TOKEN_LENGTH:
+        raise InvalidToken("not a token or too long")
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise InvalidToken(f"not a compact JWS ({len(parts)} segments)")
+    try:
+        header = orjson.loads(_b64decode(parts[0]))
+        claims = orjson.loads(_b64decode(parts[1]))
+    except (ValueError, binascii.Error):
+        raise InvalidToken("undecodable header or claims") from None
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise InvalidToken("header or claims not a JSON object")
+    if "crit" in header or header.get("b64") is False:
+        raise InvalidToken("critical or unencoded-payload header")
+    return header, claims
+
+
+def _b64decode(segment: str) -> bytes:
+    if any(c in segment for c in "+/="):
+        raise ValueError("not base64url without padding")
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _select(snapshot: KeySnapshot, kid: str | None, alg: str) -> VerificationKey | None:
+    """The key to check ``alg`` with: by ``kid``, or the only suitable key when the token names none."""
+    candidates = [snapshot.by_kid[kid]] if kid is not None and kid in snapshot.by_kid else []
+    if kid is None:
+        candidates = [key for key in snapshot.keys if _fits(key, alg)]
+        if len(candidates) != 1:
+            return None
+    key = candidates[0] if candidates else None
+    return key if key is not None and _fits(key, alg) else None
+
+
+def _fits(key: VerificationKey, alg: str) -> bool:
+    """True when ``key`` may verify ``alg`` (its type matches and its own ``alg``, if any, agrees)."""
+    declared = key.get("alg")
+    if declared is not None and declared != alg:
+        return False
+    if alg.startswith(("RS", "PS")):
+        return isinstance(key, RSAKey)
+    curves = {"ES256": "P-256", "ES384": "P-384", "ES512": "P-521"}
+    return isinstance(key, ECKey) and key.curve_name == curves.get(alg)
+
+
+def _scopes(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(value.split())
+    if isinstance(value, list):
+        return frozenset(str(item) for item in value if isinstance(item, str))
+    return frozenset()
+
+
+def _optional_str(value: Any) -> str | None:
+    return str(value) if isinstance(value, (str, int)) and value != "" else None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
