@@ -77,6 +77,11 @@ class Settings:
     auth_context_ttl: float = 5.0
     # Redis for cross-process invalidation (``dpp:auth:invalidate``); empty: caches only expire.
     redis_url: str = ""
+    # Identity's login protection: direct peers whose X-Forwarded-For is believed, and the failure limits.
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 20
+    login_lockout_seconds: int = 900
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -110,6 +115,12 @@ class Settings:
             identity_url=identity_base,
             auth_context_ttl=float(_env("AUTH_CONTEXT_TTL", "5")),
             redis_url=_env("REDIS_URL", ""),
+            trusted_proxies=tuple(
+                item.strip() for item in _env("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if item.strip()
+            ),
+            login_max_failures_per_account=int(_env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
+            login_max_failures_per_address=int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
+            login_lockout_seconds=int(_env("LOGIN_LOCKOUT_SECONDS", "900")),
         )
 
     @property
