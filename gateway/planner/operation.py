@@ -130,14 +130,28 @@ def _print_args(args: Sequence[ArgumentNode]) -> str:
 
 
 class _Normalizer:
+    """Builds :class:`OpSelection` trees; each named fragment is normalised once.
+
+    A fragment's selections are the same wherever it is spread (they depend only on the
+    fragment's own text), so the first spread normalises them and every later spread
+    shares that list: the work is linear in the document and its distinct fragments.
+    A spread repeating an earlier spread of the same fragment, with the same directives,
+    in the same selection set adds nothing (the spec's field collection visits a fragment
+    once) and is dropped, so ``...A ...A`` nested N times stays N levels, not 2^N copies.
+    The lists are shared, never mutated: the planner and the response shaper only read them.
+    """
+
     def __init__(self, fragments: Mapping[str, FragmentDefinitionNode], helper: bool = False) -> None:
         self.fragments = fragments
         self.helper = helper
+        self._memo: dict[str, list[OpSelection]] = {}
+        self._active: set[str] = set()
 
-    def selections(self, node: SelectionSetNode | None, active: frozenset[str] = frozenset()) -> list[OpSelection]:
+    def selections(self, node: SelectionSetNode | None) -> list[OpSelection]:
         out: list[OpSelection] = []
         if node is None:
             return out
+        spread: set[tuple[str, str]] = set()
         for sel in node.selections:
             if isinstance(sel, FieldNode):
                 printed, conds, used = _conditions(sel.directives)
@@ -151,7 +165,7 @@ class _Normalizer:
                         directives=printed,
                         conditions=conds,
                         variables=frozenset(used),
-                        selections=self.selections(sel.selection_set, active) if sel.selection_set else None,
+                        selections=self.selections(sel.selection_set) if sel.selection_set else None,
                         arg_nodes=tuple(sel.arguments or ()),
                         helper=self.helper,
                     )
@@ -161,7 +175,7 @@ class _Normalizer:
                 out.append(
                     OpFragment(
                         type_condition=sel.type_condition.name.value if sel.type_condition else None,
-                        selections=self.selections(sel.selection_set, active),
+                        selections=self.selections(sel.selection_set),
                         directives=printed,
                         conditions=conds,
                         variables=frozenset(used),
@@ -170,19 +184,32 @@ class _Normalizer:
             elif isinstance(sel, FragmentSpreadNode):
                 name = sel.name.value
                 frag = self.fragments.get(name)
-                if frag is None or name in active:
+                if frag is None or name in self._active:
                     continue  # validation rejects these; never loop
                 printed, conds, used = _conditions(sel.directives)
+                if (name, printed) in spread:
+                    continue
+                spread.add((name, printed))
                 out.append(
                     OpFragment(
                         type_condition=frag.type_condition.name.value,
-                        selections=self.selections(frag.selection_set, active | {name}),
+                        selections=self._fragment(name, frag),
                         directives=printed,
                         conditions=conds,
                         variables=frozenset(used),
                     )
                 )
         return out
+
+    def _fragment(self, name: str, frag: FragmentDefinitionNode) -> list[OpSelection]:
+        memo = self._memo.get(name)
+        if memo is None:
+            self._active.add(name)
+            try:
+                memo = self._memo[name] = self.selections(frag.selection_set)
+            finally:
+                self._active.discard(name)
+        return memo
 
 
 def normalize_operation(document: DocumentNode, operation: OperationDefinitionNode) -> NormalizedOperation:
