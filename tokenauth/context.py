@@ -88,8 +88,6 @@ class ContextSource(Protocol):
 
     async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> CallerContext: ...
 
-    async def aclose(self) -> None: ...
-
 
 class CallerContextClient:
     """Asks identity's ``/auth/context`` (``url`` is identity's base URL or the endpoint itself)."""

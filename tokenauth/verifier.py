@@ -201,13 +201,12 @@ def _b64decode(segment: str) -> bytes:
 
 
 def _select(snapshot: KeySnapshot, kid: str | None, alg: str) -> VerificationKey | None:
-    """The key to check ``alg`` with: by ``kid``, or the only suitable key when the token names none."""
-    candidates = [snapshot.by_kid[kid]] if kid is not None and kid in snapshot.by_kid else []
+    """The key to check ``alg`` with: by ``kid``, or the issuer's only key when the token names none."""
     if kid is None:
-        candidates = [key for key in snapshot.keys if _fits(key, alg)]
-        if len(candidates) != 1:
-            return None
-    key = candidates[0] if candidates else None
+        # Without a kid only an issuer with a single key is unambiguous.
+        key = snapshot.keys[0] if len(snapshot.keys) == 1 else None
+    else:
+        key = snapshot.by_kid.get(kid)
     return key if key is not None and _fits(key, alg) else None
 
 
