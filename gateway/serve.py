@@ -26,6 +26,7 @@ from types import FrameType
 import uvicorn
 from starlette.applications import Starlette
 
+from gateway.auth.stage import AuthStage
 from gateway.contracts import Runtime, SubgraphTransport
 from gateway.http.app import create_app
 from gateway.http.state import GatewayState, sdl_digest
@@ -183,7 +184,8 @@ def build_app(
 
     The watcher loads the supergraph during startup (so a valid file is served from
     the first request) and polls it in the background; shutdown stops the watcher
-    and closes the connection pool. ``runtime_factory`` and ``transport`` default to
+    and closes the connection pool and the authentication stage's clients (token
+    verifier, caller-context client, rate limiter). ``runtime_factory`` and ``transport`` default to
     the production ones. ``freeze_heap`` calls :func:`settle_heap` after each load (the
     server process does; a process hosting other work, such as a test run, need not).
     """
@@ -196,6 +198,7 @@ def build_app(
     watcher = SupergraphWatcher(
         settings.supergraph, state, factory, settings.poll_interval, on_install=settle_heap if freeze_heap else None
     )
+    auth = AuthStage(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -209,8 +212,9 @@ def build_app(
                 await task
             if owned_transport and isinstance(the_transport, HTTPTransport):
                 await the_transport.aclose()
+            await auth.aclose()
 
-    return create_app(settings, state, the_transport, lifespan=lifespan)
+    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth)
 
 
 def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Server:

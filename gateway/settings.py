@@ -11,19 +11,44 @@ YAML file (every key optional)::
     poll_interval: 2.0          # seconds between supergraph file checks; 0 disables hot reload
     default_timeout: 30.0       # seconds, per subgraph request, unless the subgraph sets its own
     max_connections: 100        # pooled keep-alive connections per subgraph host
-    forward_headers: [authorization, x-request-id]
+    forward_headers: [authorization, x-tenant-id, x-request-id]
     log_level: info
     shutdown_timeout: 30.0      # seconds in-flight requests get to finish on SIGTERM / Ctrl-C
     subgraphs:
       catalog:
         url: http://catalog:8002/graphql
         timeout: 5.0
+    auth:
+      issuers:                  # trusted token issuers (default: the development issuer, identity)
+        - issuer: http://identity:4001
+          audiences: [dpp]      # default [dpp]
+          algorithms: [RS256, ES256]
+          jwks_uri: null        # null: OIDC discovery
+          tenant_claim: tid     # null: no tenant claim
+          tenant_from_issuer: null   # regex with a (?P<tenant>...) group: one realm per tenant
+          roles_claim: null     # dotted path, e.g. realm_access.roles (Keycloak)
+      leeway: 30                # seconds of clock skew allowed on exp / nbf / iat
+      jwks_poll_interval: 300   # seconds between JWKS refreshes (unknown kids refresh at once)
+      context_url: http://identity:4001/auth/context   # unset: principal from token claims only
+      context_ttl: 5            # seconds a resolved caller context is cached
+    rate_limits:                # requests per window; 0 = no limit (the default)
+      window: 60                # seconds
+      standard: 600             # per tenant, by the tenant's class
+      professional: 3000
+      enterprise: 12000
+      anonymous: 120            # per client address
+    redis_url: redis://redis:6379/0   # shared rate-limit counters, context invalidation
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
 ``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``, ``GATEWAY_DEFAULT_TIMEOUT``,
 ``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS`` (comma separated),
-``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, and per subgraph
+``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_OIDC_ISSUERS`` (comma separated issuer
+URLs, each with ``GATEWAY_OIDC_AUDIENCE``, ``GATEWAY_OIDC_ALGORITHMS``, ``GATEWAY_OIDC_TENANT_CLAIM`` (``-`` for
+none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``GATEWAY_OIDC_LEEWAY``,
+``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_AUTH_CONTEXT_URL``, ``GATEWAY_AUTH_CONTEXT_TTL``,
+``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
+``GATEWAY_REDIS_URL``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
@@ -40,7 +65,16 @@ from typing import Any
 
 import yaml
 
-DEFAULT_FORWARD_HEADERS: tuple[str, ...] = ("authorization", "x-request-id")
+from gateway.auth.config import (
+    DEFAULT_ISSUERS,
+    TENANT_CLASSES,
+    IssuerSettingError,
+    issuers_from_gateway_env,
+    parse_issuers,
+)
+from tokenauth.config import IssuerConfig
+
+DEFAULT_FORWARD_HEADERS: tuple[str, ...] = ("authorization", "x-tenant-id", "x-request-id")
 
 _SUBGRAPH_ENV = re.compile(r"^GATEWAY_SUBGRAPH_(?P<name>[A-Z0-9_]+)_(?P<what>URL|TIMEOUT)$")
 _LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
@@ -69,6 +103,22 @@ class Settings:
     subgraph_timeouts: Mapping[str, float] = field(default_factory=dict)
     log_level: str = "info"
     shutdown_timeout: float = 30.0
+    # Authentication (YAML section ``auth``): trusted issuers, clock leeway, JWKS polling, and
+    # identity's /auth/context (None: the principal comes from the verified token's claims only).
+    auth_issuers: tuple[IssuerConfig, ...] = DEFAULT_ISSUERS
+    auth_leeway: int = 30
+    auth_jwks_poll_interval: float = 300.0
+    auth_context_url: str | None = None
+    auth_context_ttl: float = 5.0
+    # Rate limits (YAML section ``rate_limits``): requests per window per tenant by tenant class,
+    # per client address for anonymous callers; 0 means no limit.
+    rate_limit_window: float = 60.0
+    rate_limit_standard: int = 0
+    rate_limit_professional: int = 0
+    rate_limit_enterprise: int = 0
+    rate_limit_anonymous: int = 0
+    # Redis (shared rate-limit counters, caller-context invalidation); None: in-process only.
+    redis_url: str | None = None
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -126,7 +176,16 @@ class Settings:
             raise SettingsError("shutdown_timeout: must not be negative")
         if settings.max_connections <= 0:
             raise SettingsError("max_connections: must be positive")
+        _check_auth(settings)
         return settings
+
+    def rate_limit_for(self, tenant_class: str | None) -> int:
+        """Requests per window for a tenant of ``tenant_class`` (unknown or None: standard); 0 = no limit."""
+        if tenant_class == "enterprise":
+            return self.rate_limit_enterprise
+        if tenant_class == "professional":
+            return self.rate_limit_professional
+        return self.rate_limit_standard
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -153,9 +212,61 @@ def _coerce(name: str, value: Any) -> Any:
             return str(value).lower()
         if name == "host":
             return str(value)
+        if name == "auth_issuers":
+            return parse_issuers(value)
+        if name in ("auth_leeway", *_RATE_LIMIT_COUNTS):
+            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                raise ValueError(value)
+            return int(value)
+        if name in ("auth_jwks_poll_interval", "auth_context_ttl", "rate_limit_window"):
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        if name in ("auth_context_url", "redis_url"):
+            return None if value in (None, "") else str(value).strip()
+    except SettingsError:
+        raise
+    except IssuerSettingError as exc:
+        raise SettingsError(str(exc)) from None
     except (TypeError, ValueError) as exc:
-        raise SettingsError(f"{name}: cannot use {value!r}") from exc
+        raise SettingsError(f"{_key(name)}: cannot use {value!r}") from exc
     return value
+
+
+_RATE_LIMIT_COUNTS = tuple(f"rate_limit_{c}" for c in (*TENANT_CLASSES, "anonymous"))
+# Flat setting name -> the key a user writes in the YAML file (error messages name that one).
+_SECTION_KEYS = {
+    "auth_issuers": "auth.issuers",
+    "auth_leeway": "auth.leeway",
+    "auth_jwks_poll_interval": "auth.jwks_poll_interval",
+    "auth_context_url": "auth.context_url",
+    "auth_context_ttl": "auth.context_ttl",
+    **{f"rate_limit_{k}": f"rate_limits.{k}" for k in ("window", *TENANT_CLASSES, "anonymous")},
+}
+
+
+def _key(name: str) -> str:
+    return _SECTION_KEYS.get(name, name)
+
+
+def _check_auth(settings: Settings) -> None:
+    if settings.auth_leeway < 0:
+        raise SettingsError("auth.leeway: must not be negative")
+    if settings.auth_jwks_poll_interval < 0:
+        raise SettingsError("auth.jwks_poll_interval: must be 0 (off) or positive")
+    if settings.auth_context_ttl < 0:
+        raise SettingsError("auth.context_ttl: must not be negative")
+    url = settings.auth_context_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        raise SettingsError(f"auth.context_url: {url!r} is not an http(s) URL")
+    if settings.rate_limit_window <= 0:
+        raise SettingsError("rate_limits.window: must be positive")
+    for name in _RATE_LIMIT_COUNTS:
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{_key(name)}: must be 0 (no limit) or positive")
+    redis_url = settings.redis_url
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        raise SettingsError(f"redis_url: {redis_url!r} is not a redis://, rediss:// or unix:// URL")
 
 
 def _bool(value: Any) -> bool:
@@ -181,6 +292,14 @@ def _from_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
+    for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_")):
+        entries = values.pop(section, None) or {}
+        if not isinstance(entries, dict):
+            raise SettingsError(f"config file {path}: {section} must be a mapping")
+        for name, entry in entries.items():
+            values[f"{prefix}{name}"] = entry
+            if f"{prefix}{name}" not in _SECTION_KEYS:
+                raise SettingsError(f"config file {path}: {section}: unknown key {name!r}")
     subgraphs = values.pop("subgraphs", None) or {}
     if not isinstance(subgraphs, dict):
         raise SettingsError(f"config file {path}: subgraphs must be a mapping of name to settings")
@@ -218,14 +337,28 @@ _ENV_KEYS = {
     "GATEWAY_FORWARD_HEADERS": "forward_headers",
     "GATEWAY_LOG_LEVEL": "log_level",
     "GATEWAY_SHUTDOWN_TIMEOUT": "shutdown_timeout",
+    "GATEWAY_OIDC_LEEWAY": "auth_leeway",
+    "GATEWAY_OIDC_JWKS_POLL_INTERVAL": "auth_jwks_poll_interval",
+    "GATEWAY_AUTH_CONTEXT_URL": "auth_context_url",
+    "GATEWAY_AUTH_CONTEXT_TTL": "auth_context_ttl",
+    "GATEWAY_RATE_LIMIT_WINDOW": "rate_limit_window",
+    "GATEWAY_RATE_LIMIT_STANDARD": "rate_limit_standard",
+    "GATEWAY_RATE_LIMIT_PROFESSIONAL": "rate_limit_professional",
+    "GATEWAY_RATE_LIMIT_ENTERPRISE": "rate_limit_enterprise",
+    "GATEWAY_RATE_LIMIT_ANONYMOUS": "rate_limit_anonymous",
+    "GATEWAY_REDIS_URL": "redis_url",
 }
-
-
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for env_name, key in _ENV_KEYS.items():
         if env_name in environ:
             values[key] = environ[env_name]
+    try:
+        issuers = issuers_from_gateway_env(environ)
+    except ValueError as exc:
+        raise SettingsError(str(exc)) from None
+    if issuers is not None:
+        values["auth_issuers"] = issuers
     urls: dict[str, str] = {}
     timeouts: dict[str, str] = {}
     for env_name, value in environ.items():

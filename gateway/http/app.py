@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import uuid
@@ -15,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
+from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
+from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
 from gateway.http.negotiation import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -30,21 +32,15 @@ logger = logging.getLogger("gateway.http")
 
 DEBUG_PLAN_HEADER = "x-gateway-debug-plan"
 REQUEST_ID_HEADER = "x-request-id"
+FORWARDED_FOR_HEADER = "x-forwarded-for"
 
 # A client-supplied request id is echoed into logs and subgraph requests; keep it tame.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-class RequestProblem(Exception):
+class RequestProblem(EdgeRejection):
     """A request the edge refuses before it reaches the runtime."""
-
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = dict(headers or {})
 
 
 def _json(
@@ -65,11 +61,14 @@ def _error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 class GraphQLEndpoint:
     """``/graphql``: turns HTTP requests into :class:`GraphQLRequest` and outcomes into responses."""
 
-    def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport) -> None:
+    def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport, auth: AuthStage) -> None:
         self._settings = settings
         self._state = state
         self._transport = transport
-        self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS
+        self._auth = auth
+        # x-forwarded-for is always the client address the edge saw, never the client's own header
+        self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS - {FORWARDED_FOR_HEADER}
+        self._takes_principal: dict[type, bool] = {}
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never lets an exception or a traceback reach the client."""
@@ -86,9 +85,9 @@ class GraphQLEndpoint:
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 )
             return await self._handle(request, request_id, media_type)
-        except RequestProblem as problem:
+        except EdgeRejection as problem:
             return _json(
-                _error_body(problem.message, problem.code),
+                _error_body(problem.message, problem.code, **problem.extensions),
                 problem.status,
                 media_type or APPLICATION_JSON,
                 {**problem.headers, **id_header},
@@ -112,16 +111,23 @@ class GraphQLEndpoint:
         loaded = self._state.current  # read once: this request stays on this runtime
         if loaded is None:
             raise RequestProblem(503, "SERVICE_UNAVAILABLE", "No supergraph is loaded yet", {"retry-after": "1"})
+        runtime = loaded.runtime
+        client = request.client.host if request.client else "unknown"
+        who = await self._auth.authenticate(request.headers, client, getattr(runtime, "policy_names", ()))
+        await self._auth.check_rate(who)
         graphql_request = self._from_query_params(request) if method == "GET" else await self._from_body(request)
         # The plan shows subgraph names and internal shapes: development servers only.
         include_plan = self._settings.development and _truthy(request.headers.get(DEBUG_PLAN_HEADER))
-        outcome: ExecutionOutcome = await loaded.runtime.execute(
+        options: dict[str, Any] = {"principal": who.principal} if self._takes_principal_of(runtime) else {}
+        outcome: ExecutionOutcome = await runtime.execute(
             graphql_request,
             transport=self._transport,
-            headers=self._forwarded_headers(request, request_id),
+            headers=self._forwarded_headers(request, request_id, who, client),
             include_plan=include_plan,
             allow_mutations=method == "POST",
+            **options,
         )
+        audit(who, request_id, outcome.operation_type, _codes(outcome))
         if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
             raise RequestProblem(
                 405,
@@ -136,13 +142,27 @@ class GraphQLEndpoint:
             status = 400
         return _json(outcome.to_response(), status, media_type, {REQUEST_ID_HEADER: request_id})
 
-    def _forwarded_headers(self, request: Request, request_id: str) -> dict[str, str]:
+    def _takes_principal_of(self, runtime: Runtime) -> bool:
+        """Whether ``runtime.execute`` accepts ``principal`` (asked once per runtime class)."""
+        kind = type(runtime)
+        takes = self._takes_principal.get(kind)
+        if takes is None:
+            takes = "principal" in inspect.signature(runtime.execute).parameters
+            self._takes_principal[kind] = takes
+        return takes
+
+    def _forwarded_headers(
+        self, request: Request, request_id: str, who: Authenticated, client: str
+    ) -> dict[str, str]:
         forwarded: dict[str, str] = {}
         for name, value in request.headers.items():
             if name in self._forward:
                 forwarded[name] = f"{forwarded[name]}, {value}" if name in forwarded else value
         if REQUEST_ID_HEADER in self._forward:
             forwarded[REQUEST_ID_HEADER] = request_id  # generated ids propagate too
+        if who.tenant_header is None:
+            forwarded.pop(TENANT_HEADER, None)  # only a tenant choice the edge accepted goes on
+        forwarded[FORWARDED_FOR_HEADER] = client
         return forwarded
 
     def _from_query_params(self, request: Request) -> GraphQLRequest:
@@ -208,6 +228,15 @@ class GraphQLEndpoint:
         return b"".join(chunks)
 
 
+def _codes(outcome: ExecutionOutcome) -> list[str]:
+    codes: list[str] = []
+    for error in outcome.errors:
+        extensions = error.get("extensions")
+        code = extensions.get("code") if isinstance(extensions, dict) else None
+        codes.append(str(code) if code else "ERROR")
+    return codes
+
+
 def _truthy(value: str | None) -> bool:
     return value is not None and value.strip().lower() in ("1", "true", "yes", "on")
 
@@ -257,17 +286,20 @@ def create_app(
     transport: SubgraphTransport,
     *,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
+    auth: AuthStage | None = None,
 ) -> Starlette:
     """The gateway's ASGI application.
 
     ``state`` says which runtime answers (the server swaps it on hot reload);
     ``transport`` reaches the subgraphs; ``lifespan`` lets the server start and stop
-    its background work (supergraph polling, closing the connection pool).
+    its background work (supergraph polling, closing the connection pool and ``auth``);
+    ``auth`` authenticates and rate-limits requests (default: one built from ``settings``).
     """
+    auth = auth or AuthStage(settings)
     # Bound methods, not callable instances: Starlette treats an instance as a raw ASGI app.
     health = HealthEndpoint(state).handle
     routes = [
-        Route("/graphql", GraphQLEndpoint(settings, state, transport).handle, methods=_ALL_METHODS),
+        Route("/graphql", GraphQLEndpoint(settings, state, transport, auth).handle, methods=_ALL_METHODS),
         Route("/health", health, methods=["GET", "HEAD"]),
         Route("/health/live", health, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),

@@ -22,7 +22,9 @@ import pytest
 from gateway.http import sdl_digest
 from gateway.serve import build_app, build_server
 from gateway.settings import Settings
+from tests.support.oidc_issuer import OidcIssuer
 
+from .conftest import trusting
 from .harness import ServerThread, closed_port, free_socket, wait_until
 
 pytest.importorskip("gateway.runtime", reason="the federation runtime is not in this tree yet")
@@ -59,12 +61,18 @@ def federation() -> Iterator[Subgraphs]:
 
 
 @pytest.fixture
-def served(tmp_path: Path, federation: Subgraphs) -> Iterator[tuple[str, Path]]:
+def served(tmp_path: Path, federation: Subgraphs, token_issuer: OidcIssuer) -> Iterator[tuple[str, Path]]:
     """A gateway (real runtime) serving the federation's supergraph from a file."""
     path = tmp_path / "supergraph.graphql"
     path.write_text(subgraphs.supergraph_sdl(federation.url))
     settings = Settings.from_mapping(
-        {"supergraph": path, "development": True, "poll_interval": 0.02, "log_level": "warning"}
+        {
+            "supergraph": path,
+            "development": True,
+            "poll_interval": 0.02,
+            "log_level": "warning",
+            "auth_issuers": trusting(token_issuer),
+        }
     )
     app = build_app(settings)
     with ServerThread(app, build_server(settings, app)) as server:
@@ -160,12 +168,16 @@ def test_debug_plan_header_returns_the_plan(served: tuple[str, Path]) -> None:
     assert 'Fetch(service: "reviews")' in plan
 
 
-def test_headers_are_forwarded_to_subgraphs(served: tuple[str, Path], federation: Subgraphs) -> None:
+def test_headers_are_forwarded_to_subgraphs(
+    served: tuple[str, Path], federation: Subgraphs, token_issuer: OidcIssuer
+) -> None:
     url, _ = served
-    response = graphql(url, "{ users { id } }", authorization="Bearer e2e", cookie="a=b", **{"x-request-id": "e2e-1"})
+    token = token_issuer.issue()
+    headers = {"authorization": f"Bearer {token}", "cookie": "a=b", "x-request-id": "e2e-1"}
+    response = graphql(url, "{ users { id } }", **headers)
     assert response.status_code == 200
     seen = federation.app.last_headers
-    assert seen["authorization"] == "Bearer e2e"
+    assert seen["authorization"] == f"Bearer {token}"
     assert seen["x-request-id"] == "e2e-1"
     assert "cookie" not in seen
 

@@ -9,17 +9,27 @@ import httpx
 import orjson
 import pytest
 
+from tests.support.oidc_issuer import OidcIssuer
+
+from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, running_gateway
 
 GQL_RESPONSE = "application/graphql-response+json"
 
 
 @pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory, echo_subgraph: EchoSubgraph) -> Iterator[RunningGateway]:
+def gateway(
+    tmp_path_factory: pytest.TempPathFactory, echo_subgraph: EchoSubgraph, token_issuer: OidcIssuer
+) -> Iterator[RunningGateway]:
     """One gateway in development mode with a small body limit, shared by this module."""
     tmp: Path = tmp_path_factory.mktemp("edge")
     with running_gateway(
-        tmp, SDL_V1, echo_url=f"{echo_subgraph.url}/graphql", development=True, max_body_bytes=2048
+        tmp,
+        SDL_V1,
+        echo_url=f"{echo_subgraph.url}/graphql",
+        development=True,
+        max_body_bytes=2048,
+        auth_issuers=trusting(token_issuer),
     ) as gw:
         yield gw
 
@@ -289,13 +299,16 @@ def test_debug_plan_header_ignored_outside_development(tmp_path: Path, client: h
     assert response.json() == {"data": {"hello": "hello world"}}
 
 
-def test_configured_headers_are_forwarded_to_subgraphs(gateway: RunningGateway, client: httpx.Client) -> None:
+def test_configured_headers_are_forwarded_to_subgraphs(
+    gateway: RunningGateway, client: httpx.Client, token_issuer: OidcIssuer
+) -> None:
+    token = token_issuer.issue()
     response = client.post(
         gateway.graphql,
         content=b'{"query": "{ forwarded }"}',
         headers={
             "content-type": "application/json",
-            "authorization": "Bearer abc",
+            "authorization": f"Bearer {token}",
             "x-request-id": "req-42",
             "cookie": "session=secret",
             "x-other": "nope",
@@ -304,7 +317,7 @@ def test_configured_headers_are_forwarded_to_subgraphs(gateway: RunningGateway, 
     assert response.status_code == 200
     assert response.headers["x-request-id"] == "req-42"
     seen = orjson.loads(response.json()["data"]["forwarded"])
-    assert seen["authorization"] == "Bearer abc"
+    assert seen["authorization"] == f"Bearer {token}"
     assert seen["x-request-id"] == "req-42"
     assert seen["content-type"] == "application/json"
     assert "cookie" not in seen
@@ -330,14 +343,24 @@ def test_unsafe_request_id_is_replaced(gateway: RunningGateway, client: httpx.Cl
     assert len(response.headers["x-request-id"]) == 32
 
 
-def test_forward_allow_list_is_configurable(tmp_path: Path, client: httpx.Client, echo_subgraph: EchoSubgraph) -> None:
+def test_forward_allow_list_is_configurable(
+    tmp_path: Path, client: httpx.Client, echo_subgraph: EchoSubgraph, token_issuer: OidcIssuer
+) -> None:
     with running_gateway(
-        tmp_path, SDL_V1, echo_url=f"{echo_subgraph.url}/graphql", forward_headers="X-Tenant, Content-Length"
+        tmp_path,
+        SDL_V1,
+        echo_url=f"{echo_subgraph.url}/graphql",
+        forward_headers="X-Tenant, Content-Length",
+        auth_issuers=trusting(token_issuer),
     ) as gw:
         response = client.post(
             gw.graphql,
             content=b'{"query": "{ forwarded }"}',
-            headers={"content-type": "application/json", "x-tenant": "t1", "authorization": "Bearer abc"},
+            headers={
+                "content-type": "application/json",
+                "x-tenant": "t1",
+                "authorization": f"Bearer {token_issuer.issue()}",
+            },
         )
     seen = orjson.loads(response.json()["data"]["forwarded"])
     assert seen["x-tenant"] == "t1"

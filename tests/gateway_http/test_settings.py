@@ -15,7 +15,7 @@ def test_defaults() -> None:
     assert settings.host == "127.0.0.1"
     assert settings.port == 4000
     assert settings.supergraph is None
-    assert settings.forward_headers == ("authorization", "x-request-id")
+    assert settings.forward_headers == ("authorization", "x-tenant-id", "x-request-id")
     assert settings.development is False
     assert settings.max_body_bytes == 1_048_576
     assert settings.poll_interval == 2.0
