@@ -76,7 +76,14 @@ def _gateway_spec() -> AppSpec | None:
     if not supergraph.exists():
         log.warning("%s not found (run make schema); serving the subgraphs only", supergraph)
         return None
-    settings = GatewaySettings.load(supergraph=str(supergraph))
+    # The stack's gateway trusts the stack's identity (issuer and /auth/context) unless told otherwise.
+    identity = Settings.from_env("identity")
+    environ = {
+        "GATEWAY_OIDC_ISSUERS": identity.issuer_url,
+        "GATEWAY_AUTH_CONTEXT_URL": f"{identity.identity_url}/auth/context",
+        **os.environ,
+    }
+    settings = GatewaySettings.load(environ=environ, supergraph=str(supergraph))
     return AppSpec("gateway", build_app(settings), settings.host, settings.port)
 
 
