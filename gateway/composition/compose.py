@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .auth import check_auth_placement, propagate_auth_to_interfaces
 from .errors import CompositionError, CompositionHint
 from .merge import Merger
 from .printer import print_supergraph
@@ -44,6 +45,7 @@ def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
     if errors:
         return CompositionResult(errors=errors)
     errors.extend(validate_subgraphs(parsed))
+    errors.extend(check_auth_placement(parsed))
     if errors:
         return CompositionResult(errors=errors)
     merger = Merger(parsed)
@@ -55,4 +57,5 @@ def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
         errors.extend(check_satisfiability(parsed, supergraph))
     if errors:
         return CompositionResult(errors=errors, hints=merger.hints)
+    propagate_auth_to_interfaces(supergraph)
     return CompositionResult(print_supergraph(supergraph), [], merger.hints, supergraph)
