@@ -8,7 +8,6 @@ prepared result is cached, so a cache hit goes straight to execution.
 from __future__ import annotations
 
 import dataclasses
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +21,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     execute,
-    parse,
     print_ast,
     validate,
 )
@@ -33,6 +31,8 @@ from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTranspor
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes, format_data
+from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
+from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
 from gateway.planner.operation import NormalizedOperation
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
@@ -84,16 +84,34 @@ def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
     return out
 
 
+def _cached_bytes(key_chars: int, prepared: PreparedOperation) -> int:
+    """The estimated bytes a cache entry holds (the model is in :mod:`gateway.plan_cache`)."""
+    if prepared.operation is None:
+        return estimate_prepared_bytes(key_chars, errors=len(prepared.errors))
+    document = prepared.document
+    source = document.loc.source.body if document is not None and document.loc is not None else ""
+    introspection = prepared.introspection
+    return estimate_prepared_bytes(
+        key_chars,
+        document_chars=max(len(source), key_chars),
+        plan_chars=len(prepared.plan_text),
+        introspection_fields=len(introspection.definitions[0].selection_set.selections)  # type: ignore[attr-defined]
+        if introspection is not None else 0,
+    )
+
+
 class Gateway:
     """A supergraph ready to answer operations (see :class:`gateway.contracts.Runtime`)."""
 
-    def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024) -> None:
+    def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024,
+                 limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.supergraph = supergraph
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
-        self._cache: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
-        self._normalized: OrderedDict[tuple[str, str | None], PreparedOperation] = OrderedDict()
-        self._cache_size = cache_size
+        self.limits = OperationLimitsStage(limits)
+        # Prepared operations by operation text and by printed document, one budget for both
+        # (entries and estimated bytes, see gateway.plan_cache).
+        self._cache: PlanCache[PreparedOperation] = PlanCache(2 * cache_size, cache_bytes)
         schema = supergraph.api_schema
         self._object_types = frozenset(
             name for name, t in schema.type_map.items()
@@ -106,7 +124,9 @@ class Gateway:
         }
 
     @classmethod
-    def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None) -> Gateway:
+    def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None, *,
+                            limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
+                            ) -> Gateway:
         """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
         sg = parse_supergraph(sdl)
         urls = {name: s.url for name, s in sg.subgraphs.items()}
@@ -114,7 +134,7 @@ class Gateway:
             if name not in urls:
                 raise SupergraphError(f"URL override for unknown subgraph {name!r}")
             urls[name] = url
-        return cls(sg, urls)
+        return cls(sg, urls, limits=limits, cache_bytes=cache_bytes)
 
     @property
     def api_schema(self) -> GraphQLSchema:
@@ -129,35 +149,34 @@ class Gateway:
     # -- preparation -------------------------------------------------------------------------
 
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        """Parse, validate and plan (cached by operation text and name)."""
-        key = (query, operation_name)
+        """Parse, check the operation limits, validate and plan (cached by operation text and name)."""
+        key = ("text", query, operation_name)
         hit = self._cache.get(key)
         if hit is not None:
-            self._cache.move_to_end(key)
             return hit
         prepared = self._prepare(query, operation_name)
-        self._cache[key] = prepared
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        self._cache.put(key, prepared, _cached_bytes(len(query), prepared))
         return prepared
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        try:
-            document = parse(query, no_location=False)
-        except GraphQLError as exc:
-            return PreparedOperation(errors=(_error(exc, GRAPHQL_PARSE_FAILED),))
+        # limits before anything costly: the parser stops at the token limit, and the
+        # linear measure refuses a document before validation, normalisation and planning
+        document = self.limits.parse(query)
+        if isinstance(document, tuple):
+            return PreparedOperation(errors=document)
+        refused = self.limits.check(document)
+        if refused:
+            return PreparedOperation(errors=refused)
         # The same operation written differently (spacing, commas, comments) shares one plan:
         # only the parse is paid again.
-        normal = (print_ast(document), operation_name)
-        same = self._normalized.get(normal)
+        printed = print_ast(document)
+        normal = ("document", printed, operation_name)
+        same = self._cache.get(normal)
         if same is not None:
-            self._normalized.move_to_end(normal)
             return same
         prepared = self._validate_and_plan(document, operation_name)
         if not prepared.errors or prepared.planning_failed:
-            self._normalized[normal] = prepared
-            if len(self._normalized) > self._cache_size:
-                self._normalized.popitem(last=False)
+            self._cache.put(normal, prepared, _cached_bytes(len(printed), prepared))
         return prepared
 
     def _validate_and_plan(self, document: DocumentNode, operation_name: str | None) -> PreparedOperation:

@@ -1,0 +1,41 @@
+"""Operation limits shared by the gateway and the subgraphs (graphql-core only, no project imports)."""
+
+from graphql_limits.limits import (
+    DEFAULT_LIMITS,
+    MAX_ALIASES_LIMIT,
+    MAX_DEPTH_LIMIT,
+    MAX_DIRECTIVES_LIMIT,
+    MAX_FRAGMENTS_LIMIT,
+    MAX_HEIGHT_LIMIT,
+    MAX_INTROSPECTION_FIELDS_LIMIT,
+    MAX_ROOT_FIELDS_LIMIT,
+    MAX_TOKENS_LIMIT,
+    LimitExceeded,
+    Measure,
+    OperationLimits,
+    check_document,
+    limit_errors,
+    measure_document,
+    parse_document,
+    parse_limit_code,
+)
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_ALIASES_LIMIT",
+    "MAX_DEPTH_LIMIT",
+    "MAX_DIRECTIVES_LIMIT",
+    "MAX_FRAGMENTS_LIMIT",
+    "MAX_HEIGHT_LIMIT",
+    "MAX_INTROSPECTION_FIELDS_LIMIT",
+    "MAX_ROOT_FIELDS_LIMIT",
+    "MAX_TOKENS_LIMIT",
+    "LimitExceeded",
+    "Measure",
+    "OperationLimits",
+    "check_document",
+    "limit_errors",
+    "measure_document",
+    "parse_document",
+    "parse_limit_code",
+]
