@@ -27,7 +27,8 @@ from graphql import (
 from graphql.execution.values import get_variable_values
 from graphql.type import is_abstract_type
 
-from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphTransport
+from gateway.authorization import AuthorizationConfig, AuthorizationStage, OperationChecks
+from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes, format_data
@@ -74,6 +75,8 @@ class PreparedOperation:
     introspection_results: dict[bytes, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = field(
         default_factory=dict
     )
+    # the @authenticated / @requiresScopes / @policy checks of the operation (None: it asks for none)
+    access: OperationChecks | None = None
 
 
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
@@ -104,8 +107,10 @@ class Gateway:
     """A supergraph ready to answer operations (see :class:`gateway.contracts.Runtime`)."""
 
     def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024,
+                 authorization: AuthorizationConfig | None = None,
                  limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.supergraph = supergraph
+        self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
         self.limits = OperationLimitsStage(limits)
@@ -125,6 +130,7 @@ class Gateway:
 
     @classmethod
     def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None, *,
+                            authorization: AuthorizationConfig | None = None,
                             limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
                             ) -> Gateway:
         """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
@@ -134,12 +140,17 @@ class Gateway:
             if name not in urls:
                 raise SupergraphError(f"URL override for unknown subgraph {name!r}")
             urls[name] = url
-        return cls(sg, urls, limits=limits, cache_bytes=cache_bytes)
+        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes)
 
     @property
     def api_schema(self) -> GraphQLSchema:
         """The schema clients see (no federation machinery, nothing @inaccessible)."""
         return self.supergraph.api_schema
+
+    @property
+    def policy_names(self) -> frozenset[str]:
+        """Every policy an ``@policy`` of the supergraph names (the edge asks identity for these)."""
+        return self.supergraph.policy_names
 
     @property
     def subgraph_urls(self) -> dict[str, str]:
@@ -215,6 +226,7 @@ class Gateway:
             plan=plan,
             introspection=_introspection_document(document, definition),
             plan_text=print_plan(plan),
+            access=self._authorization.analyze(operation),
         )
 
     # -- execution ----------------------------------------------------------------------------
@@ -227,8 +239,9 @@ class Gateway:
         headers: Mapping[str, str],
         include_plan: bool = False,
         allow_mutations: bool = True,
+        principal: Principal = ANONYMOUS,
     ) -> ExecutionOutcome:
-        """Validate, plan (cached) and execute one operation."""
+        """Validate, plan (cached), authorize for ``principal`` and execute one operation."""
         prepared = self.prepare(request.query, request.operation_name)
         if prepared.errors:
             if prepared.planning_failed:
@@ -264,7 +277,7 @@ class Gateway:
             elif vd.has_default:
                 forwarded[name] = vd.default
         return await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
-                                       include_plan=include_plan)
+                                       include_plan=include_plan, principal=principal)
 
     async def run_prepared(
         self,
@@ -275,14 +288,35 @@ class Gateway:
         headers: Mapping[str, str],
         include_plan: bool = False,
         initial_data: Mapping[str, Any] | None = None,
+        principal: Principal = ANONYMOUS,
     ) -> ExecutionOutcome:
         """Execute an already prepared, valid operation with checked variables.
 
         Not tied to a request: a subscription can call it once per event, passing the
         event's root data as ``initial_data`` (entity fetches then run over it).
+        The supergraph's authorization directives are enforced for ``principal`` first:
+        denied selections are left out of the plan (see :mod:`gateway.authorization`).
         """
         op = prepared.operation
         assert op is not None
+        plan, plan_text, auth_errors = prepared.plan, prepared.plan_text, None
+        if prepared.access is not None:
+            verdict = self._authorization.decide(prepared.access, op, principal)
+            if verdict is not None:
+                stage = self._authorization
+                rejected = verdict.everything or stage.config.mode == "reject"
+                stage.report(verdict, principal, headers, rejected=rejected, checks=prepared.access)
+                if not stage.config.dry_run:
+                    if rejected:
+                        return ExecutionOutcome(data=None, errors=verdict.errors_copy(), operation_type=op.kind)
+                    verdict = stage.planned(verdict, self._plan_variant)
+                    if verdict.planning_error is not None:
+                        return ExecutionOutcome(
+                            data=None, operation_type=op.kind,
+                            errors=[{"message": verdict.planning_error,
+                                     "extensions": {"code": QUERY_PLANNING_FAILED}}],
+                        )
+                    plan, plan_text, auth_errors = verdict.plan, verdict.plan_text, verdict.errors_copy()
         ctx = FetchContext(
             transport=transport,
             headers=headers,
@@ -291,9 +325,12 @@ class Gateway:
             object_types=self._object_types,
             possible=self._possible,
         )
+        if auth_errors:
+            # known before any fetch; with them present, nulls they cause bubble quietly
+            ctx.errors.extend(auth_errors)
         if initial_data:
             merge(ctx.data, dict(initial_data), self._object_types)
-        await run_plan(prepared.plan, ctx)
+        await run_plan(plan, ctx)
         introspection = None
         if prepared.introspection is not None:
             introspection, errors = self._introspect(prepared, variables)
@@ -302,8 +339,13 @@ class Gateway:
                            prepared.shapes, introspection)
         extensions = None
         if include_plan:
-            extensions = {"queryPlan": {"text": prepared.plan_text}}
+            extensions = {"queryPlan": {"text": plan_text}}
         return ExecutionOutcome(data=data, errors=ctx.errors, extensions=extensions, operation_type=op.kind)
+
+    def _plan_variant(self, op: NormalizedOperation) -> tuple[PlanNode | None, str]:
+        """Plan an operation the authorization stage filtered (raises PlanningError)."""
+        plan = self._planner.plan(op)
+        return plan, print_plan(plan)
 
     def _introspect(
         self, prepared: PreparedOperation, variables: Mapping[str, Any]

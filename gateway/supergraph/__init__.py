@@ -1,6 +1,7 @@
 """Supergraph parsing and API schema derivation."""
 
 from gateway.supergraph.model import (
+    AuthRequirements,
     FieldDef,
     FieldInGraph,
     KeyInfo,
@@ -13,6 +14,7 @@ from gateway.supergraph.model import (
 from gateway.supergraph.parser import parse_field_set, parse_supergraph
 
 __all__ = [
+    "AuthRequirements",
     "FieldDef",
     "FieldInGraph",
     "KeyInfo",

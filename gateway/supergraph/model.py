@@ -17,6 +17,23 @@ class SupergraphError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthRequirements:
+    """The ``@authenticated`` / ``@requiresScopes`` / ``@policy`` a type or field carries.
+
+    ``scopes`` and ``policies`` are in disjunctive normal form, as the directives write
+    them: the caller must hold every name of at least one alternative. ``None`` means
+    no such directive (an empty outer list counts as none, as in Apollo Router).
+    """
+
+    authenticated: bool = False
+    scopes: tuple[frozenset[str], ...] | None = None
+    policies: tuple[frozenset[str], ...] | None = None
+
+    def __bool__(self) -> bool:
+        return self.authenticated or self.scopes is not None or self.policies is not None
+
+
+@dataclass(frozen=True, slots=True)
 class Subgraph:
     """One subgraph as declared by ``@join__graph``."""
 
@@ -87,6 +104,8 @@ class FieldDef:
     graphs: dict[str, FieldInGraph] | None = None
     # A bare ``@join__field`` (no graph): only reachable through an @interfaceObject.
     no_graph: bool = False
+    # @authenticated / @requiresScopes / @policy on the field (None: none)
+    auth: AuthRequirements | None = None
 
 
 @dataclass(slots=True)
@@ -103,6 +122,8 @@ class TypeDef:
     members: dict[str, set[str]] | None = None
     # all subgraphs when the type carries no @join__type at all (Fed 1 value types)
     everywhere: bool = False
+    # @authenticated / @requiresScopes / @policy on the type (None: none)
+    auth: AuthRequirements | None = None
 
 
 @dataclass(slots=True)
@@ -118,6 +139,8 @@ class Supergraph:
     graph_order: dict[str, int] = field(default_factory=dict)
     # @context name -> the types (as written) that set it
     contexts: dict[str, set[str]] = field(default_factory=dict)
+    # every policy any @policy of the supergraph names
+    policy_names: frozenset[str] = frozenset()
 
     # -- types -------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from graphql import (
 
 from gateway.sdl_values import directive_arguments
 from gateway.supergraph.model import (
+    AuthRequirements,
     ContextArgument,
     FieldDef,
     FieldInGraph,
@@ -57,6 +58,8 @@ from gateway.supergraph.model import (
     TypeDef,
     TypeInGraph,
 )
+
+_AUTH_SPECS = frozenset({"authenticated", "requiresScopes", "policy"})
 
 _SPEC_URL = re.compile(r"/([A-Za-z_][A-Za-z0-9_]*)/v(\d+)\.(\d+)/?$")
 
@@ -112,6 +115,8 @@ class _Specs:
     join: str | None = None
     join_version: tuple[int, int] = (0, 0)
     context: str | None = None  # the name @context goes by (context spec prefix)
+    # the names @authenticated, @requiresScopes and @policy go by (their specs' prefixes)
+    auth: dict[str, str] = dataclasses.field(default_factory=dict)
     inaccessible: set[str] = dataclasses.field(default_factory=set)
     prefixes: set[str] = dataclasses.field(default_factory=set)
     directive_names: set[str] = dataclasses.field(default_factory=set)
@@ -155,6 +160,8 @@ def _read_specs(doc: DocumentNode) -> _Specs:
                 specs.directive_names.update({"link", "core"})
             if spec_name == "context":
                 specs.context = prefix
+            if spec_name in _AUTH_SPECS:
+                specs.auth[prefix] = spec_name
             if spec_name == "join":
                 specs.join = prefix
                 specs.join_version = (major, minor)
@@ -250,6 +257,8 @@ def parse_supergraph(sdl: str) -> Supergraph:
                     tg.extension = True
                 if a.get("isInterfaceObject"):
                     tg.is_interface_object = True
+            elif dn in specs.auth:
+                td.auth = _auth_requirements(td.auth, specs.auth[dn], d)
             elif dn == specs.context and specs.context:
                 contexts.setdefault(directive_arguments(d).get("name", ""), set()).add(name)
             elif dn == d_owner:
@@ -277,6 +286,9 @@ def parse_supergraph(sdl: str) -> Supergraph:
                 continue
             fd = FieldDef(name=fnode.name.value, parent=name, type=type_to_str(fnode.type))
             for d in fnode.directives or ():
+                if d.name.value in specs.auth:
+                    fd.auth = _auth_requirements(fd.auth, specs.auth[d.name.value], d)
+                    continue
                 if d.name.value != d_field:
                     continue
                 a = directive_arguments(d)
@@ -333,6 +345,13 @@ def parse_supergraph(sdl: str) -> Supergraph:
             if td.kind == "union" and td.members is None:
                 td.members = {}
 
+    policy_names = frozenset(
+        name
+        for reqs in (*(t.auth for t in types.values()), *(f.auth for t in types.values() for f in t.fields.values()))
+        if reqs is not None and reqs.policies is not None
+        for alternative in reqs.policies
+        for name in alternative
+    )
     api_doc = derive_api_document(doc, specs)
     try:
         api_schema = build_ast_schema(api_doc)
@@ -353,7 +372,32 @@ def parse_supergraph(sdl: str) -> Supergraph:
         subscription_type=s.name if s else None,
         graph_order={n: i for i, n in enumerate(subgraphs)},
         contexts=contexts,
+        policy_names=policy_names,
     )
+
+
+def _auth_requirements(current: AuthRequirements | None, spec: str, d: DirectiveNode) -> AuthRequirements:
+    """Add one ``@authenticated`` / ``@requiresScopes`` / ``@policy`` application to ``current``.
+
+    A repeated directive on one element (not composed output, but legal SDL) ANDs with
+    the earlier one, as requirements from several subgraphs do.
+    """
+    cur = current or AuthRequirements()
+    if spec == "authenticated":
+        return dataclasses.replace(cur, authenticated=True)
+    arg = "scopes" if spec == "requiresScopes" else "policies"
+    value = directive_arguments(d).get(arg)
+    dnf = tuple(
+        frozenset(str(x) for x in alt) for alt in (value if isinstance(value, list) else ()) if isinstance(alt, list)
+    )
+    if not dnf:
+        return cur  # an empty outer list asks for nothing (Apollo Router treats it so)
+    before = cur.scopes if spec == "requiresScopes" else cur.policies
+    if before is not None:
+        dnf = tuple(dict.fromkeys(a | b for a in before for b in dnf))
+    if spec == "requiresScopes":
+        return dataclasses.replace(cur, scopes=dnf)
+    return dataclasses.replace(cur, policies=dnf)
 
 
 # -- API schema derivation ---------------------------------------------------------------
