@@ -11,19 +11,15 @@ import enum
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from subgraphs.common.caller import ADMIN, DEFAULT_ROLES, MANAGER, VIEWER, Caller
-from subgraphs.common.db import Database
-from subgraphs.common.errors import BadUserInput, Conflict, Forbidden, Unauthenticated, not_found
-from subgraphs.common.ids import utcnow
-from subgraphs.common.settings import Settings
-from subgraphs.common.tokens import ACCESS, INVITATION, REFRESH, TokenService, TokenSubject
+from subgraphs.common.errors import BadUserInput, Conflict, not_found
 from subgraphs.identity.models import Membership, Role, RoleGrant, Tenant, User
-from subgraphs.identity.repository import IdentityRepository, MembershipRow, memberships_of_users
+from subgraphs.identity.policies import default_rules as default_policy_rules
+from subgraphs.identity.repository import IdentityRepository
 
 
 class TenantType(enum.Enum):
@@ -137,6 +133,11 @@ async def verify_password(password_hash: str | None, password: str) -> bool:
             return False
 
     return await asyncio.to_thread(verify)
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made with other parameters than today's (rehash at the next sign-in)."""
+    return _HASHER.check_needs_rehash(password_hash)
 
 
 def normalise_email(email: str) -> str:
@@ -256,7 +257,7 @@ def default_roles(tenant_id: str) -> list[Role]:
 
 
 async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: UserDraft) -> Onboarded:
-    """Create a tenant (status invited), its default roles and its first Admin, all or nothing.
+    """Create a tenant (status invited), its default roles and policies and its first Admin, all or nothing.
 
     The caller's transaction makes it atomic: a refused admin (weak password,
     email taken) rolls back the tenant row written before it.
@@ -282,7 +283,7 @@ async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: U
     # Written in dependency order: without ORM relationships the flush does not sort rows by foreign key.
     roles = default_roles(row.id)
     membership = Membership(tenant_id=row.id, user_id=user.id)
-    repo.add(*roles, membership)
+    repo.add(*roles, membership, *default_policy_rules(row.id))
     await repo.flush_as(row.id)
     admin_role = next(r for r in roles if r.name == ADMIN)
     repo.add(RoleGrant(tenant_id=row.id, membership_id=membership.id, role_id=admin_role.id))
@@ -371,170 +372,3 @@ async def assign_roles(
     )
     await repo.flush()
     return before, sorted(role.name for role in roles), user
-
-
-# -- signing in -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SignedIn:
-    """A token pair and what it speaks for."""
-
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    refresh_expires_at: datetime
-    expires_in: int
-    user: User
-    tenant: Tenant | None
-    roles: tuple[str, ...]
-
-
-def _check_sign_in(tenant: Tenant) -> None:
-    if tenant.status in NO_SIGN_IN:
-        raise Forbidden(f"tenant {tenant.name!r} is {tenant.status}; it cannot be signed into", tenantId=tenant.id)
-
-
-async def _choose_tenant(
-    repo: IdentityRepository, memberships: list[MembershipRow], tenant_id: str | None
-) -> tuple[Tenant | None, MembershipRow | None]:
-    if tenant_id is not None:
-        membership = next((m for m in memberships if m.tenant_id == tenant_id), None)
-        tenant = await repo.tenant(tenant_id) if membership is not None else None
-        if membership is None or tenant is None:
-            # The same answer whether the tenant exists or not.
-            raise Forbidden(f"you are not a member of tenant {tenant_id!r}", tenantId=tenant_id)
-        _check_sign_in(tenant)
-        return tenant, membership
-    tenants = {t.id: t for t in await repo.tenants([m.tenant_id for m in memberships])}
-    for membership in memberships:  # oldest membership first
-        tenant = tenants.get(membership.tenant_id)
-        if tenant is not None and tenant.status not in NO_SIGN_IN:
-            return tenant, membership
-    if memberships:
-        raise Forbidden("every tenant you belong to is deactivated or rejected; none can be signed into")
-    return None, None  # a user without tenants (a platform administrator, say) signs in without one
-
-
-def _issue(
-    tokens: TokenService, settings: Settings, user: User, tenant: Tenant | None, membership: MembershipRow | None
-) -> SignedIn:
-    roles = membership.role_names if membership is not None else ()
-    subject = TokenSubject(
-        user_id=user.id,
-        email=user.email,
-        tenant_id=tenant.id if tenant is not None else None,
-        roles=roles,
-        platform_admin=user.platform_admin,
-    )
-    now = utcnow().replace(microsecond=0)
-    return SignedIn(
-        access_token=tokens.issue(subject, ACCESS),
-        refresh_token=tokens.issue(subject, REFRESH),
-        expires_at=now + timedelta(seconds=settings.access_token_ttl),
-        refresh_expires_at=now + timedelta(seconds=settings.refresh_token_ttl),
-        expires_in=settings.access_token_ttl,
-        user=user,
-        tenant=tenant,
-        roles=roles,
-    )
-
-
-async def login(
-    repo: IdentityRepository,
-    database: Database,
-    tokens: TokenService,
-    settings: Settings,
-    *,
-    email: str,
-    password: str,
-    tenant_id: str | None,
-) -> SignedIn:
-    """Check the credentials and issue a token pair for ``tenant_id`` (default: the oldest membership).
-
-    Wrong email and wrong password read the same, and cost the same, so the answer
-    does not reveal which emails have accounts.
-    """
-    user = await repo.user_by_email(email.strip().lower())
-    password_hash = user.password_hash if user is not None and user.status == UserStatus.ACTIVE.value else None
-    if not await verify_password(password_hash, password) or user is None or password_hash is None:
-        raise Unauthenticated(INVALID_CREDENTIALS)
-    if _HASHER.check_needs_rehash(password_hash):
-        user.password_hash = await hash_password(password)
-        repo.add(user)
-    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
-    tenant, membership = await _choose_tenant(repo, memberships, tenant_id)
-    return _issue(tokens, settings, user, tenant, membership)
-
-
-async def refresh(
-    repo: IdentityRepository, database: Database, tokens: TokenService, settings: Settings, *, refresh_token: str
-) -> SignedIn:
-    """A new token pair for a valid refresh token, with the user's roles read again."""
-    subject = tokens.verify(refresh_token, REFRESH)
-    user = await repo.user(subject.user_id)
-    if user is None or user.status != UserStatus.ACTIVE.value:
-        raise Unauthenticated("the account of this refresh token is no longer active; sign in again")
-    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
-    if subject.tenant_id is None:
-        return _issue(tokens, settings, user, None, None)
-    membership = next((m for m in memberships if m.tenant_id == subject.tenant_id), None)
-    tenant = await repo.tenant(subject.tenant_id) if membership is not None else None
-    if membership is None or tenant is None:
-        raise Forbidden(f"you are no longer a member of tenant {subject.tenant_id!r}; sign in again")
-    _check_sign_in(tenant)
-    return _issue(tokens, settings, user, tenant, membership)
-
-
-# -- invitations ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Invitation:
-    """A signed, single-use invitation for an invited member to set a password."""
-
-    token: str
-    expires_at: datetime
-    user: User
-
-
-async def issue_invitation(
-    repo: IdentityRepository, tokens: TokenService, settings: Settings, tenant_id: str, user_id: str
-) -> Invitation:
-    """An invitation token for ``user_id``, an invited member of the active tenant.
-
-    There is no mail service in development: the Admin hands the token over.
-    """
-    user = await repo.user(user_id)
-    if user is None or await repo.membership(user.id) is None:
-        raise not_found("User", user_id)
-    if user.status != UserStatus.INVITED.value:
-        raise Conflict(
-            f"{user.email} has already accepted an invitation and signs in with a password", status=user.status
-        )
-    subject = TokenSubject(user_id=user.id, email=user.email, tenant_id=tenant_id)
-    expires_at = utcnow().replace(microsecond=0) + timedelta(seconds=settings.refresh_token_ttl)
-    return Invitation(token=tokens.issue(subject, INVITATION), expires_at=expires_at, user=user)
-
-
-async def accept_invitation(
-    repo: IdentityRepository, database: Database, tokens: TokenService, settings: Settings, *, token: str, password: str
-) -> SignedIn:
-    """Set the invited user's password, activate the account and sign in to the inviting tenant.
-
-    A token works once: after acceptance the account is active and the same
-    token is refused.
-    """
-    subject = tokens.verify(token, INVITATION)
-    user = await repo.user(subject.user_id)
-    if user is None:
-        raise Unauthenticated("this invitation is no longer valid")
-    if user.status != UserStatus.INVITED.value:
-        raise Conflict("this invitation was already accepted; sign in with your password")
-    check_password(password)
-    user.password_hash = await hash_password(password)
-    user.status = UserStatus.ACTIVE.value
-    repo.add(user)
-    memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
-    tenant, membership = await _choose_tenant(repo, memberships, subject.tenant_id)
-    return _issue(tokens, settings, user, tenant, membership)

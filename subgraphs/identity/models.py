@@ -96,3 +96,84 @@ class AuditEntry(AuditEntryBase, table=True):
     """The identity subgraph's audit trail."""
 
     __tablename__ = "identity_audit_log"
+
+
+class Session(SQLModel, table=True):
+    """A sign-in session, also the refresh-token family: ``sid`` of its access tokens.
+
+    Not tenant-owned: the tenant is the one chosen at sign-in (or none), and the
+    context check reads a session by id whatever tenant the request acts in.
+    """
+
+    __tablename__ = "identity_sessions"
+
+    id: str = id_field()
+    user_id: str = Field(
+        max_length=26, sa_column_args=[sa.ForeignKey("identity_users.id", ondelete="CASCADE")], index=True
+    )
+    # Named apart from ``tenant_id``: a session is no tenant's row (no row-level security applies).
+    chosen_tenant_id: str | None = Field(default=None, max_length=26)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
+    # logout | logout_everywhere | refresh_reuse | ...
+    revoked_reason: str | None = Field(default=None, max_length=40)
+
+
+class RefreshToken(SQLModel, table=True):
+    """One refresh token of a session, stored as its sha256; ``used_at`` is set when it is exchanged.
+
+    The session's current token is its one unused row; presenting a used one is reuse.
+    """
+
+    __tablename__ = "identity_refresh_tokens"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    session_id: str = Field(
+        max_length=26, sa_column_args=[sa.ForeignKey("identity_sessions.id", ondelete="CASCADE")], index=True
+    )
+    created_at: datetime = created_at_field()
+    used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
+
+
+class InvitationToken(SQLModel, table=True):
+    """A single-use invitation, stored as the sha256 of the opaque token handed to the invited person."""
+
+    __tablename__ = "identity_invitations"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: str = Field(
+        max_length=26, sa_column_args=[sa.ForeignKey("identity_users.id", ondelete="CASCADE")], index=True
+    )
+    inviting_tenant_id: str = Field(max_length=26)
+    created_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_type=sa.DateTime(timezone=True), nullable=False)
+    used_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True), nullable=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, counted per key (``account:<email>`` or ``address:<ip>``) by every replica."""
+
+    __tablename__ = "identity_login_failures"
+    __table_args__ = (sa.Index("ix_identity_login_failures_key_at", "key", "created_at"),)
+
+    id: str = id_field()
+    key: str = Field(max_length=300)
+    created_at: datetime = created_at_field()
+
+
+class PolicyRule(TenantOwned, table=True):
+    """A Casbin ``p`` rule of one tenant: ``p, <role>, <tenant>, <object>, <action>`` (the tenant is the domain)."""
+
+    __tablename__ = "identity_policy_rules"
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "role", "object", "action", name="uq_identity_policy_rules_rule"),
+    )
+
+    tenant_id: str = Field(max_length=26, foreign_key="identity_tenants.id", index=True)
+    id: str = id_field()
+    ptype: str = Field(default="p", max_length=8)
+    role: str = Field(max_length=60)
+    object: str = Field(max_length=120)
+    action: str = Field(max_length=60)
+    created_at: datetime = created_at_field()

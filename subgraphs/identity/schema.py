@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
+from strawberry.federation.schema_directives import Authenticated, Policy, RequiresScopes
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -25,7 +26,7 @@ from subgraphs.common.caller import ADMIN, MANAGER
 from subgraphs.common.errors import Unauthenticated, not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
-from subgraphs.identity import domain, models
+from subgraphs.identity import domain, models, signin
 from subgraphs.identity.domain import TenantClass, TenantStatus, TenantType, UserStatus
 from subgraphs.identity.loaders import (
     member_roles_by_user_id,
@@ -36,6 +37,14 @@ from subgraphs.identity.loaders import (
     users_by_id,
 )
 from subgraphs.identity.repository import IdentityRepository, RoleRow
+from subgraphs.identity.schema_auth import (
+    IDENTITY_ADMIN,
+    AuthMutation,
+    AuthQuery,
+    announce,
+    request_address,
+    services_of,
+)
 
 strawberry.enum(TenantType, description="What kind of organisation a tenant is")
 strawberry.enum(TenantStatus, description="Where a tenant is in its lifecycle")
@@ -289,8 +298,8 @@ def _repo(info: Info) -> IdentityRepository:
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="The signed-in user")
+class Query(AuthQuery):
+    @strawberry.field(description="The signed-in user", directives=[Authenticated()])
     async def me(self, info: Info) -> User:
         ctx = info.context
         row = await users_by_id(ctx).load(ctx.caller.require_user())
@@ -298,7 +307,9 @@ class Query:
             raise Unauthenticated("the account of this token no longer exists; sign in again")
         return user_view(row, is_self=True, active_tenant_id=ctx.caller.tenant_id)
 
-    @strawberry.field(description="A tenant you belong to (any tenant for platform administrators)")
+    @strawberry.field(
+        description="A tenant you belong to (any tenant for platform administrators)", directives=[Authenticated()]
+    )
     async def tenant(self, info: Info, id: strawberry.ID) -> Tenant:
         ctx = info.context
         row = await tenants_by_id(ctx).load(str(id))
@@ -307,7 +318,7 @@ class Query:
             raise not_found("tenant", str(id))
         return view
 
-    @strawberry.field(description="All tenants, by name (platform administrators only)")
+    @strawberry.field(description="All tenants, by name (platform administrators only)", directives=[Authenticated()])
     async def tenants(
         self,
         info: Info,
@@ -328,7 +339,9 @@ class Query:
         items = [await tenant_view(ctx, row, details=True) for row in rows]
         return build_connection(items, offset=offset, total=total)
 
-    @strawberry.field(description="Members of the active tenant, by name (Managers and Admins)")
+    @strawberry.field(
+        description="Members of the active tenant, by name (Managers and Admins)", directives=[Authenticated()]
+    )
     async def users(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[User]:
         ctx = info.context
         ctx.caller.require_role(MANAGER)
@@ -338,7 +351,10 @@ class Query:
         items = [user_view(row, is_self=row.id == caller.user_id, active_tenant_id=caller.tenant_id) for row in rows]
         return build_connection(items, offset=offset, total=total)
 
-    @strawberry.field(description="The identity audit trail of the active tenant, newest first (Admins)")
+    @strawberry.field(
+        description="The identity audit trail of the active tenant, newest first (Admins)",
+        directives=[Policy(policies=[["identity.audit:read"]])],
+    )
     async def identity_audit_log(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[IdentityAuditEntry]:
@@ -374,7 +390,7 @@ def _tenant_json(row: models.Tenant) -> dict[str, Any]:
     }
 
 
-def _signed_in(ctx: Any, signed: domain.SignedIn) -> AuthPayload:
+def _signed_in(ctx: Any, signed: signin.SignedIn) -> AuthPayload:
     return AuthPayload(
         access_token=signed.access_token,
         refresh_token=signed.refresh_token,
@@ -398,8 +414,11 @@ def _signed_in(ctx: Any, signed: domain.SignedIn) -> AuthPayload:
 
 
 @strawberry.type
-class Mutation:
-    @strawberry.mutation(description="Create a tenant, its default roles and its first Admin (platform administrators)")
+class Mutation(AuthMutation):
+    @strawberry.mutation(
+        description="Create a tenant, its default roles and its first Admin (platform administrators)",
+        directives=[Authenticated()],
+    )
     async def onboard_tenant(self, info: Info, input: OnboardTenantInput) -> OnboardTenantPayload:
         ctx = info.context
         ctx.caller.require_platform_admin()
@@ -425,7 +444,10 @@ class Mutation:
             roles=[role_view(role) for role in sorted(done.roles, key=lambda r: r.name)],
         )
 
-    @strawberry.mutation(description="Add a person to the active tenant with roles (Admins)")
+    @strawberry.mutation(
+        description="Add a person to the active tenant with roles (Admins)",
+        directives=[RequiresScopes(scopes=IDENTITY_ADMIN)],
+    )
     async def invite_user(self, info: Info, input: InviteUserInput) -> User:
         ctx = info.context
         tenant_id = ctx.caller.require_role(ADMIN)
@@ -438,19 +460,19 @@ class Mutation:
             return user
 
         user = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
+        await announce(ctx, "membership", tenantId=tenant_id, userId=user.id)
         return user_view(user, is_self=user.id == ctx.caller.user_id, active_tenant_id=tenant_id)
 
     @strawberry.mutation(
-        description="An invitation token for an invited member of the active tenant (Admins); hand it to them"
+        description="An invitation token for an invited member of the active tenant (Admins); hand it to them",
+        directives=[RequiresScopes(scopes=IDENTITY_ADMIN)],
     )
     async def issue_invitation(self, info: Info, user_id: strawberry.ID) -> Invitation:
         ctx = info.context
         tenant_id = ctx.caller.require_role(ADMIN)
 
-        async def work(record: AuditRecord) -> domain.Invitation:
-            invitation = await domain.issue_invitation(
-                _repo(info), ctx.service.tokens, ctx.settings, tenant_id, str(user_id)
-            )
+        async def work(record: AuditRecord) -> signin.Invitation:
+            invitation = await signin.issue_invitation(_repo(info), services_of(ctx), tenant_id, str(user_id))
             record.after = {"email": invitation.user.email, "expiresAt": invitation.expires_at.isoformat()}
             return invitation
 
@@ -467,9 +489,9 @@ class Mutation:
     async def accept_invitation(self, info: Info, token: str, password: str) -> AuthPayload:
         ctx = info.context
 
-        async def work(record: AuditRecord) -> domain.SignedIn:
-            signed = await domain.accept_invitation(
-                _repo(info), ctx.database, ctx.service.tokens, ctx.settings, token=token, password=password
+        async def work(record: AuditRecord) -> signin.SignedIn:
+            signed = await signin.accept_invitation(
+                _repo(info), ctx.database, services_of(ctx), token=token, password=password
             )
             record.object_id = signed.user.id
             record.after = {"status": signed.user.status, "tenantId": signed.tenant.id if signed.tenant else None}
@@ -477,7 +499,10 @@ class Mutation:
 
         return _signed_in(ctx, await run_mutation(ctx, action="acceptInvitation", object_type="User", work=work))
 
-    @strawberry.mutation(description="Replace a member's roles in the active tenant (Admins)")
+    @strawberry.mutation(
+        description="Replace a member's roles in the active tenant (Admins)",
+        directives=[RequiresScopes(scopes=IDENTITY_ADMIN)],
+    )
     async def assign_roles(self, info: Info, user_id: strawberry.ID, roles: list[str]) -> User:
         ctx = info.context
         tenant_id = ctx.caller.require_role(ADMIN)
@@ -489,11 +514,13 @@ class Mutation:
             return user
 
         user = await run_mutation(ctx, action="assignRoles", object_type="User", work=work, object_id=str(user_id))
+        await announce(ctx, "roles", tenantId=tenant_id, userId=user.id)
         return user_view(user, is_self=user.id == ctx.caller.user_id, active_tenant_id=tenant_id)
 
     @strawberry.mutation(
         description="Move a tenant along its lifecycle: invited -> accepted | rejected, accepted -> activated, "
-        "activated <-> deactivated (platform administrators)"
+        "activated <-> deactivated (platform administrators)",
+        directives=[Authenticated()],
     )
     async def set_tenant_status(self, info: Info, id: strawberry.ID, status: TenantStatus) -> Tenant:
         ctx = info.context
@@ -506,6 +533,7 @@ class Mutation:
             return tenant
 
         tenant = await run_mutation(ctx, action="setTenantStatus", object_type="Tenant", work=work, object_id=str(id))
+        await announce(ctx, "tenant", tenantId=tenant.id)
         return await tenant_view(ctx, tenant, details=True)
 
     @strawberry.mutation(
@@ -514,15 +542,17 @@ class Mutation:
     async def login(self, info: Info, email: str, password: str, tenant_id: strawberry.ID | None = None) -> AuthPayload:
         ctx = info.context
 
-        async def work(record: AuditRecord) -> domain.SignedIn:
-            signed = await domain.login(
+        address = request_address(ctx)
+
+        async def work(record: AuditRecord) -> signin.SignedIn:
+            signed = await signin.login(
                 _repo(info),
                 ctx.database,
-                ctx.service.tokens,
-                ctx.settings,
+                services_of(ctx),
                 email=email,
                 password=password,
                 tenant_id=str(tenant_id) if tenant_id is not None else None,
+                address=address,
             )
             record.object_id = signed.user.id
             record.after = {"tenantId": signed.tenant.id if signed.tenant else None, "roles": list(signed.roles)}
@@ -530,14 +560,15 @@ class Mutation:
 
         return _signed_in(ctx, await run_mutation(ctx, action="login", object_type="User", work=work))
 
-    @strawberry.mutation(description="Exchange a refresh token for a new token pair (roles read again)")
+    @strawberry.mutation(
+        description="Exchange a refresh token for a new pair; the old one stops working, and using it again "
+        "revokes the whole session"
+    )
     async def refresh_token(self, info: Info, refresh_token: str) -> AuthPayload:
         ctx = info.context
 
-        async def work(record: AuditRecord) -> domain.SignedIn:
-            signed = await domain.refresh(
-                _repo(info), ctx.database, ctx.service.tokens, ctx.settings, refresh_token=refresh_token
-            )
+        async def work(record: AuditRecord) -> signin.SignedIn:
+            signed = await signin.refresh(_repo(info), ctx.database, services_of(ctx), refresh_token=refresh_token)
             record.object_id = signed.user.id
             record.after = {"tenantId": signed.tenant.id if signed.tenant else None, "roles": list(signed.roles)}
             return signed

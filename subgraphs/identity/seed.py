@@ -11,6 +11,8 @@ from subgraphs.common.ids import stable_id
 from subgraphs.common.settings import Settings
 from subgraphs.identity.domain import ROLE_DESCRIPTIONS, UserStatus, hash_password
 from subgraphs.identity.models import Membership, Role, RoleGrant, Tenant, User
+from subgraphs.identity.policies import default_rules as default_policy_rules
+from subgraphs.identity.policies import tenant_rules
 
 
 def role_id(tenant_key: str, name: str) -> str:
@@ -23,8 +25,23 @@ def membership_id(tenant_key: str, user_key: str) -> str:
     return stable_id("membership", tenant_key, user_key)
 
 
+class DemoSeedRefused(RuntimeError):
+    """The demo accounts' passwords are public: they are never created outside development."""
+
+
+def check_environment(settings: Settings) -> None:
+    """``DemoSeedRefused`` unless ``DPP_ENV`` is development."""
+    environment = getattr(settings, "environment", "development")
+    if environment != "development":
+        raise DemoSeedRefused(
+            f"refusing to seed the demo accounts with DPP_ENV={environment}: their passwords are published in "
+            "the README. Start without seeding (SEED=0) and onboard real tenants instead."
+        )
+
+
 async def seed(database: Database, settings: Settings) -> None:
-    """Write the demo identity data, skipping rows that already exist."""
+    """Write the demo identity data, skipping rows that already exist (development only)."""
+    check_environment(settings)
     async with database.system_session() as session:
         # Parents first, so the foreign key of a child tenant always finds its parent.
         for tenant in sorted(demo.TENANTS, key=lambda t: t.parent_key is not None):
@@ -51,6 +68,12 @@ async def seed(database: Database, settings: Settings) -> None:
                             description=ROLE_DESCRIPTIONS[name],
                         )
                     )
+            # Compared by content: the migration gave tenants that existed before it their defaults already.
+            existing = {(r.role, r.object, r.action) for r in await tenant_rules(session, tenant.id)}
+            for rule in default_policy_rules(tenant.id):
+                if (rule.role, rule.object, rule.action) not in existing:
+                    rule.id = stable_id("policy", tenant.key, rule.role, rule.object, rule.action)
+                    session.add(rule)
         await session.flush()
         missing = [user for user in demo.USERS if await session.get(User, user.id) is None]
         # argon2 is deliberately slow: hash the missing users' passwords side by side.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from subgraphs.common.service import ServiceDefinition
-from subgraphs.identity import models, schema, seed
+from subgraphs.identity import models, schema, seed, web
 
 DEFINITION = ServiceDefinition(
     name="identity",
@@ -13,4 +13,6 @@ DEFINITION = ServiceDefinition(
     audit_model=models.AuditEntry,
     migrations_dir=Path(__file__).parent / "migrations",
     seed=seed.seed,
+    routes=web.routes,
+    context_source=web.context_source,
 )

@@ -5,17 +5,27 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 
+from subgraphs.common import demo
+from subgraphs.common.app import create_app
 from subgraphs.common.db import Database
 from subgraphs.common.ids import stable_id
-from tests.support.client import gql, sql_statements, token_for
-from tests.support.subgraphs import running_subgraph
+from subgraphs.registry import load_definition
+from tests.support.client import gql, sql_statements
+from tests.support.servers import ServerThread, free_socket
+from tests.support.subgraphs import prepare_database, subgraph_settings
+
+LOGIN = """mutation($email: String!, $password: String!, $tenantId: ID) {
+  login(email: $email, password: $password, tenantId: $tenantId) { accessToken refreshToken }
+}"""
 
 
 @dataclass
@@ -24,6 +34,9 @@ class Identity:
 
     base_url: str
     database_url: str
+    data_dir: Path | None = None
+    # Access tokens of demo users by (user, tenant), from real sign-ins (each a session of its own).
+    _tokens: dict[tuple[str, str | None], str] = field(default_factory=dict, repr=False)
 
     @property
     def url(self) -> str:
@@ -41,8 +54,34 @@ class Identity:
     ) -> dict[str, Any]:
         """Run one operation with ``token``, or as demo user ``as_user`` in demo tenant ``tenant``; the JSON body."""
         if token is None and as_user is not None:
-            token = token_for(as_user, tenant)
+            token = self.token_for(as_user, tenant)
         return gql(self.url, query, variables, token=token)
+
+    def login(self, user_key: str, tenant_key: str | None = None) -> dict[str, Any]:
+        """Sign demo user ``user_key`` in (into demo tenant ``tenant_key``); the ``login`` payload."""
+        user = next(u for u in demo.USERS if u.key == user_key)
+        variables = {"email": user.email, "password": user.password, "tenantId": None}
+        if tenant_key is not None:
+            variables["tenantId"] = demo.tenant(tenant_key).id
+        body = gql(self.url, LOGIN, variables)
+        assert "errors" not in body, body
+        return body["data"]["login"]
+
+    def token_for(self, user_key: str, tenant_key: str | None = None) -> str:
+        """An access token of demo user ``user_key`` in ``tenant_key`` (default: first membership), from a login."""
+        key = (user_key, tenant_key)
+        if key not in self._tokens:
+            self._tokens[key] = self.login(user_key, tenant_key)["accessToken"]
+        return self._tokens[key]
+
+    def context(self, token: str, tenant: str | None = None, policies: str | None = None) -> tuple[int, Any]:
+        """(status, JSON body) of ``GET /auth/context`` for ``token``."""
+        headers = {"authorization": f"Bearer {token}"}
+        if tenant is not None:
+            headers["x-tenant-id"] = tenant
+        params = {"policies": policies} if policies is not None else None
+        response = httpx.get(self.base_url + "/auth/context", headers=headers, params=params, timeout=30)
+        return response.status_code, response.json()
 
     def statements(self) -> int:
         """SQL statements the server has executed so far (from /metrics)."""
@@ -92,12 +131,32 @@ def error(body: dict[str, Any]) -> tuple[str, str]:
     return body["errors"][0]["extensions"]["code"], body["errors"][0]["message"]
 
 
+@contextmanager
+def serving_identity(database_url: str, data_dir: Path, **overrides: object) -> Iterator[Identity]:
+    """Migrate, seed and serve identity as its own issuer (``ISSUER_URL`` = its address, keys in ``data_dir``)."""
+    prepare_database("identity", database_url)
+    sock = free_socket()
+    port = int(sock.getsockname()[1])
+    settings = subgraph_settings(
+        "identity",
+        database_url,
+        port=port,
+        issuer_url=f"http://127.0.0.1:{port}",
+        data_dir=data_dir,
+        **overrides,
+    )
+    server = ServerThread(create_app(load_definition("identity"), settings), sock=sock).start()
+    try:
+        yield Identity(server.url, database_url, data_dir)
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def identity(database_url_factory) -> Iterator[Identity]:
+def identity(database_url_factory, tmp_path: Path) -> Iterator[Identity]:
     """A fresh, seeded identity subgraph for one test (on the current backend)."""
-    url = database_url_factory("identity")
-    with running_subgraph("identity", url) as server:
-        yield Identity(server.url, url)
+    with serving_identity(database_url_factory("identity"), tmp_path / "data") as served:
+        yield served
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -107,5 +166,5 @@ def shared_identity(request: pytest.FixtureRequest, tmp_path_factory: pytest.Tem
         url = request.getfixturevalue("postgres_server").create_database("identity_ro")
     else:
         url = f"sqlite+aiosqlite:///{Path(tmp_path_factory.mktemp('identity')) / 'identity.db'}"
-    with running_subgraph("identity", url) as server:
-        yield Identity(server.url, url)
+    with serving_identity(url, Path(tmp_path_factory.mktemp("identity-data"))) as served:
+        yield served
