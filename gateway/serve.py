@@ -43,10 +43,16 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
     """The production factory: :class:`gateway.runtime.Gateway` with the configured URL overrides."""
 
     def build(sdl: str) -> Runtime:
+        from gateway.limits import limits_from_settings
         from gateway.runtime import Gateway
 
         overrides = dict(settings.subgraph_urls) or None
-        runtime: Runtime = Gateway.from_supergraph_sdl(sdl, subgraph_url_overrides=overrides)
+        runtime: Runtime = Gateway.from_supergraph_sdl(
+            sdl,
+            subgraph_url_overrides=overrides,
+            limits=limits_from_settings(settings),
+            cache_bytes=settings.plan_cache_bytes,
+        )
         return runtime
 
     return build

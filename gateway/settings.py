@@ -14,6 +14,15 @@ YAML file (every key optional)::
     forward_headers: [authorization, x-tenant-id, x-request-id]
     log_level: info
     shutdown_timeout: 30.0      # seconds in-flight requests get to finish on SIGTERM / Ctrl-C
+    max_tokens: 15000           # operation limits, checked before validation (0: no limit)
+    max_depth: 20
+    max_height: 2000            # field selections, fragments expanded
+    max_aliases: 100
+    max_root_fields: 50
+    max_directives: 50
+    max_fragments: 100
+    max_introspection_fields: 10   # __schema / __type selections per operation
+    plan_cache_bytes: 134217728 # estimated bytes of prepared operations kept (and 1024 operations)
     subgraphs:
       catalog:
         url: http://catalog:8002/graphql
@@ -43,7 +52,9 @@ Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
 ``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``, ``GATEWAY_DEFAULT_TIMEOUT``,
 ``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS`` (comma separated),
-``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_OIDC_ISSUERS`` (comma separated issuer
+``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_MAX_TOKENS`` (and the other operation
+limits: ``GATEWAY_MAX_DEPTH``, ``_HEIGHT``, ``_ALIASES``, ``_ROOT_FIELDS``, ``_DIRECTIVES``, ``_FRAGMENTS``,
+``_INTROSPECTION_FIELDS``), ``GATEWAY_PLAN_CACHE_BYTES``, ``GATEWAY_OIDC_ISSUERS`` (comma separated issuer
 URLs, each with ``GATEWAY_OIDC_AUDIENCE``, ``GATEWAY_OIDC_ALGORITHMS``, ``GATEWAY_OIDC_TENANT_CLAIM`` (``-`` for
 none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``GATEWAY_OIDC_LEEWAY``,
 ``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_AUTH_CONTEXT_URL``, ``GATEWAY_AUTH_CONTEXT_TTL``,
@@ -72,6 +83,8 @@ from gateway.auth.config import (
     issuers_from_gateway_env,
     parse_issuers,
 )
+from gateway.plan_cache import DEFAULT_MAX_BYTES
+from graphql_limits import DEFAULT_LIMITS
 from tokenauth.config import IssuerConfig
 
 DEFAULT_FORWARD_HEADERS: tuple[str, ...] = ("authorization", "x-tenant-id", "x-request-id")
@@ -103,6 +116,17 @@ class Settings:
     subgraph_timeouts: Mapping[str, float] = field(default_factory=dict)
     log_level: str = "info"
     shutdown_timeout: float = 30.0
+    # Operation limits, checked before validation and planning; 0 turns one off (gateway/limits.py).
+    max_tokens: int = DEFAULT_LIMITS.max_tokens or 0
+    max_depth: int = DEFAULT_LIMITS.max_depth or 0
+    max_height: int = DEFAULT_LIMITS.max_height or 0
+    max_aliases: int = DEFAULT_LIMITS.max_aliases or 0
+    max_root_fields: int = DEFAULT_LIMITS.max_root_fields or 0
+    max_directives: int = DEFAULT_LIMITS.max_directives or 0
+    max_fragments: int = DEFAULT_LIMITS.max_fragments or 0
+    max_introspection_fields: int = DEFAULT_LIMITS.max_introspection_fields or 0
+    # Estimated bytes of prepared operations (plans) kept in memory (gateway/plan_cache.py).
+    plan_cache_bytes: int = DEFAULT_MAX_BYTES
     # Authentication (YAML section ``auth``): trusted issuers, clock leeway, JWKS polling, and
     # identity's /auth/context (None: the principal comes from the verified token's claims only).
     auth_issuers: tuple[IssuerConfig, ...] = DEFAULT_ISSUERS
@@ -176,6 +200,9 @@ class Settings:
             raise SettingsError("shutdown_timeout: must not be negative")
         if settings.max_connections <= 0:
             raise SettingsError("max_connections: must be positive")
+        for name in _LIMIT_SETTINGS:
+            if getattr(settings, name) < 0:
+                raise SettingsError(f"{name}: must be 0 (no limit) or positive")
         _check_auth(settings)
         return settings
 
@@ -188,11 +215,17 @@ class Settings:
         return self.rate_limit_standard
 
 
+_LIMIT_SETTINGS = (
+    "max_tokens", "max_depth", "max_height", "max_aliases", "max_root_fields", "max_directives",
+    "max_fragments", "max_introspection_fields", "plan_cache_bytes",
+)
+
+
 def _coerce(name: str, value: Any) -> Any:
     try:
         if name == "supergraph":
             return None if value in (None, "") else Path(value)
-        if name in ("port", "max_body_bytes", "max_connections"):
+        if name in ("port", "max_body_bytes", "max_connections") or name in _LIMIT_SETTINGS:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
@@ -337,6 +370,7 @@ _ENV_KEYS = {
     "GATEWAY_FORWARD_HEADERS": "forward_headers",
     "GATEWAY_LOG_LEVEL": "log_level",
     "GATEWAY_SHUTDOWN_TIMEOUT": "shutdown_timeout",
+    **{f"GATEWAY_{name.upper()}": name for name in _LIMIT_SETTINGS},
     "GATEWAY_OIDC_LEEWAY": "auth_leeway",
     "GATEWAY_OIDC_JWKS_POLL_INTERVAL": "auth_jwks_poll_interval",
     "GATEWAY_AUTH_CONTEXT_URL": "auth_context_url",
