@@ -18,6 +18,7 @@ from subgraphs.common import demo
 from subgraphs.common.app import create_app
 from subgraphs.common.db import Database
 from subgraphs.common.ids import stable_id
+from subgraphs.common.rls import UNRESTRICTED_SQL
 from subgraphs.registry import load_definition
 from tests.support.client import gql, sql_statements
 from tests.support.servers import ServerThread, free_socket
@@ -94,12 +95,28 @@ class Identity:
             database = Database(self.database_url)
             try:
                 async with database.engine.connect() as connection:
+                    if connection.dialect.name == "postgresql":
+                        # Look past row-level security: this checks what was written, in every tenant.
+                        await connection.execute(UNRESTRICTED_SQL)
                     rows = (await connection.execute(sa.text(statement))).all()
                     return [tuple(_decode(value) for value in row) for row in rows]
             finally:
                 await database.dispose()
 
         return asyncio.run(run())
+
+    def execute(self, statement: str) -> None:
+        """Run and commit one raw SQL write (for states no operation produces, e.g. a user made inactive)."""
+
+        async def run() -> None:
+            database = Database(self.database_url)
+            try:
+                async with database.engine.begin() as connection:
+                    await connection.execute(sa.text(statement))
+            finally:
+                await database.dispose()
+
+        asyncio.run(run())
 
 
 def _decode(value: Any) -> Any:
