@@ -65,6 +65,8 @@ BEGIN_SQL = sa.text(
 #: Around a single ``public_read`` statement.
 PUBLIC_READ_ON_SQL = sa.text(f"SELECT set_config('{PUBLIC_READ_SETTING}', 'on', true)")
 PUBLIC_READ_OFF_SQL = sa.text(f"SELECT set_config('{PUBLIC_READ_SETTING}', 'off', true)")
+#: For the rest of the transaction, every tenant's rows (data migrations, tests inspecting what was written).
+UNRESTRICTED_SQL = sa.text(f"SELECT set_config('{UNRESTRICTED_SETTING}', 'on', true)")
 
 POLICY_TENANT = "tenant_isolation"
 POLICY_UNRESTRICTED = "unrestricted_access"
@@ -133,7 +135,7 @@ def disable_tenant_rls(op: Any, table: str) -> None:
 def run_unrestricted(op: Any) -> None:
     """In a data migration: let the rest of the migration's transaction read and write every tenant's rows."""
     if _is_postgres(op):
-        op.execute(f"SELECT set_config('{UNRESTRICTED_SETTING}', 'on', true)")
+        op.execute(UNRESTRICTED_SQL)
 
 
 def tenant_tables(metadata: sa.MetaData, prefix: str = "", tenant_column: str = "tenant_id") -> list[sa.Table]:

@@ -1,4 +1,12 @@
-"""A throwaway PostgreSQL server: initdb into a temporary directory, pg_ctl start on loopback."""
+"""A throwaway PostgreSQL server: initdb into a temporary directory, pg_ctl start on loopback.
+
+The subgraphs connect as :data:`APP_ROLE`, a login role that is neither a superuser
+nor ``BYPASSRLS`` and owns the databases it is handed (so the migrations, run as
+the same role, own the tables; ``FORCE ROW LEVEL SECURITY`` subjects the owner to
+the policies). Superusers always bypass row-level security, so connecting as
+``postgres`` would make every RLS test pass vacuously; :meth:`PostgresServer.superuser_url`
+is there only for tests that must look past the policies on purpose.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 from tests.support.servers import free_port
+
+APP_ROLE = "dpp_app"
 
 
 def _pg_bin(name: str) -> str:
@@ -49,29 +59,28 @@ class PostgresServer:
         self._run(_pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
         options = f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=300"
         self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start")
+        self._psql(f"CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE")
         return self
 
-    def create_database(self, prefix: str = "dpp") -> str:
-        """A new empty database; returns its async SQLAlchemy URL."""
-        self._counter += 1
-        name = f"{prefix}_{self._counter}"
+    def _psql(self, sql: str) -> None:
+        psql = _pg_bin("psql")
         subprocess.run(
-            [
-                _pg_bin("psql") if os.path.exists(_pg_bin("psql")) else "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                "postgres",
-                "-c",
-                f'CREATE DATABASE "{name}"',
-            ],
+            [psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
             check=True,
             capture_output=True,
             text=True,
         )
-        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create_database(self, prefix: str = "dpp") -> str:
+        """A new empty database owned by the application role; its async SQLAlchemy URL (as that role)."""
+        self._counter += 1
+        name = f"{prefix}_{self._counter}"
+        self._psql(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}')
+        return f"postgresql+asyncpg://{APP_ROLE}@127.0.0.1:{self.port}/{name}"
+
+    def superuser_url(self, url: str) -> str:
+        """The same database as ``url``, as the superuser (bypasses row-level security)."""
+        return url.replace(f"//{APP_ROLE}@", "//postgres@", 1)
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
