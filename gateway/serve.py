@@ -43,6 +43,7 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
     """The production factory: :class:`gateway.runtime.Gateway` with the configured URL overrides."""
 
     def build(sdl: str) -> Runtime:
+        from gateway.authorization import AuthorizationConfig
         from gateway.limits import limits_from_settings
         from gateway.runtime import Gateway
 
@@ -52,6 +53,7 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
             subgraph_url_overrides=overrides,
             limits=limits_from_settings(settings),
             cache_bytes=settings.plan_cache_bytes,
+            authorization=AuthorizationConfig(settings.authorization_mode, settings.authorization_dry_run),
         )
         return runtime
 

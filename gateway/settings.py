@@ -47,6 +47,9 @@ YAML file (every key optional)::
       enterprise: 12000
       anonymous: 120            # per client address
     redis_url: redis://redis:6379/0   # shared rate-limit counters, context invalidation
+    authorization:              # @authenticated / @requiresScopes / @policy of the supergraph
+      mode: filter              # filter: denied fields become null + error; reject: refuse the request
+      dry_run: false            # log what would be denied, execute unfiltered
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
@@ -59,7 +62,7 @@ URLs, each with ``GATEWAY_OIDC_AUDIENCE``, ``GATEWAY_OIDC_ALGORITHMS``, ``GATEWA
 none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``GATEWAY_OIDC_LEEWAY``,
 ``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_AUTH_CONTEXT_URL``, ``GATEWAY_AUTH_CONTEXT_TTL``,
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
-``GATEWAY_REDIS_URL``, and per subgraph
+``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
@@ -143,6 +146,9 @@ class Settings:
     rate_limit_anonymous: int = 0
     # Redis (shared rate-limit counters, caller-context invalidation); None: in-process only.
     redis_url: str | None = None
+    # Authorization directives (YAML section ``authorization``): "filter" or "reject", and dry run.
+    authorization_mode: str = "filter"
+    authorization_dry_run: bool = False
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -231,8 +237,13 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if name in ("poll_interval", "default_timeout", "shutdown_timeout"):
             return float(value)
-        if name == "development":
+        if name in ("development", "authorization_dry_run"):
             return _bool(value)
+        if name == "authorization_mode":
+            mode = str(value).strip().lower()
+            if mode not in ("filter", "reject"):
+                raise SettingsError(f"authorization.mode: must be filter or reject, not {value!r}")
+            return mode
         if name == "forward_headers":
             items = value.split(",") if isinstance(value, str) else list(value)
             # HTTP header names are case-insensitive; keep them lower-case once, here.
@@ -275,6 +286,8 @@ _SECTION_KEYS = {
     "auth_context_url": "auth.context_url",
     "auth_context_ttl": "auth.context_ttl",
     **{f"rate_limit_{k}": f"rate_limits.{k}" for k in ("window", *TENANT_CLASSES, "anonymous")},
+    "authorization_mode": "authorization.mode",
+    "authorization_dry_run": "authorization.dry_run",
 }
 
 
@@ -325,7 +338,7 @@ def _from_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
-    for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_")):
+    for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_")):
         entries = values.pop(section, None) or {}
         if not isinstance(entries, dict):
             raise SettingsError(f"config file {path}: {section} must be a mapping")
@@ -381,6 +394,8 @@ _ENV_KEYS = {
     "GATEWAY_RATE_LIMIT_ENTERPRISE": "rate_limit_enterprise",
     "GATEWAY_RATE_LIMIT_ANONYMOUS": "rate_limit_anonymous",
     "GATEWAY_REDIS_URL": "redis_url",
+    "GATEWAY_AUTHORIZATION_MODE": "authorization_mode",
+    "GATEWAY_AUTHORIZATION_DRY_RUN": "authorization_dry_run",
 }
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}

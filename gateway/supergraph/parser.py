@@ -258,7 +258,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
                 if a.get("isInterfaceObject"):
                     tg.is_interface_object = True
             elif dn in specs.auth:
-                td.auth = _auth_requirements(td.auth, specs.auth[dn], d)
+                td.auth = _auth_requirements(td.auth, specs.auth[dn], d) or None
             elif dn == specs.context and specs.context:
                 contexts.setdefault(directive_arguments(d).get("name", ""), set()).add(name)
             elif dn == d_owner:
@@ -287,7 +287,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
             fd = FieldDef(name=fnode.name.value, parent=name, type=type_to_str(fnode.type))
             for d in fnode.directives or ():
                 if d.name.value in specs.auth:
-                    fd.auth = _auth_requirements(fd.auth, specs.auth[d.name.value], d)
+                    fd.auth = _auth_requirements(fd.auth, specs.auth[d.name.value], d) or None
                     continue
                 if d.name.value != d_field:
                     continue

@@ -1,0 +1,174 @@
+"""CPU per request with and without the authorization directives, side by side.
+
+The heavy query of ``bench/cpu.py`` through two gateways in one process, against the
+same cached bench subgraphs: one on the plain bench supergraph, one on the same
+supergraph annotated with ``@authenticated`` / ``@requiresScopes`` / ``@policy`` on
+fields and a type the query selects (every level of it: ``users``, ``Review``,
+``username``, ``body``, ``price``). The caller holds every right, so both answer the
+same bytes: the difference is the authorization check alone. Batches alternate between
+the gateways; the best batch of each counts. A third line runs a caller lacking the
+``price`` scope (a filtered plan, an error per removed path) for information.
+
+    python bench/authz.py                   # 200 requests x 7 batches each, concurrency 8
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+from cpu import _free_port  # noqa: E402
+
+from gateway.contracts import GraphQLRequest, Principal  # noqa: E402
+from gateway.runtime import Gateway  # noqa: E402
+from gateway.serve import settle_heap  # noqa: E402
+from gateway.transport import HTTPTransport  # noqa: E402
+from subgraphs import HEAVY_QUERY, supergraph_sdl  # noqa: E402
+
+_LINKS = """  @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)
+  @link(url: "https://specs.apollo.dev/authenticated/v0.1", for: SECURITY)
+  @link(url: "https://specs.apollo.dev/requiresScopes/v0.1", for: SECURITY)
+  @link(url: "https://specs.apollo.dev/policy/v0.1", for: SECURITY)
+"""
+_DEFINITIONS = """directive @authenticated on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+
+directive @requiresScopes(scopes: [[requiresScopes__Scope!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+
+directive @policy(policies: [[policy__Policy!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM
+
+scalar requiresScopes__Scope
+
+scalar policy__Policy
+
+scalar join__FieldSet
+"""
+_ANNOTATIONS = (
+    ("users: [User!]! @join__field(graph: ACCOUNTS)", "users: [User!]! @join__field(graph: ACCOUNTS) @authenticated"),
+    (
+        "price: Int @join__field(graph: PRODUCTS)",
+        'price: Int @join__field(graph: PRODUCTS) @requiresScopes(scopes: [["catalog:read", "prices"], ["admin"]])',
+    ),
+    (
+        "username: String @join__field(graph: ACCOUNTS)",
+        'username: String @join__field(graph: ACCOUNTS) @policy(policies: [["identity.audit:read"]])',
+    ),
+    ("  body: String\n", '  body: String @requiresScopes(scopes: [["reviews:read"]])\n'),
+    ("type Review\n  @join__type(graph: REVIEWS)\n", "type Review\n  @join__type(graph: REVIEWS)\n  @authenticated\n"),
+)
+
+EVERYTHING = Principal(
+    authenticated=True,
+    scopes=frozenset({"catalog:read", "prices", "reviews:read"}),
+    policies=frozenset({"identity.audit:read"}),
+    user_id="u1",
+    tenant_id="t1",
+)
+NO_PRICES = Principal(
+    authenticated=True, scopes=frozenset({"reviews:read"}), policies=frozenset({"identity.audit:read"})
+)
+
+
+def annotated_sdl(base_url: str) -> str:
+    """The bench supergraph with authorization directives on what the heavy query selects."""
+    sdl = supergraph_sdl(base_url)
+    sdl = sdl.replace('  @link(url: "https://specs.apollo.dev/join/v0.3", for: EXECUTION)\n', _LINKS, 1)
+    sdl = sdl.replace("scalar join__FieldSet\n", _DEFINITIONS, 1)
+    for old, new in _ANNOTATIONS:
+        assert sdl.count(old) == 1, old
+        sdl = sdl.replace(old, new)
+    return sdl
+
+
+async def _batch(gateway: Gateway, transport: HTTPTransport, principal: Principal, n: int, concurrency: int) -> int:
+    request = GraphQLRequest(query=HEAVY_QUERY)
+    size = 0
+
+    async def one() -> None:
+        nonlocal size
+        outcome = await gateway.execute(request, transport=transport, headers={}, principal=principal)
+        size = len(orjson.dumps(outcome.to_response()))
+
+    for start in range(0, n, concurrency):
+        await asyncio.gather(*(one() for _ in range(min(concurrency, n - start))))
+    return size
+
+
+async def _main(args: argparse.Namespace, port: int) -> None:
+    base = f"http://127.0.0.1:{port}"
+    runs = [
+        ("without directives", Gateway.from_supergraph_sdl(supergraph_sdl(base)), EVERYTHING),
+        ("with directives, caller allowed all", Gateway.from_supergraph_sdl(annotated_sdl(base)), EVERYTHING),
+        ("with directives, caller lacks price", Gateway.from_supergraph_sdl(annotated_sdl(base)), NO_PRICES),
+    ]
+    async with HTTPTransport() as transport:
+        sizes = []
+        for _, gw, principal in runs:
+            sizes.append(await _batch(gw, transport, principal, 20, args.concurrency))  # warm up
+        if sizes[0] != sizes[1]:
+            raise SystemExit(f"bench/authz: answers differ ({sizes[0]} vs {sizes[1]} bytes)")
+        settle_heap()
+        best = [float("inf")] * len(runs)
+        for _ in range(args.batches):
+            for i, (_, gw, principal) in enumerate(runs):
+                cpu0 = time.process_time()
+                await _batch(gw, transport, principal, args.requests, args.concurrency)
+                best[i] = min(best[i], (time.process_time() - cpu0) / args.requests)
+    print(
+        f"heavy query, {args.requests} requests x {args.batches} alternating batches, "
+        f"concurrency {args.concurrency}; CPU ms per request (best batch):"
+    )
+    for (label, _, _), cpu, size in zip(runs, best, sizes, strict=True):
+        print(f"  {label:<38} {cpu * 1000:7.3f} ms   ({size:,} byte answer)")
+    overhead = (best[1] - best[0]) / best[0] * 100
+    print(f"authorization overhead: {overhead:+.2f}% (target < 5%)")
+
+
+def main() -> int:
+    """Start the bench subgraphs, measure, stop them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=7)
+    parser.add_argument("--concurrency", type=int, default=8)
+    args = parser.parse_args()
+    port = _free_port()
+    sub = subprocess.Popen(
+        [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.post(f"http://127.0.0.1:{port}/accounts", json={"query": "{ __typename }"}, timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or sub.poll() is not None:
+                    raise SystemExit("bench/authz: subgraphs did not start") from None
+                time.sleep(0.1)
+        try:
+            import uvloop
+
+            uvloop.run(_main(args, port))
+        except ImportError:
+            asyncio.run(_main(args, port))
+    finally:
+        sub.terminate()
+        sub.wait(timeout=15)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
