@@ -124,7 +124,8 @@ class AuthorizationStage:
     @staticmethod
     def _verdict(checks: OperationChecks, op: NormalizedOperation, failing: frozenset[int]) -> Verdict:
         denied = checks.denied(failing)
-        errors = tuple(_error(checks.checks[i].path) for i in denied)
+        # one error per removed path (the same field selected twice is one removal)
+        errors = tuple(_error(path) for path in dict.fromkeys(checks.checks[i].path for i in denied))
         removed = frozenset(id(checks.checks[i].selection) for i in denied if checks.checks[i].selection is not None)
         whole = any(checks.checks[i].selection is None for i in denied)
         filtered = None if whole else filter_operation(op, removed)

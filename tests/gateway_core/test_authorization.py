@@ -312,6 +312,20 @@ async def test_denied_mutation_is_audited(authz: Scenario, caplog: pytest.LogCap
     assert "publish" not in authz.subgraphs["shop"].requests[0]["query"]
 
 
+async def test_variables_of_a_removed_field_are_not_sent(authz: Scenario) -> None:
+    authz.reset()
+    query = "mutation($id: ID!, $n: String!) { ping rename(id: $id, name: $n) { name } }"
+    body = await run(_gateway(authz), query, {"id": "p1", "n": "K2"}, principal=USER)
+    assert body == {"errors": [_err("rename")], "data": {"ping": "pong", "rename": None}}
+    assert authz.subgraphs["shop"].requests == [{"query": "mutation{ping}"}]
+
+
+async def test_a_field_selected_twice_is_one_error(authz: Scenario) -> None:
+    query = '{ product(id: "p1") { cost } product(id: "p1") { name cost } }'
+    body = await run(_gateway(authz), query, principal=USER)
+    assert body == {"errors": [_err("product", "cost")], "data": {"product": {"cost": None, "name": "Kettle"}}}
+
+
 async def test_rejected_mutation_audits_every_field(authz: Scenario, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="gateway.audit"):
         outcome = await _gateway(authz, mode="reject").execute(
