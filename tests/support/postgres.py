@@ -88,3 +88,16 @@ class PostgresServer:
             self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def rls_statements(backend: str, *, transactions: int = 1, public_reads: int = 0) -> int:
+    """Statements row-level security adds to a request on ``backend`` (``sqlite`` or ``postgres``).
+
+    On PostgreSQL each transaction of a scoped session starts with one statement that
+    sets the tenant for row-level security, and each ``public_read`` statement is
+    wrapped in two (public reads on, then off): see :mod:`subgraphs.common.tenancy`.
+    SQLite has no row-level security and adds nothing.
+    """
+    if backend != "postgres":
+        return 0
+    return transactions + 2 * public_reads

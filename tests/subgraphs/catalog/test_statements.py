@@ -6,6 +6,7 @@ from typing import Any
 
 from subgraphs.common import demo
 from tests.subgraphs.catalog.conftest import Catalog
+from tests.support.postgres import rls_statements
 
 LIST = """
 query($first: Int) {
@@ -31,7 +32,7 @@ def cost(catalog: Catalog, query: str, variables: dict[str, Any], user: str | No
     return catalog.statements() - before, data
 
 
-def test_listing_products_with_categories_costs_the_same_for_5_or_36(catalog: Catalog) -> None:
+def test_listing_products_with_categories_costs_the_same_for_5_or_36(catalog: Catalog, backend: str) -> None:
     small, data5 = cost(catalog, LIST, {"first": 5}, "acme-viewer")
     large, data36 = cost(catalog, LIST, {"first": 50}, "acme-viewer")
     assert len(data5["products"]["nodes"]) == 5
@@ -41,19 +42,20 @@ def test_listing_products_with_categories_costs_the_same_for_5_or_36(catalog: Ca
         "parent": {"name": "Electronics"},
         "productCount": 12,
     }
-    # count, page, categories (parents come from the same loader's cache), product counts
-    assert small == large == 4
+    # count, page, categories (parents come from the same loader's cache), product counts; the RLS tenant
+    assert small == large == 4 + rls_statements(backend)
 
 
-def test_resolving_product_entities_costs_the_same_for_5_or_50(catalog: Catalog) -> None:
+def test_resolving_product_entities_costs_the_same_for_5_or_50(catalog: Catalog, backend: str) -> None:
     enabled = [p for p in demo.PRODUCTS if p.is_enabled]
     reps = [{"__typename": "Product", "id": p.id} for p in enabled]
 
     small, _ = cost(catalog, ENTITIES, {"representations": reps[:5]}, None)
     large, data50 = cost(catalog, ENTITIES, {"representations": reps[:50]}, None)
     assert [e["name"] for e in data50["_entities"]] == [p.name for p in enabled[:50]]
-    # products, then categories (the parent, Electronics, is among them and comes from the loader cache)
-    assert small == large == 2
+    # products (a public read), then categories (the parent, Electronics, is among them and comes from the
+    # loader cache); the RLS tenant, public reads on and off around the products
+    assert small == large == 2 + rls_statements(backend, public_reads=1)
 
     acme = [{"__typename": "Product", "id": p.id} for p in demo.PRODUCTS if p.tenant_key == "acme"]
     small, _ = cost(catalog, ENTITIES, {"representations": acme[:5]}, "acme-viewer")

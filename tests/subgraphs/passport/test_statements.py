@@ -8,6 +8,7 @@ from subgraphs.common import demo
 from subgraphs.passport.models import AuditEntry
 from subgraphs.passport.seed import build
 from tests.subgraphs.passport.conftest import PassportServer
+from tests.support.postgres import rls_statements
 
 ACME_ID = demo.tenant("acme").id
 PACK_01 = next(p for p in demo.PASSPORTS if p.name == "ACME_CELL_PACK_01")
@@ -66,7 +67,9 @@ def statements_of(server: PassportServer, query: str, variables: dict) -> tuple[
     return server.statements() - before, data
 
 
-def test_listing_3_or_all_passports_with_relations_costs_the_same_statements(passport: PassportServer) -> None:
+def test_listing_3_or_all_passports_with_relations_costs_the_same_statements(
+    passport: PassportServer, backend: str
+) -> None:
     add_bulk_passports(passport)
     small_cost, small = statements_of(passport, LISTING, {"first": 3})
     large_cost, large = statements_of(passport, LISTING, {"first": 200})
@@ -76,11 +79,11 @@ def test_listing_3_or_all_passports_with_relations_costs_the_same_statements(pas
     assert [v["number"] for v in bulk["versions"]] == [2, 1]
     assert [a["action"] for a in bulk["auditEntries"]] == ["publishPassport", "createPassport"]
     assert bulk["hashChainValid"] is True
-    # count + page + versions (one batch) + audit entries (one batch)
-    assert small_cost == large_cost == 4
+    # count + page + versions (one batch) + audit entries (one batch), + the RLS tenant
+    assert small_cost == large_cost == 4 + rls_statements(backend)
 
 
-def test_entities_of_3_or_36_products_cost_the_same_statements(passport: PassportServer) -> None:
+def test_entities_of_3_or_36_products_cost_the_same_statements(passport: PassportServer, backend: str) -> None:
     add_bulk_passports(passport)
     acme_products = [p for p in demo.PRODUCTS if p.tenant_key == "acme"]
     reps = [{"__typename": "Product", "id": p.id} for p in acme_products]
@@ -92,15 +95,15 @@ def test_entities_of_3_or_36_products_cost_the_same_statements(passport: Passpor
     assert [e["passportCount"] for e in large["_entities"]] == [indexes.count(p.index) for p in acme_products]
     assert sum(e["passportCount"] for e in large["_entities"]) == 6 + EXTRA
     assert all(len(e["passports"]) == e["passportCount"] for e in large["_entities"])
-    # passports per product + counts per product + versions + audit entries
-    assert small_cost == large_cost == 4
+    # passports per product + counts per product + versions + audit entries, + the RLS tenant
+    assert small_cost == large_cost == 4 + rls_statements(backend)
 
 
-def test_entities_of_many_passports_cost_one_statement(passport: PassportServer) -> None:
+def test_entities_of_many_passports_cost_one_statement(passport: PassportServer, backend: str) -> None:
     add_bulk_passports(passport)
     ids = [p.id for p in demo.PASSPORTS if p.tenant_key == "acme"]
     query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Passport { name } } }"
     small_cost, _ = statements_of(passport, query, {"r": [{"__typename": "Passport", "id": i} for i in ids[:2]]})
     large_cost, large = statements_of(passport, query, {"r": [{"__typename": "Passport", "id": i} for i in ids]})
     assert [e["name"] for e in large["_entities"]] == [f"ACME_CELL_PACK_0{i}" for i in range(1, 7)]
-    assert small_cost == large_cost == 1
+    assert small_cost == large_cost == 1 + rls_statements(backend)  # (+ the RLS tenant)

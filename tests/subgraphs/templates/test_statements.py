@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from subgraphs.common import demo
 from tests.subgraphs.templates.conftest import TemplatesServer
+from tests.support.postgres import rls_statements
 
 PRODUCT = demo.template("product-dpp")
 SUPPLY = demo.template("supply-chain-dpp")
@@ -43,7 +44,7 @@ def cost(server: TemplatesServer, query: str, variables: dict, user: str | None)
     return server.statements() - before, data
 
 
-def test_listing_one_or_all_templates_with_relations_costs_the_same(templates: TemplatesServer) -> None:
+def test_listing_one_or_all_templates_with_relations_costs_the_same(templates: TemplatesServer, backend: str) -> None:
     add_templates(templates, 10)
     for user in (None, "acme-admin"):
         one, small = cost(templates, LIST, {"n": 1}, user)
@@ -51,22 +52,24 @@ def test_listing_one_or_all_templates_with_relations_costs_the_same(templates: T
         assert len(small["templates"]["nodes"]) == 1
         assert len(large["templates"]["nodes"]) == 12
         assert sum(len(n["category"]["templates"]) for n in large["templates"]["nodes"]) == 12 * 6
-        # count, page, fields, category templates, versions (+ enablements when signed in).
-        assert one == all_ == (5 if user is None else 6), (user, one, all_)
+        # count, page, fields, category templates, versions (+ enablements when signed in), + the RLS tenant.
+        assert one == all_ == (5 if user is None else 6) + rls_statements(backend), (user, one, all_)
 
 
-def test_entities_for_n_templates_cost_the_same_as_for_one(templates: TemplatesServer) -> None:
+def test_entities_for_n_templates_cost_the_same_as_for_one(templates: TemplatesServer, backend: str) -> None:
     ids = [PRODUCT.id, SUPPLY.id, *add_templates(templates, 8)]
     one, small = cost(templates, ENTITIES, {"r": [{"__typename": "Template", "id": ids[0]}]}, None)
     many, large = cost(templates, ENTITIES, {"r": [{"__typename": "Template", "id": i} for i in ids]}, None)
     assert [e["id"] for e in large["_entities"]] == ids
     assert len(large["_entities"][0]["fields"]) == len(PRODUCT.fields)
     assert small["_entities"] == large["_entities"][:1]
-    # templates by id, then their fields.
-    assert one == many == 2
+    # templates by id, then their fields, + the RLS tenant.
+    assert one == many == 2 + rls_statements(backend)
 
 
-def test_category_templates_with_fields_cost_the_same_for_one_or_all_categories(templates: TemplatesServer) -> None:
+def test_category_templates_with_fields_cost_the_same_for_one_or_all_categories(
+    templates: TemplatesServer, backend: str
+) -> None:
     add_templates(templates, 6)
     query = (
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on Category { id "
@@ -81,5 +84,5 @@ def test_category_templates_with_fields_cost_the_same_for_one_or_all_categories(
         "name": "Product DPP",
         "fields": [{"key": f.key} for f in PRODUCT.fields],
     }
-    # templates by category, then their fields.
-    assert one == all_ == 2
+    # templates by category, then their fields, + the RLS tenant.
+    assert one == all_ == 2 + rls_statements(backend)
