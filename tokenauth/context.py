@@ -135,9 +135,7 @@ class CallerContextClient:
     async def aclose(self) -> None:
         """Stop listening for invalidations and close the HTTP client."""
         if self._subscriber is not None:
-            self._subscriber.cancel()
-            with contextlib.suppress(asyncio.CancelledError, RuntimeError):
-                await self._subscriber
+            await _stop(self._subscriber)
             self._subscriber = None
         if self._client is not None:
             with contextlib.suppress(RuntimeError):
@@ -205,6 +203,20 @@ class CallerContextClient:
                     await connection.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel ``task`` and wait for it, cancelling again if it swallowed the first cancellation.
+
+    redis-py can lose a cancellation that arrives while it connects; one cancel is then not enough.
+    """
+    deadline = time.monotonic() + 5.0
+    while not task.done() and time.monotonic() < deadline:
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.1)
+    if task.done() and not task.cancelled():
+        with contextlib.suppress(Exception):
+            task.result()
 
 
 async def publish_invalidation(redis_url: str, reason: str = "changed") -> None:
