@@ -14,19 +14,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 
 from subgraphs.common.caller import caller_from_headers
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
 from subgraphs.common.ids import new_id
+from subgraphs.common.limits import SUBGRAPH_LIMITS, OperationLimitsExtension
 from subgraphs.common.service import ServiceRuntime
 
 log = logging.getLogger("dpp.graphql")
 
-MAX_DEPTH = 15
-MAX_TOKENS = 5000
-MAX_ALIASES = 100
+# tokens, depth, height, aliases, root fields, directives, fragments, introspection (graphql_limits)
+LIMITS = SUBGRAPH_LIMITS
 
 
 class ShapeErrors(SchemaExtension):
@@ -102,9 +102,8 @@ def build_schema(
         extensions=[
             ShapeErrors,
             # Factories, so that each request gets its own extension instances.
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            # One linear pass over the document, before validation (subgraphs/common/limits.py).
+            lambda: OperationLimitsExtension(LIMITS),
         ],
         **kwargs,
     )
