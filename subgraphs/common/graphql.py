@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 
+from subgraphs.common.authz import Authorize
 from subgraphs.common.caller import caller_from_headers
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
@@ -101,6 +102,7 @@ def build_schema(
         types=list(types),
         extensions=[
             ShapeErrors,
+            Authorize,  # the schema's @authenticated / @requiresScopes / @policy, checked here too
             # Factories, so that each request gets its own extension instances.
             # One linear pass over the document, before validation (subgraphs/common/limits.py).
             lambda: OperationLimitsExtension(LIMITS),
