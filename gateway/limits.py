@@ -28,14 +28,22 @@ GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 class LimitsSettings(Protocol):
     """The settings this stage reads (``gateway.settings.Settings`` has them; 0 turns a limit off)."""
 
-    max_tokens: int
-    max_depth: int
-    max_height: int
-    max_aliases: int
-    max_root_fields: int
-    max_directives: int
-    max_fragments: int
-    max_introspection_fields: int
+    @property
+    def max_tokens(self) -> int: ...
+    @property
+    def max_depth(self) -> int: ...
+    @property
+    def max_height(self) -> int: ...
+    @property
+    def max_aliases(self) -> int: ...
+    @property
+    def max_root_fields(self) -> int: ...
+    @property
+    def max_directives(self) -> int: ...
+    @property
+    def max_fragments(self) -> int: ...
+    @property
+    def max_introspection_fields(self) -> int: ...
 
 
 def limits_from_settings(settings: LimitsSettings) -> OperationLimits:

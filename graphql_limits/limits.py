@@ -199,11 +199,19 @@ _CHECKS = (
 
 
 def check_document(document: DocumentNode, limits: OperationLimits) -> list[LimitExceeded]:
-    """Every limit the document goes over (one entry per limit, the worst operation's figure)."""
-    fragment_count, measures = measure_document(document)
-    out: list[LimitExceeded] = []
+    """Every limit the document goes over (one entry per limit, the worst operation's figure).
+
+    Too many fragment definitions refuse the document before anything is walked. A chain
+    of fragments deeper than the interpreter's recursion limit is refused as too deep.
+    """
+    fragment_count = sum(1 for d in document.definitions if isinstance(d, FragmentDefinitionNode))
     if limits.max_fragments is not None and fragment_count > limits.max_fragments:
-        out.append(_exceeded(MAX_FRAGMENTS_LIMIT, "fragments", fragment_count, limits.max_fragments))
+        return [_exceeded(MAX_FRAGMENTS_LIMIT, "fragments", fragment_count, limits.max_fragments)]
+    try:
+        _count, measures = measure_document(document)
+    except RecursionError:
+        return [LimitExceeded(MAX_DEPTH_LIMIT, "Operation is nested too deeply to be measured.", SATURATED, 0)]
+    out: list[LimitExceeded] = []
     for attribute, figure, code, what in _CHECKS:
         limit = getattr(limits, attribute)
         if limit is None or not measures:
