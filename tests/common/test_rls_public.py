@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 import sqlalchemy as sa
+from sqlmodel import col
 
 from subgraphs.common import demo
 from subgraphs.common.db import Database
@@ -53,7 +54,7 @@ def seen_in_one_transaction(database_url: str, scope: Scope) -> tuple[list[str],
         database = Database(database_url)
         try:
             async with database.session(scope) as session, session.begin():
-                public = sa.select(Passport).where(Passport.uuid == PACK_01.public_uuid)
+                public = sa.select(Passport).where(col(Passport.uuid) == PACK_01.public_uuid)
                 found = (await session.execute(public.execution_options(public_read=True))).scalars().all()
                 rows = (await session.execute(sa.text("SELECT tenant_id FROM passport_passports"))).all()
                 return [p.name for p in found], {row[0] for row in rows}
