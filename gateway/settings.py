@@ -14,7 +14,7 @@ YAML file (every key optional)::
     forward_headers: [authorization, x-tenant-id, x-request-id]
     log_level: info
     shutdown_timeout: 30.0      # seconds in-flight requests get to finish on SIGTERM / Ctrl-C
-    max_tokens: 15000           # operation limits, checked before validation (0: no limit)
+    max_tokens: 5000            # operation limits, checked before validation (0: no limit)
     max_depth: 20
     max_height: 2000            # field selections, fragments expanded
     max_aliases: 100

@@ -71,7 +71,7 @@ _INTROSPECTION = frozenset({"__schema", "__type"})
 class OperationLimits:
     """Maxima per operation (``None``: no limit). Codes follow Apollo Router's where it has one."""
 
-    max_tokens: int | None = 15_000
+    max_tokens: int | None = 5_000
     max_depth: int | None = 20
     max_height: int | None = 2_000
     max_aliases: int | None = 100
