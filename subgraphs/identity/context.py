@@ -10,7 +10,6 @@ rules. A token only says who signed in; everything it may do comes from here.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,20 +56,31 @@ class _TenantState:
 
 
 async def _tenant_state(db: AsyncSession, user_id: str, tenant_id: str) -> _TenantState:
-    tenant = await db.get(Tenant, tenant_id)
+    """The tenant, whether ``user_id`` belongs to it and the roles held there: one statement."""
     stmt = (
-        sa.select(col(Membership.id), col(Role.name))
+        sa.select(Tenant, col(Membership.id), col(Role.name))
+        .outerjoin(Membership, sa.and_(col(Membership.tenant_id) == col(Tenant.id), col(Membership.user_id) == user_id))
         .outerjoin(RoleGrant, col(RoleGrant.membership_id) == col(Membership.id))
         .outerjoin(Role, col(Role.id) == col(RoleGrant.role_id))
-        .where(col(Membership.user_id) == user_id, col(Membership.tenant_id) == tenant_id)
+        .where(col(Tenant.id) == tenant_id)
     )
     rows = (await db.exec(stmt)).all()  # type: ignore[call-overload]
-    roles: dict[str, list[str]] = defaultdict(list)
-    for membership_id, role in rows:
-        if role is not None:
-            roles[membership_id].append(role)
-    names = tuple(sorted({name for names in roles.values() for name in names}))
-    return _TenantState(tenant=tenant, member=bool(rows), roles=names)
+    if not rows:
+        return _TenantState(tenant=None, member=False, roles=())
+    member = any(membership_id is not None for _, membership_id, _ in rows)
+    names = tuple(sorted({role for _, _, role in rows if role is not None}))
+    return _TenantState(tenant=rows[0][0], member=member, roles=names)
+
+
+async def _user_and_session(db: AsyncSession, user_id: str, session_id: str | None) -> tuple[User, Session] | None:
+    """The user and their session named by a token of ours (None unless both exist and belong together)."""
+    if session_id is None:
+        return None
+    stmt = sa.select(User, Session).where(
+        col(User.id) == user_id, col(Session.id) == session_id, col(Session.user_id) == col(User.id)
+    )
+    row = (await db.exec(stmt)).first()  # type: ignore[call-overload]
+    return None if row is None else (row[0], row[1])
 
 
 async def resolve_context(
@@ -92,12 +102,12 @@ async def resolve_context(
     tenant_id = tenant or token.tenant_id
     async with database.session(SYSTEM) as db:
         if own:
-            user = await db.get(User, token.subject)
-            if user is None or user.status != ACTIVE_USER:
-                raise InvalidToken("the user does not exist or is not active")
-            session = await db.get(Session, token.session_id) if token.session_id else None
-            if session is None or session.user_id != user.id or session.revoked_at is not None:
+            found = await _user_and_session(db, token.subject, token.session_id)
+            if found is None or found[1].revoked_at is not None:
                 raise InvalidToken("the session is unknown or revoked")
+            user = found[0]
+            if user.status != ACTIVE_USER:
+                raise InvalidToken("the user is not active")
             email, platform_admin = user.email, user.platform_admin
         else:
             if tenant is not None and token.tenant_id is not None and tenant != token.tenant_id:
