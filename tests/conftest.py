@@ -8,12 +8,25 @@ from pathlib import Path
 import pytest
 
 from tests.support.postgres import PostgresServer
+from tests.support.redis import MISSING_REASON, RedisServer, redis_binary
 
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL cluster for the whole run, started on first use."""
     server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One Redis server for the whole run, started on first use (skips when redis-server is missing)."""
+    if redis_binary() is None:
+        pytest.skip(MISSING_REASON)
+    server = RedisServer().start()
     try:
         yield server
     finally:
