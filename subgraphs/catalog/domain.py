@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from subgraphs.catalog.models import Category, Product
 from subgraphs.catalog.repository import CatalogRepository
-from subgraphs.common.caller import ADMIN, MANAGER, Caller
+from subgraphs.common.caller import MANAGER, Caller
 from subgraphs.common.errors import BadUserInput, Conflict, DomainError, not_found
 from subgraphs.common.ids import utcnow
 
@@ -246,8 +246,13 @@ async def _touch(repo: CatalogRepository, product: Product) -> None:
 async def feature_product(
     repo: CatalogRepository, caller: Caller, product_id: str, featured: bool, expected_version: int | None
 ) -> Product:
-    """Feature or unfeature a product: admins only, at most ten featured per tenant."""
-    caller.require_role(ADMIN)
+    """Feature or unfeature a product, at most ten featured per tenant.
+
+    Who may feature is the ``catalog:feature`` policy on ``featureProduct`` (Admins by
+    default, other roles when an admin grants it), enforced by the schema's directive
+    in one place (:mod:`subgraphs.common.authz`); here only a writer of the tenant.
+    """
+    caller.require_role(MANAGER)
     product = await _load(repo, product_id)
     _check_version(product, expected_version)
     if featured and not product.is_featured:

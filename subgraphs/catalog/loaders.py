@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 from aiodataloader import DataLoader
-from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.catalog.models import Category, Product
 from subgraphs.common.context import RequestContext
@@ -19,21 +17,6 @@ def category_by_id(ctx: RequestContext) -> DataLoader:
 def product_by_id(ctx: RequestContext) -> DataLoader:
     """The caller's products by id (tenant-scoped by the session)."""
     return ctx.loader("catalog.product_by_id", lambda: rows_by_column(ctx.session, Product, Product.id))
-
-
-def public_product_by_id(ctx: RequestContext) -> DataLoader:
-    """Enabled products of any tenant by id, for anonymous ``_entities`` resolution only.
-
-    A published passport is public by nature and shows its product's name, so an
-    anonymous caller may resolve an enabled product by its key; the schema limits
-    what such a caller sees of it (no description, no metadata).
-    """
-
-    def factory() -> DataLoader:
-        session: AsyncSession = ctx.session
-        return rows_by_column(session, Product, Product.id, where=[col(Product.is_enabled).is_(True)], public_read=True)
-
-    return ctx.loader("catalog.public_product_by_id", factory)
 
 
 def product_count_by_category(ctx: RequestContext) -> DataLoader:

@@ -4,13 +4,15 @@ Visibility, decided once here:
 
 * Categories are a platform-wide taxonomy: everyone, anonymous callers included,
   may read them.
-* Products belong to a tenant. Signed-in members of the tenant (any role) read
-  them; ``product`` and ``products`` answer UNAUTHENTICATED to anonymous callers
-  and NOT_FOUND for another tenant's product.
-* ``_entities`` is the exception: a public passport shows its product through
-  the gateway, so an anonymous caller may resolve an *enabled* product by key,
-  and sees only its identity (id, name, sku, category, tenant); ``description``
-  and ``metadata`` read null for such a caller.
+* Products belong to a tenant and nothing of them is public: ``Product`` is
+  ``@authenticated`` (type level), so every field returning it and every field of
+  it needs a signed-in caller. Members of the tenant (any role) read them;
+  another tenant's product is NOT_FOUND (null through ``_entities``), and an
+  anonymous ``_entities`` call resolves no product at all. The public view of a
+  published passport carries what the public may read (its PUBLIC fields).
+* Changes need the ``catalog:write`` scope (Managers and Admins); featuring a
+  product also needs the ``catalog:feature`` policy (Admins by default). The
+  directives are the rule; :mod:`subgraphs.common.authz` enforces them here too.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from subgraphs.catalog import domain, loaders
 from subgraphs.catalog import models as m
 from subgraphs.catalog.repository import AuditRepository, CatalogRepository, ProductQuery, ProductSortField
 from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.authz import authenticated, policy, requires_scopes
 from subgraphs.common.caller import ADMIN, VIEWER
 from subgraphs.common.context import RequestContext
-from subgraphs.common.errors import Unauthenticated, not_found
+from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
 
@@ -109,7 +112,9 @@ class Category:
         return cls.from_row(row) if row is not None else None
 
 
-@strawberry.federation.type(keys=["id"], description="A tenant's product in one category.")
+@strawberry.federation.type(
+    keys=["id"], directives=authenticated(), description="A tenant's product in one category (signed-in members only)."
+)
 class Product:
     """A product. ``version`` starts at 1 and goes up by one with every change."""
 
@@ -125,11 +130,9 @@ class Product:
     category_id: strawberry.Private[str]
     stored_description: strawberry.Private[str | None]
     stored_metadata: strawberry.Private[Any]
-    # True when an anonymous caller resolved the product through ``_entities``.
-    public_view: strawberry.Private[bool] = False
 
     @classmethod
-    def from_row(cls, row: m.Product, *, public_view: bool = False) -> Product:
+    def from_row(cls, row: m.Product) -> Product:
         """The GraphQL view of a product row."""
         return cls(
             id=strawberry.ID(row.id),
@@ -144,18 +147,17 @@ class Product:
             category_id=row.category_id,
             stored_description=row.description,
             stored_metadata=row.attributes,
-            public_view=public_view,
         )
 
-    @strawberry.field(description="Free text; null for anonymous callers.")
+    @strawberry.field(description="Free text.")
     def description(self) -> str | None:
-        """Withheld from the public view."""
-        return None if self.public_view else self.stored_description
+        """The stored description."""
+        return self.stored_description
 
-    @strawberry.field(description="Free-form JSON object; null when unset and for anonymous callers.")
+    @strawberry.field(description="Free-form JSON object; null when unset.")
     def metadata(self) -> JSON | None:
-        """Withheld from the public view."""
-        return None if self.public_view else self.stored_metadata
+        """The stored metadata."""
+        return self.stored_metadata
 
     @strawberry.field(description="The owning tenant (resolved by the identity subgraph).")
     def tenant(self) -> Tenant:
@@ -172,15 +174,14 @@ class Product:
 
     @classmethod
     async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Product | None:
-        """``_entities``: the caller's product; for anonymous callers an enabled product's public view.
+        """``_entities``: the caller's product; null for another tenant's and for anonymous callers.
 
-        Anonymous callers get ``public_read`` here only, so a public passport can show
-        its product's name; signed-in callers stay within their tenant (null otherwise).
+        No product is public, so an anonymous call answers null without a query (the
+        type's ``@authenticated`` would deny its fields anyway).
         """
         ctx = _ctx(info)
         if ctx.caller.is_anonymous:
-            row = await loaders.public_product_by_id(ctx).load(str(id))
-            return cls.from_row(row, public_view=True) if row is not None else None
+            return None
         row = await loaders.product_by_id(ctx).load(str(id))
         return cls.from_row(row) if row is not None else None
 
@@ -300,9 +301,8 @@ class ProductUpdateInput:
 
 
 def _readable_products(ctx: RequestContext) -> CatalogRepository:
-    # Anonymous callers never list or read products directly (only _entities, above).
-    if ctx.caller.is_anonymous:
-        raise Unauthenticated("Sign in to read products")
+    # Anonymous callers are turned away by @authenticated (subgraphs.common.authz); a
+    # signed-in caller still needs a role in an active tenant.
     ctx.caller.require_role(VIEWER)
     return CatalogRepository(ctx.session)
 
@@ -326,7 +326,8 @@ class Query:
         return Category.from_row(row)
 
     @strawberry.field(
-        description="One product of the caller's tenant; NOT_FOUND otherwise, UNAUTHENTICATED if anonymous."
+        directives=authenticated(),
+        description="One product of the caller's tenant; NOT_FOUND otherwise, UNAUTHENTICATED if anonymous.",
     )
     async def product(self, info: strawberry.Info, id: strawberry.ID) -> Product | None:
         """Through the product loader (tenant-scoped)."""
@@ -337,7 +338,10 @@ class Query:
             raise not_found("Product", str(id))
         return Product.from_row(row)
 
-    @strawberry.field(description="The caller's products (UNAUTHENTICATED if anonymous), one page at a time.")
+    @strawberry.field(
+        directives=authenticated(),
+        description="The caller's products (UNAUTHENTICATED if anonymous), one page at a time.",
+    )
     async def products(
         self,
         info: strawberry.Info,
@@ -363,7 +367,10 @@ class Query:
         rows = await repo.list_products(query, offset=offset, limit=limit) if limit else []
         return build_connection([Product.from_row(row) for row in rows], offset=offset, total=total)
 
-    @strawberry.field(description="The catalog audit trail of the caller's tenant, newest first. Admins only.")
+    @strawberry.field(
+        directives=authenticated(),
+        description="The catalog audit trail of the caller's tenant, newest first. Admins only.",
+    )
     async def catalog_audit_log(
         self,
         info: strawberry.Info,
@@ -388,11 +395,18 @@ def _audited(record: AuditRecord, product: m.Product, before: dict[str, Any] | N
     record.after = None if deleted else domain.snapshot(product)
 
 
+# Every catalog change needs the catalog:write scope (Managers and Admins have it).
+WRITE = requires_scopes("catalog:write")
+
+
 @strawberry.type
 class Mutation:
     """Catalog changes. Each runs in one transaction and is audited, whether it succeeds or fails."""
 
-    @strawberry.mutation(description="Create a product (Manager). The category must exist, be active and have room.")
+    @strawberry.mutation(
+        directives=WRITE,
+        description="Create a product (Manager). The category must exist, be active and have room.",
+    )
     async def create_product(self, info: strawberry.Info, input: ProductInput) -> Product:
         """Name unique in the category, or CONFLICT."""
         ctx = _ctx(info)
@@ -405,7 +419,8 @@ class Mutation:
         return Product.from_row(await run_mutation(ctx, action="createProduct", object_type="Product", work=work))
 
     @strawberry.mutation(
-        description="Change a product (Manager). A stale expectedVersion is a CONFLICT naming the current version."
+        directives=WRITE,
+        description="Change a product (Manager). A stale expectedVersion is a CONFLICT naming the current version.",
     )
     async def update_product(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int, input: ProductUpdateInput
@@ -424,7 +439,11 @@ class Mutation:
         return Product.from_row(result)
 
     @strawberry.mutation(
-        description="Feature or unfeature a product (Admin only). At most 10 products are featured per tenant."
+        directives=WRITE + policy("catalog:feature"),
+        description=(
+            "Feature or unfeature a product (the catalog:feature policy: Admins, unless granted to other roles). "
+            "At most 10 products are featured per tenant."
+        ),
     )
     async def feature_product(
         self,
@@ -447,11 +466,12 @@ class Mutation:
         return Product.from_row(result)
 
     @strawberry.mutation(
+        directives=WRITE,
         description=(
             "Move a product to another category of the taxonomy (Manager). The product stays with its tenant: "
             "moving it to another tenant would break tenant isolation. The target category must be active, have "
             "room, and not hold a product of the same name."
-        )
+        ),
     )
     async def transfer_product(
         self, info: strawberry.Info, id: strawberry.ID, category_id: strawberry.ID, expected_version: int
@@ -469,7 +489,7 @@ class Mutation:
         result = await run_mutation(ctx, action="transferProduct", object_type="Product", work=work, object_id=str(id))
         return Product.from_row(result)
 
-    @strawberry.mutation(description="Delete a product (Manager); returns its id.")
+    @strawberry.mutation(directives=WRITE, description="Delete a product (Manager); returns its id.")
     async def delete_product(self, info: strawberry.Info, id: strawberry.ID, expected_version: int) -> strawberry.ID:
         """A stale expectedVersion is a CONFLICT."""
         ctx = _ctx(info)
@@ -485,11 +505,12 @@ class Mutation:
         return strawberry.ID(result.id)
 
     @strawberry.mutation(
+        directives=WRITE,
         description=(
             "Create many products at once (Manager): all or nothing. When any item is invalid nothing is created "
             "and one BAD_USER_INPUT error lists every problem ('item 3: ...', items counted from 1), also in "
             "extensions.itemErrors as {item, code, message}."
-        )
+        ),
     )
     async def import_products(
         self, info: strawberry.Info, items: Annotated[list[ProductInput], strawberry.argument()]

@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 FIELD_TYPES: tuple[str, ...] = ("STRING", "TEXT", "NUMBER", "INTEGER", "BOOLEAN", "DATE", "URL", "ENUM")
 ACCESS_LEVELS: tuple[str, ...] = ("PUBLIC", "RESTRICTED", "CONFIDENTIAL")
 PUBLIC = "PUBLIC"
+RESTRICTED = "RESTRICTED"
+CONFIDENTIAL = "CONFIDENTIAL"
 NAME_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{2,49}$")
 MAX_STRING = 255
 MAX_TEXT = 10_000
@@ -199,6 +201,20 @@ def apply_values(
 def missing_required(fields: Sequence[FieldDefinition], values: Mapping[str, Any]) -> list[str]:
     """Keys of required fields without a value, in template order."""
     return [f.key for f in fields if f.required and values.get(f.key) is None]
+
+
+def values_by_access(fields: Sequence[FieldDefinition], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``values`` split by the access level of their field: ``{"PUBLIC": {...}, "RESTRICTED": {...}, ...}``.
+
+    A key without a definition counts as CONFIDENTIAL (the most guarded level), so a
+    value can never fall into a more open level than its field's.
+    """
+    access = {f.key: f.access for f in fields}
+    split: dict[str, dict[str, Any]] = {level: {} for level in ACCESS_LEVELS}
+    for key, value in values.items():
+        level = access.get(key, CONFIDENTIAL)
+        split[level if level in split else CONFIDENTIAL][key] = value
+    return split
 
 
 def public_values(fields: Sequence[FieldDefinition], values: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,22 @@ Resolvers stay thin: reads go through the per-request loaders, writes through
 :mod:`subgraphs.passport.domain` inside :func:`~subgraphs.common.audit.run_mutation`.
 ``Product``, ``Template``, ``Tenant`` and ``User`` are other subgraphs' entities,
 declared here by key only (plus the fields this subgraph adds to them).
+
+Authorization is declared with the federation directives and enforced by the gateway
+and again here (:mod:`subgraphs.common.authz`):
+
+* ``Passport`` is ``@authenticated``: nothing of a tenant's passport is public except
+  through ``publicPassport`` (PUBLIC fields of the latest published version), and an
+  anonymous ``_entities`` call resolves no passport.
+* A value is readable at its field's access level: PUBLIC values in ``value`` /
+  ``values``; RESTRICTED values in ``restrictedValue`` / ``restrictedValues``, which
+  need the ``passport:restricted`` scope (authorities and recyclers) or
+  ``passport:write`` (the tenant's own writers); CONFIDENTIAL values in
+  ``confidentialValue`` / ``confidentialValues``, which need the
+  ``passport.confidential:read`` policy. Texts that hold every value (a version's
+  ``content``, audit ``before``/``after``) need both.
+* Changes need ``passport:write``; publishing also the ``passport:publish`` policy,
+  revoking the ``passport:revoke`` policy (Admins by default; Managers when granted).
 """
 
 from __future__ import annotations
@@ -17,16 +33,32 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.authz import authenticated, policy, requires_scopes
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
 from subgraphs.passport import domain, loaders, repository
-from subgraphs.passport.content import StoredVersion, chain_is_valid, hashed_values, missing_required
+from subgraphs.passport.content import (
+    CONFIDENTIAL,
+    PUBLIC,
+    RESTRICTED,
+    FieldDefinition,
+    StoredVersion,
+    chain_is_valid,
+    hashed_values,
+    missing_required,
+    values_by_access,
+)
 from subgraphs.passport.models import AuditEntry as AuditEntryRow
 from subgraphs.passport.models import Passport as PassportRow
 from subgraphs.passport.models import PassportVersion as PassportVersionRow
 from subgraphs.passport.peers import HttpPeers
+
+# Who may read values above PUBLIC (see the module docstring).
+READ_RESTRICTED = requires_scopes("passport:restricted", "passport:write")
+READ_CONFIDENTIAL = policy("passport.confidential:read")
+READ_ALL = READ_RESTRICTED + READ_CONFIDENTIAL
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -113,7 +145,27 @@ class PassportField:
     pattern: str | None
     enum_values: list[str] | None
     position: int
-    value: JSON | None = strawberry.field(description="null while the field has no value.")
+    stored_value: strawberry.Private[Any] = None
+
+    @strawberry.field(description="The value of a PUBLIC field; null while unset and for the other access levels.")
+    def value(self) -> JSON | None:
+        return self.stored_value if self.access == AccessLevel.PUBLIC else None
+
+    @strawberry.field(
+        directives=READ_RESTRICTED,
+        description="The value of a RESTRICTED field (scope passport:restricted or passport:write); "
+        "null while unset and for the other access levels.",
+    )
+    def restricted_value(self) -> JSON | None:
+        return self.stored_value if self.access == AccessLevel.RESTRICTED else None
+
+    @strawberry.field(
+        directives=READ_CONFIDENTIAL,
+        description="The value of a CONFIDENTIAL field (policy passport.confidential:read); "
+        "null while unset and for the other access levels.",
+    )
+    def confidential_value(self) -> JSON | None:
+        return self.stored_value if self.access == AccessLevel.CONFIDENTIAL else None
 
 
 @strawberry.type(description="A published, immutable version of a passport.")
@@ -123,17 +175,19 @@ class PassportVersion:
     number: int
     content_hash: str = strawberry.field(description="SHA-256 (hex) of `content`.")
     previous_hash: str | None = strawberry.field(description="contentHash of the version before; null for the first.")
-    content: str = strawberry.field(
+    content: str | None = strawberry.field(
+        directives=READ_ALL,
         description="The canonical JSON that was hashed (sorted keys, no whitespace, UTF-8): "
-        "passportId, uuid, name, productId, templateId, version, values, previousHash."
+        "passportId, uuid, name, productId, templateId, version, values, previousHash. It holds every value, "
+        "so it needs what restrictedValues and confidentialValues need.",
     )
     published_at: datetime
     published_by: User | None
-    values: list[PassportValue] = strawberry.field(description="The values of this version, read from `content`.")
+    split: strawberry.Private[dict[str, dict[str, Any]]]
 
     @classmethod
-    def from_row(cls, row: PassportVersionRow) -> PassportVersion:
-        """The GraphQL view of a version row."""
+    def from_row(cls, row: PassportVersionRow, fields: list[FieldDefinition]) -> PassportVersion:
+        """The GraphQL view of a version row; ``fields`` (the passport's snapshot) give each value's level."""
         return cls(
             number=row.number,
             content_hash=row.content_hash,
@@ -141,8 +195,24 @@ class PassportVersion:
             content=row.content,
             published_at=_utc(row.published_at),  # type: ignore[arg-type]
             published_by=User(id=strawberry.ID(row.published_by)) if row.published_by else None,
-            values=[PassportValue(key=k, value=v) for k, v in sorted(hashed_values(row.content).items())],
+            split=values_by_access(fields, hashed_values(row.content)),
         )
+
+    @strawberry.field(description="The PUBLIC values of this version, read from `content`.")
+    def values(self) -> list[PassportValue]:
+        return _values(self.split[PUBLIC])
+
+    @strawberry.field(directives=READ_RESTRICTED, description="The RESTRICTED values of this version.")
+    def restricted_values(self) -> list[PassportValue] | None:
+        return _values(self.split[RESTRICTED])
+
+    @strawberry.field(directives=READ_CONFIDENTIAL, description="The CONFIDENTIAL values of this version.")
+    def confidential_values(self) -> list[PassportValue] | None:
+        return _values(self.split[CONFIDENTIAL])
+
+
+def _values(values: dict[str, Any]) -> list[PassportValue]:
+    return [PassportValue(key=k, value=v) for k, v in sorted(values.items())]
 
 
 @strawberry.type(description="One audited passport mutation, successful or not.")
@@ -154,8 +224,10 @@ class PassportAuditEntry:
     result: str = strawberry.field(description="OK, or the error code of a failed attempt.")
     message: str | None
     user: User | None
-    before: JSON | None
-    after: JSON | None
+    before: JSON | None = strawberry.field(
+        directives=READ_ALL, description="The passport before (every value: needs what content needs)."
+    )
+    after: JSON | None = strawberry.field(directives=READ_ALL, description="The passport after (every value).")
     correlation_id: str | None
     created_at: datetime
 
@@ -189,12 +261,14 @@ def _field_view(definition: Any, value: Any) -> PassportField:
         pattern=definition.pattern,
         enum_values=list(definition.enum_values) if definition.type == "ENUM" else None,
         position=definition.position,
-        value=value,
+        stored_value=value,
     )
 
 
 @strawberry.federation.type(
-    keys=["id", "uuid"], description="A Digital Product Passport: a product, a template version and its values."
+    keys=["id", "uuid"],
+    directives=authenticated(),
+    description="A Digital Product Passport: a product, a template version and its values (members of its tenant).",
 )
 class Passport:
     """A passport as its tenant's members see it (every field, every version)."""
@@ -257,9 +331,20 @@ class Passport:
         values = self.row.values or {}
         return [_field_view(f, values.get(f.key)) for f in domain.fields_of(self.row)]
 
-    @strawberry.field(description="The current (working) values that are set, by key.")
+    def _split(self) -> dict[str, dict[str, Any]]:
+        return values_by_access(domain.fields_of(self.row), self.row.values or {})
+
+    @strawberry.field(description="The current (working) PUBLIC values that are set, by key.")
     def values(self) -> list[PassportValue]:
-        return [PassportValue(key=k, value=v) for k, v in sorted((self.row.values or {}).items())]
+        return _values(self._split()[PUBLIC])
+
+    @strawberry.field(directives=READ_RESTRICTED, description="The current RESTRICTED values that are set, by key.")
+    def restricted_values(self) -> list[PassportValue] | None:
+        return _values(self._split()[RESTRICTED])
+
+    @strawberry.field(directives=READ_CONFIDENTIAL, description="The current CONFIDENTIAL values that are set, by key.")
+    def confidential_values(self) -> list[PassportValue] | None:
+        return _values(self._split()[CONFIDENTIAL])
 
     @strawberry.field(description="Keys of required fields still without a value (publishing needs none).")
     def missing_required_fields(self) -> list[str]:
@@ -268,7 +353,8 @@ class Passport:
     @strawberry.field(description="Published versions, newest first.")
     async def versions(self, info: strawberry.Info) -> list[PassportVersion]:
         rows = await loaders.versions_by_passport(info.context).load(self.row.id)
-        return [PassportVersion.from_row(row) for row in rows]
+        fields = domain.fields_of(self.row)
+        return [PassportVersion.from_row(row, fields) for row in rows]
 
     @strawberry.field(
         description="Recomputes every published version's SHA-256 and its link to the previous one; "
@@ -288,7 +374,9 @@ class Passport:
     async def resolve_reference(
         cls, info: strawberry.Info, id: strawberry.ID | None = None, uuid: str | None = None
     ) -> Passport | None:
-        """``_entities`` by id or uuid: ``None`` when missing or another tenant's."""
+        """``_entities`` by id or uuid: ``None`` when missing, another tenant's, or the caller is anonymous."""
+        if info.context.caller.is_anonymous:
+            return None  # a passport's public side is publicPassport, not this entity
         if id is not None:
             row = await loaders.passport_by_id(info.context).load(str(id))
         elif uuid is not None:
@@ -304,12 +392,14 @@ class Product:
 
     id: strawberry.ID
 
-    @strawberry.field(description="The caller's passports of this product, by name.")
+    @strawberry.field(directives=authenticated(), description="The caller's passports of this product, by name.")
     async def passports(self, info: strawberry.Info) -> list[Passport]:
         rows = await loaders.passports_by_product(info.context).load(str(self.id))
         return [Passport.from_row(row) for row in rows]
 
-    @strawberry.field(description="How many passports of the caller's tenant this product has.")
+    @strawberry.field(
+        directives=authenticated(), description="How many passports of the caller's tenant this product has."
+    )
     async def passport_count(self, info: strawberry.Info) -> int:
         return int(await loaders.passport_count_by_product(info.context).load(str(self.id)))
 
@@ -325,7 +415,9 @@ class Template:
 
     id: strawberry.ID
 
-    @strawberry.field(description="How many passports of the caller's tenant this template version backs.")
+    @strawberry.field(
+        directives=authenticated(), description="How many passports of the caller's tenant this template version backs."
+    )
     async def passport_count(self, info: strawberry.Info) -> int:
         return int(await loaders.passport_count_by_template(info.context).load(str(self.id)))
 
@@ -442,7 +534,7 @@ def _pairs(values: list[FieldValueInput] | None) -> list[tuple[str, Any]]:
 class Query:
     """Passport reads."""
 
-    @strawberry.field(description="A passport of your tenant; NOT_FOUND otherwise.")
+    @strawberry.field(directives=authenticated(), description="A passport of your tenant; NOT_FOUND otherwise.")
     async def passport(self, info: strawberry.Info, id: strawberry.ID) -> Passport | None:
         ctx: RequestContext = info.context
         ctx.caller.require_tenant()
@@ -451,7 +543,7 @@ class Query:
             raise not_found("Passport", str(id))
         return Passport.from_row(row)
 
-    @strawberry.field(description="Your tenant's passports, by name.")
+    @strawberry.field(directives=authenticated(), description="Your tenant's passports, by name.")
     async def passports(
         self,
         info: strawberry.Info,
@@ -497,11 +589,17 @@ async def _mutate(info: strawberry.Info, action: str, work: MutationWork, object
     return Passport.from_row(row)
 
 
+# Every passport change needs the passport:write scope (Managers and Admins have it).
+WRITE = requires_scopes("passport:write")
+
+
 @strawberry.type
 class Mutation:
-    """Passport changes; each needs the Manager role and is audited."""
+    """Passport changes; each needs the passport:write scope and the Manager role, and is audited."""
 
-    @strawberry.mutation(description="A new DRAFT passport for a product from a PUBLISHED template of its category.")
+    @strawberry.mutation(
+        directives=WRITE, description="A new DRAFT passport for a product from a PUBLISHED template of its category."
+    )
     async def create_passport(self, info: strawberry.Info, input: CreatePassportInput) -> Passport:
         ctx: RequestContext = info.context
         peers = HttpPeers(ctx.settings.service_urls, ctx.caller.forwarded_headers())
@@ -521,8 +619,9 @@ class Mutation:
         )
 
     @strawberry.mutation(
+        directives=WRITE,
         description="Set (or clear with null) values of a DRAFT; every invalid value is reported in "
-        "extensions.fieldErrors. CONFLICT when expectedVersion is stale."
+        "extensions.fieldErrors. CONFLICT when expectedVersion is stale.",
     )
     async def set_passport_values(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int, values: list[FieldValueInput]
@@ -543,8 +642,10 @@ class Mutation:
         )
 
     @strawberry.mutation(
+        directives=WRITE + policy("passport:publish"),
         description="Publish the DRAFT as the next immutable version: every required field must have a value; "
-        "the version's SHA-256 is chained to the previous version's."
+        "the version's SHA-256 is chained to the previous version's. Needs the passport:publish policy "
+        "(Admins; Managers when granted).",
     )
     async def publish_passport(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
@@ -560,8 +661,9 @@ class Mutation:
         )
 
     @strawberry.mutation(
+        directives=WRITE,
         description="Start the next version of a PUBLISHED passport: it becomes a DRAFT again while "
-        "publicPassport keeps serving the latest published version."
+        "publicPassport keeps serving the latest published version.",
     )
     async def revise_passport(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
@@ -576,7 +678,11 @@ class Mutation:
             str(id),
         )
 
-    @strawberry.mutation(description="Revoke a published passport for good; the public view shows the reason.")
+    @strawberry.mutation(
+        directives=WRITE + policy("passport:revoke"),
+        description="Revoke a published passport for good; the public view shows the reason. Needs the "
+        "passport:revoke policy (Admins; Managers when granted).",
+    )
     async def revoke_passport(
         self, info: strawberry.Info, id: strawberry.ID, reason: str, expected_version: int | None = None
     ) -> Passport:
@@ -590,7 +696,9 @@ class Mutation:
             str(id),
         )
 
-    @strawberry.mutation(description="Archive a published passport (end of life); it stays publicly readable.")
+    @strawberry.mutation(
+        directives=WRITE, description="Archive a published passport (end of life); it stays publicly readable."
+    )
     async def archive_passport(
         self, info: strawberry.Info, id: strawberry.ID, expected_version: int | None = None
     ) -> Passport:

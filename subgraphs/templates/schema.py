@@ -3,6 +3,13 @@
 Resolvers are thin: reads go through the per-request loaders (one statement per
 relation and batch), writes through :class:`~subgraphs.templates.domain.TemplateAuthoring`
 inside :func:`~subgraphs.common.audit.run_mutation`.
+
+What is public: PUBLISHED (and DEPRECATED) template versions, the field library and
+the templates of a category, to anonymous callers too, also through ``_entities``
+(drafts only for platform administrators, filtered in the persistence layer). Every
+mutation needs the ``templates:write`` scope (``@requiresScopes``, enforced by the
+gateway and again by :mod:`subgraphs.common.authz`); authoring also needs a platform
+administrator and enablement a tenant Admin, checked by the domain.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.authz import authenticated, requires_scopes
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
@@ -302,7 +310,10 @@ class Query:
         )
         return build_connection([TemplateField.from_row(row) for row in rows], offset=offset, total=total)
 
-    @strawberry.field(description="The templates audit trail, newest first (platform administrators only).")
+    @strawberry.field(
+        directives=authenticated(),
+        description="The templates audit trail, newest first (platform administrators only).",
+    )
     async def template_audit_log(
         self,
         info: strawberry.Info,
@@ -326,11 +337,17 @@ async def _mutate(info: strawberry.Info, action: str, object_type: str, work: An
     return await run_mutation(info.context, action=action, object_type=object_type, work=work, object_id=object_id)
 
 
+# Every template change needs the templates:write scope (Managers and Admins have it).
+WRITE = requires_scopes("templates:write")
+
+
 @strawberry.type
 class Mutation:
     """Template authoring (platform administrators) and enablement (tenant Admins)."""
 
-    @strawberry.mutation(description="Add a field definition to the library (platform administrators).")
+    @strawberry.mutation(
+        directives=WRITE, description="Add a field definition to the library (platform administrators)."
+    )
     async def create_template_field(self, info: strawberry.Info, input: CreateTemplateFieldInput) -> TemplateField:
         spec = FieldSpec(
             key=input.key,
@@ -351,7 +368,9 @@ class Mutation:
         row = await _mutate(info, "createTemplateField", "TemplateField", work)
         return TemplateField.from_row(row)
 
-    @strawberry.mutation(description="Create a template as a DRAFT version 1 (platform administrators).")
+    @strawberry.mutation(
+        directives=WRITE, description="Create a template as a DRAFT version 1 (platform administrators)."
+    )
     async def create_template(self, info: strawberry.Info, input: CreateTemplateInput) -> Template:
         spec = TemplateSpec(
             name=input.name,
@@ -366,7 +385,8 @@ class Mutation:
         return Template.from_row(await _mutate(info, "createTemplate", "Template", work))
 
     @strawberry.mutation(
-        description="Edit a DRAFT in place; on a PUBLISHED version, create and return a new DRAFT version."
+        directives=WRITE,
+        description="Edit a DRAFT in place; on a PUBLISHED version, create and return a new DRAFT version.",
     )
     async def update_template_draft(
         self, info: strawberry.Info, id: strawberry.ID, input: UpdateTemplateDraftInput
@@ -383,35 +403,41 @@ class Mutation:
 
         return Template.from_row(await _mutate(info, "updateTemplateDraft", "Template", work, str(id)))
 
-    @strawberry.mutation(description="Start a new DRAFT version from a PUBLISHED one, with the same content.")
+    @strawberry.mutation(
+        directives=WRITE, description="Start a new DRAFT version from a PUBLISHED one, with the same content."
+    )
     async def revise_template(self, info: strawberry.Info, id: strawberry.ID) -> Template:
         async def work(record: AuditRecord) -> TemplateRow:
             return await _authoring(info).revise(str(id), record)
 
         return Template.from_row(await _mutate(info, "reviseTemplate", "Template", work, str(id)))
 
-    @strawberry.mutation(description="DRAFT -> PUBLISHED; the version is immutable from then on.")
+    @strawberry.mutation(directives=WRITE, description="DRAFT -> PUBLISHED; the version is immutable from then on.")
     async def publish_template(self, info: strawberry.Info, id: strawberry.ID) -> Template:
         async def work(record: AuditRecord) -> TemplateRow:
             return await _authoring(info).publish(str(id), record)
 
         return Template.from_row(await _mutate(info, "publishTemplate", "Template", work, str(id)))
 
-    @strawberry.mutation(description="PUBLISHED -> DEPRECATED.")
+    @strawberry.mutation(directives=WRITE, description="PUBLISHED -> DEPRECATED.")
     async def deprecate_template(self, info: strawberry.Info, id: strawberry.ID) -> Template:
         async def work(record: AuditRecord) -> TemplateRow:
             return await _authoring(info).deprecate(str(id), record)
 
         return Template.from_row(await _mutate(info, "deprecateTemplate", "Template", work, str(id)))
 
-    @strawberry.mutation(description="Enable a PUBLISHED template (all its versions) for your tenant (tenant Admin).")
+    @strawberry.mutation(
+        directives=WRITE, description="Enable a PUBLISHED template (all its versions) for your tenant (tenant Admin)."
+    )
     async def enable_template(self, info: strawberry.Info, template_id: strawberry.ID) -> Template:
         async def work(record: AuditRecord) -> TemplateRow:
             return await _authoring(info).enable(str(template_id), record)
 
         return Template.from_row(await _mutate(info, "enableTemplate", "TemplateEnablement", work, str(template_id)))
 
-    @strawberry.mutation(description="Disable a template (all its versions) for your tenant (tenant Admin).")
+    @strawberry.mutation(
+        directives=WRITE, description="Disable a template (all its versions) for your tenant (tenant Admin)."
+    )
     async def disable_template(self, info: strawberry.Info, template_id: strawberry.ID) -> Template:
         async def work(record: AuditRecord) -> TemplateRow:
             return await _authoring(info).disable(str(template_id), record)
