@@ -107,3 +107,24 @@ def test_settings_from_yaml(tmp_path: Path) -> None:
     config.write_text("authorization:\n  mood: reject\n")
     with pytest.raises(SettingsError, match="unknown key 'mood'"):
         Settings.load(config, environ={})
+
+
+class _NoFetch:
+    """A transport that fails the test if the gateway sends anything."""
+
+    async def fetch(self, subgraph: str, url: str, payload: object, headers: object) -> object:
+        raise AssertionError(f"unexpected fetch to {subgraph}")
+
+
+async def test_requirement_on_the_root_type_covers_the_operation() -> None:
+    from gateway.contracts import GraphQLRequest, Principal
+
+    sdl = RENAMED.replace("type Query @join__type(graph: A) {", "type Query @join__type(graph: A) @mustLogIn {")
+    gw = Gateway.from_supergraph_sdl(sdl)
+    outcome = await gw.execute(
+        GraphQLRequest(query="{ open }"), transport=_NoFetch(), headers={}, principal=Principal()
+    )
+    assert outcome.to_response() == {
+        "errors": [{"message": "Unauthorized field or type", "extensions": {"code": "UNAUTHORIZED_FIELD_OR_TYPE"}}],
+        "data": None,
+    }
