@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .auth import check_auth_placement, propagate_auth_to_interfaces
+from .auth import check_auth_placement, check_transitive_auth, propagate_auth_to_interfaces
 from .errors import CompositionError, CompositionHint
 from .merge import Merger
 from .printer import print_supergraph
@@ -53,6 +53,7 @@ def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
     errors.extend(merger.errors)
     # Post-merge rules run even after merge errors, so that users see every problem at once.
     errors.extend(validate_supergraph(parsed, supergraph))
+    errors.extend(check_transitive_auth(supergraph))
     if not errors:
         errors.extend(check_satisfiability(parsed, supergraph))
     if errors:
