@@ -163,7 +163,7 @@ class AuthorizationStage:
                 ).decode(),
             )
             return
-        logger.info("unauthorized paths %s (request %s)", paths, request_id)
+        logger.debug("unauthorized paths %s (request %s)", paths, request_id)
         actions = checks.mutation_fields if rejected else verdict.denied_mutations
         for action in actions:
             audit_logger.info(
