@@ -8,6 +8,7 @@ prepared result is cached, so a cache hit goes straight to execution.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -50,6 +51,7 @@ _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
 _INTROSPECTION_CACHE_PER_OPERATION = 16
+_TEXT_KEY_CHARS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,12 +163,17 @@ class Gateway:
 
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
         """Parse, check the operation limits, validate and plan (cached by operation text and name)."""
-        key = ("text", query, operation_name)
+        # A long text is keyed by its SHA-256 digest: a refused 900 KB document then costs the
+        # cache a kilobyte, not its text (a prepared one keeps its text in its document anyway).
+        text: str | bytes = query
+        if len(query) > _TEXT_KEY_CHARS:
+            text = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
+        key = ("text", text, operation_name)
         hit = self._cache.get(key)
         if hit is not None:
             return hit
         prepared = self._prepare(query, operation_name)
-        self._cache.put(key, prepared, _cached_bytes(len(query), prepared))
+        self._cache.put(key, prepared, _cached_bytes(len(text), prepared))
         return prepared
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:

@@ -287,3 +287,12 @@ def test_limit_settings_map_zero_to_off() -> None:
     assert error["extensions"] == {"code": MAX_ALIASES_LIMIT}
     assert "(8 > 7)" in error["message"]
     assert stage.refusals == {MAX_ALIASES_LIMIT: 1}
+
+
+def test_a_large_refused_document_costs_the_cache_its_digest_not_its_text() -> None:
+    gateway = Gateway.from_supergraph_sdl(bench.supergraph_sdl("http://127.0.0.1:1"))
+    bomb = "{ " + " ".join(f"a{i}: __typename" for i in range(48_000)) + " }\ud800"  # 900 KB, a lone surrogate
+    first = gateway.prepare(bomb, None)
+    assert first.errors[0]["extensions"]["code"] == MAX_TOKENS_LIMIT
+    assert gateway._cache.bytes < 4_096
+    assert gateway.prepare(bomb, None) is first  # answered from the cache, not parsed again
