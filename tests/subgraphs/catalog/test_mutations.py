@@ -73,7 +73,7 @@ def test_create_product_and_its_rules(catalog: Catalog) -> None:
     assert total(catalog) == 38  # none of the failures wrote anything
 
     viewer = catalog.query(CREATE, {"input": new("Nope")}, user="acme-viewer")
-    assert error_of(viewer) == ("FORBIDDEN", "This needs the Manager role in the active tenant")
+    assert error_of(viewer) == ("FORBIDDEN", "This needs the catalog:write scope")
     anonymous = catalog.query(CREATE, {"input": new("Nope")})
     assert error_of(anonymous) == ("UNAUTHENTICATED", "Sign in to do this")
 
@@ -120,12 +120,12 @@ def test_update_product_with_optimistic_locking(catalog: Catalog) -> None:
     foreign = catalog.query(UPDATE, {"id": other, "v": 1, "input": {"name": "Mine"}}, user="acme-manager")
     assert error_of(foreign) == ("NOT_FOUND", f"Product '{other}' not found")
     viewer = catalog.query(UPDATE, {"id": pid, "v": 3, "input": {"name": "X"}}, user="acme-viewer")
-    assert error_of(viewer) == ("FORBIDDEN", "This needs the Manager role in the active tenant")
+    assert error_of(viewer) == ("FORBIDDEN", "This needs the catalog:write scope")
 
 
 def test_featuring_is_for_admins_and_limited_to_ten(catalog: Catalog) -> None:
     manager = catalog.query(FEATURE, {"id": product_id("acme", 10), "on": True}, user="acme-manager")
-    assert error_of(manager) == ("FORBIDDEN", "This needs the Admin role in the active tenant")
+    assert error_of(manager) == ("FORBIDDEN", "This needs the catalog:feature permission in the active tenant")
 
     assert total(catalog, isFeatured=True) == 4
     for index in range(4, 10):
@@ -248,7 +248,7 @@ def test_import_is_all_or_nothing_with_errors_per_item(catalog: Catalog) -> None
     empty = catalog.query(IMPORT, {"items": []}, user="acme-manager")
     assert error_of(empty) == ("BAD_USER_INPUT", "items must not be empty")
     viewer = catalog.query(IMPORT, {"items": [new("X")]}, user="acme-viewer")
-    assert error_of(viewer) == ("FORBIDDEN", "This needs the Manager role in the active tenant")
+    assert error_of(viewer) == ("FORBIDDEN", "This needs the catalog:write scope")
 
 
 def test_every_mutation_is_audited_for_admins_of_the_tenant(catalog: Catalog) -> None:

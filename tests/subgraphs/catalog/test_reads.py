@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from subgraphs.common.demo import tenant
 from tests.subgraphs.catalog.conftest import Catalog, category_id, error_of, product_id
 
 PAGE = """
@@ -32,7 +31,7 @@ def names(data: dict) -> list[str]:
 def test_service_sdl_declares_the_entities(catalog: Catalog) -> None:
     sdl = catalog.ok("{ _service { sdl } }")["_service"]["sdl"]
     assert 'type Category @key(fields: "id")' in sdl
-    assert 'type Product @key(fields: "id")' in sdl
+    assert 'type Product @authenticated @key(fields: "id")' in sdl
     assert 'type Tenant @key(fields: "id") {\n  id: ID!\n}' in sdl
     assert "How many products EACH TENANT may keep in this category" in sdl
 
@@ -71,9 +70,9 @@ def test_categories_are_public_with_their_parents(catalog: Catalog) -> None:
 
 
 def test_anonymous_callers_cannot_read_products(catalog: Catalog) -> None:
-    assert error_of(catalog.query("{ products { totalCount } }")) == ("UNAUTHENTICATED", "Sign in to read products")
+    assert error_of(catalog.query("{ products { totalCount } }")) == ("UNAUTHENTICATED", "Sign in to do this")
     body = catalog.query("query($id: ID!) { product(id: $id) { name } }", {"id": product_id("acme", 0)})
-    assert error_of(body) == ("UNAUTHENTICATED", "Sign in to read products")
+    assert error_of(body) == ("UNAUTHENTICATED", "Sign in to do this")
 
 
 def test_products_are_paged_within_the_callers_tenant(catalog: Catalog) -> None:
@@ -153,7 +152,9 @@ def test_a_product_of_another_tenant_is_not_found(catalog: Catalog) -> None:
     assert error_of(body) == ("NOT_FOUND", f"Product '{other}' not found")
 
 
-def test_anonymous_entities_see_the_public_view_of_enabled_products(catalog: Catalog) -> None:
+def test_anonymous_entities_resolve_no_product_and_every_category(catalog: Catalog) -> None:
+    # No product is public (Product is @authenticated): a public passport's reader gets its PUBLIC fields
+    # from the passport subgraph, not the product from the catalog.
     reps = [
         {"__typename": "Product", "id": product_id("acme", 0)},
         {"__typename": "Product", "id": product_id("greenloop", 0)},
@@ -163,26 +164,8 @@ def test_anonymous_entities_see_the_public_view_of_enabled_products(catalog: Cat
     ]
     data = catalog.ok(ENTITIES, {"representations": reps})["_entities"]
     assert data == [
-        {
-            "id": product_id("acme", 0),
-            "name": "Cell Pack 01",
-            "sku": "ACM-BAT-0000",
-            "description": None,
-            "metadata": None,
-            "isEnabled": True,
-            "category": {"name": "Batteries"},
-            "tenant": {"id": tenant("acme").id},
-        },
-        {
-            "id": product_id("greenloop", 0),
-            "name": "Organic Tee 01",
-            "sku": "GRL-TEX-0000",
-            "description": None,
-            "metadata": None,
-            "isEnabled": True,
-            "category": {"name": "Textiles"},
-            "tenant": {"id": tenant("greenloop").id},
-        },
+        None,
+        None,
         None,
         None,
         {"id": category_id("batteries"), "name": "Batteries", "parent": {"name": "Electronics"}},
