@@ -38,6 +38,7 @@ YAML file (every key optional)::
           roles_claim: null     # dotted path, e.g. realm_access.roles (Keycloak)
       leeway: 30                # seconds of clock skew allowed on exp / nbf / iat
       jwks_poll_interval: 300   # seconds between JWKS refreshes (unknown kids refresh at once)
+      jwks_min_refresh_interval: 10   # at most one refresh per issuer this often for unknown kids
       context_url: http://identity:4001/auth/context   # unset: principal from token claims only
       context_ttl: 5            # seconds a resolved caller context is cached
     rate_limits:                # requests per window; 0 = no limit (the default)
@@ -60,7 +61,8 @@ limits: ``GATEWAY_MAX_DEPTH``, ``_HEIGHT``, ``_ALIASES``, ``_ROOT_FIELDS``, ``_D
 ``_INTROSPECTION_FIELDS``), ``GATEWAY_PLAN_CACHE_BYTES``, ``GATEWAY_OIDC_ISSUERS`` (comma separated issuer
 URLs, each with ``GATEWAY_OIDC_AUDIENCE``, ``GATEWAY_OIDC_ALGORITHMS``, ``GATEWAY_OIDC_TENANT_CLAIM`` (``-`` for
 none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``GATEWAY_OIDC_LEEWAY``,
-``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_AUTH_CONTEXT_URL``, ``GATEWAY_AUTH_CONTEXT_TTL``,
+``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_OIDC_JWKS_MIN_REFRESH``, ``GATEWAY_AUTH_CONTEXT_URL``,
+``GATEWAY_AUTH_CONTEXT_TTL``,
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
 ``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
@@ -135,6 +137,7 @@ class Settings:
     auth_issuers: tuple[IssuerConfig, ...] = DEFAULT_ISSUERS
     auth_leeway: int = 30
     auth_jwks_poll_interval: float = 300.0
+    auth_jwks_min_refresh_interval: float = 10.0
     auth_context_url: str | None = None
     auth_context_ttl: float = 5.0
     # Rate limits (YAML section ``rate_limits``): requests per window per tenant by tenant class,
@@ -262,7 +265,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
                 raise ValueError(value)
             return int(value)
-        if name in ("auth_jwks_poll_interval", "auth_context_ttl", "rate_limit_window"):
+        if name in _AUTH_SECONDS:
             if isinstance(value, bool):
                 raise ValueError(value)
             return float(value)
@@ -277,12 +280,14 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+_AUTH_SECONDS = ("auth_jwks_poll_interval", "auth_jwks_min_refresh_interval", "auth_context_ttl", "rate_limit_window")
 _RATE_LIMIT_COUNTS = tuple(f"rate_limit_{c}" for c in (*TENANT_CLASSES, "anonymous"))
 # Flat setting name -> the key a user writes in the YAML file (error messages name that one).
 _SECTION_KEYS = {
     "auth_issuers": "auth.issuers",
     "auth_leeway": "auth.leeway",
     "auth_jwks_poll_interval": "auth.jwks_poll_interval",
+    "auth_jwks_min_refresh_interval": "auth.jwks_min_refresh_interval",
     "auth_context_url": "auth.context_url",
     "auth_context_ttl": "auth.context_ttl",
     **{f"rate_limit_{k}": f"rate_limits.{k}" for k in ("window", *TENANT_CLASSES, "anonymous")},
@@ -300,6 +305,8 @@ def _check_auth(settings: Settings) -> None:
         raise SettingsError("auth.leeway: must not be negative")
     if settings.auth_jwks_poll_interval < 0:
         raise SettingsError("auth.jwks_poll_interval: must be 0 (off) or positive")
+    if settings.auth_jwks_min_refresh_interval < 0:
+        raise SettingsError("auth.jwks_min_refresh_interval: must not be negative")
     if settings.auth_context_ttl < 0:
         raise SettingsError("auth.context_ttl: must not be negative")
     url = settings.auth_context_url
@@ -386,6 +393,7 @@ _ENV_KEYS = {
     **{f"GATEWAY_{name.upper()}": name for name in _LIMIT_SETTINGS},
     "GATEWAY_OIDC_LEEWAY": "auth_leeway",
     "GATEWAY_OIDC_JWKS_POLL_INTERVAL": "auth_jwks_poll_interval",
+    "GATEWAY_OIDC_JWKS_MIN_REFRESH": "auth_jwks_min_refresh_interval",
     "GATEWAY_AUTH_CONTEXT_URL": "auth_context_url",
     "GATEWAY_AUTH_CONTEXT_TTL": "auth_context_ttl",
     "GATEWAY_RATE_LIMIT_WINDOW": "rate_limit_window",

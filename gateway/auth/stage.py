@@ -109,7 +109,10 @@ class AuthStage:
     ) -> None:
         self._settings = settings
         self.verifier = verifier or TokenVerifier(
-            settings.auth_issuers, leeway=settings.auth_leeway, poll_interval=settings.auth_jwks_poll_interval
+            settings.auth_issuers,
+            leeway=settings.auth_leeway,
+            poll_interval=settings.auth_jwks_poll_interval,
+            min_refresh_interval=settings.auth_jwks_min_refresh_interval,
         )
         if context_client is None and settings.auth_context_url:
             context_client = CallerContextClient(

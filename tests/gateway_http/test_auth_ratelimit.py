@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -157,7 +158,7 @@ def test_two_gateways_sharing_redis_count_together(
     redis_server: RedisServer,
 ) -> None:
     token = token_issuer.issue(sub="alice", tid="tenant-shared")
-    settings = {
+    settings: dict[str, Any] = {
         "echo_url": f"{echo_subgraph.url}/graphql",
         "auth_issuers": trusting(token_issuer),
         "rate_limit_standard": 3,
