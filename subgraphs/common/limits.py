@@ -9,7 +9,8 @@ one error per limit, each with a stable ``extensions.code`` (``MAX_DEPTH_LIMIT``
 limit (``MAX_TOKENS_LIMIT``).
 
 Subgraphs get the gateway's default limits with room for what the planner adds to a
-client operation: an ``_entities`` level, key fields and ``__typename`` selections.
+client operation: an ``_entities`` level, key fields, ``__typename`` selections and aliases
+for fields whose names collide.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ SUBGRAPH_LIMITS = dataclasses.replace(
     max_tokens=_with_margin(DEFAULT_LIMITS.max_tokens, 2),
     max_depth=_with_margin(DEFAULT_LIMITS.max_depth, 1, 5),
     max_height=_with_margin(DEFAULT_LIMITS.max_height, 2),
+    max_aliases=_with_margin(DEFAULT_LIMITS.max_aliases, 2),  # the planner aliases colliding fields
     max_directives=_with_margin(DEFAULT_LIMITS.max_directives, 2),
 )
 
