@@ -6,6 +6,7 @@ COPY requirements.lock ./
 RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md ./
 COPY gateway ./gateway
+COPY graphql_limits ./graphql_limits
 COPY subgraphs ./subgraphs
 COPY schema ./schema
 RUN pip install --no-deps . && useradd --system --uid 10001 dpp
