@@ -90,8 +90,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def auth_stack(root: Path) -> Iterator[AuthStack]:
-    """Serve identity (its own issuer) and catalog, both trusting the two in-test realms."""
+def auth_stack(root: Path, *, context_ttl: float | None = None) -> Iterator[AuthStack]:
+    """Serve identity (its own issuer) and catalog, both trusting the two in-test realms.
+
+    ``context_ttl``: how long catalog caches a caller's context (its default otherwise).
+    """
     acme = demo.tenant("acme").id
     with (
         OidcIssuer(realm="partner") as partner,
@@ -120,6 +123,8 @@ def auth_stack(root: Path) -> Iterator[AuthStack]:
             catalog_settings = identity.overrides()
             own = catalog_settings["verifier"].issuers
             catalog_settings["verifier"] = VerifierSettings(issuers=(*own, *external), min_refresh_interval=0)
+            if context_ttl is not None:
+                catalog_settings["auth_context_ttl"] = context_ttl
             catalog_db = f"sqlite+aiosqlite:///{(root / 'catalog.db').as_posix()}"
             with running_subgraph("catalog", catalog_db, **catalog_settings) as catalog:
                 yield AuthStack(identity, data, catalog.url + "/graphql", partner, tenant_realm)
