@@ -1,7 +1,14 @@
-"""Plan snapshots: printed plans compared to checked-in text (``UPDATE_PLANS=1`` rewrites them)."""
+"""Plan snapshots: printed plans compared to checked-in text.
+
+``UPDATE_PLANS=1 .venv/bin/pytest tests/gateway_core/test_plans.py`` writes them; a missing
+snapshot is a failure (a new case must be looked at once, not compared with itself).
+``python -m tests.gateway_core.test_plans`` prints every case's plan as JSON (the
+cross-process determinism test runs it under several ``PYTHONHASHSEED`` values).
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -51,15 +58,43 @@ CASES = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_plan_snapshot(name: str) -> None:
+UPDATE_COMMAND = "UPDATE_PLANS=1 .venv/bin/pytest -q tests/gateway_core/test_plans.py -k test_plan_snapshot"
+
+
+def case_plan(name: str) -> str:
+    """The printed plan of snapshot case ``name`` (with the final newline the files have)."""
     scenario, query = CASES[name]
     gw = Gateway.from_supergraph_sdl((FIXTURES / scenario / "supergraph.graphql").read_text())
-    text = gw.plan_text(query) + "\n"
-    path = PLANS / f"{name}.txt"
-    if os.environ.get("UPDATE_PLANS") or not path.exists():
+    return gw.plan_text(query) + "\n"
+
+
+def check_snapshot(path: Path, text: str, *, update: bool) -> None:
+    """Compare ``text`` with the snapshot at ``path``; write it only when ``update`` is asked."""
+    if update:
         path.write_text(text)
+    if not path.exists():
+        pytest.fail(f"no plan snapshot {path.name}; look at the plan, then write it with: {UPDATE_COMMAND}",
+                    pytrace=False)
     assert text == path.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_plan_snapshot(name: str) -> None:
+    check_snapshot(PLANS / f"{name}.txt", case_plan(name), update=bool(os.environ.get("UPDATE_PLANS")))
+
+
+def test_missing_snapshot_fails_with_the_command_that_writes_it(tmp_path: Path) -> None:
+    missing = tmp_path / "new-case.txt"
+    with pytest.raises(pytest.fail.Exception) as failed:
+        check_snapshot(missing, "QueryPlan {}\n", update=False)
+    assert UPDATE_COMMAND in str(failed.value)
+    assert not missing.exists()
+    check_snapshot(missing, "QueryPlan {}\n", update=True)
+    assert missing.read_text() == "QueryPlan {}\n"
+
+
+def test_every_case_has_a_snapshot_and_every_snapshot_a_case() -> None:
+    assert sorted(p.stem for p in PLANS.glob("*.txt")) == sorted(CASES)
 
 
 def test_plan_is_deterministic() -> None:
@@ -67,6 +102,29 @@ def test_plan_is_deterministic() -> None:
     q = "{ topProducts { name shippingEstimate reviews { author { name } } } me { name } }"
     texts = {Gateway.from_supergraph_sdl(sdl).plan_text(q) for _ in range(3)}
     assert len(texts) == 1
+
+
+def _plans_in_process(hash_seed: str) -> dict[str, str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.gateway_core.test_plans"],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "PYTHONHASHSEED": hash_seed},
+    )
+    assert proc.returncode == 0, proc.stderr
+    plans: dict[str, str] = json.loads(proc.stdout)
+    return plans
+
+
+def test_plans_are_the_same_across_processes_and_hash_seeds() -> None:
+    """Sets and dicts of strings iterate in a per-process order: plans must not depend on it."""
+    seeds = ["0", "1", "2", "4242", "random"]
+    runs = {seed: _plans_in_process(seed) for seed in seeds}
+    assert sorted(runs["0"]) == sorted(CASES)
+    for seed in seeds[1:]:
+        differing = sorted(n for n in CASES if runs[seed][n] != runs["0"][n])
+        assert not differing, f"plans differ between PYTHONHASHSEED=0 and {seed}: {differing}"
+    snapshots = {n: (PLANS / f"{n}.txt").read_text() for n in CASES if (PLANS / f"{n}.txt").exists()}
+    assert {n: runs["0"][n] for n in snapshots} == snapshots
 
 
 def test_plan_command_prints_the_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,3 +179,7 @@ def test_every_fetch_is_valid_against_its_subgraph(name: str) -> None:
         schema = executable_schema(sdl, {}, {})
         errors = validate(schema, parse(fetch.operation))
         assert not errors, (fetch.subgraph, fetch.operation, errors)
+
+
+if __name__ == "__main__":
+    print(json.dumps({name: case_plan(name) for name in sorted(CASES)}))
