@@ -57,6 +57,7 @@ class SubgraphResponse:
     body: dict[str, Any] | None
     status: int = 200
     error: str | None = None
+    code: str | None = None  # extensions.code for ``error`` when not the generic fetch failure
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -30,6 +30,7 @@ from gateway.auth.stage import AuthStage
 from gateway.contracts import Runtime, SubgraphTransport
 from gateway.http.app import create_app
 from gateway.http.state import GatewayState, sdl_digest
+from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
 from gateway.transport import HTTPTransport
 
@@ -207,22 +208,34 @@ def build_app(
         settings.supergraph, state, factory, settings.poll_interval, on_install=settle_heap if freeze_heap else None
     )
     auth = AuthStage(settings)
+    subgraph_health = SubgraphHealth(
+        the_transport, check=settings.health_check_subgraphs, probe_interval=settings.health_probe_interval
+    )
+
+    def subgraph_urls() -> dict[str, str]:
+        loaded = state.current
+        urls = getattr(loaded.runtime, "subgraph_urls", None) if loaded is not None else None
+        return dict(urls) if isinstance(urls, Mapping) else {}
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await watcher.check()
         task = asyncio.create_task(watcher.run(), name="supergraph-watcher")
+        probes = asyncio.create_task(subgraph_health.run(subgraph_urls), name="subgraph-probes")
         try:
             yield
         finally:
             task.cancel()
+            probes.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            with contextlib.suppress(asyncio.CancelledError):
+                await probes
             if owned_transport and isinstance(the_transport, HTTPTransport):
                 await the_transport.aclose()
             await auth.aclose()
 
-    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth)
+    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health)
 
 
 def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Server:

@@ -51,6 +51,24 @@ YAML file (every key optional)::
     authorization:              # @authenticated / @requiresScopes / @policy of the supergraph
       mode: filter              # filter: denied fields become null + error; reject: refuse the request
       dry_run: false            # log what would be denied, execute unfiltered
+    circuit_breaker:            # per subgraph (gateway/resilience/breaker.py)
+      enabled: true
+      window: 10                # seconds of outcomes the error rate is computed over
+      error_rate: 0.5           # open at this share of failures ...
+      min_requests: 20          # ... once the window holds this many requests
+      cooldown: 5               # seconds open (requests fail fast) before half-open probes
+      half_open_probes: 3       # probes at a time; this many successes close the circuit
+    retry:                      # queries only, never mutations (gateway/resilience/retry.py)
+      attempts: 2               # retries after the first attempt (0: off)
+      backoff: 0.05             # seconds, doubling per retry, full jitter
+      max_backoff: 1.0
+      max_retry_after: 2.0      # a longer Retry-After is not waited for
+      budget_ratio: 0.2         # retries add at most this share of a subgraph's requests ...
+      budget_min_per_second: 5  # ... or this many per second, whichever is more
+    dedup_queries: true         # concurrent identical subgraph queries share one request
+    health:
+      check_subgraphs: false    # /health/ready also fails when a subgraph's circuit is open
+      probe_interval: 0         # seconds between { __typename } probes of each subgraph (0: none)
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
@@ -64,7 +82,9 @@ none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``
 ``GATEWAY_OIDC_JWKS_POLL_INTERVAL``, ``GATEWAY_OIDC_JWKS_MIN_REFRESH``, ``GATEWAY_AUTH_CONTEXT_URL``,
 ``GATEWAY_AUTH_CONTEXT_TTL``,
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
-``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``, and per subgraph
+``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``,
+``GATEWAY_CIRCUIT_BREAKER_<KEY>``, ``GATEWAY_RETRY_<KEY>``, ``GATEWAY_HEALTH_<KEY>`` (the YAML keys above,
+upper-cased), ``GATEWAY_DEDUP_QUERIES``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
@@ -89,6 +109,14 @@ from gateway.auth.config import (
     parse_issuers,
 )
 from gateway.plan_cache import DEFAULT_MAX_BYTES
+from gateway.resilience.config import (
+    RESILIENCE_ENV,
+    RESILIENCE_KEYS,
+    RESILIENCE_SECTIONS,
+    RESILIENCE_SETTINGS,
+    check_resilience,
+    coerce_resilience,
+)
 from graphql_limits import DEFAULT_LIMITS
 from tokenauth.config import IssuerConfig
 
@@ -152,6 +180,23 @@ class Settings:
     # Authorization directives (YAML section ``authorization``): "filter" or "reject", and dry run.
     authorization_mode: str = "filter"
     authorization_dry_run: bool = False
+    # Resilience towards subgraphs (YAML sections ``circuit_breaker``, ``retry``, ``health``;
+    # meanings and checks in gateway/resilience/config.py).
+    circuit_breaker_enabled: bool = True
+    circuit_breaker_window: float = 10.0
+    circuit_breaker_error_rate: float = 0.5
+    circuit_breaker_min_requests: int = 20
+    circuit_breaker_cooldown: float = 5.0
+    circuit_breaker_half_open_probes: int = 3
+    retry_attempts: int = 2
+    retry_backoff: float = 0.05
+    retry_max_backoff: float = 1.0
+    retry_max_retry_after: float = 2.0
+    retry_budget_ratio: float = 0.2
+    retry_budget_min_per_second: float = 5.0
+    dedup_queries: bool = True
+    health_check_subgraphs: bool = False
+    health_probe_interval: float = 0.0
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -213,6 +258,9 @@ class Settings:
             if getattr(settings, name) < 0:
                 raise SettingsError(f"{name}: must be 0 (no limit) or positive")
         _check_auth(settings)
+        problem = check_resilience(settings)
+        if problem is not None:
+            raise SettingsError(problem)
         return settings
 
     def rate_limit_for(self, tenant_class: str | None) -> int:
@@ -271,6 +319,8 @@ def _coerce(name: str, value: Any) -> Any:
             return float(value)
         if name in ("auth_context_url", "redis_url"):
             return None if value in (None, "") else str(value).strip()
+        if name in RESILIENCE_SETTINGS:
+            return coerce_resilience(name, value)
     except SettingsError:
         raise
     except IssuerSettingError as exc:
@@ -293,6 +343,7 @@ _SECTION_KEYS = {
     **{f"rate_limit_{k}": f"rate_limits.{k}" for k in ("window", *TENANT_CLASSES, "anonymous")},
     "authorization_mode": "authorization.mode",
     "authorization_dry_run": "authorization.dry_run",
+    **RESILIENCE_KEYS,
 }
 
 
@@ -345,7 +396,8 @@ def _from_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
-    for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_")):
+    for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_"),
+                            *RESILIENCE_SECTIONS):
         entries = values.pop(section, None) or {}
         if not isinstance(entries, dict):
             raise SettingsError(f"config file {path}: {section} must be a mapping")
@@ -404,6 +456,7 @@ _ENV_KEYS = {
     "GATEWAY_REDIS_URL": "redis_url",
     "GATEWAY_AUTHORIZATION_MODE": "authorization_mode",
     "GATEWAY_AUTHORIZATION_DRY_RUN": "authorization_dry_run",
+    **RESILIENCE_ENV,
 }
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}

@@ -89,32 +89,42 @@ def _variables(fetch: FetchNode, ctx: FetchContext) -> dict[str, Any]:
     return {name: v[name] for name in fetch.variable_usages if name in v}
 
 
-async def _send(fetch: FetchNode, payload: dict[str, Any], ctx: FetchContext) -> tuple[Any, list[Any], str | None]:
-    """Send one request; returns (data, errors, failure message)."""
+_Failed = tuple[str, str | None]  # (message, the transport's own code: an open circuit)
+
+
+async def _send(fetch: FetchNode, payload: dict[str, Any], ctx: FetchContext) -> tuple[Any, list[Any], _Failed | None]:
+    """Send one request; returns (data, errors, failure)."""
     url = ctx.urls.get(fetch.subgraph, "")
     try:
         resp = await ctx.transport.fetch(fetch.subgraph, url, payload, ctx.headers)
     except Exception as exc:  # a transport must not take the whole operation down
-        return None, [], f"{type(exc).__name__}: {exc}"
+        return None, [], (f"{type(exc).__name__}: {exc}", None)
     if resp.error is not None:
-        return None, [], resp.error
+        return None, [], (resp.error, getattr(resp, "code", None))
     body = resp.body
     if not isinstance(body, dict):
-        return None, [], f"invalid response (HTTP {resp.status})"
+        return None, [], (f"invalid response (HTTP {resp.status})", None)
     errors = body.get("errors") or []
     if not isinstance(errors, list):
         errors = []
     data = body.get("data")
     if data is None and not errors and resp.status >= 400:
-        return None, [], f"HTTP {resp.status}"
+        return None, [], (f"HTTP {resp.status}", None)
     return data, errors, None
 
 
-def _failure(fetch: FetchNode, message: str, path: list[Any] | None) -> dict[str, Any]:
-    err: dict[str, Any] = {
-        "message": f"HTTP fetch failed from '{fetch.subgraph}': {message}",
-        "extensions": {"code": SUBGRAPH_FETCH_FAILED, "serviceName": fetch.subgraph},
-    }
+def _failure(fetch: FetchNode, failed: _Failed, path: list[Any] | None) -> dict[str, Any]:
+    message, code = failed
+    if code:  # the transport's own code: the request was never sent (an open circuit)
+        err: dict[str, Any] = {
+            "message": f"Subgraph '{fetch.subgraph}' is unavailable: {message}",
+            "extensions": {"code": code, "serviceName": fetch.subgraph},
+        }
+    else:
+        err = {
+            "message": f"HTTP fetch failed from '{fetch.subgraph}': {message}",
+            "extensions": {"code": SUBGRAPH_FETCH_FAILED, "serviceName": fetch.subgraph},
+        }
     if path is not None:
         err["path"] = path
     return err

@@ -25,6 +25,7 @@ from gateway.http.negotiation import (
     negotiate_response_type,
 )
 from gateway.http.state import GatewayState
+from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings
 from gateway.transport import NEVER_FORWARDED_HEADERS
 
@@ -256,22 +257,43 @@ def _json_object_param(raw: str | None, name: str) -> dict[str, Any] | None:
 
 
 class HealthEndpoint:
-    """``/health``, ``/health/live``, ``/health/ready``: 200 once a supergraph is loaded, 503 before."""
+    """``/health``, ``/health/live``, ``/health/ready``: 200 once a supergraph is loaded, 503 before.
 
-    def __init__(self, state: GatewayState) -> None:
+    ``/health/ready`` and ``/health`` also report each subgraph's circuit (and probe) from
+    ``subgraphs``; when its ``check`` is on, an unhealthy subgraph makes them answer 503,
+    otherwise the status says ``warn``. ``/health/live`` only looks at the supergraph (cheap).
+    """
+
+    def __init__(self, state: GatewayState, subgraphs: SubgraphHealth | None = None) -> None:
         self._state = state
+        self._subgraphs = subgraphs
+
+    async def live(self, request: Request) -> Response:
+        """Whether a supergraph is loaded, which one, and the last refused one."""
+        return self._answer(None)
 
     async def handle(self, request: Request) -> Response:
-        """Report whether a supergraph is loaded, which one, and the last refused one."""
+        """What :meth:`live` says, plus the subgraphs' health."""
+        return self._answer(self._subgraphs)
+
+    def _answer(self, subgraphs: SubgraphHealth | None) -> Response:
         loaded = self._state.current
         body: dict[str, Any] = {"status": "pass" if loaded is not None else "fail"}
+        ready = loaded is not None
+        if subgraphs is not None:
+            healthy, entries = subgraphs.report()
+            if entries:
+                body["subgraphs"] = entries
+            if not healthy and ready:
+                ready = not subgraphs.check
+                body["status"] = "warn" if ready else "fail"
         if loaded is not None:
             body["supergraph"] = {"sha256": loaded.sha256, "loadedAt": loaded.loaded_at.isoformat()}
         rejected = self._state.last_rejected
         if rejected is not None:
             # The digest only: the reason may quote SDL, which the server log holds.
             body["rejected"] = {"sha256": rejected.sha256, "rejectedAt": rejected.rejected_at.isoformat()}
-        return _json(body, 200 if loaded is not None else 503, headers={"cache-control": "no-store"})
+        return _json(body, 200 if ready else 503, headers={"cache-control": "no-store"})
 
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
@@ -287,21 +309,24 @@ def create_app(
     *,
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
     auth: AuthStage | None = None,
+    subgraph_health: SubgraphHealth | None = None,
 ) -> Starlette:
     """The gateway's ASGI application.
 
     ``state`` says which runtime answers (the server swaps it on hot reload);
     ``transport`` reaches the subgraphs; ``lifespan`` lets the server start and stop
     its background work (supergraph polling, closing the connection pool and ``auth``);
-    ``auth`` authenticates and rate-limits requests (default: one built from ``settings``).
+    ``auth`` authenticates and rate-limits requests (default: one built from ``settings``);
+    ``subgraph_health`` judges subgraphs for ``/health/ready`` (default: circuit states, reported only).
     """
     auth = auth or AuthStage(settings)
     # Bound methods, not callable instances: Starlette treats an instance as a raw ASGI app.
-    health = HealthEndpoint(state).handle
+    health_endpoint = HealthEndpoint(state, subgraph_health or SubgraphHealth(transport))
+    health = health_endpoint.handle
     routes = [
         Route("/graphql", GraphQLEndpoint(settings, state, transport, auth).handle, methods=_ALL_METHODS),
         Route("/health", health, methods=["GET", "HEAD"]),
-        Route("/health/live", health, methods=["GET", "HEAD"]),
+        Route("/health/live", health_endpoint.live, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),
     ]
     return Starlette(routes=routes, exception_handlers={Exception: _unhandled}, lifespan=lifespan)
