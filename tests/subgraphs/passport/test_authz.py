@@ -11,6 +11,7 @@ import pytest
 
 from subgraphs.common import demo
 from tests.subgraphs.passport.conftest import PassportServer
+from tests.support.client import gql
 
 BY_NAME = {p.name: p for p in demo.PASSPORTS}
 PACK_01, PACK_02, PACK_03 = (BY_NAME[f"ACME_CELL_PACK_0{i}"] for i in (1, 2, 3))
@@ -172,3 +173,22 @@ def test_passport_counts_on_products_need_a_signed_in_caller(passport: PassportS
     assert passport.data(query, {"r": reps}, as_user="acme-viewer") == {
         "_entities": [{"id": PACK_01.product_id, "passportCount": 1}]
     }
+
+
+GRANT = "mutation($r: String!, $p: String!) { grantPolicy(role: $r, policy: $p) { role policy } }"
+WITHDRAW = "mutation($r: String!, $p: String!) { revokePolicy(role: $r, policy: $p) { role policy } }"
+
+
+def test_a_manager_granted_passport_publish_may_publish(passport: PassportServer) -> None:
+    """The policy is data in identity: an Admin's grant lets Managers publish, without any change here."""
+    issuer = passport.issuer
+    admin = issuer.token_for("acme-admin")
+    grant = {"r": "Manager", "p": "passport:publish"}
+    # (the Manager's denial is tested above; asking here first would cache the context for AUTH_CONTEXT_TTL)
+    assert "errors" not in gql(issuer.url, GRANT, grant, token=admin)
+    try:
+        # PACK_02 is PUBLISHED: the domain now answers (CONFLICT), so the directive let the Manager through
+        allowed = passport.query(PUBLISH, {"id": PACK_02.id}, as_user="acme-manager")
+        assert codes(allowed) == ["CONFLICT"], allowed
+    finally:
+        assert "errors" not in gql(issuer.url, WITHDRAW, grant, token=admin)
