@@ -223,18 +223,26 @@ def _from_context(context: CallerContext, tenant: str | None) -> Authenticated:
     )
 
 
-def audit(who: Authenticated, request_id: str, operation_type: str | None, outcome_codes: Iterable[str]) -> None:
-    """One audit line for a mutation, and for anything a platform administrator does in another tenant."""
+def audit(
+    who: Authenticated,
+    request_id: str,
+    operation_type: str | None,
+    operation_name: str | None,
+    outcome_codes: Iterable[str],
+) -> None:
+    """One audit line (logger ``gateway.audit``) for a mutation, and for anything a platform
+    administrator does in a tenant they are not a member of (``platform-admin-act``)."""
     admin_act = who.acting_as_platform_admin
     if operation_type != "mutation" and not admin_act:
         return
     codes = sorted(set(outcome_codes))
     audit_log.info(
-        "%s tenant=%s user=%s operation=%s result=%s request=%s",
+        "%s tenant=%s user=%s operation=%s name=%s result=%s request=%s",
         "platform-admin-act" if admin_act else "mutation",
         who.principal.tenant_id or "-",
         who.principal.user_id or "anonymous",
         operation_type or "-",
+        operation_name or "-",
         "error:" + ",".join(codes) if codes else "ok",
         request_id,
     )

@@ -37,6 +37,7 @@ FORWARDED_FOR_HEADER = "x-forwarded-for"
 
 # A client-supplied request id is echoed into logs and subgraph requests; keep it tame.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+_OPERATION_NAME = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
@@ -128,7 +129,7 @@ class GraphQLEndpoint:
             allow_mutations=method == "POST",
             **options,
         )
-        audit(who, request_id, outcome.operation_type, _codes(outcome))
+        audit(who, request_id, outcome.operation_type, _operation_name(graphql_request), _codes(outcome))
         if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
             raise RequestProblem(
                 405,
@@ -152,9 +153,7 @@ class GraphQLEndpoint:
             self._takes_principal[kind] = takes
         return takes
 
-    def _forwarded_headers(
-        self, request: Request, request_id: str, who: Authenticated, client: str
-    ) -> dict[str, str]:
+    def _forwarded_headers(self, request: Request, request_id: str, who: Authenticated, client: str) -> dict[str, str]:
         forwarded: dict[str, str] = {}
         for name, value in request.headers.items():
             if name in self._forward:
@@ -227,6 +226,14 @@ class GraphQLEndpoint:
                 raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _operation_name(request: GraphQLRequest) -> str | None:
+    """The operation's name for audit lines: the one asked for, or the document's first (no parse)."""
+    if request.operation_name:
+        return request.operation_name
+    match = _OPERATION_NAME.match(request.query)
+    return match[1] if match else None
 
 
 def _codes(outcome: ExecutionOutcome) -> list[str]:

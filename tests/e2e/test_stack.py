@@ -53,6 +53,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         port = free_port()
         env[f"{name.upper()}_PORT"] = str(port)
         env[f"GATEWAY_SUBGRAPH_{name.upper()}_URL"] = f"http://127.0.0.1:{port}/graphql"
+    # identity signs with its own address as issuer; the subgraphs and the gateway trust that issuer
+    env["ISSUER_URL"] = f"http://127.0.0.1:{env['IDENTITY_PORT']}"
     env["GATEWAY_PORT"] = str(free_port())
     env["GATEWAY_SUPERGRAPH"] = str(ROOT / "schema" / "supergraph.graphql")
     process = subprocess.Popen(

@@ -203,12 +203,31 @@ def test_platform_admin_acting_in_another_tenant_is_audited(
     assert body["data"]["products"]["totalCount"] == products_of("greenloop")
     lines = [r.getMessage() for r in caplog.records if r.name == "gateway.audit"]
     assert any(
-        line.startswith(f"platform-admin-act tenant={greenloop} user={root.id} operation=query result=ok")
+        line.startswith(f"platform-admin-act tenant={greenloop} user={root.id} operation=query name=- result=ok")
         for line in lines
     ), lines
     caplog.clear()
     gateway.post(PRODUCTS, token=stack.identity.token_for("root"))  # root's own tenant: not such an act
     assert not [r for r in caplog.records if r.name == "gateway.audit"]
+
+
+def test_every_mutation_leaves_an_audit_line(
+    stack: AuthStack, gateway: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="gateway.audit")
+    admin = next(u for u in demo.USERS if u.key == "acme-admin")
+    sign_in = "mutation SignIn($e: String!, $p: String!) { login(email: $e, password: $p) { expiresIn } }"
+    assert "errors" not in gateway.post(sign_in, {"e": admin.email, "p": admin.password}).json()
+    denied = "mutation Feature($id: ID!) { featureProduct(id: $id, featured: true) { id } }"
+    viewer = stack.identity.token_for("acme-viewer")
+    assert gateway.post(denied, {"id": "nope"}, token=viewer).json()["errors"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "gateway.audit"]
+    assert any(
+        line.startswith("mutation tenant=- user=anonymous operation=mutation name=SignIn result=ok") for line in lines
+    ), lines
+    viewer_id = next(u for u in demo.USERS if u.key == "acme-viewer").id
+    prefix = f"mutation tenant={demo.tenant('acme').id} user={viewer_id} operation=mutation name=Feature result=error:"
+    assert any(line.startswith(prefix) for line in lines), lines
 
 
 def test_identity_down_is_503_with_a_stable_code(stack: AuthStack) -> None:
