@@ -90,10 +90,11 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def auth_stack(root: Path, *, context_ttl: float | None = None) -> Iterator[AuthStack]:
+def auth_stack(root: Path, *, context_ttl: float | None = None, redis_url: str = "") -> Iterator[AuthStack]:
     """Serve identity (its own issuer) and catalog, both trusting the two in-test realms.
 
-    ``context_ttl``: how long catalog caches a caller's context (its default otherwise).
+    ``context_ttl``: how long catalog caches a caller's context (its default otherwise);
+    ``redis_url``: where identity announces changes (and catalog listens).
     """
     acme = demo.tenant("acme").id
     with (
@@ -119,12 +120,14 @@ def auth_stack(root: Path, *, context_ttl: float | None = None) -> Iterator[Auth
         data = root / "identity-data"
         data.mkdir()
         identity_db = f"sqlite+aiosqlite:///{(root / 'identity.db').as_posix()}"
-        with serving_identity(identity_db, data, verifier=VerifierSettings(issuers=external)) as identity:
+        verifier = VerifierSettings(issuers=external)
+        with serving_identity(identity_db, data, verifier=verifier, redis_url=redis_url) as identity:
             catalog_settings = identity.overrides()
             own = catalog_settings["verifier"].issuers
             catalog_settings["verifier"] = VerifierSettings(issuers=(*own, *external), min_refresh_interval=0)
             if context_ttl is not None:
                 catalog_settings["auth_context_ttl"] = context_ttl
+            catalog_settings["redis_url"] = redis_url
             catalog_db = f"sqlite+aiosqlite:///{(root / 'catalog.db').as_posix()}"
             with running_subgraph("catalog", catalog_db, **catalog_settings) as catalog:
                 yield AuthStack(identity, data, catalog.url + "/graphql", partner, tenant_realm)

@@ -3,7 +3,9 @@
 A manager demoted to viewer while signed in stops writing; a deactivated tenant's admin is
 refused at the edge; both with the tokens they already hold. The gateway and catalog cache a
 caller's context for 1 s here, so the rights go within about that (the deadline only stops a
-broken test from hanging; the measured delay is printed).
+broken test from hanging; the measured delay is printed). With Redis, identity's announcement
+empties the gateways' caches at once: a gateway caching contexts for an hour still sees a
+demotion immediately.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import pytest
 
 from subgraphs.common import demo
 from subgraphs.common.ids import stable_id
+from tests.support.redis import RedisServer
 
 from .auth_stack import AuthStack, Served, auth_stack, serving_gateway
 
@@ -29,8 +32,13 @@ ME = "{ me { email } }"
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthStack]:
-    with auth_stack(tmp_path_factory.mktemp("revocation"), context_ttl=CONTEXT_TTL) as running:
+def redis_url(redis_server: RedisServer) -> str:
+    return redis_server.fresh_url()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[AuthStack]:
+    with auth_stack(tmp_path_factory.mktemp("revocation"), context_ttl=CONTEXT_TTL, redis_url=redis_url) as running:
         yield running
 
 
@@ -109,3 +117,19 @@ def test_a_deactivated_tenant_is_refused_at_the_edge_within_the_context_ttl(stac
     finally:
         ok(gateway.post(SET_STATUS, {"id": greenloop, "status": "ACTIVATED"}, token=root))
     within_deadline(lambda: gateway.post(ME, token=member).status_code == 200)
+
+
+def test_with_redis_a_gateway_caching_for_an_hour_sees_a_demotion_at_once(stack: AuthStack, redis_url: str) -> None:
+    settings = stack.settings(auth_context_ttl=3600.0, redis_url=redis_url)
+    viewer_query = "{ users(first: 1) { edges { node { id } } } }"  # Managers and Admins
+    with serving_gateway(settings) as gw:
+        manager = stack.identity.login("acme-manager", "acme")["accessToken"]
+        admin = stack.identity.login("acme-admin", "acme")["accessToken"]
+        ok(gw.post(viewer_query, token=manager))  # cached for an hour from here on
+        ok(gw.post(ASSIGN_ROLES, {"user": user_id("acme-manager"), "roles": ["Viewer"]}, token=admin))
+        try:
+            elapsed = within_deadline(lambda: "errors" in gw.post(viewer_query, token=manager).json())
+            print(f"demotion seen {elapsed:.2f} s after it, through a context cache of 3600 s (Redis)")
+            assert elapsed < 3600
+        finally:
+            ok(gw.post(ASSIGN_ROLES, {"user": user_id("acme-manager"), "roles": ["Manager"]}, token=admin))
