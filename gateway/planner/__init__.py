@@ -1,6 +1,6 @@
 """Query planning: normalised operation + supergraph -> tree of subgraph fetches (pure, no I/O)."""
 
-from gateway.planner.builder import PlanningError, QueryPlanner
+from gateway.planner.errors import PlanningError
 from gateway.planner.nodes import (
     FetchNode,
     FlattenNode,
@@ -11,6 +11,7 @@ from gateway.planner.nodes import (
     SequenceNode,
 )
 from gateway.planner.operation import NormalizedOperation, normalize_operation
+from gateway.planner.planner import QueryPlanner
 from gateway.planner.printer import print_plan
 
 __all__ = [

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from graphql import GraphQLSchema, SelectionSetNode
+from graphql import (
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    SelectionSetNode,
+    is_abstract_type,
+)
 
 
 class SupergraphError(ValueError):
@@ -143,6 +150,41 @@ class Supergraph:
     policy_names: frozenset[str] = frozenset()
 
     # -- types -------------------------------------------------------------------------
+
+    def kind(self, type_name: str) -> str:
+        """``object``, ``interface`` or ``union`` as the API schema has it, else the supergraph's kind
+        (``enum``, ``input``, ``scalar``; ``scalar`` for a name it does not know)."""
+        t = self.api_schema.get_type(type_name)
+        if isinstance(t, GraphQLObjectType):
+            return "object"
+        if isinstance(t, GraphQLInterfaceType):
+            return "interface"
+        if isinstance(t, GraphQLUnionType):
+            return "union"
+        td = self.types.get(type_name)
+        return td.kind if td is not None else "scalar"
+
+    def is_composite(self, type_name: str) -> bool:
+        """Whether values of ``type_name`` have a selection set (object, interface, union)."""
+        return self.kind(type_name) in ("object", "interface", "union")
+
+    def api_possible_types(self, type_name: str) -> list[str]:
+        """The object types a value of ``type_name`` may have in the API schema (itself for an object)."""
+        t = self.api_schema.get_type(type_name)
+        if t is None:
+            return []
+        if isinstance(t, GraphQLObjectType):
+            return [t.name]
+        if is_abstract_type(t):
+            return [o.name for o in self.api_schema.get_possible_types(t)]  # type: ignore[arg-type]
+        return []
+
+    def applies(self, type_condition: str | None, type_name: str) -> bool:
+        """Whether a fragment on ``type_condition`` (``None``: no condition) applies to objects of
+        ``type_name``."""
+        if type_condition is None or type_condition == type_name:
+            return True
+        return type_name in self.api_possible_types(type_condition)
 
     def type_in_graph(self, type_name: str, graph: str) -> bool:
         """Whether ``graph`` defines ``type_name``."""
