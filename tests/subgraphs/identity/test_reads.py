@@ -83,7 +83,8 @@ def test_tenant_one_does_not_belong_to_is_not_found(shared_identity: Identity) -
         "NOT_FOUND",
         "tenant '01NOSUCHTENANT0000000000000' not found",
     )
-    assert error(shared_identity.query(query, {"id": ACME}))[0] == "NOT_FOUND"
+    # Anonymous callers are stopped by @authenticated before the resolver runs.
+    assert error(shared_identity.query(query, {"id": ACME}))[0] == "UNAUTHENTICATED"
 
 
 def test_tenant_of_another_membership_while_acting_elsewhere(shared_identity: Identity) -> None:
