@@ -2,15 +2,24 @@
 
 Every subgraph builds its :class:`Caller` here from the request headers. Nothing
 else reads ``Authorization``; resolvers and domain code ask the caller object.
+The token is verified against the trusted issuers' JWKS and the caller's roles,
+scopes and policies come from identity's current state (``subgraphs.common.tokens``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from subgraphs.common.errors import Forbidden, Unauthenticated
-from subgraphs.common.tokens import TokenService
+from subgraphs.common.errors import DomainError, Forbidden, Unauthenticated
+from tokenauth import INVALID_TOKEN_MESSAGE, CallerContext, ContextUnavailable, InvalidToken, NotAMember
+
+if TYPE_CHECKING:
+    from subgraphs.common.tokens import SubgraphAuth
+
+log = logging.getLogger("dpp.auth")
 
 ADMIN = "Admin"
 MANAGER = "Manager"
@@ -93,28 +102,61 @@ class Caller:
 
 
 ANONYMOUS = Caller()
+AUTHENTICATION_UNAVAILABLE = "AUTHENTICATION_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "Authentication is temporarily unavailable; try again shortly"
 
 
-def caller_from_headers(headers: Mapping[str, str], tokens: TokenService) -> Caller:
+class AuthenticationUnavailable(DomainError):
+    """Who is calling cannot be established right now (identity or the issuer is unreachable): answer 503."""
+
+    code = AUTHENTICATION_UNAVAILABLE
+
+
+def caller_from_context(context: CallerContext, token: str) -> Caller:
+    """The caller identity's current ``context`` describes, speaking with ``token``."""
+    return Caller(
+        user_id=context.user_id,
+        email=context.email,
+        tenant_id=context.tenant_id,
+        roles=context.roles,
+        scopes=context.scopes,
+        policies=context.policies,
+        platform_admin=context.platform_admin,
+        acting_as_platform_admin=context.acting_as_platform_admin,
+        tenant_class=context.tenant_class,
+        session_id=context.session_id,
+        credentials=token,
+    )
+
+
+async def caller_from_headers(headers: Mapping[str, str], auth: SubgraphAuth) -> Caller:
     """The caller a request speaks for.
 
-    No ``Authorization`` header means anonymous. A header that is present but
-    not a valid bearer token is an error (``Unauthenticated``), never a silent
-    downgrade to anonymous, so a client with an expired token learns why.
+    No ``Authorization`` header means anonymous, whatever else the request claims (a bare
+    ``X-Tenant-ID`` is ignored). A bearer token is verified against the trusted issuers' keys,
+    then identity says what its holder may do now, in the tenant ``X-Tenant-ID`` picks (default:
+    the token's). A header that is present but not a valid bearer token is an error, never a
+    silent downgrade to anonymous: ``Unauthenticated`` with one stable message (the reason goes
+    to the log), ``Forbidden`` for a tenant the caller is not a member of,
+    ``AuthenticationUnavailable`` when identity or the issuer cannot be reached.
     """
     raw = headers.get("authorization")
     if not raw:
         return ANONYMOUS
     scheme, _, token = raw.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("Authorization header must be 'Bearer <token>'")
-    subject = tokens.verify(token.strip())
-    return Caller(
-        user_id=subject.user_id,
-        email=subject.email,
-        tenant_id=subject.tenant_id,
-        roles=subject.roles,
-        scopes=frozenset(subject.scopes),
-        platform_admin=subject.platform_admin,
-        credentials=token.strip(),
-    )
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        log.info("refused a request: the Authorization header is not 'Bearer <token>'")
+        raise Unauthenticated(INVALID_TOKEN_MESSAGE)
+    tenant = (headers.get("x-tenant-id") or "").strip() or None
+    try:
+        context = await auth.context(token, tenant)
+    except InvalidToken as exc:
+        log.info("refused a token: %s", exc.reason)
+        raise Unauthenticated(INVALID_TOKEN_MESSAGE) from None
+    except NotAMember as exc:
+        raise Forbidden(exc.message) from None
+    except ContextUnavailable as exc:
+        log.warning("cannot establish the caller: %s", exc.reason)
+        raise AuthenticationUnavailable(UNAVAILABLE_MESSAGE) from None
+    return caller_from_context(context, token)

@@ -117,6 +117,10 @@ def error_response(status: int, message: str, code: str) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+# HTTP status of a request refused before execution, by the error code of the refusal.
+_AUTH_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "AUTHENTICATION_UNAVAILABLE": 503}
+
+
 class SubgraphGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, credentials check, metrics and cleanup."""
 
@@ -132,10 +136,14 @@ class SubgraphGraphQL(GraphQL):
         request = Request(scope, receive)
         correlation_id = request.headers.get("x-request-id") or new_id()
         try:
-            caller = caller_from_headers(request.headers, self.runtime.tokens)
+            caller = await caller_from_headers(request.headers, self.runtime.auth)
         except DomainError as exc:
-            await error_response(401, exc.message, exc.code)(scope, receive, send)
-            self.runtime.metrics.observe_request(time.perf_counter() - started, "unauthenticated")
+            status = _AUTH_STATUS.get(exc.code, 401)
+            response = error_response(status, exc.message, exc.code)
+            if status == 503:
+                response.headers["retry-after"] = "1"
+            await response(scope, receive, send)
+            self.runtime.metrics.observe_request(time.perf_counter() - started, exc.code.lower())
             return
         context = RequestContext(
             caller=caller,

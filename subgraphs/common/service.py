@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from subgraphs.common.audit import AuditEntryBase
 from subgraphs.common.db import Database
 from subgraphs.common.metrics import Metrics
 from subgraphs.common.settings import Settings
-from subgraphs.common.tokens import TokenService
+from subgraphs.common.tokens import SubgraphAuth
+from tokenauth import ContextSource
 
 if TYPE_CHECKING:
     import strawberry
     from starlette.routing import BaseRoute
-
-
-class ContextSource(Protocol):
-    """Where a subgraph gets the caller's current context (the method of ``tokenauth.CallerContextClient``).
-
-    Identity provides an in-process one (``ServiceDefinition.context_source``), so it never calls itself over HTTP.
-    """
-
-    async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> Any:
-        """The caller context of ``token`` in ``tenant``; raises tokenauth's InvalidToken / NotAMember."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -45,7 +35,8 @@ class ServiceDefinition:
     seed: Callable[[Database, Settings], Awaitable[None]] | None = None
     # Extra HTTP routes of this subgraph's app (identity: discovery, JWKS, /auth/context).
     routes: Callable[[ServiceRuntime], Sequence[BaseRoute]] | None = None
-    # An in-process caller-context source (identity); None: ask identity's /auth/context over HTTP.
+    # An in-process caller-context source (identity): it verifies the token itself and reads the current
+    # state without HTTP. None: verify with tokenauth and ask identity's /auth/context (subgraphs.common.tokens).
     context_source: Callable[[ServiceRuntime], ContextSource] | None = None
 
     @property
@@ -61,16 +52,22 @@ class ServiceDefinition:
 
 @dataclass
 class ServiceRuntime:
-    """One running instance of a subgraph: settings, database, tokens and metrics."""
+    """One running instance of a subgraph: settings, database, caller authentication and metrics."""
 
     definition: ServiceDefinition
     settings: Settings
     database: Database
-    tokens: TokenService
     metrics: Metrics
     extra: dict[str, Any]
     # Awaited at shutdown, newest first (clients and connections opened by the subgraph's own services).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Token verification and the caller-context source (built in __post_init__).
+    auth: SubgraphAuth = field(init=False)
+
+    def __post_init__(self) -> None:
+        factory = self.definition.context_source
+        self.auth = SubgraphAuth(self.settings, (lambda: factory(self)) if factory is not None else None)
+        self.closers.append(self.auth.aclose)
 
     @classmethod
     def create(cls, definition: ServiceDefinition, settings: Settings) -> ServiceRuntime:
@@ -80,7 +77,6 @@ class ServiceRuntime:
             definition=definition,
             settings=settings,
             database=database,
-            tokens=TokenService(settings),
             metrics=Metrics(definition.name, database.statements),
             extra={},
         )

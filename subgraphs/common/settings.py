@@ -9,9 +9,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tokenauth.settings import VerifierSettings, verifier_settings_from_env
+
 SERVICE_PORTS: dict[str, int] = {"identity": 4001, "catalog": 4002, "templates": 4003, "passport": 4004}
 SERVICE_NAMES: tuple[str, ...] = tuple(SERVICE_PORTS)
-DEV_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 DEVELOPMENT = "development"
 PRODUCTION = "production"
 ENVIRONMENTS: tuple[str, ...] = (DEVELOPMENT, PRODUCTION)
@@ -59,8 +60,6 @@ class Settings:
     port: int = 4001
     database_url: str = ""
     data_dir: Path = Path("var")
-    jwt_secret: str = DEV_JWT_SECRET
-    jwt_issuer: str = "dpp-dev-issuer"
     jwt_audience: str = "dpp"
     access_token_ttl: int = 300
     refresh_token_ttl: int = 14 * 24 * 3600
@@ -77,6 +76,8 @@ class Settings:
     auth_context_ttl: float = 5.0
     # Redis for cross-process invalidation (``dpp:auth:invalidate``); empty: caches only expire.
     redis_url: str = ""
+    # The issuers whose tokens this subgraph accepts (``OIDC_*``; default: identity's ``ISSUER_URL``).
+    verifier: VerifierSettings = field(default_factory=lambda: verifier_settings_from_env({}))
     # Identity's login protection: direct peers whose X-Forwarded-For is believed, and the failure limits.
     trusted_proxies: tuple[str, ...] = ("127.0.0.1", "::1")
     login_max_failures_per_account: int = 5
@@ -102,8 +103,6 @@ class Settings:
             port=int(_env(f"{prefix}_PORT", str(SERVICE_PORTS.get(service, 4001)))),
             database_url=normalise_database_url(database_url),
             data_dir=data_dir,
-            jwt_secret=_env("JWT_SECRET", DEV_JWT_SECRET),
-            jwt_issuer=_env("JWT_ISSUER", "dpp-dev-issuer"),
             jwt_audience=_env("JWT_AUDIENCE", "dpp"),
             access_token_ttl=int(_env("ACCESS_TOKEN_TTL", "300")),
             refresh_token_ttl=int(_env("REFRESH_TOKEN_TTL", str(14 * 24 * 3600))),

@@ -1,92 +1,71 @@
-"""The development token issuer and the verifier every subgraph uses.
+"""How one subgraph process learns who is calling: tokenauth's verifier, then identity's current context.
 
-Tokens are JWTs signed with HS256 and ``JWT_SECRET``. joserfc is the JOSE
-library of the Authlib project (``authlib.jose`` is deprecated in its favour);
-a later issue verifies tokens from an OIDC issuer against its JWKS instead.
+Every request with a bearer token goes through :meth:`SubgraphAuth.context`:
+
+1. the token is verified here, against the JWKS of the trusted issuers (``OIDC_ISSUERS``, by default
+   identity's ``ISSUER_URL``), so garbage and forgeries never leave the process;
+2. the caller's current state (roles, membership, tenant status, policies) comes from a context
+   source: identity's ``GET /auth/context`` through :class:`tokenauth.CallerContextClient` (cached
+   for ``AUTH_CONTEXT_TTL`` seconds, dropped at once on a Redis invalidation when ``REDIS_URL`` is
+   set), or, in identity itself, the in-process source its ``ServiceDefinition.context_source`` gives
+   (which verifies the token itself, so step 1 is skipped there).
+
+The verifier and the clients are created on first use, inside the server's event loop, and
+closed by :meth:`SubgraphAuth.aclose` when the app shuts down.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable
 
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import OctKey
-
-from subgraphs.common.errors import Unauthenticated
-from subgraphs.common.ids import new_id
 from subgraphs.common.settings import Settings
-
-ACCESS = "access"
-REFRESH = "refresh"
-INVITATION = "invitation"  # lets an invited user set a password once
+from tokenauth import CallerContext, CallerContextClient, ContextSource, TokenVerifier
 
 
-@dataclass(frozen=True, slots=True)
-class TokenSubject:
-    """Who a token speaks for: the user, the active tenant and the roles held there."""
+class SubgraphAuth:
+    """The verifier and the context source of one subgraph process."""
 
-    user_id: str
-    email: str
-    tenant_id: str | None
-    roles: tuple[str, ...] = ()
-    scopes: tuple[str, ...] = ()
-    platform_admin: bool = False
+    def __init__(self, settings: Settings, in_process: Callable[[], ContextSource] | None = None) -> None:
+        self.settings = settings
+        self._in_process = in_process
+        self._source: ContextSource | None = None
+        self._client: CallerContextClient | None = None
+        self._verifier: TokenVerifier | None = None
 
+    @property
+    def verifier(self) -> TokenVerifier | None:
+        """The token verifier (None until first use, and always in identity, whose source verifies)."""
+        return self._verifier
 
-class TokenService:
-    """Issues and verifies dev tokens for one settings object."""
+    async def context(self, token: str, tenant: str | None) -> CallerContext:
+        """The current context of ``token`` acting in ``tenant`` (``X-Tenant-ID``; None: the token's tenant).
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-        self._key = OctKey.import_key(settings.jwt_secret)
+        Raises tokenauth's ``InvalidToken`` (401), ``NotAMember`` (403) or ``ContextUnavailable`` (503).
+        """
+        source = self._source or self._open()
+        if self._verifier is not None:
+            await self._verifier.verify(token)
+        return await source.resolve(token, tenant)
 
-    def issue(self, subject: TokenSubject, kind: str = ACCESS) -> str:
-        """A signed token of ``kind`` (access or refresh) for ``subject``."""
-        now = int(time.time())
-        ttl = self._settings.access_token_ttl if kind == ACCESS else self._settings.refresh_token_ttl
-        claims: dict[str, Any] = {
-            "iss": self._settings.jwt_issuer,
-            "aud": self._settings.jwt_audience,
-            "sub": subject.user_id,
-            "email": subject.email,
-            "iat": now,
-            "exp": now + ttl,
-            "jti": new_id(),
-            "typ": kind,
-            "tid": subject.tenant_id,
-            "roles": list(subject.roles),
-            "scope": " ".join(subject.scopes),
-            "padm": subject.platform_admin,
-        }
-        return jwt.encode({"alg": "HS256", "typ": "JWT"}, claims, self._key)
-
-    def verify(self, token: str, kind: str = ACCESS) -> TokenSubject:
-        """The subject of a valid token of ``kind``; ``Unauthenticated`` with the reason otherwise."""
-        try:
-            decoded = jwt.decode(token, self._key, algorithms=["HS256"])
-        except (JoseError, ValueError) as exc:
-            raise Unauthenticated(f"Invalid token: {exc.__class__.__name__}") from None
-        claims = decoded.claims
-        registry = jwt.JWTClaimsRegistry(
-            iss={"essential": True, "value": self._settings.jwt_issuer},
-            aud={"essential": True, "value": self._settings.jwt_audience},
-            sub={"essential": True},
-            exp={"essential": True},
+    def _open(self) -> ContextSource:
+        if self._in_process is not None:
+            self._source = self._in_process()
+            return self._source
+        self._verifier = self.settings.verifier.verifier()
+        self._client = CallerContextClient(
+            self.settings.identity_url,
+            ttl=self.settings.auth_context_ttl,
+            redis_url=self.settings.redis_url or None,
         )
-        try:
-            registry.validate(claims)
-        except JoseError as exc:
-            raise Unauthenticated(f"Invalid token: {exc.description or exc.error}") from None
-        if claims.get("typ") != kind:
-            raise Unauthenticated(f"Invalid token: wrong kind of token ({claims.get('typ')!r} given, {kind!r} needed)")
-        return TokenSubject(
-            user_id=str(claims["sub"]),
-            email=str(claims.get("email", "")),
-            tenant_id=claims.get("tid"),
-            roles=tuple(claims.get("roles") or ()),
-            scopes=tuple(str(claims.get("scope") or "").split()),
-            platform_admin=bool(claims.get("padm", False)),
-        )
+        self._source = self._client
+        return self._source
+
+    async def aclose(self) -> None:
+        """Close the verifier and the context client (identity closes its own source)."""
+        if self._verifier is not None:
+            await self._verifier.aclose()
+            self._verifier = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        self._source = None

@@ -1,14 +1,10 @@
-"""A small GraphQL client and token helpers for tests."""
+"""A small GraphQL client for tests (tokens come from identity: tests/support/identity.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
-
-from subgraphs.common import demo
-from subgraphs.common.settings import Settings
-from subgraphs.common.tokens import TokenService, TokenSubject
 
 
 def gql(
@@ -25,21 +21,6 @@ def gql(
         all_headers["authorization"] = f"Bearer {token}"
     response = httpx.post(url, json={"query": query, "variables": variables or {}}, headers=all_headers, timeout=30)
     return response.json()
-
-
-def token_for(user_key: str, tenant_key: str | None = None) -> str:
-    """An access token for demo user ``user_key`` acting in ``tenant_key`` (default: first membership)."""
-    user = next(u for u in demo.USERS if u.key == user_key)
-    memberships = dict(user.memberships)
-    tenant_key = tenant_key or user.memberships[0][0]
-    subject = TokenSubject(
-        user_id=user.id,
-        email=user.email,
-        tenant_id=demo.tenant(tenant_key).id,
-        roles=tuple(memberships.get(tenant_key, ())),
-        platform_admin=user.platform_admin,
-    )
-    return TokenService(Settings.from_env("identity")).issue(subject)
 
 
 def sql_statements(base_url: str, service: str) -> int:

@@ -72,4 +72,3 @@ class ServerThread:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
-

@@ -10,7 +10,8 @@ import pytest
 
 from subgraphs.common import demo
 from subgraphs.common.ids import stable_id
-from tests.support.client import gql, sql_statements, token_for
+from tests.support.client import gql, sql_statements
+from tests.support.identity import IdentityIssuer
 from tests.support.subgraphs import running_subgraph
 
 
@@ -19,6 +20,7 @@ class Catalog:
     """A running catalog subgraph and shortcuts to call it."""
 
     base_url: str
+    issuer: IdentityIssuer
 
     @property
     def url(self) -> str:
@@ -27,7 +29,7 @@ class Catalog:
 
     def query(self, query: str, variables: dict[str, Any] | None = None, *, user: str | None = None) -> dict[str, Any]:
         """Run ``query`` as demo user ``user`` (anonymous when ``None``)."""
-        token = token_for(user) if user else None
+        token = self.issuer.token_for(user) if user else None
         return gql(self.url, query, variables, token=token)
 
     def ok(self, query: str, variables: dict[str, Any] | None = None, *, user: str | None = None) -> dict[str, Any]:
@@ -42,10 +44,10 @@ class Catalog:
 
 
 @pytest.fixture
-def catalog(database_url_factory) -> Iterator[Catalog]:
-    """A migrated, seeded catalog server on the current backend."""
-    with running_subgraph("catalog", database_url_factory("catalog")) as server:
-        yield Catalog(server.url)
+def catalog(database_url_factory, issuer: IdentityIssuer) -> Iterator[Catalog]:
+    """A migrated, seeded catalog server on the current backend, trusting the session's identity issuer."""
+    with running_subgraph("catalog", database_url_factory("catalog"), **issuer.overrides()) as server:
+        yield Catalog(server.url, issuer)
 
 
 def category_id(key: str) -> str:

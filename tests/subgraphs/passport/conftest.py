@@ -13,7 +13,8 @@ import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.db import Database
-from tests.support.client import gql, sql_statements, token_for
+from tests.support.client import gql, sql_statements
+from tests.support.identity import IdentityIssuer
 from tests.support.servers import free_port
 from tests.support.subgraphs import running_subgraph
 
@@ -24,6 +25,7 @@ class PassportServer:
 
     base: str
     database_url: str
+    issuer: IdentityIssuer
 
     @property
     def url(self) -> str:
@@ -39,7 +41,7 @@ class PassportServer:
         tenant: str | None = None,
     ) -> dict:
         """Run ``query`` as demo user ``as_user`` in ``tenant`` (anonymous when ``as_user`` is ``None``)."""
-        token = token_for(as_user, tenant) if as_user else None
+        token = self.issuer.token_for(as_user, tenant) if as_user else None
         return gql(self.url, query, variables, token=token)
 
     def data(self, query: str, variables: dict[str, Any] | None = None, **who: Any) -> dict:
@@ -72,12 +74,12 @@ def unreachable_url() -> str:
 
 
 @pytest.fixture
-def passport(database_url_factory) -> Iterator[PassportServer]:
+def passport(database_url_factory, issuer: IdentityIssuer) -> Iterator[PassportServer]:
     """The passport subgraph, seeded, on the current backend; its peers point at closed ports."""
     database_url = database_url_factory("passport")
     urls = {"catalog": unreachable_url(), "templates": unreachable_url()}
-    with running_subgraph("passport", database_url, service_urls=urls) as server:
-        yield PassportServer(server.url, database_url)
+    with running_subgraph("passport", database_url, service_urls=urls, **issuer.overrides()) as server:
+        yield PassportServer(server.url, database_url, issuer)
 
 
 @dataclass(frozen=True)
@@ -90,18 +92,18 @@ class Stack:
 
 
 @pytest.fixture
-def stack(database_url_factory) -> Iterator[Stack]:
+def stack(database_url_factory, issuer: IdentityIssuer) -> Iterator[Stack]:
     """Catalog, templates and passport, each seeded on its own database of the current backend."""
     catalog_db = database_url_factory("catalog")
     templates_db = database_url_factory("templates")
     passport_db = database_url_factory("passport")
     with (
-        running_subgraph("catalog", catalog_db) as catalog,
-        running_subgraph("templates", templates_db) as templates,
+        running_subgraph("catalog", catalog_db, **issuer.overrides()) as catalog,
+        running_subgraph("templates", templates_db, **issuer.overrides()) as templates,
     ):
         urls = {"catalog": catalog.url + "/graphql", "templates": templates.url + "/graphql"}
-        with running_subgraph("passport", passport_db, service_urls=urls) as server:
-            yield Stack(PassportServer(server.url, passport_db), urls["catalog"], urls["templates"])
+        with running_subgraph("passport", passport_db, service_urls=urls, **issuer.overrides()) as server:
+            yield Stack(PassportServer(server.url, passport_db, issuer), urls["catalog"], urls["templates"])
 
 
 def error_of(body: dict) -> tuple[str, str, dict]:

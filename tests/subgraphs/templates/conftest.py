@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.support.client import gql, sql_statements, token_for
+from tests.support.client import gql, sql_statements
+from tests.support.identity import IdentityIssuer
 from tests.support.subgraphs import running_subgraph
 
 
@@ -18,6 +19,7 @@ class TemplatesServer:
 
     base: str
     database_url: str
+    issuer: IdentityIssuer
 
     @property
     def url(self) -> str:
@@ -26,7 +28,7 @@ class TemplatesServer:
 
     def query(self, query: str, variables: dict[str, Any] | None = None, *, as_user: str | None = None) -> dict:
         """Run ``query`` as demo user ``as_user`` (anonymous when ``None``)."""
-        token = token_for(as_user) if as_user else None
+        token = self.issuer.token_for(as_user) if as_user else None
         return gql(self.url, query, variables, token=token)
 
     def data(self, query: str, variables: dict[str, Any] | None = None, *, as_user: str | None = None) -> dict:
@@ -41,11 +43,11 @@ class TemplatesServer:
 
 
 @pytest.fixture
-def templates(database_url_factory) -> Iterator[TemplatesServer]:
-    """The templates subgraph, seeded, on the current backend."""
+def templates(database_url_factory, issuer: IdentityIssuer) -> Iterator[TemplatesServer]:
+    """The templates subgraph, seeded, on the current backend, trusting the session's identity issuer."""
     database_url = database_url_factory("templates")
-    with running_subgraph("templates", database_url) as server:
-        yield TemplatesServer(server.url, database_url)
+    with running_subgraph("templates", database_url, **issuer.overrides()) as server:
+        yield TemplatesServer(server.url, database_url, issuer)
 
 
 def error_of(body: dict) -> tuple[str, str, dict]:
