@@ -219,6 +219,7 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        auth.log_configuration()
         await watcher.check()
         task = asyncio.create_task(watcher.run(), name="supergraph-watcher")
         probes = asyncio.create_task(subgraph_health.run(subgraph_urls), name="subgraph-probes")

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.auth.config import TENANT_CLASSES
 from gateway.auth.ratelimit import RateLimiter, build_rate_limiter
 from gateway.contracts import ANONYMOUS, Principal
 from gateway.settings import Settings
@@ -177,6 +178,23 @@ class AuthStage:
             f"Rate limit exceeded; retry in {decision.retry_after} s",
             {"retry-after": str(decision.retry_after)},
             {"retryAfter": decision.retry_after},
+        )
+
+    def log_configuration(self) -> None:
+        """Say at startup whom the gateway trusts and how it limits (keys are fetched on first use)."""
+        settings = self._settings
+        log.info("trusted token issuers: %s", ", ".join(i.issuer for i in self.verifier.issuers))
+        if self.context_client is None:
+            log.info("caller context: the tokens' claims only (auth.context_url is not set)")
+        else:
+            log.info("caller context: %s, cached %g s", self.context_client.url, settings.auth_context_ttl)
+        limits = {c: settings.rate_limit_for(c) for c in TENANT_CLASSES} | {"anonymous": settings.rate_limit_anonymous}
+        counted = "in Redis" if settings.redis_url else "in memory"
+        log.info(
+            "rate limits per %g s (0 = none), counted %s: %s",
+            settings.rate_limit_window,
+            counted,
+            ", ".join(f"{name} {limit}" for name, limit in limits.items()),
         )
 
     async def aclose(self) -> None:
