@@ -105,6 +105,7 @@ from gateway.auth.config import (
     DEFAULT_ISSUERS,
     TENANT_CLASSES,
     IssuerSettingError,
+    check_auth,
     issuers_from_gateway_env,
     parse_issuers,
 )
@@ -257,7 +258,9 @@ class Settings:
         for name in _LIMIT_SETTINGS:
             if getattr(settings, name) < 0:
                 raise SettingsError(f"{name}: must be 0 (no limit) or positive")
-        _check_auth(settings)
+        problem = check_auth(settings)
+        if problem is not None:
+            raise SettingsError(problem)
         problem = check_resilience(settings)
         if problem is not None:
             raise SettingsError(problem)
@@ -349,28 +352,6 @@ _SECTION_KEYS = {
 
 def _key(name: str) -> str:
     return _SECTION_KEYS.get(name, name)
-
-
-def _check_auth(settings: Settings) -> None:
-    if settings.auth_leeway < 0:
-        raise SettingsError("auth.leeway: must not be negative")
-    if settings.auth_jwks_poll_interval < 0:
-        raise SettingsError("auth.jwks_poll_interval: must be 0 (off) or positive")
-    if settings.auth_jwks_min_refresh_interval < 0:
-        raise SettingsError("auth.jwks_min_refresh_interval: must not be negative")
-    if settings.auth_context_ttl < 0:
-        raise SettingsError("auth.context_ttl: must not be negative")
-    url = settings.auth_context_url
-    if url is not None and not url.startswith(("http://", "https://")):
-        raise SettingsError(f"auth.context_url: {url!r} is not an http(s) URL")
-    if settings.rate_limit_window <= 0:
-        raise SettingsError("rate_limits.window: must be positive")
-    for name in _RATE_LIMIT_COUNTS:
-        if getattr(settings, name) < 0:
-            raise SettingsError(f"{_key(name)}: must be 0 (no limit) or positive")
-    redis_url = settings.redis_url
-    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
-        raise SettingsError(f"redis_url: {redis_url!r} is not a redis://, rediss:// or unix:// URL")
 
 
 def _bool(value: Any) -> bool:

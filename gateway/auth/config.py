@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from tokenauth.config import IssuerConfig
 from tokenauth.settings import DEFAULT_ISSUER_URL, issuers_from_env
@@ -23,6 +23,43 @@ _ISSUER_KEYS = frozenset(
 )
 # GATEWAY_OIDC_<X> are tokenauth's OIDC_<X> (the subgraphs' variables), for the gateway.
 _OIDC_ISSUER_ENV = ("ISSUERS", "AUDIENCE", "ALGORITHMS", "TENANT_CLAIM", "TENANT_FROM_ISSUER", "ROLES_CLAIM")
+
+
+class AuthSettings(Protocol):
+    """The settings :func:`check_auth` reads (``gateway.settings.Settings`` has them, read-only)."""
+
+    @property
+    def auth_leeway(self) -> int: ...
+
+    @property
+    def auth_jwks_poll_interval(self) -> float: ...
+
+    @property
+    def auth_jwks_min_refresh_interval(self) -> float: ...
+
+    @property
+    def auth_context_url(self) -> str | None: ...
+
+    @property
+    def auth_context_ttl(self) -> float: ...
+
+    @property
+    def rate_limit_window(self) -> float: ...
+
+    @property
+    def rate_limit_standard(self) -> int: ...
+
+    @property
+    def rate_limit_professional(self) -> int: ...
+
+    @property
+    def rate_limit_enterprise(self) -> int: ...
+
+    @property
+    def rate_limit_anonymous(self) -> int: ...
+
+    @property
+    def redis_url(self) -> str | None: ...
 
 
 class IssuerSettingError(ValueError):
@@ -91,3 +128,27 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
         raise IssuerSettingError(f"{where}: expected a list of strings")
     return tuple(i.strip() for i in items if i.strip())
+
+
+def check_auth(settings: AuthSettings) -> str | None:
+    """What is wrong with the authentication, rate-limit and Redis settings (naming the key), or None."""
+    if settings.auth_leeway < 0:
+        return "auth.leeway: must not be negative"
+    if settings.auth_jwks_poll_interval < 0:
+        return "auth.jwks_poll_interval: must be 0 (off) or positive"
+    if settings.auth_jwks_min_refresh_interval < 0:
+        return "auth.jwks_min_refresh_interval: must not be negative"
+    if settings.auth_context_ttl < 0:
+        return "auth.context_ttl: must not be negative"
+    url = settings.auth_context_url
+    if url is not None and not url.startswith(("http://", "https://")):
+        return f"auth.context_url: {url!r} is not an http(s) URL"
+    if settings.rate_limit_window <= 0:
+        return "rate_limits.window: must be positive"
+    for name in (*TENANT_CLASSES, "anonymous"):
+        if getattr(settings, f"rate_limit_{name}") < 0:
+            return f"rate_limits.{name}: must be 0 (no limit) or positive"
+    redis_url = settings.redis_url
+    if redis_url is not None and not redis_url.startswith(("redis://", "rediss://", "unix://")):
+        return f"redis_url: {redis_url!r} is not a redis://, rediss:// or unix:// URL"
+    return None
