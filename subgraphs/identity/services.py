@@ -19,7 +19,6 @@ from subgraphs.identity.sessions import SessionStore
 from tokenauth import IssuerConfig, TokenVerifier, VerifiedToken
 from tokenauth.context import INVALIDATE_CHANNEL
 from tokenauth.errors import InvalidToken
-from tokenauth.settings import verifier_settings_from_env
 
 log = logging.getLogger("dpp.identity")
 EXTRA_KEY = "identity.services"
@@ -112,7 +111,7 @@ class IdentityServices:
     def _external_verifier(self) -> TokenVerifier | None:
         if not self._external_ready:
             self._external_ready = True
-            settings = verifier_settings_from_env()
+            settings = self.runtime.settings.verifier  # OIDC_ISSUERS ...: the issuers this process trusts
             others = tuple(i for i in settings.issuers if i.issuer.rstrip("/") != self.issuer.url)
             if others:
                 self._external = TokenVerifier(
