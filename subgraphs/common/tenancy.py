@@ -93,11 +93,11 @@ def _on_execute(state: ORMExecuteState) -> Any:
         return None
     connection = state.session.connection()  # begins the transaction (and sets the scope) if needed
     connection.execute(PUBLIC_READ_ON_SQL)
-    try:
-        # asyncpg's cursor has fetched every row when this returns, so switching off is safe.
-        return state.invoke_statement()
-    finally:
-        connection.execute(PUBLIC_READ_OFF_SQL)
+    # asyncpg's cursor has fetched every row when this returns, so switching off is safe. If the
+    # statement fails, PostgreSQL has aborted the transaction, and its rollback resets the setting.
+    result = state.invoke_statement()
+    connection.execute(PUBLIC_READ_OFF_SQL)
+    return result
 
 
 def _filter_tenant_owned(state: ORMExecuteState) -> None:

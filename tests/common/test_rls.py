@@ -263,3 +263,10 @@ async def test_a_scope_changed_inside_a_transaction_moves_the_database_scope_alo
         assert set(await tenants_seen(session, table)) == {TENANT_B}
         session.sync_session.info[SCOPE_KEY] = Scope(tenant_id=TENANT_A)
         assert set(await tenants_seen(session, table)) == {TENANT_A}
+
+
+async def test_a_failing_public_read_reports_its_own_error(migrated: Migrated) -> None:
+    # Not "current transaction is aborted" from switching public reads off again: the rollback does that.
+    async with transaction(migrated.url, Scope(tenant_id=TENANT_A)) as session:
+        with pytest.raises(DBAPIError, match="division by zero"):
+            await session.execute(sa.text("SELECT 1 / 0").execution_options(public_read=True))
