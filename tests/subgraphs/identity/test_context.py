@@ -139,3 +139,23 @@ def test_policy_changes_are_validated_and_for_admins_only(identity: Identity) ->
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     body = identity.query(GRANT, {"role": "Manager", "policy": "passport:publish"}, as_user="acme-manager")
     assert body["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+ONBOARD = """mutation($input: OnboardTenantInput!) { onboardTenant(input: $input) { tenant { id } } }"""
+
+
+def test_an_onboarded_recycler_gets_the_default_policies_and_the_restricted_scope(identity: Identity) -> None:
+    admin = {"email": "admin@sortit.example", "name": "Sam", "username": "sam", "password": "Sort-It-Admin-2026"}
+    tenant = {"name": "SortIt", "domain": "sortit.example", "type": "SORTER", "admin": admin}
+    new_id = data(identity.query(ONBOARD, {"input": tenant}, as_user="root"))["onboardTenant"]["tenant"]["id"]
+    login = data(
+        identity.query(
+            'mutation { login(email: "admin@sortit.example", password: "Sort-It-Admin-2026") { accessToken } }'
+        )
+    )["login"]
+    status, body = identity.context(login["accessToken"])
+    assert (status, body["tenantId"], body["roles"]) == (200, new_id, ["Admin"])
+    assert body["scopes"] == sorted([*WRITE, "identity:admin", "passport:restricted"])
+    assert set(body["policies"]) == KNOWN_POLICIES
+    rules = identity.sql(f"SELECT role, object, action FROM identity_policy_rules WHERE tenant_id = '{new_id}'")
+    assert rules == [("Admin", "*", "*")]
