@@ -172,6 +172,16 @@ def requirements(schema: GraphQLSchema) -> dict[tuple[str, str], Requirement]:
     return table
 
 
+def policy_names(schema: GraphQLSchema) -> frozenset[str]:
+    """Every policy the schema's ``@policy`` directives name (what to ask identity to evaluate)."""
+    names: set[str] = set()
+    for requirement in requirements(schema).values():
+        for group in requirement.policies:
+            for clause in group:
+                names |= clause
+    return frozenset(names)
+
+
 # -- enforcement ------------------------------------------------------------------------------
 
 

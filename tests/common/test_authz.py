@@ -16,7 +16,7 @@ from sqlmodel import SQLModel, select
 
 from subgraphs.common.app import create_app
 from subgraphs.common.audit import AuditEntryBase
-from subgraphs.common.authz import authenticated, policy, requirements, requires_scopes
+from subgraphs.common.authz import authenticated, policy, policy_names, requirements, requires_scopes
 from subgraphs.common.caller import ANONYMOUS, Caller
 from subgraphs.common.db import Database
 from subgraphs.common.graphql import SubgraphSchema, build_schema
@@ -198,6 +198,7 @@ def test_the_requirement_table_lists_only_annotated_fields() -> None:
     assert table[("Query", "secret")].authenticated  # through its return type
     assert table[("Secret", "text")].authenticated  # through its parent type
     assert table[("Item", "note")].scopes == ((frozenset({"notes:read"}),),)
+    assert policy_names(SCHEMA._schema) == {"secret.cost:read", "p", "q", "r", "publish"}
 
 
 def test_introspection_and_the_service_sdl_are_not_guarded() -> None:
