@@ -4,13 +4,12 @@ Identity is the development issuer (RS256 keys in the test's data folder, ``/aut
 two in-test OIDC issuers stand for Keycloak: ``partner`` (one realm, tenant in the ``tid``
 claim, roles in ``realm_access.roles``) and a realm named after a tenant (one realm per tenant,
 tenant from the issuer URL). All three are trusted by configuration alone: the gateway's
-``auth.issuers``, catalog's verifier settings and identity's ``OIDC_*`` variables.
+``auth.issuers`` and the subgraphs' verifier settings (``OIDC_*``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,20 +75,6 @@ class AuthStack:
 
 
 @contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
-@contextlib.contextmanager
 def auth_stack(root: Path, *, context_ttl: float | None = None, redis_url: str = "") -> Iterator[AuthStack]:
     """Serve identity (its own issuer) and catalog, both trusting the two in-test realms.
 
@@ -97,20 +82,7 @@ def auth_stack(root: Path, *, context_ttl: float | None = None, redis_url: str =
     ``redis_url``: where identity announces changes (and catalog listens).
     """
     acme = demo.tenant("acme").id
-    with (
-        OidcIssuer(realm="partner") as partner,
-        OidcIssuer(realm=acme) as tenant_realm,
-        _environment(
-            {
-                # identity reads the external issuers it trusts from OIDC_* (tokenauth.settings)
-                "OIDC_ISSUERS": f"{partner.issuer},{tenant_realm.issuer}",
-                "OIDC_ROLES_CLAIM": ROLES_CLAIM,
-                "OIDC_TENANT_FROM_ISSUER": TENANT_REALM,
-                # tests rotate keys right after a fetch; production keeps the 10 s floor
-                "OIDC_JWKS_MIN_REFRESH": "0",
-            }
-        ),
-    ):
+    with OidcIssuer(realm="partner") as partner, OidcIssuer(realm=acme) as tenant_realm:
         external = (
             IssuerConfig(partner.issuer, audiences=("dpp",), roles_claim=ROLES_CLAIM),
             IssuerConfig(
@@ -120,7 +92,8 @@ def auth_stack(root: Path, *, context_ttl: float | None = None, redis_url: str =
         data = root / "identity-data"
         data.mkdir()
         identity_db = f"sqlite+aiosqlite:///{(root / 'identity.db').as_posix()}"
-        verifier = VerifierSettings(issuers=external)
+        # tests rotate keys right after a fetch: no floor between JWKS refreshes (production keeps 10 s)
+        verifier = VerifierSettings(issuers=external, min_refresh_interval=0)
         with serving_identity(identity_db, data, verifier=verifier, redis_url=redis_url) as identity:
             catalog_settings = identity.overrides()
             own = catalog_settings["verifier"].issuers

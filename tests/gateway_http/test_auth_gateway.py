@@ -253,9 +253,13 @@ def test_a_partner_realm_with_a_tenant_claim_and_its_key_rotation(stack: AuthSta
     new_kid = partner.rotate()
     after = partner.issue(sub="partner-svc", tid=acme, realm_access={"roles": ["Viewer"]})
     assert unverified(after)[0]["kid"] == new_kid
-    assert gateway.post(PRODUCTS, token=after).json()["data"]["products"]["totalCount"] == products_of("acme")
+    rotated = gateway.post(PRODUCTS, token=after).json()
+    assert rotated["data"]["products"]["totalCount"] == products_of("acme"), rotated
     assert partner.state.jwks_fetches > fetches  # the unknown kid made the gateway fetch the JWKS again
     assert gateway.post(PRODUCTS, token=before).status_code == 200  # the old key is still published
+    es256 = partner.issue(alg="ES256", sub="partner-svc", tid=acme, realm_access={"roles": ["Viewer"]})
+    answer = gateway.post(PRODUCTS, token=es256).json()
+    assert answer["data"]["products"]["totalCount"] == products_of("acme"), answer
     # a token of the partner realm naming a tenant it does not belong to gets nothing more
     outsider = partner.issue(sub="partner-svc", tid=acme)
     assert gateway.post(PRODUCTS, token=outsider, tenant=demo.tenant("greenloop").id).status_code == 403
