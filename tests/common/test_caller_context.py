@@ -73,15 +73,6 @@ def identity() -> Iterator[tuple[Identity, str]]:
         yield state, server.url
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer().start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 async def client(identity: tuple[Identity, str]) -> AsyncIterator[CallerContextClient]:
     state, url = identity

@@ -38,7 +38,33 @@ class WidgetType:
 
 
 @strawberry.type
+class WhoAmI:
+    user_id: str | None
+    tenant_id: str | None
+    roles: list[str]
+    scopes: list[str]
+    policies: list[str]
+    platform_admin: bool
+    acting_as_platform_admin: bool
+    tenant_class: str | None
+
+
+@strawberry.type
 class Query:
+    @strawberry.field
+    def whoami(self, info: strawberry.Info) -> WhoAmI:
+        caller = info.context.caller
+        return WhoAmI(
+            user_id=caller.user_id,
+            tenant_id=caller.tenant_id,
+            roles=list(caller.roles),
+            scopes=sorted(caller.scopes),
+            policies=sorted(caller.policies),
+            platform_admin=caller.platform_admin,
+            acting_as_platform_admin=caller.acting_as_platform_admin,
+            tenant_class=caller.tenant_class,
+        )
+
     @strawberry.field
     async def widgets(self, info: strawberry.Info) -> list[WidgetType]:
         rows = (await info.context.session.exec(select(Widget).order_by(Widget.name))).all()
