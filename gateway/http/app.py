@@ -37,6 +37,8 @@ FORWARDED_FOR_HEADER = "x-forwarded-for"
 
 # A client-supplied request id is echoed into logs and subgraph requests; keep it tame.
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+# Headers the authentication stage checked (it reads the first value): forwarded exactly as checked.
+_CHECKED_HEADERS = frozenset({"authorization", TENANT_HEADER})
 _OPERATION_NAME = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
 _ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -157,6 +159,8 @@ class GraphQLEndpoint:
         forwarded: dict[str, str] = {}
         for name, value in request.headers.items():
             if name in self._forward:
+                if name in forwarded and name in _CHECKED_HEADERS:
+                    continue  # the edge checked the first value only: a second one must not ride along
                 forwarded[name] = f"{forwarded[name]}, {value}" if name in forwarded else value
         if REQUEST_ID_HEADER in self._forward:
             forwarded[REQUEST_ID_HEADER] = request_id  # generated ids propagate too

@@ -129,3 +129,24 @@ def test_an_unreachable_issuer_is_503_not_401(tmp_path: Path, echo_subgraph: Ech
         ]
     }
     assert up.status_code == 200  # no key cached yet: every request tries again
+
+
+def test_a_second_authorization_or_tenant_header_does_not_ride_along(
+    gateway: RunningGateway, token_issuer: OidcIssuer
+) -> None:
+    token = token_issuer.issue(sub="ada", tid="T1")
+    response = httpx.post(
+        gateway.graphql,
+        content=b'{"query": "{ forwarded }"}',
+        headers=[
+            ("content-type", "application/json"),
+            ("authorization", f"Bearer {token}"),
+            ("authorization", "Bearer forged"),
+            ("x-tenant-id", "T1"),
+            ("x-tenant-id", "T2"),
+        ],
+        timeout=30,
+    )
+    seen = forwarded(response)
+    assert seen["authorization"] == f"Bearer {token}"  # what the edge verified, nothing appended
+    assert seen["x-tenant-id"] == "T1"
