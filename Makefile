@@ -17,7 +17,7 @@ install: $(STAMP)
 
 ## Run the whole stack on the embedded defaults (SQLite, in-process bus, dev token issuer).
 run: install
-	$(VENV)/bin/dpp-stack
+	DPP_ENV=development $(VENV)/bin/dpp-stack
 
 ## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
 test: install

@@ -18,7 +18,7 @@ from pathlib import Path
 from subgraphs.common.app import create_app
 from subgraphs.common.db import Database
 from subgraphs.common.migrations import upgrade
-from subgraphs.common.settings import SERVICE_NAMES, Settings
+from subgraphs.common.settings import SERVICE_NAMES, Settings, startup_refusals, startup_warnings
 from subgraphs.registry import load_definition
 from subgraphs.stack import AppSpec, Stack
 
@@ -42,8 +42,23 @@ def prepare(name: str, settings: Settings, *, seed: bool) -> None:
         asyncio.run(run())
 
 
-def _seed_enabled() -> bool:
-    return os.environ.get("SEED", "1").lower() not in ("0", "false", "no")
+def _seed_enabled(settings: Settings) -> bool:
+    """``SEED``: on by default in development, off otherwise (the demo accounts' passwords are public)."""
+    default = "1" if settings.is_development else "0"
+    return os.environ.get("SEED", default).lower() not in ("0", "false", "no", "")
+
+
+def check_environment(settings: Settings) -> None:
+    """Refuse to start with a development key or secret outside development; say so loudly in development."""
+    refusals = startup_refusals(settings, os.environ)
+    for refusal in refusals:
+        log.error("refusing to start: %s", refusal)
+    if refusals:
+        raise SystemExit(2)
+    for warning in startup_warnings(settings, os.environ):
+        log.warning("%s", warning)
+    if not settings.is_development:
+        log.info("DPP_ENV=%s: development keys, secrets and demo data are refused", settings.environment)
 
 
 def _configure_logging(level: str) -> None:
@@ -61,7 +76,8 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env(args.name)
     settings = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
     _configure_logging(settings.log_level)
-    prepare(args.name, settings, seed=_seed_enabled() and not args.no_seed)
+    check_environment(settings)
+    prepare(args.name, settings, seed=_seed_enabled(settings) and not args.no_seed)
     app = create_app(load_definition(args.name), settings)
     asyncio.run(Stack([AppSpec(args.name, app, settings.host, settings.port)], settings.log_level).serve())
     return 0
@@ -96,9 +112,10 @@ def stack_main(argv: Sequence[str] | None = None) -> int:
     all_settings = {name: Settings.from_env(name) for name in SERVICE_NAMES}
     level = all_settings["identity"].log_level
     _configure_logging(level)
+    check_environment(all_settings["identity"])
     specs: list[AppSpec] = []
     for name, settings in all_settings.items():
-        prepare(name, settings, seed=_seed_enabled() and not args.no_seed)
+        prepare(name, settings, seed=_seed_enabled(settings) and not args.no_seed)
         specs.append(AppSpec(name, create_app(load_definition(name), settings), settings.host, settings.port))
     if not args.no_gateway:
         gateway = _gateway_spec()

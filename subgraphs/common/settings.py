@@ -6,6 +6,7 @@ Every variable is documented in the README's configuration table; keep the two i
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,41 @@ def normalise_database_url(url: str) -> str:
     if url.startswith("sqlite://"):
         return "sqlite+aiosqlite://" + url.split("://", 1)[1]
     return url
+
+
+def startup_refusals(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """Why a process with ``settings`` must not start (empty: it may).
+
+    Outside development nothing starts with a development key or secret. ``JWT_SECRET``
+    (the HS256 secret of the old development issuer) is refused there: HS256 is gone, and
+    whoever sets it believes it protects something. The demo seed refuses itself
+    (``subgraphs.identity.seed``), and the demo data is off by default outside development.
+    """
+    refusals: list[str] = []
+    if environ.get("JWT_SECRET") and not settings.is_development:
+        refusals.append(
+            "JWT_SECRET is set, but HS256 tokens are gone: identity signs RS256 tokens with the keys in "
+            "$DATA_DIR/identity-keys.json (dpp-keys rotate), and every service verifies them against the "
+            "issuers' JWKS (OIDC_ISSUERS). Remove JWT_SECRET."
+        )
+    if environ.get("SEED", "").lower() in ("1", "true", "yes") and not settings.is_development:
+        refusals.append(
+            f"SEED=1 loads the demo accounts, whose passwords are published; not with DPP_ENV={settings.environment}"
+        )
+    return refusals
+
+
+def startup_warnings(settings: Settings, environ: Mapping[str, str]) -> list[str]:
+    """What a process with ``settings`` should say loudly when it starts."""
+    warnings: list[str] = []
+    if settings.is_development:
+        warnings.append(
+            "DEVELOPMENT MODE (DPP_ENV=development): demo accounts with published passwords, signing keys generated "
+            "into DATA_DIR, tokens trusted from the local issuer; set DPP_ENV=production for anything shared"
+        )
+        if environ.get("JWT_SECRET"):
+            warnings.append("JWT_SECRET is ignored: HS256 tokens are gone (identity signs RS256; see OIDC_ISSUERS)")
+    return warnings
 
 
 def _environment() -> str:
@@ -95,8 +131,10 @@ class Settings:
             name: _env(f"{name.upper()}_URL", f"http://127.0.0.1:{_env(f'{name.upper()}_PORT', str(port))}/graphql")
             for name, port in SERVICE_PORTS.items()
         }
-        issuer_url = _env("ISSUER_URL", DEFAULT_ISSUER_URL).rstrip("/")
         identity_base = _identity_base(service_urls["identity"])
+        # Identity is the development issuer: by default its own address (IDENTITY_URL / IDENTITY_PORT).
+        issuer_url = _env("ISSUER_URL", identity_base).rstrip("/")
+        verifier = verifier_settings_from_env({**os.environ, "ISSUER_URL": issuer_url})
         return cls(
             service=service,
             host=_env(f"{prefix}_HOST", _env("SUBGRAPH_HOST", "127.0.0.1")),
@@ -114,6 +152,7 @@ class Settings:
             identity_url=identity_base,
             auth_context_ttl=float(_env("AUTH_CONTEXT_TTL", "5")),
             redis_url=_env("REDIS_URL", ""),
+            verifier=verifier,
             trusted_proxies=tuple(
                 item.strip() for item in _env("TRUSTED_PROXIES", "127.0.0.1,::1").split(",") if item.strip()
             ),
