@@ -57,10 +57,11 @@ class TenantClass(enum.Enum):
 
 
 class UserStatus(enum.Enum):
-    """An invited user has no password yet; an active one may sign in."""
+    """An invited user has no password yet; an active one may sign in; a deactivated one may not."""
 
     INVITED = "invited"
     ACTIVE = "active"
+    DEACTIVATED = "deactivated"
 
 
 # The legal lifecycle: anything else is refused with these named.
@@ -372,3 +373,44 @@ async def assign_roles(
     )
     await repo.flush()
     return before, sorted(role.name for role in roles), user
+
+
+async def remove_member(repo: IdentityRepository, user_id: str) -> tuple[list[str], User]:
+    """Remove a member from the session's tenant (their role grants go with the membership).
+
+    Returns the roles they held. The last Admin cannot be removed, as in :func:`assign_roles`.
+    """
+    membership = await repo.membership(user_id)
+    user = await repo.user(user_id) if membership is not None else None
+    if membership is None or user is None:
+        raise not_found("user", user_id)
+    available = {role.id: role for role in await repo.roles()}
+    grants = await repo.grants(membership.id)
+    held = sorted(available[g.role_id].name for g in grants if g.role_id in available)
+    admin = next((role for role in available.values() if role.name == ADMIN), None)
+    if admin is not None and ADMIN in held and await repo.count_holders(admin.id) <= 1:
+        raise Conflict(f"{user.email} is the last Admin of this tenant; give another member the Admin role first")
+    for grant in grants:
+        await repo.delete(grant)
+    await repo.flush()
+    await repo.delete(membership)
+    await repo.flush()
+    return held, user
+
+
+async def set_user_status(repo: IdentityRepository, user_id: str, status: UserStatus) -> tuple[str, User]:
+    """Deactivate or reactivate an account (platform-wide); returns the previous status and the user."""
+    user = await repo.user(user_id)
+    if user is None:
+        raise not_found("user", user_id)
+    allowed = {UserStatus.ACTIVE.value: UserStatus.DEACTIVATED, UserStatus.DEACTIVATED.value: UserStatus.ACTIVE}
+    if allowed.get(user.status) != status:
+        raise Conflict(
+            f"cannot change {user.email} from {user.status} to {status.value}; "
+            "active and deactivated accounts switch between the two (invited ones accept their invitation)",
+        )
+    previous = user.status
+    user.status = status.value
+    repo.add(user)
+    await repo.flush()
+    return previous, user

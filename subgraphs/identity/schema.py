@@ -49,7 +49,7 @@ from subgraphs.identity.schema_auth import (
 strawberry.enum(TenantType, description="What kind of organisation a tenant is")
 strawberry.enum(TenantStatus, description="Where a tenant is in its lifecycle")
 strawberry.enum(TenantClass, description="The tenant's plan")
-strawberry.enum(UserStatus, description="An invited user has not set a password yet; an active one may sign in")
+# UserStatus is registered in schema_auth, which uses it first.
 
 
 # -- visibility helpers ---------------------------------------------------------------------------

@@ -16,11 +16,18 @@ from strawberry.types import Info
 
 from subgraphs.common.audit import AuditRecord, run_mutation
 from subgraphs.common.caller import ADMIN
-from subgraphs.identity import policies, signin
+from subgraphs.identity import domain, policies, signin
+from subgraphs.identity.domain import UserStatus
 from subgraphs.identity.ratelimit import UNKNOWN_ADDRESS, client_address
+from subgraphs.identity.repository import IdentityRepository
 from subgraphs.identity.services import IdentityServices, identity_services
+from subgraphs.identity.sessions import USER_DEACTIVATED
 
 IDENTITY_ADMIN = [["identity:admin"]]
+strawberry.enum(
+    UserStatus,
+    description="An invited user has not set a password yet; an active one may sign in; a deactivated one may not",
+)
 
 
 def services_of(ctx: Any) -> IdentityServices:
@@ -51,6 +58,13 @@ class PolicyGrant:
 @strawberry.type(description="What signing out revoked")
 class LogoutPayload:
     revoked_sessions: int = strawberry.field(description="How many sessions were revoked (0: already signed out)")
+
+
+@strawberry.type(description="An account's new status")
+class UserStatusChange:
+    user_id: strawberry.ID
+    status: UserStatus
+    revoked_sessions: int = strawberry.field(description="Sessions ended by a deactivation")
 
 
 def _grant_view(grant: policies.Grant) -> PolicyGrant:
@@ -101,6 +115,44 @@ class AuthMutation:
     )
     async def revoke_policy(self, info: Info, role: str, policy: str) -> PolicyGrant:
         return await _change_policy(info, role, policy, grant=False)
+
+    @strawberry.mutation(
+        description="Remove a member from the active tenant; their access there ends at once (Admins)",
+        directives=[RequiresScopes(scopes=IDENTITY_ADMIN)],
+    )
+    async def remove_member(self, info: Info, user_id: strawberry.ID) -> strawberry.ID:
+        ctx = info.context
+        tenant_id = ctx.caller.require_role(ADMIN)
+
+        async def work(record: AuditRecord) -> str:
+            held, user = await domain.remove_member(IdentityRepository(ctx.session), str(user_id))
+            record.before = {"email": user.email, "roles": held}
+            return user.id
+
+        removed = await run_mutation(ctx, action="removeMember", object_type="User", work=work, object_id=str(user_id))
+        await announce(ctx, "membership", tenantId=tenant_id, userId=removed)
+        return strawberry.ID(removed)
+
+    @strawberry.mutation(
+        description="Deactivate (ending every session) or reactivate an account (platform administrators)",
+        directives=[Authenticated()],
+    )
+    async def set_user_status(self, info: Info, user_id: strawberry.ID, status: UserStatus) -> UserStatusChange:
+        ctx = info.context
+        ctx.caller.require_platform_admin()
+
+        async def work(record: AuditRecord) -> str:
+            previous, user = await domain.set_user_status(IdentityRepository(ctx.session), str(user_id), status)
+            record.before = {"status": previous}
+            record.after = {"status": user.status}
+            return user.id
+
+        changed = await run_mutation(ctx, action="setUserStatus", object_type="User", work=work, object_id=str(user_id))
+        revoked = 0
+        if status == UserStatus.DEACTIVATED:
+            revoked = await services_of(ctx).sessions.revoke_user(changed, USER_DEACTIVATED)
+        await announce(ctx, "user", userId=changed)
+        return UserStatusChange(user_id=strawberry.ID(changed), status=status, revoked_sessions=revoked)
 
 
 async def _logout(info: Info, *, everywhere: bool) -> LogoutPayload:

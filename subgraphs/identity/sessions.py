@@ -32,6 +32,7 @@ INVITATION_PREFIX = "inv_"
 LOGOUT = "logout"
 LOGOUT_EVERYWHERE = "logout_everywhere"
 REFRESH_REUSE = "refresh_reuse"
+USER_DEACTIVATED = "user_deactivated"
 INVALID_REFRESH = "this refresh token is not valid any more; sign in again"
 INVALID_INVITATION = "this invitation is not valid (unknown, expired or already used)"
 

@@ -90,8 +90,14 @@ def test_a_demoted_member_loses_the_rights_at_once(identity: Identity) -> None:
 
 def test_a_removed_membership_is_refused(identity: Identity) -> None:
     manager = identity.token_for("acme-manager")
-    identity.execute(f"DELETE FROM identity_memberships WHERE user_id = '{user_id('acme-manager')}'")
+    remove = "mutation($id: ID!) { removeMember(userId: $id) }"
+    assert data(identity.query(remove, {"id": user_id("acme-manager")}, as_user="acme-admin")) == {
+        "removeMember": user_id("acme-manager")
+    }
     assert identity.context(manager) == NOT_A_MEMBER
+    # The last Admin stays.
+    last = identity.query(remove, {"id": user_id("greenloop-admin")}, as_user="greenloop-admin")
+    assert last["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
 def test_a_deactivated_tenant_or_user_is_refused_at_once(identity: Identity) -> None:
@@ -105,9 +111,16 @@ def test_a_deactivated_tenant_or_user_is_refused_at_once(identity: Identity) -> 
     assert identity.context(consultant, tenant=ACME)[0] == 200  # the consultant's other tenant is fine
     data(identity.query(STATUS, {"id": GREENLOOP, "status": "ACTIVATED"}, as_user="root"))
     assert identity.context(admin)[0] == 200
-    # No operation deactivates a user yet; the state is what counts.
-    identity.execute(f"UPDATE identity_users SET status = 'invited' WHERE id = '{user_id('acme-viewer')}'")
+    deactivate = "mutation($id: ID!) { setUserStatus(userId: $id, status: DEACTIVATED) { status revokedSessions } }"
+    body = data(identity.query(deactivate, {"id": user_id("acme-viewer")}, as_user="root"))
+    assert body == {"setUserStatus": {"status": "DEACTIVATED", "revokedSessions": 1}}
     assert identity.context(viewer) == UNAUTHENTICATED
+    login = 'mutation { login(email: "viewer@acme.example", password: "Acme-Viewer-2026") { accessToken } }'
+    assert identity.query(login)["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    reactivate = "mutation($id: ID!) { setUserStatus(userId: $id, status: ACTIVE) { status } }"
+    data(identity.query(reactivate, {"id": user_id("acme-viewer")}, as_user="root"))
+    assert identity.context(viewer) == UNAUTHENTICATED  # its session stays ended
+    assert "errors" not in identity.query(login)
 
 
 def test_policy_grant_and_revoke_take_effect_at_once(identity: Identity) -> None:
