@@ -126,9 +126,9 @@ def image_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def pod(service: str, files: Path, logs: Path) -> Iterator[str]:
-    """Run ``service``'s container command with its manifest environment (Secrets replaced by local stand-ins)
-    inside the pod's mounts; yields its base URL once the process listens."""
+def pod(service: str, files: Path, logs: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start ``service``'s container command with its manifest environment (Secrets replaced by local stand-ins)
+    inside the pod's mounts; yields its base URL and process, and ends the process (its session) afterwards."""
     container = M.container(service)
     volumes = {v["name"]: v for v in M.pod(service)["volumes"]}
     empty_dirs = [m["mountPath"] for m in container["volumeMounts"] if "emptyDir" in volumes[m["name"]]]
@@ -145,35 +145,37 @@ def pod(service: str, files: Path, logs: Path) -> Iterator[str]:
         env["DATABASE_URL"] = f"sqlite:////tmp/{service}.db"  # the Secret's PostgreSQL URL, on the emptyDir
     secrets = [m["mountPath"] for m in container["volumeMounts"] if "secret" in volumes[m["name"]]]
     env["SECRET_MOUNT"] = str(Path(secrets[0]).resolve()) if secrets else ""
-    log = (logs / f"{service}.log").open("wb")
-    process = subprocess.Popen(
-        ["unshare", "-m", "--propagation", "private", "sh", "-c", POD_MOUNTS, "pod", *command],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, (
-                f"{service} exited {process.returncode}: {(logs / f'{service}.log').read_text()}"
-            )
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"http://127.0.0.1:{port}/", timeout=2)
-                break
-            assert time.monotonic() < deadline, f"{service} did not listen: {(logs / f'{service}.log').read_text()}"
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
+    with (logs / f"{service}.log").open("wb") as log:
+        process = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", POD_MOUNTS, "pod", *command],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-        log.close()
+            yield f"http://127.0.0.1:{port}", process
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+
+
+def wait_until_ready(service: str, url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll the readiness probe's path as the kubelet would, until 200; fails if the process exits first."""
+    path = M.probes(service)["readinessProbe"]["httpGet"]["path"]
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, f"{service} exited {process.returncode}: {log.read_text()}"
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url + path, timeout=5).status_code == 200:
+                return
+        assert time.monotonic() < deadline, f"{service} never became ready: {log.read_text()}"
+        time.sleep(0.2)
 
 
 @pytest.mark.slow
@@ -185,13 +187,11 @@ def test_every_pod_starts_on_a_read_only_root_filesystem(tmp_path: Path) -> None
     logs.mkdir()
     before = {p.name: p.stat().st_mtime_ns for p in (files / "keys").iterdir()}
     with contextlib.ExitStack() as stack:
-        urls = {service: stack.enter_context(pod(service, files, logs)) for service in SERVICES}
-        for service, url in urls.items():
-            deadline = time.monotonic() + 60
-            while httpx.get(url + M.probes(service)["readinessProbe"]["httpGet"]["path"], timeout=5).status_code != 200:
-                assert time.monotonic() < deadline, f"{service} never became ready"
-                time.sleep(0.5)
+        pods = {service: stack.enter_context(pod(service, files, logs)) for service in SERVICES}
+        for service, (url, process) in pods.items():
+            wait_until_ready(service, url, process, logs / f"{service}.log")
             assert_probes_answer(service, url)
+        urls = {service: url for service, (url, _) in pods.items()}
         jwks = httpx.get(urls["identity"] + "/.well-known/jwks.json", timeout=10).json()
     assert [k["kid"] for k in jwks["keys"]] == [kid]
     assert {p.name: p.stat().st_mtime_ns for p in (files / "keys").iterdir()} == before
