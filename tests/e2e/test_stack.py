@@ -36,9 +36,10 @@ query Passports($first: Int!) {
 
 
 class Stack:
-    def __init__(self, gateway: str, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, gateway: str, process: subprocess.Popen[bytes], ports: dict[str, int]) -> None:
         self.gateway = gateway
         self.process = process
+        self.ports = ports
 
     def gql(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
         headers = {"authorization": f"Bearer {token}"} if token else {}
@@ -77,7 +78,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             process.kill()
             pytest.fail(f"stack did not come up:\n{output[-3000:]}")
         time.sleep(0.3)
-    stack = Stack(gateway + "/graphql", process)
+    ports = {name: int(env[f"{name.upper()}_PORT"]) for name in SERVICE_NAMES}
+    stack = Stack(gateway + "/graphql", process, ports)
     yield stack
     if process.poll() is None:
         process.kill()
@@ -133,9 +135,42 @@ def test_anonymous_public_passport_shows_only_public_fields(stack: Stack) -> Non
     assert keys == public
 
 
-def test_anonymous_private_queries_get_unauthenticated(stack: Stack) -> None:
+def test_anonymous_private_queries_are_refused_by_the_gateway(stack: Stack) -> None:
     body = stack.gql("{ passports(first: 1) { totalCount } }")
-    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHORIZED_FIELD_OR_TYPE"
+    assert not (body.get("data") or {}).get("passports")
+
+
+ENTITIES = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Product { id name sku } } }"
+
+
+def test_a_subgraph_called_directly_ignores_a_forged_tenant_header(stack: Stack) -> None:
+    catalog = f"http://127.0.0.1:{stack.ports['catalog']}/graphql"
+    product = next(p for p in demo.PRODUCTS if p.tenant_key == "acme")
+    variables = {"r": [{"__typename": "Product", "id": product.id}]}
+    payload = {"query": ENTITIES, "variables": variables}
+    plain = httpx.post(catalog, json=payload)
+    forged = httpx.post(catalog, json=payload, headers={"x-tenant-id": demo.tenant("acme").id})
+    assert forged.status_code == plain.status_code == 200
+    assert forged.json() == plain.json()  # the header alone changes nothing: still anonymous
+    assert forged.json() == {"data": {"_entities": [None]}}  # not public: nothing, for anyone anonymous
+
+
+def test_a_subgraph_checks_tokens_and_tenant_membership_itself(stack: Stack) -> None:
+    catalog = f"http://127.0.0.1:{stack.ports['catalog']}/graphql"
+    token = _login(stack, "admin@acme.example", "Acme-Admin-2026")
+    query = {"query": "{ __typename }"}
+    assert httpx.post(catalog, json=query, headers={"authorization": f"Bearer {token}"}).status_code == 200
+    foreign = httpx.post(
+        catalog, json=query, headers={"authorization": f"Bearer {token}", "x-tenant-id": demo.tenant("greenloop").id}
+    )
+    assert (foreign.status_code, foreign.json()["errors"][0]["extensions"]["code"]) == (403, "FORBIDDEN")
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    refused = httpx.post(catalog, json=query, headers={"authorization": f"Bearer {tampered}"})
+    assert refused.status_code == 401
+    assert refused.json() == {
+        "errors": [{"message": "Invalid or expired token", "extensions": {"code": "UNAUTHENTICATED"}}]
+    }
 
 
 def test_ctrl_c_stops_the_whole_stack_cleanly(stack: Stack) -> None:
