@@ -153,7 +153,6 @@ def test_a_subgraph_called_directly_ignores_a_forged_tenant_header(stack: Stack)
     forged = httpx.post(catalog, json=payload, headers={"x-tenant-id": demo.tenant("acme").id})
     assert forged.status_code == plain.status_code == 200
     assert forged.json() == plain.json()  # the header alone changes nothing: still anonymous
-    assert forged.json() == {"data": {"_entities": [None]}}  # not public: nothing, for anyone anonymous
 
 
 def test_a_subgraph_checks_tokens_and_tenant_membership_itself(stack: Stack) -> None:
