@@ -7,6 +7,8 @@ from pathlib import Path
 
 from graphql import GraphQLError
 
+from gateway.supergraph import SupergraphError
+
 from .diff import BREAKING, DANGEROUS, SAFE, diff_supergraphs
 
 
@@ -20,7 +22,7 @@ def run_diff(old_path: str, new_path: str) -> int:
         return 2
     try:
         changes = diff_supergraphs(old_sdl, new_sdl)
-    except (GraphQLError, TypeError) as exc:
+    except (GraphQLError, TypeError, SupergraphError) as exc:
         print(f"error: not a valid supergraph: {exc}", file=sys.stderr)
         return 2
     for change in changes:

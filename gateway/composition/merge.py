@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from collections.abc import Callable
 
+from gateway.supergraph.api_schema import EXECUTABLE_LOCATIONS
+
 from .errors import CompositionError, CompositionHint
 from .fieldset import FieldSetSyntaxError, top_level_fields
 from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, and_requirements
@@ -654,23 +656,9 @@ class Merger:
         return out
 
 
-_EXECUTABLE = frozenset(
-    {
-        "QUERY",
-        "MUTATION",
-        "SUBSCRIPTION",
-        "FIELD",
-        "FRAGMENT_DEFINITION",
-        "FRAGMENT_SPREAD",
-        "INLINE_FRAGMENT",
-        "VARIABLE_DEFINITION",
-    }
-)
-
-
 def executable_locations(d: object) -> list[str]:
     """The locations of a directive definition that are executable (usable in operations)."""
-    return [loc.value for loc in getattr(d, "locations", ()) if loc.value in _EXECUTABLE]
+    return [loc.value for loc in getattr(d, "locations", ()) if loc.value in EXECUTABLE_LOCATIONS]
 
 
 _LABEL = re.compile(r"[A-Za-z][A-Za-z0-9_\-:./]*")

@@ -10,7 +10,6 @@ sees it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from graphql import GraphQLSyntaxError, parse, print_ast
@@ -39,6 +38,7 @@ from graphql.language import (
 )
 
 from gateway.sdl_values import directive_arguments
+from gateway.supergraph.links import LINK_SPEC, Link, read_links
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set, top_level_fields
@@ -217,47 +217,31 @@ class _Names:
         return self.local_to_canonical.get(local)
 
 
-def _version(url: str) -> tuple[int, int]:
-    m = re.search(r"/v(\d+)\.(\d+)", url)
-    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
-
-
 def _link_names(
     doc: DocumentNode, errors: list[CompositionError], sub: str
 ) -> tuple[_Names, bool, tuple[int, int], list[tuple[str, list[object]]]]:
-    """Read the schema's ``@link``s: which local names mean which federation directives."""
+    """Read the schema's ``@link``s (:func:`gateway.supergraph.links.read_links`): which local
+    names mean which federation directives."""
     names = _Names()
     links: list[tuple[str, list[object]]] = []
-    fed_link: dict[str, object] | None = None
-    for d in doc.definitions:
-        if isinstance(d, SchemaDefinitionNode | SchemaExtensionNode):
-            for app in d.directives or ():
-                # ``@link`` itself may be renamed (``@link(as:)``); the url tells what it is.
-                args = directive_arguments(app)
-                url = args.get("url")
-                if not isinstance(url, str):
-                    continue
-                if url.startswith("https://specs.apollo.dev/link/"):
-                    names.link_names.add(app.name.value)
-                    continue
-                if app.name.value not in ("link", "core") and "link" not in app.name.value:
-                    continue
-                names.link_names.add(app.name.value)
-                imports = args.get("import") or []
-                assert isinstance(imports, list)
-                links.append((url, imports))
-                if url.startswith(FEDERATION_URL):
-                    fed_link = args
+    fed_link: Link | None = None
+    for link in read_links(doc):
+        if link.from_feature:
+            continue  # a subgraph links by url; @core(feature:) is a Federation 1 supergraph's
+        names.link_names.add(link.directive)
+        if link.url.startswith(LINK_SPEC):
+            continue
+        links.append((link.url, list(link.raw_imports)))
+        if link.url.startswith(FEDERATION_URL):
+            fed_link = link
     if fed_link is None:
         for n in FED1_DIRECTIVES:
             names.local_to_canonical[n] = n
         return names, False, (1, 0), links
-    url = str(fed_link["url"])
-    prefix = str(fed_link.get("as") or "federation")
+    prefix = fed_link.alias or "federation"
     for n in FEDERATION_DIRECTIVES:
         names.local_to_canonical[f"{prefix}__{n}"] = n
-    imports = fed_link.get("import")
-    for imp in imports if isinstance(imports, list) else []:
+    for imp in fed_link.raw_imports:
         if isinstance(imp, str):
             src, local = imp, imp
         elif isinstance(imp, dict):
@@ -276,7 +260,7 @@ def _link_names(
                 )
                 continue
             names.local_to_canonical[local.lstrip("@")] = canonical
-    return names, True, _version(url), links
+    return names, True, fed_link.version, links
 
 
 def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Subgraph | None:

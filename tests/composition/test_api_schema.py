@@ -1,4 +1,7 @@
-"""``api_schema_from_supergraph``: the machinery and @inaccessible elements are gone."""
+"""The API schema the gateway serves: the machinery and @inaccessible elements are gone.
+
+``api_schema_from_supergraph`` is the gateway's own derivation (``gateway.supergraph.api_schema``).
+"""
 
 from __future__ import annotations
 
@@ -33,6 +36,18 @@ def test_executable_directives_stay_and_linked_ones_go() -> None:
     assert [d.name for d in schema.directives if d.name in ("trace", "visibility")] == ["trace"]
     trace = schema.get_directive("trace")
     assert trace is not None and [str(loc.name) for loc in trace.locations] == ["FIELD"]
+
+
+def test_served_schema_is_the_derived_one() -> None:
+    """``gateway serve`` and ``gateway schema diff`` see one API schema (it used to be two
+    derivations that differed on the executable-directives case)."""
+    from gateway.runtime import Gateway
+
+    for case in ("executable-directives", "inaccessible-and-tags", "descriptions-deprecations"):
+        sdl = (CASES_DIR / case / "expected-supergraph.graphql").read_text()
+        served = print_schema(Gateway.from_supergraph_sdl(sdl).api_schema)
+        assert served == print_schema(api_schema_from_supergraph(sdl))
+        assert normalise_api(served) == normalise_api((CASES_DIR / case / "expected-api.graphql").read_text())
 
 
 def test_deprecations_and_descriptions_survive() -> None:
