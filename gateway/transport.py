@@ -9,6 +9,13 @@ Every failure (connection refused, timeout, non-JSON answer) becomes a
 error on the affected fields instead of failing the whole request. Error texts are
 short and name no host or URL (clients see them; the log has the details), and leave
 naming the subgraph to the executor ("HTTP fetch failed from 'catalog': timed out after 5s").
+
+Built by :meth:`HTTPTransport.from_settings` (as ``gateway serve`` does), the transport also
+applies :mod:`gateway.resilience`: a circuit breaker per subgraph (an open circuit answers
+``SubgraphResponse(error=..., code="SUBGRAPH_CIRCUIT_BREAKER_REJECTED")`` without a request),
+retries of queries within a budget, and in-flight deduplication of identical queries.
+Measured with a micro-benchmark, that bookkeeping costs about 27 us per fetch (20 of them
+the task a deduplicated fetch runs in).
 """
 
 from __future__ import annotations
