@@ -22,8 +22,8 @@ from graphql.language import OperationDefinitionNode
 
 from .errors import CompositionError
 from .merge import _combine_requirements
-from .subgraph import Decorations, Subgraph
-from .supergraph import SType, Supergraph
+from .subgraph import Decorations, SubgraphSchema
+from .supergraph import ComposedSupergraph, SType
 
 __all__ = ["check_auth_placement", "check_transitive_auth", "propagate_auth_to_interfaces"]
 
@@ -41,7 +41,7 @@ def _applied(deco: Decorations) -> list[str]:
     return out
 
 
-def _error(sg: Subgraph, directive: str, what: str, coordinate: str) -> CompositionError:
+def _error(sg: SubgraphSchema, directive: str, what: str, coordinate: str) -> CompositionError:
     return CompositionError(
         _CODE,
         f"[{sg.name}] Invalid use of {directive} on {what}: {directive} cannot be applied on interfaces, "
@@ -51,7 +51,7 @@ def _error(sg: Subgraph, directive: str, what: str, coordinate: str) -> Composit
     )
 
 
-def check_auth_placement(subgraphs: list[Subgraph]) -> list[CompositionError]:
+def check_auth_placement(subgraphs: list[SubgraphSchema]) -> list[CompositionError]:
     """Reject authorization directives on interfaces, their fields and interface objects."""
     errors: list[CompositionError] = []
     for sg in subgraphs:
@@ -75,7 +75,7 @@ def _and(decos: list[Decorations]) -> Decorations:
     return out
 
 
-def propagate_auth_to_interfaces(supergraph: Supergraph) -> None:
+def propagate_auth_to_interfaces(supergraph: ComposedSupergraph) -> None:
     """Give each interface (and interface field) the ANDed requirements of its implementations."""
     for iface in supergraph.types.values():
         if iface.kind != "interface":
@@ -129,7 +129,7 @@ def _selection(text: str) -> SelectionSetNode | None:
     return op.selection_set
 
 
-def _verify(sg: Supergraph, have: Decorations, t: SType, sel: SelectionSetNode, directive: str) -> None:
+def _verify(sg: ComposedSupergraph, have: Decorations, t: SType, sel: SelectionSetNode, directive: str) -> None:
     for s in sel.selections:
         if isinstance(s, FieldNode):
             f = t.fields.get(s.name.value)
@@ -150,7 +150,7 @@ def _verify(sg: Supergraph, have: Decorations, t: SType, sel: SelectionSetNode, 
             _verify(sg, have, cond or t, s.selection_set, directive)
 
 
-def check_transitive_auth(sg: Supergraph) -> list[CompositionError]:
+def check_transitive_auth(sg: ComposedSupergraph) -> list[CompositionError]:
     """``MISSING_TRANSITIVE_AUTH_REQUIREMENTS``: a field must ask what its @requires / @fromContext data asks."""
     errors: list[CompositionError] = []
     names = {g.enum: g.name for g in sg.graphs}

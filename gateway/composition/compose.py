@@ -9,8 +9,8 @@ from .errors import CompositionError, CompositionHint
 from .merge import Merger
 from .printer import print_supergraph
 from .satisfiability import check_satisfiability
-from .subgraph import Subgraph, SubgraphSource, parse_subgraph
-from .supergraph import Supergraph
+from .subgraph import SubgraphSchema, SubgraphSource, parse_subgraph
+from .supergraph import ComposedSupergraph
 from .validate import validate_subgraphs, validate_supergraph
 
 
@@ -21,7 +21,7 @@ class CompositionResult:
     supergraph_sdl: str | None = None
     errors: list[CompositionError] = field(default_factory=list)
     hints: list[CompositionHint] = field(default_factory=list)
-    supergraph: Supergraph | None = None
+    supergraph: ComposedSupergraph | None = None
 
     @property
     def ok(self) -> bool:
@@ -37,7 +37,7 @@ def compose(subgraphs: list[SubgraphSource]) -> CompositionResult:
         errors.append(CompositionError("INVALID_SUBGRAPH_NAME", f'More than one subgraph is named "{n}".', (n,)))
     if not subgraphs:
         errors.append(CompositionError("NO_SUBGRAPHS", "No subgraphs to compose."))
-    parsed: list[Subgraph] = []
+    parsed: list[SubgraphSchema] = []
     for src in subgraphs:
         sg = parse_subgraph(src, errors)
         if sg is not None:

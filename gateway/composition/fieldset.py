@@ -2,24 +2,12 @@
 
 from __future__ import annotations
 
-from graphql import GraphQLSyntaxError, parse, print_ast
-from graphql.language import FieldNode, InlineFragmentNode, OperationDefinitionNode, SelectionSetNode
+from graphql import print_ast
+from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
+from gateway.supergraph.fieldset import FieldSetSyntaxError, parse_field_set
 
-class FieldSetSyntaxError(ValueError):
-    """The field set string is not a valid selection set."""
-
-
-def parse_field_set(text: str) -> SelectionSetNode:
-    """Parse ``"id sku pkg { id }"`` as the selection set it is, braces implied."""
-    try:
-        doc = parse("{" + text + "}", no_location=True)
-    except GraphQLSyntaxError as exc:
-        raise FieldSetSyntaxError(str(exc.message)) from exc
-    op = doc.definitions[0]
-    if not isinstance(op, OperationDefinitionNode) or len(doc.definitions) != 1:
-        raise FieldSetSyntaxError("a field set is a single selection set")
-    return op.selection_set
+__all__ = ["FieldSetSyntaxError", "parse_field_set", "print_selection_set", "top_level_fields"]
 
 
 def top_level_fields(text: str) -> list[str]:

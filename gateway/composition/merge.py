@@ -16,9 +16,18 @@ from gateway.supergraph.api_schema import EXECUTABLE_LOCATIONS
 
 from .errors import CompositionError, CompositionHint
 from .fieldset import FieldSetSyntaxError, top_level_fields
-from .subgraph import BUILTIN_SCALARS, ArgumentDef, Decorations, FieldDef, Subgraph, TypeDef, and_requirements
+from .subgraph import (
+    BUILTIN_SCALARS,
+    ArgumentDef,
+    Decorations,
+    SubgraphField,
+    SubgraphSchema,
+    SubgraphType,
+    and_requirements,
+)
 from .supergraph import (
-    ContextArgument,
+    ComposedContextArgument,
+    ComposedSupergraph,
     Graph,
     JoinField,
     JoinType,
@@ -27,7 +36,6 @@ from .supergraph import (
     SEnumValue,
     SField,
     SType,
-    Supergraph,
 )
 from .typeref import TypeRef
 
@@ -138,7 +146,7 @@ def _fmt_sgs(names: list[str]) -> str:
 class Merger:
     """One composition's merge step; collects errors and hints instead of raising."""
 
-    def __init__(self, subgraphs: list[Subgraph]) -> None:
+    def __init__(self, subgraphs: list[SubgraphSchema]) -> None:
         self.subgraphs = subgraphs
         self.errors: list[CompositionError] = []
         self.hints: list[CompositionHint] = []
@@ -146,7 +154,7 @@ class Merger:
         self.graphs = [Graph(e, s.name, s.url) for e, s in zip(enums, subgraphs, strict=True)]
         self.enum_of = {g.name: g.enum for g in self.graphs}
         # type name -> [(subgraph, definition)] in subgraph order; dict order is first appearance.
-        self.defs: dict[str, list[tuple[Subgraph, TypeDef]]] = {}
+        self.defs: dict[str, list[tuple[SubgraphSchema, SubgraphType]]] = {}
         for s in subgraphs:
             for t in s.types.values():
                 self.defs.setdefault(t.name, []).append((s, t))
@@ -215,7 +223,7 @@ class Merger:
 
     # ---- the whole merge -------------------------------------------------------------------
 
-    def merge(self) -> Supergraph:
+    def merge(self) -> ComposedSupergraph:
         """Merge every type; errors are in ``self.errors`` afterwards."""
         self._compute_kinds()
         usage = self._enum_usage()
@@ -239,10 +247,10 @@ class Merger:
         self._propagate_interface_objects(types)
         kinds = (("query", "Query"), ("mutation", "Mutation"), ("subscription", "Subscription"))
         roots = {k: v for k, v in kinds if v in types}
-        sg = Supergraph(self.graphs, types, roots, self._directives())
+        sg = ComposedSupergraph(self.graphs, types, roots, self._directives())
         return sg
 
-    def _join_types(self, defs: list[tuple[Subgraph, TypeDef]]) -> list[JoinType]:
+    def _join_types(self, defs: list[tuple[SubgraphSchema, SubgraphType]]) -> list[JoinType]:
         out: list[JoinType] = []
         for s, t in defs:
             g = self.enum_of[s.name]
@@ -255,7 +263,7 @@ class Merger:
                 out.append(JoinType(g, None, False, True, t.interface_object))
         return out
 
-    def _merge_composite(self, name: str, kind: str, defs: list[tuple[Subgraph, TypeDef]]) -> SType:
+    def _merge_composite(self, name: str, kind: str, defs: list[tuple[SubgraphSchema, SubgraphType]]) -> SType:
         st = SType(name, kind, merge_decorations([t.deco for _, t in defs]))
         st.join_types = self._join_types(defs)
         st.contexts = [f"{s.name}__{c}" for s, t in defs for c in t.contexts]
@@ -265,7 +273,7 @@ class Merger:
                     st.interfaces.append(i)
                 st.implements.append((self.enum_of[s.name], i))
         type_graphs = [s.name for s, _ in defs]
-        field_defs: dict[str, list[tuple[Subgraph, FieldDef]]] = {}
+        field_defs: dict[str, list[tuple[SubgraphSchema, SubgraphField]]] = {}
         for s, t in defs:
             for f in t.fields.values():
                 field_defs.setdefault(f.name, []).append((s, f))
@@ -276,7 +284,7 @@ class Merger:
         return st
 
     def _merge_field(
-        self, tname: str, fname: str, fdefs: list[tuple[Subgraph, FieldDef]], type_graphs: list[str]
+        self, tname: str, fname: str, fdefs: list[tuple[SubgraphSchema, SubgraphField]], type_graphs: list[str]
     ) -> SField | None:
         coord = f"{tname}.{fname}"
         resolving = [(s, f) for s, f in fdefs if not f.external] or fdefs
@@ -407,7 +415,7 @@ class Merger:
         return sf
 
     def _merge_args(
-        self, coord: str, arg_sets: list[tuple[Subgraph, dict[str, ArgumentDef]]]
+        self, coord: str, arg_sets: list[tuple[SubgraphSchema, dict[str, ArgumentDef]]]
     ) -> dict[str, SArgument]:
         names: list[str] = []
         for _, args in arg_sets:
@@ -445,7 +453,7 @@ class Merger:
         return out
 
     def _merge_input_value(
-        self, coord: str, present: list[tuple[Subgraph, ArgumentDef]], what: str
+        self, coord: str, present: list[tuple[SubgraphSchema, ArgumentDef]], what: str
     ) -> SArgument | None:
         t: TypeRef | None = present[0][1].type
         for _, a in present[1:]:
@@ -496,7 +504,7 @@ class Merger:
             sa.joins = [JoinField(self.enum_of[s.name], type=str(a.type)) for s, a in present]
         return sa
 
-    def _merge_input(self, name: str, defs: list[tuple[Subgraph, TypeDef]]) -> SType:
+    def _merge_input(self, name: str, defs: list[tuple[SubgraphSchema, SubgraphType]]) -> SType:
         st = SType(name, "input", merge_decorations([t.deco for _, t in defs]))
         st.join_types = [JoinType(self.enum_of[s.name]) for s, _ in defs]
         names: list[str] = []
@@ -547,7 +555,7 @@ class Merger:
             )
         return st
 
-    def _merge_enum(self, name: str, defs: list[tuple[Subgraph, TypeDef]], usage: set[str]) -> SType:
+    def _merge_enum(self, name: str, defs: list[tuple[SubgraphSchema, SubgraphType]], usage: set[str]) -> SType:
         st = SType(name, "enum", merge_decorations([t.deco for _, t in defs]))
         st.join_types = [JoinType(self.enum_of[s.name]) for s, _ in defs]
         as_input = sorted(u.split(":", 1)[1] for u in usage if u.startswith("input:"))
@@ -604,7 +612,7 @@ class Merger:
             )
         return st
 
-    def _merge_union(self, name: str, defs: list[tuple[Subgraph, TypeDef]]) -> SType:
+    def _merge_union(self, name: str, defs: list[tuple[SubgraphSchema, SubgraphType]]) -> SType:
         st = SType(name, "union", merge_decorations([t.deco for _, t in defs]))
         st.join_types = [JoinType(self.enum_of[s.name]) for s, _ in defs]
         for s, t in defs:
@@ -673,20 +681,20 @@ def _valid_override_label(label: str) -> bool:
     return _LABEL.fullmatch(label) is not None
 
 
-def _context_arguments(s: Subgraph, f: FieldDef) -> list[ContextArgument]:
+def _context_arguments(s: SubgraphSchema, f: SubgraphField) -> list[ComposedContextArgument]:
     """``join__ContextArgument``s for the ``@fromContext`` arguments of one subgraph's field."""
-    out: list[ContextArgument] = []
+    out: list[ComposedContextArgument] = []
     for a in f.args.values():
         if a.from_context is None:
             continue
         m = re.match(r"\s*\$([_A-Za-z][_0-9A-Za-z]*)", a.from_context)
         if m is None:
             continue
-        out.append(ContextArgument(f"{s.name}__{m.group(1)}", a.name, str(a.type), a.from_context[m.end():]))
+        out.append(ComposedContextArgument(f"{s.name}__{m.group(1)}", a.name, str(a.type), a.from_context[m.end():]))
     return out
 
 
-def _still_used(s: Subgraph, tname: str, fname: str) -> bool:
+def _still_used(s: SubgraphSchema, tname: str, fname: str) -> bool:
     """Whether a subgraph still needs a field it gave away with ``@override`` (``usedOverridden``).
 
     It does when the field is part of one of its keys, is required by one of its

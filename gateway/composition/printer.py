@@ -1,4 +1,4 @@
-"""Printing a :class:`Supergraph` as SDL in the layout Apollo's composer uses.
+"""Printing a :class:`ComposedSupergraph` as SDL in the layout Apollo's composer uses.
 
 Gateways (ours, Apollo Router, Hive) read this text, so the machinery (``@link``s,
 ``join__*`` definitions) follows the join spec exactly; types and directive
@@ -15,7 +15,7 @@ from graphql.language.block_string import print_block_string
 
 from .merge import executable_locations
 from .subgraph import Decorations
-from .supergraph import JoinField, JoinType, SArgument, SField, SType, Supergraph
+from .supergraph import ComposedSupergraph, JoinField, JoinType, SArgument, SField, SType
 
 LINK_V1 = "https://specs.apollo.dev/link/v1.0"
 JOIN_V03 = "https://specs.apollo.dev/join/v0.3"
@@ -57,7 +57,7 @@ def _desc(text: str | None, indent: str, first: bool) -> str:
 class _Features:
     """Which optional specs the supergraph uses, decided by walking it once."""
 
-    def __init__(self, sg: Supergraph) -> None:
+    def __init__(self, sg: ComposedSupergraph) -> None:
         self.tag = self.inaccessible = self.authenticated = self.scopes = self.policy = False
         self.override_label = False
         self.context = False
@@ -82,7 +82,7 @@ class _Features:
         self.policy |= d.policies is not None
 
 
-def print_supergraph(sg: Supergraph) -> str:
+def print_supergraph(sg: ComposedSupergraph) -> str:
     """The supergraph SDL."""
     feats = _Features(sg)
     join_v05 = feats.override_label or feats.context

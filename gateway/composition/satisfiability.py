@@ -22,8 +22,8 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set
-from .subgraph import Subgraph
-from .supergraph import Supergraph
+from .subgraph import SubgraphSchema
+from .supergraph import ComposedSupergraph
 
 #: A provides context: field name -> what is provided below it (empty tuple: a leaf).
 Provided = tuple[tuple[str, "Provided"], ...]
@@ -53,7 +53,7 @@ def _provided_tree(sel: SelectionSetNode) -> Provided:
 
 
 class _Checker:
-    def __init__(self, subgraphs: list[Subgraph], supergraph: Supergraph) -> None:
+    def __init__(self, subgraphs: list[SubgraphSchema], supergraph: ComposedSupergraph) -> None:
         self.subgraphs = {s.name: s for s in subgraphs}
         self.supergraph = supergraph
         self.errors: list[CompositionError] = []
@@ -355,6 +355,6 @@ def _render_path(path: list[str]) -> str:
     return "{\n" + body + "\n}"
 
 
-def check_satisfiability(subgraphs: list[Subgraph], supergraph: Supergraph) -> list[CompositionError]:
+def check_satisfiability(subgraphs: list[SubgraphSchema], supergraph: ComposedSupergraph) -> list[CompositionError]:
     """Report every object field that no query plan can reach, with a query that shows the path."""
     return _Checker(subgraphs, supergraph).run()

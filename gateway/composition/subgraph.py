@@ -6,6 +6,10 @@ subgraph imported it under (``@key``, ``@federation__key``, a renamed import).
 Federation machinery (``_Service``, ``_Entity``, ``_Any``, ``FieldSet``, the
 ``_service`` / ``_entities`` root fields) is dropped here so that merging never
 sees it.
+
+The composer's world: ``SubgraphSchema``, ``SubgraphType``, ``SubgraphField`` are subgraph schemas
+being composed (the served supergraph's ``Subgraph`` / ``TypeDef`` / ``FieldDef`` live in
+:mod:`gateway.supergraph.model`).
 """
 
 from __future__ import annotations
@@ -122,7 +126,7 @@ class ArgumentDef:
 
 
 @dataclass(slots=True)
-class FieldDef:
+class SubgraphField:
     """A field of an object or interface type, with its federation directives read."""
 
     name: str
@@ -154,13 +158,13 @@ class EnumValueDef:
 
 
 @dataclass(slots=True)
-class TypeDef:
+class SubgraphType:
     """A named type as one subgraph defines it (definition and extensions combined)."""
 
     name: str
     kind: str  # "object" | "interface" | "union" | "enum" | "input" | "scalar"
     deco: Decorations = field(default_factory=Decorations)
-    fields: dict[str, FieldDef] = field(default_factory=dict)
+    fields: dict[str, SubgraphField] = field(default_factory=dict)
     input_fields: dict[str, ArgumentDef] = field(default_factory=dict)
     keys: list[KeyDef] = field(default_factory=list)
     interfaces: list[str] = field(default_factory=list)
@@ -188,14 +192,14 @@ class ComposedDirective:
 
 
 @dataclass(slots=True)
-class Subgraph:
+class SubgraphSchema:
     """A parsed subgraph: types keyed by name, root types renamed to Query/Mutation/Subscription."""
 
     name: str
     url: str
     fed2: bool
     version: tuple[int, int]
-    types: dict[str, TypeDef] = field(default_factory=dict)
+    types: dict[str, SubgraphType] = field(default_factory=dict)
     composed: list[ComposedDirective] = field(default_factory=list)
     #: Directive definitions that are not federation's (kept for executable directives).
     directive_defs: dict[str, DirectiveDefinitionNode] = field(default_factory=dict)
@@ -263,7 +267,7 @@ def _link_names(
     return names, True, fed_link.version, links
 
 
-def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Subgraph | None:
+def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> SubgraphSchema | None:
     """Parse one subgraph; problems are appended to ``errors`` (None when it cannot be read)."""
     sub = source.name
     try:
@@ -272,7 +276,7 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
         errors.append(CompositionError("INVALID_GRAPHQL", f"[{sub}] {exc.message}", (sub,)))
         return None
     names, fed2, version, links = _link_names(doc, errors, sub)
-    sg = Subgraph(name=sub, url=source.url, fed2=fed2, version=version)
+    sg = SubgraphSchema(name=sub, url=source.url, fed2=fed2, version=version)
 
     # Root types may have other names in a subgraph; the supergraph always says Query/Mutation/Subscription.
     rename: dict[str, str] = {}
@@ -336,7 +340,7 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
     # subgraph adds no query field of its own.
     q = sg.types.get("Query")
     if q is None:
-        q = sg.types["Query"] = TypeDef(name="Query", kind="object", has_definition=True)
+        q = sg.types["Query"] = SubgraphType(name="Query", kind="object", has_definition=True)
     for f in MACHINERY_ROOT_FIELDS:
         q.fields.pop(f, None)
     if fed2:
@@ -354,7 +358,7 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
 
 
 class _Reader:
-    """Turns type definitions and extensions into :class:`TypeDef`s for one subgraph."""
+    """Turns type definitions and extensions into :class:`SubgraphType`s for one subgraph."""
 
     def __init__(
         self,
@@ -405,13 +409,13 @@ class _Reader:
                 out.composed.append(print_ast(app))
         return out
 
-    def add(self, sg: Subgraph, node: TypeDefinitionNode | TypeExtensionNode) -> None:
+    def add(self, sg: SubgraphSchema, node: TypeDefinitionNode | TypeExtensionNode) -> None:
         name = self.rename.get(node.name.value, node.name.value)
         kind = _kind(node)
         is_ext = isinstance(node, TypeExtensionNode)
         td = sg.types.get(name)
         if td is None:
-            td = TypeDef(name=name, kind=kind, extension=True)
+            td = SubgraphType(name=name, kind=kind, extension=True)
             sg.types[name] = td
         elif td.kind != kind:
             self.errors.append(
@@ -491,9 +495,9 @@ class _Reader:
             from_context=from_context,
         )
 
-    def field(self, node: object) -> FieldDef:
+    def field(self, node: object) -> SubgraphField:
         directives = tuple(getattr(node, "directives", None) or ())
-        fd = FieldDef(
+        fd = SubgraphField(
             name=node.name.value,  # type: ignore[attr-defined]
             type=self._t(node.type),  # type: ignore[attr-defined]
             deco=self.deco(node, directives),
@@ -583,7 +587,7 @@ def _dedupe(alts: list[list[str]]) -> list[list[str]]:
     return out
 
 
-def _upgrade_fed1(sg: Subgraph) -> None:
+def _upgrade_fed1(sg: SubgraphSchema) -> None:
     """Read a Federation 1 subgraph with Federation 2 semantics, as Apollo's upgrader does.
 
     Everything is shareable in Federation 1; ``@external`` on a key field only said

@@ -1,4 +1,9 @@
-"""The composed supergraph as data: merged types plus the ``@join__*`` facts per subgraph."""
+"""The composed supergraph as data: merged types plus the ``@join__*`` facts per subgraph.
+
+The composer's world (``ComposedSupergraph``, ``SType``, ``ComposedContextArgument``): what the
+merge builds and the printer writes. The supergraph being served is read back from that text
+into :mod:`gateway.supergraph.model` (``Supergraph``, ``TypeDef``, ``FieldDef``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from .typeref import TypeRef
 
 
 @dataclass(frozen=True, slots=True)
-class ContextArgument:
+class ComposedContextArgument:
     """An argument a subgraph fills from a ``@context`` (``join__ContextArgument``)."""
 
     context: str
@@ -32,7 +37,7 @@ class JoinField:
     override: str | None = None
     used_overridden: bool = False
     override_label: str | None = None
-    context_arguments: list[ContextArgument] = field(default_factory=list)
+    context_arguments: list[ComposedContextArgument] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -119,7 +124,7 @@ class SDirective:
 
 
 @dataclass(slots=True)
-class Supergraph:
+class ComposedSupergraph:
     """Everything the printer needs to write the supergraph SDL."""
 
     graphs: list[Graph]

@@ -15,8 +15,8 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set
-from .subgraph import FieldDef, Subgraph, TypeDef
-from .supergraph import SField, SType, Supergraph
+from .subgraph import SubgraphField, SubgraphSchema, SubgraphType
+from .supergraph import ComposedSupergraph, SField, SType
 
 COMPOSITE = ("object", "interface", "union")
 
@@ -26,7 +26,7 @@ class FieldRef:
     """A field a field set selects: the type it is on, the field, and whether it is at the top."""
 
     type_name: str
-    field: FieldDef
+    field: SubgraphField
     top: bool
 
 
@@ -35,7 +35,7 @@ class FieldSetProblem(Exception):
 
 
 def walk_field_set(
-    sg: Subgraph,
+    sg: SubgraphSchema,
     type_name: str,
     text: str,
     visit: Callable[[FieldRef], None],
@@ -50,7 +50,7 @@ def walk_field_set(
 
 
 def _walk(
-    sg: Subgraph,
+    sg: SubgraphSchema,
     type_name: str,
     sel: SelectionSetNode,
     visit: Callable[[FieldRef], None],
@@ -91,7 +91,7 @@ def _err(code: str, message: str, subs: tuple[str, ...], coord: str | None) -> C
     return CompositionError(code, message, subs, coord)
 
 
-def validate_subgraphs(subgraphs: list[Subgraph]) -> list[CompositionError]:
+def validate_subgraphs(subgraphs: list[SubgraphSchema]) -> list[CompositionError]:
     """Rules checkable on each subgraph alone, plus extensions without a base anywhere."""
     errors: list[CompositionError] = []
     # A type only ever extended (``extend type`` or ``@extends``) has no base anywhere.
@@ -125,7 +125,9 @@ def validate_subgraphs(subgraphs: list[Subgraph]) -> list[CompositionError]:
     return errors
 
 
-def _check_keys(sg: Subgraph, t: TypeDef, errors: list[CompositionError], used: set[tuple[str, str]]) -> None:
+def _check_keys(
+    sg: SubgraphSchema, t: SubgraphType, errors: list[CompositionError], used: set[tuple[str, str]]
+) -> None:
     for k in t.keys:
         coord = t.name
         bad: list[str] = []
@@ -173,7 +175,7 @@ def _check_keys(sg: Subgraph, t: TypeDef, errors: list[CompositionError], used: 
 
 
 def _check_requires(
-    sg: Subgraph, t: TypeDef, f: FieldDef, errors: list[CompositionError], used: set[tuple[str, str]]
+    sg: SubgraphSchema, t: SubgraphType, f: SubgraphField, errors: list[CompositionError], used: set[tuple[str, str]]
 ) -> None:
     if f.requires is None:
         return
@@ -207,7 +209,7 @@ def _check_requires(
 
 
 def _check_provides(
-    sg: Subgraph, t: TypeDef, f: FieldDef, errors: list[CompositionError], used: set[tuple[str, str]]
+    sg: SubgraphSchema, t: SubgraphType, f: SubgraphField, errors: list[CompositionError], used: set[tuple[str, str]]
 ) -> None:
     if f.provides is None:
         return
@@ -252,7 +254,7 @@ def _check_provides(
         )
 
 
-def _not_external(sg: Subgraph, type_name: str, sel: SelectionSetNode) -> list[str]:
+def _not_external(sg: SubgraphSchema, type_name: str, sel: SelectionSetNode) -> list[str]:
     """Leaf fields a ``@requires`` / ``@provides`` selects that the subgraph resolves itself.
 
     Below an ``@external`` field everything counts as external; a local field with a
@@ -279,7 +281,7 @@ def _not_external(sg: Subgraph, type_name: str, sel: SelectionSetNode) -> list[s
     return out
 
 
-def _check_unused_externals(sg: Subgraph, used: set[tuple[str, str]], errors: list[CompositionError]) -> None:
+def _check_unused_externals(sg: SubgraphSchema, used: set[tuple[str, str]], errors: list[CompositionError]) -> None:
     for t in sg.types.values():
         iface_fields = {
             fname for i in t.interfaces if (it := sg.types.get(i)) is not None for fname in it.fields
@@ -302,7 +304,7 @@ def _check_unused_externals(sg: Subgraph, used: set[tuple[str, str]], errors: li
             )
 
 
-def _provided_fields(sg: Subgraph) -> set[tuple[str, str]]:
+def _provided_fields(sg: SubgraphSchema) -> set[tuple[str, str]]:
     """Fields some ``@provides`` of this subgraph makes it resolve (external there otherwise)."""
     out: set[tuple[str, str]] = set()
     for t in sg.types.values():
@@ -320,7 +322,7 @@ def _provided_fields(sg: Subgraph) -> set[tuple[str, str]]:
     return out
 
 
-def _key_fields(sg: Subgraph, t: TypeDef) -> set[str]:
+def _key_fields(sg: SubgraphSchema, t: SubgraphType) -> set[str]:
     out: set[str] = set()
     for k in t.keys:
         try:
@@ -330,7 +332,7 @@ def _key_fields(sg: Subgraph, t: TypeDef) -> set[str]:
     return out
 
 
-def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> list[CompositionError]:
+def validate_supergraph(subgraphs: list[SubgraphSchema], supergraph: ComposedSupergraph) -> list[CompositionError]:
     """Rules that need every subgraph: sharing, externals without a base, interfaces, inaccessible."""
     errors: list[CompositionError] = []
     provided = {sg.name: _provided_fields(sg) for sg in subgraphs}
@@ -423,8 +425,8 @@ def validate_supergraph(subgraphs: list[Subgraph], supergraph: Supergraph) -> li
 
 
 def _check_interface_object_sharing(
-    subgraphs: list[Subgraph],
-    supergraph: Supergraph,
+    subgraphs: list[SubgraphSchema],
+    supergraph: ComposedSupergraph,
     keyed: dict[str, set[str]],
     provided: dict[str, set[tuple[str, str]]],
 ) -> list[CompositionError]:
@@ -475,13 +477,13 @@ def _fmt(names: list[str]) -> str:
     return "subgraphs " + ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
 
 
-def _type_subgraphs(sg: Supergraph, t: SType) -> tuple[str, ...]:
+def _type_subgraphs(sg: ComposedSupergraph, t: SType) -> tuple[str, ...]:
     """Names of the subgraphs that define a merged type (from its ``@join__type``s)."""
     by_enum = {g.enum: g.name for g in sg.graphs}
     return tuple(dict.fromkeys(by_enum[j.graph] for j in t.join_types if j.graph in by_enum))
 
 
-def _field_subgraphs(sg: Supergraph, t: SType, f: SField) -> tuple[str, ...]:
+def _field_subgraphs(sg: ComposedSupergraph, t: SType, f: SField) -> tuple[str, ...]:
     """Names of the subgraphs that define a merged field (all of the type's when no ``@join__field``)."""
     by_enum = {g.enum: g.name for g in sg.graphs}
     graphs = [j.graph for j in f.joins if j.graph is not None]
@@ -490,7 +492,7 @@ def _field_subgraphs(sg: Supergraph, t: SType, f: SField) -> tuple[str, ...]:
     return tuple(dict.fromkeys(by_enum[g] for g in graphs if g in by_enum))
 
 
-def _check_interfaces(sg: Supergraph) -> list[CompositionError]:
+def _check_interfaces(sg: ComposedSupergraph) -> list[CompositionError]:
     errors: list[CompositionError] = []
     for t in sg.types.values():
         if t.kind not in ("object", "interface"):
@@ -514,7 +516,7 @@ def _check_interfaces(sg: Supergraph) -> list[CompositionError]:
     return errors
 
 
-def _check_entity_interfaces(subgraphs: list[Subgraph], sg: Supergraph) -> list[CompositionError]:
+def _check_entity_interfaces(subgraphs: list[SubgraphSchema], sg: ComposedSupergraph) -> list[CompositionError]:
     """Rules of interfaces with ``@key`` and of ``@interfaceObject``.
 
     A subgraph that gives an interface a resolvable key must know every implementation
@@ -584,7 +586,7 @@ def _same_field_set(a: str, b: str) -> bool:
         return a.strip() == b.strip()
 
 
-def _check_inaccessible(sg: Supergraph) -> list[CompositionError]:
+def _check_inaccessible(sg: ComposedSupergraph) -> list[CompositionError]:
     """Elements clients see must not reference @inaccessible types (REFERENCED_INACCESSIBLE)."""
     hidden = {t.name for t in sg.types.values() if t.deco.inaccessible}
     errors: list[CompositionError] = []

@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from graphql import DirectiveNode, DocumentNode, EnumTypeDefinitionNode, GraphQLError, OperationDefinitionNode, parse
+from graphql import DirectiveNode, DocumentNode, EnumTypeDefinitionNode
 from graphql.language import SelectionSetNode
 
 from gateway.sdl_values import directive_arguments
+from gateway.supergraph.fieldset import FieldSetSyntaxError, parse_field_set
 from gateway.supergraph.model import (
     AuthRequirements,
     ContextArgument,
@@ -24,15 +25,11 @@ from gateway.supergraph.model import (
 )
 
 
-def parse_field_set(fields: str) -> SelectionSetNode:
-    """Parse a federation field set (``"id organization { id }"``) into a selection set."""
+def _field_set(fields: str) -> SelectionSetNode:
     try:
-        doc = parse("{" + fields + "}", no_location=True)
-    except GraphQLError as exc:
-        raise SupergraphError(f"invalid field set {fields!r}: {exc.message}") from exc
-    op = doc.definitions[0]
-    assert isinstance(op, OperationDefinitionNode)
-    return op.selection_set
+        return parse_field_set(fields)
+    except FieldSetSyntaxError as exc:
+        raise SupergraphError(f"invalid field set {fields!r}: {exc}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +108,7 @@ def read_join_type(td: TypeDef, d: DirectiveNode, graphs: Graphs) -> None:
         tg = td.graphs[g] = TypeInGraph(graph=g)
     key = a.get("key")
     if key:
-        tg.keys.append(KeyInfo(fields=key, selection=parse_field_set(key), resolvable=a.get("resolvable", True)))
+        tg.keys.append(KeyInfo(fields=key, selection=_field_set(key), resolvable=a.get("resolvable", True)))
     if a.get("extension"):
         tg.extension = True
     if a.get("isInterfaceObject"):
@@ -154,8 +151,8 @@ def read_join_field(fd: FieldDef, d: DirectiveNode, graphs: Graphs) -> None:
     fd.graphs[g] = FieldInGraph(
         graph=g,
         external=bool(a.get("external")),
-        requires=parse_field_set(a["requires"]) if a.get("requires") else None,
-        provides=parse_field_set(a["provides"]) if a.get("provides") else None,
+        requires=_field_set(a["requires"]) if a.get("requires") else None,
+        provides=_field_set(a["provides"]) if a.get("provides") else None,
         type=a.get("type"),
         override=a.get("override"),
         used_overridden=bool(a.get("usedOverridden")),
@@ -165,7 +162,7 @@ def read_join_field(fd: FieldDef, d: DirectiveNode, graphs: Graphs) -> None:
                 context=c.get("context", ""),
                 name=c.get("name", ""),
                 type=c.get("type", ""),
-                selection=parse_field_set(_unbrace(c.get("selection", ""))),
+                selection=_field_set(_unbrace(c.get("selection", ""))),
             )
             for c in a.get("contextArguments") or ()
             if isinstance(c, dict)

@@ -3,6 +3,11 @@
 Everything here is read once from the supergraph SDL and never changes
 afterwards; the planner asks it questions such as "can subgraph X resolve
 ``Product.price``?" or "which keys of ``Product`` can subgraph Y resolve?".
+
+The served world: ``Subgraph`` is a ``@join__graph`` (name, url), ``TypeDef`` / ``FieldDef`` a
+supergraph type / field with its per-subgraph facts. The composer's counterparts are
+``gateway.composition``'s ``SubgraphSchema``, ``SubgraphType``, ``SubgraphField`` and
+``ComposedSupergraph``.
 """
 
 from __future__ import annotations

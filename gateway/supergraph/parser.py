@@ -35,10 +35,10 @@ from graphql import (
 )
 
 from gateway.supergraph.api_schema import HIDDEN_ENUM_VALUES, build_api_schema
+from gateway.supergraph.fieldset import parse_field_set
 from gateway.supergraph.join import (
     Graphs,
     JoinNames,
-    parse_field_set,
     read_auth,
     read_context,
     read_join_field,
