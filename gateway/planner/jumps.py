@@ -16,7 +16,7 @@ already exists for the same response path; a dead end is undone (see
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from gateway.planner.cost import JumpChoice
 from gateway.planner.errors import PlanningError
@@ -31,18 +31,26 @@ if TYPE_CHECKING:
     from gateway.planner.walk import Walk
 
 
+class JumpInProgress(NamedTuple):
+    """A jump being planned: one that needs itself (a key @external here, say) has no way through."""
+
+    subgraph: str
+    type: str
+    path: tuple[str, ...]
+    field: str
+
+
 class KeyJumps:
     """The edges of one planning attempt's walk into other subgraphs."""
 
     def __init__(self, walk: Walk) -> None:
         self.walk = walk
         self.sg = walk.sg
-        # (subgraph, type, response path, field) of the jumps in progress: one needing itself fails
-        self.jumping: set[tuple[str, str, tuple[str, ...], str]] = set()
+        self.jumping: set[JumpInProgress] = set()
 
     def jump(self, pos: Position, f: OpField) -> set[FetchGroup]:
         """Resolve ``f`` at ``pos`` in another subgraph."""
-        marker = (pos.group.subgraph, pos.type, pos.path, f.name)
+        marker = JumpInProgress(subgraph=pos.group.subgraph, type=pos.type, path=pos.path, field=f.name)
         if marker in self.jumping:
             # resolving f needs f itself (say a key that is @external here): no way through
             raise PlanningError(f"cannot resolve {pos.type}.{f.name} from subgraph {pos.group.subgraph!r}")

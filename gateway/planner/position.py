@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from gateway.planner.groups import FetchGroup
 from gateway.planner.nodes import SelSet
 from gateway.planner.operation import Condition, OpField, OpFragment, OpSelection
 from gateway.planner.provided import Provided
 
-ClientNames = dict[str, tuple[str, str]]
-"""Response name -> (field name, printed arguments) of the client's own selections at one level."""
+
+class ClientField(NamedTuple):
+    """What the client selects under one response name: the field and its printed arguments."""
+
+    name: str
+    args: str
+
+
+ClientNames = dict[str, ClientField]
+"""The client's own selections at one level, by response name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +74,7 @@ def helper_name(f: OpField, client: ClientNames | None) -> str:
         return f"_h_{f.name}_{hashlib.sha1(f.args.encode()).hexdigest()[:8]}"
     if client:
         used = client.get(f.response_name)
-        if used is not None and used != (f.name, f.args):
+        if used is not None and used != ClientField(f.name, f.args):
             return "_h_" + f.response_name
     return f.response_name
 
@@ -76,7 +85,7 @@ def client_names(sels: list[OpSelection], out: ClientNames) -> None:
         if isinstance(s, OpFragment):
             client_names(s.selections, out)
         elif not s.helper:
-            out.setdefault(s.response_name, (s.name, s.args))
+            out.setdefault(s.response_name, ClientField(s.name, s.args))
 
 
 def typename_field() -> OpField:
