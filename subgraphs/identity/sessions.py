@@ -97,6 +97,10 @@ class SessionStore:
 
     @staticmethod
     async def _add(db: AsyncSession, row: Session, secret: str) -> None:
+        # The user's expired sessions (and, by cascade, their spent refresh tokens) are of no use any more.
+        await db.exec(  # type: ignore[call-overload]
+            sa.delete(Session).where(col(Session.user_id) == row.user_id, col(Session.expires_at) < utcnow())
+        )
         db.add(row)
         await db.flush()
         db.add(RefreshToken(token_hash=digest(secret), session_id=row.id))

@@ -89,3 +89,12 @@ def test_invitations_are_opaque_and_single_use(identity: Identity) -> None:
     again = identity.query(ACCEPT, {"token": token, "password": "Nina-Other-2026"})
     assert error(again) == ("UNAUTHENTICATED", "this invitation is not valid (unknown, expired or already used)")
     assert token not in str(identity.sql("SELECT token_hash FROM identity_invitations"))
+
+
+def test_expired_sessions_are_purged_at_the_next_sign_in(identity: Identity) -> None:
+    old = identity.login("acme-viewer")
+    identity.execute("UPDATE identity_sessions SET expires_at = '2020-01-01 00:00:00+00:00'")
+    assert error(_refresh(identity, old["refreshToken"])) == INVALID  # an expired session does not refresh
+    identity.login("acme-viewer")
+    assert identity.sql("SELECT count(*) FROM identity_sessions") == [(1,)]
+    assert identity.sql("SELECT count(*) FROM identity_refresh_tokens") == [(1,)]
