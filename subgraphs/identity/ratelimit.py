@@ -89,7 +89,12 @@ class LoginGuard:
         )
 
     def _keys(self, email: str, address: str) -> list[tuple[str, int]]:
-        return [(f"account:{email.strip().lower()}"[:300], self.per_account), (f"address:{address}", self.per_address)]
+        keys = [(f"account:{email.strip().lower()}"[:300], self.per_account)]
+        # Without a known address there is no per-address limit: one shared "unknown" bucket would let
+        # anyone lock every client out.
+        if address != UNKNOWN_ADDRESS:
+            keys.append((f"address:{address}", self.per_address))
+        return keys
 
     async def check(self, email: str, address: str) -> None:
         """``RateLimited`` when the account or the address is locked now."""
