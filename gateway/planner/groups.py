@@ -3,14 +3,14 @@
 A :class:`FetchGroup` is one future fetch: a subgraph, the response path it writes at,
 its selection set, the representations it sends (entity fetches) and the groups whose
 data it needs first. :class:`FetchGroups` holds all of them for one planning attempt;
-its :meth:`~FetchGroups.snapshot` copies every field of every group (the list is taken
-from the dataclass, so a new field cannot be forgotten) and notes the keys of every
+its :meth:`~FetchGroups.snapshot` copies every field of every group (its instance dict,
+so a new field cannot be forgotten) and notes the keys of every
 selection set, so that a dead end can be undone in place.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.planner.nodes import ContextVariable, Representation, SelSet
@@ -59,15 +59,14 @@ class FetchGroup:
         return False
 
 
-_GROUP_FIELDS = tuple(f.name for f in fields(FetchGroup))
+_MUTABLE = (set, dict, list)
 
 
-def _copy(value: Any) -> Any:
-    """A copy of one group field that later changes to the group cannot reach (selection sets are
-    kept by identity: positions up the stack point into them; their keys are noted apart)."""
-    if isinstance(value, set | dict | list):
-        return value.copy()
-    return value
+def _copied(group: FetchGroup) -> dict[str, Any]:
+    """Every field of ``group`` (its instance dict: the dataclass fields), containers copied so that
+    later changes to the group cannot reach them. Selection sets are kept by identity (positions up
+    the stack point into them); their keys are noted apart."""
+    return {name: value.copy() if type(value) in _MUTABLE else value for name, value in vars(group).items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +75,7 @@ class GroupsSnapshot:
 
     count: int
     root_groups: dict[str, FetchGroup]
-    group_fields: tuple[tuple[FetchGroup, tuple[Any, ...]], ...]
+    group_fields: tuple[tuple[FetchGroup, dict[str, Any]], ...]
     selection_keys: tuple[tuple[SelSet, frozenset[Any]], ...]
 
 
@@ -113,7 +112,7 @@ class FetchGroups:
             note(g.selset)
             for rep in g.reps.values():
                 note(rep.selection)
-            group_fields.append((g, tuple(_copy(getattr(g, name)) for name in _GROUP_FIELDS)))
+            group_fields.append((g, _copied(g)))
         return GroupsSnapshot(count=len(self.groups), root_groups=dict(self.root_groups),
                               group_fields=tuple(group_fields), selection_keys=tuple(keys))
 
@@ -122,8 +121,7 @@ class FetchGroups:
         del self.groups[snap.count:]
         self.root_groups = dict(snap.root_groups)
         for g, values in snap.group_fields:
-            for name, value in zip(_GROUP_FIELDS, values, strict=True):
-                setattr(g, name, _copy(value))
+            vars(g).update({name: value.copy() if type(value) in _MUTABLE else value for name, value in values.items()})
         for ss, kept in snap.selection_keys:
             for k in [k for k in ss.items if k not in kept]:
                 del ss.items[k]

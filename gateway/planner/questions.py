@@ -30,11 +30,12 @@ def resolves_here(sg: Supergraph, pos: Position, f: OpField) -> bool:
     g = pos.group.subgraph
     fg = sg.field_in_graph(pos.type, f.name, g)
     if fg is None:
-        return sg.type_in_graph(pos.type, g) and covers(pos.provided, pos.type, f.name, sg.applies)
+        return pos.provided is not None and sg.type_in_graph(pos.type, g) and covers(
+            pos.provided, pos.type, f.name, sg.applies)
     if fg.requires is not None or fg.inactive or fg.context_arguments:
         return False
     if fg.external:
-        return covers(pos.provided, pos.type, f.name, sg.applies)
+        return pos.provided is not None and covers(pos.provided, pos.type, f.name, sg.applies)
     return True
 
 
