@@ -28,8 +28,8 @@ test-fast: install
 	$(PY) -m pytest -q -x -m "not postgres and not slow"
 
 lint: install
-	$(VENV)/bin/ruff check gateway subgraphs tests
-	$(VENV)/bin/mypy gateway subgraphs
+	$(VENV)/bin/ruff check gateway subgraphs tokenauth graphql_limits tests
+	$(VENV)/bin/mypy gateway subgraphs tokenauth graphql_limits
 
 ## Regenerate schema/subgraphs/*.graphql and schema/supergraph.graphql from the code.
 schema: install
@@ -39,9 +39,11 @@ schema: install
 bench: install
 	bash bench/run.sh
 
-## Regenerate the lock file (needs uv: pip install uv).
+## Regenerate the lock files (needs uv: pip install uv): the full one for development and CI, and
+## the runtime-only one the Docker image installs.
 lock:
 	uv pip compile pyproject.toml --extra dev --generate-hashes -o requirements.lock
+	uv pip compile pyproject.toml --generate-hashes -c requirements.lock -o requirements-runtime.lock
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

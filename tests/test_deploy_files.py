@@ -171,3 +171,23 @@ def test_no_secret_has_a_default_in_docker_compose() -> None:
 def _gateway_config() -> Path:
     command = COMPOSE["services"]["gateway"]["command"]
     return ROOT / command[command.index("--config") + 1]
+
+
+def _pins(lock: Path) -> dict[str, str]:
+    return dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s\\]+)", lock.read_text(), re.MULTILINE))
+
+
+def test_the_image_lock_is_the_runtime_part_of_the_development_lock() -> None:
+    """The Dockerfile installs requirements-runtime.lock: the same versions as requirements.lock
+    (what CI tests), every runtime dependency of pyproject.toml, and none of the dev extra."""
+    full, runtime = _pins(ROOT / "requirements.lock"), _pins(ROOT / "requirements-runtime.lock")
+    assert {name: version for name, version in runtime.items() if full.get(name) != version} == {}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    def names(specs: list[str]) -> set[str]:
+        return {re.split(r"[<>=\[ ;]", spec, maxsplit=1)[0].lower().replace("_", "-") for spec in specs}
+
+    pinned = {name.lower().replace("_", "-") for name in runtime}
+    assert names(project["dependencies"]) <= pinned
+    assert not (names(project["optional-dependencies"]["dev"]) - names(project["dependencies"])) & pinned
+    assert "COPY requirements-runtime.lock" in (ROOT / "Dockerfile").read_text()
