@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_b
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
 from gateway.planner.operation import NormalizedOperation
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
+from gateway.telemetry.tracing import stage_span
 
 __all__ = ["Gateway", "PreparedOperation", "SupergraphError"]
 
@@ -81,6 +83,15 @@ class PreparedOperation:
     access: OperationChecks | None = None
 
 
+@dataclass(slots=True)
+class PrepareStats:
+    """Plan cache hits and misses, and the seconds spent preparing the misses (read by /metrics)."""
+
+    hits: int = 0
+    misses: int = 0
+    seconds: float = 0.0
+
+
 def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
     out: dict[str, Any] = {"message": exc.message}
     if exc.locations:
@@ -119,6 +130,7 @@ class Gateway:
         # Prepared operations by operation text and by printed document, one budget for both
         # (entries and estimated bytes, see gateway.plan_cache).
         self._cache: PlanCache[PreparedOperation] = PlanCache(2 * cache_size, cache_bytes)
+        self.prepare_stats = PrepareStats()
         schema = supergraph.api_schema
         self._object_types = frozenset(
             name for name, t in schema.type_map.items()
@@ -170,19 +182,25 @@ class Gateway:
             text = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
         key = ("text", text, operation_name)
         hit = self._cache.get(key)
+        stats = self.prepare_stats
         if hit is not None:
+            stats.hits += 1
             return hit
+        started = time.perf_counter()
         prepared = self._prepare(query, operation_name)
         self._cache.put(key, prepared, _cached_bytes(len(text), prepared))
+        stats.misses += 1
+        stats.seconds += time.perf_counter() - started
         return prepared
 
     def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
         # limits before anything costly: the parser stops at the token limit, and the
         # linear measure refuses a document before validation, normalisation and planning
-        document = self.limits.parse(query)
-        if isinstance(document, tuple):
-            return PreparedOperation(errors=document)
-        refused = self.limits.check(document)
+        with stage_span("graphql.parse"):
+            document = self.limits.parse(query)
+            if isinstance(document, tuple):
+                return PreparedOperation(errors=document)
+            refused = self.limits.check(document)
         if refused:
             return PreparedOperation(errors=refused)
         # The same operation written differently (spacing, commas, comments) shares one plan:
@@ -198,7 +216,8 @@ class Gateway:
         return prepared
 
     def _validate_and_plan(self, document: DocumentNode, operation_name: str | None) -> PreparedOperation:
-        errors = validate(self.api_schema, document)
+        with stage_span("graphql.validate"):
+            errors = validate(self.api_schema, document)
         if errors:
             return PreparedOperation(errors=tuple(_error(e, GRAPHQL_VALIDATION_FAILED) for e in errors))
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -219,7 +238,8 @@ class Gateway:
             definition = found[0]
         operation = normalize_operation(document, definition)
         try:
-            plan = self._planner.plan(operation)
+            with stage_span("graphql.plan"):
+                plan = self._planner.plan(operation)
         except PlanningError as exc:
             return PreparedOperation(
                 errors=({"message": str(exc), "extensions": {"code": QUERY_PLANNING_FAILED}},),
@@ -308,7 +328,8 @@ class Gateway:
         assert op is not None
         plan, plan_text, auth_errors = prepared.plan, prepared.plan_text, None
         if prepared.access is not None:
-            verdict = self._authorization.decide(prepared.access, op, principal)
+            with stage_span("graphql.authorize"):
+                verdict = self._authorization.decide(prepared.access, op, principal)
             if verdict is not None:
                 stage = self._authorization
                 rejected = verdict.everything or stage.config.mode == "reject"
@@ -337,7 +358,8 @@ class Gateway:
             ctx.errors.extend(auth_errors)
         if initial_data:
             merge(ctx.data, dict(initial_data), self._object_types)
-        await run_plan(plan, ctx)
+        with stage_span("graphql.execute"):
+            await run_plan(plan, ctx)
         introspection = None
         if prepared.introspection is not None:
             introspection, errors = self._introspect(prepared, variables)

@@ -32,6 +32,7 @@ from gateway.http.app import create_app
 from gateway.http.state import GatewayState, sdl_digest
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
+from gateway.telemetry import Telemetry, configure_logging
 from gateway.transport import HTTPTransport
 
 logger = logging.getLogger("gateway.serve")
@@ -208,6 +209,7 @@ def build_app(
         settings.supergraph, state, factory, settings.poll_interval, on_install=settle_heap if freeze_heap else None
     )
     auth = AuthStage(settings)
+    telemetry = Telemetry.from_settings(settings)
     subgraph_health = SubgraphHealth(
         the_transport, check=settings.health_check_subgraphs, probe_interval=settings.health_probe_interval
     )
@@ -235,8 +237,10 @@ def build_app(
             if owned_transport and isinstance(the_transport, HTTPTransport):
                 await the_transport.aclose()
             await auth.aclose()
+            telemetry.shutdown()
 
-    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health)
+    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health,
+                      telemetry=telemetry)
 
 
 def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Server:
@@ -266,11 +270,10 @@ def worker_app() -> Starlette:
     every worker loads exactly the parent's settings.
     """
     settings = Settings.load(os.environ.get("GATEWAY_CONFIG") or None)
-    logging.basicConfig(level=settings.log_level.upper(), format=_LOG_FORMAT)
+    configure_logging(settings.log_level, settings.log_format)
     return build_app(settings, freeze_heap=True)
 
 
-_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _serve_workers(settings: Settings, workers: int) -> int:
@@ -327,7 +330,7 @@ def run_serve(
     except SettingsError as exc:
         print(f"gateway serve: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper(), format=_LOG_FORMAT)
+    configure_logging(settings.log_level, settings.log_format)
     if workers > 1:
         # Flags win over the environment, so passing them on as environment variables
         # gives each worker the same settings as this process.

@@ -198,6 +198,12 @@ class Settings:
     dedup_queries: bool = True
     health_check_subgraphs: bool = False
     health_probe_interval: float = 0.0
+    # telemetry (gateway/telemetry): log format, bounded metric labels, traced documents
+    log_format: str = "text"
+    metrics_max_operation_names: int = 100
+    metrics_operation_names: tuple[str, ...] = ()
+    metrics_max_clients: int = 20
+    tracing_include_document: bool = False
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -291,7 +297,19 @@ def _coerce(name: str, value: Any) -> Any:
             return int(value)
         if name in ("poll_interval", "default_timeout", "shutdown_timeout"):
             return float(value)
-        if name in ("development", "authorization_dry_run"):
+        if name == "log_format":
+            log_format = str(value).strip().lower()
+            if log_format not in ("text", "json"):
+                raise SettingsError(f"log_format: must be text or json, not {value!r}")
+            return log_format
+        if name in ("metrics_max_operation_names", "metrics_max_clients"):
+            if isinstance(value, bool) or int(value) < 0:
+                raise ValueError(value)
+            return int(value)
+        if name == "metrics_operation_names":
+            items = value.split(",") if isinstance(value, str) else list(value)
+            return tuple(dict.fromkeys(str(n).strip() for n in items if str(n).strip()))
+        if name in ("development", "authorization_dry_run", "tracing_include_document"):
             return _bool(value)
         if name == "authorization_mode":
             mode = str(value).strip().lower()
@@ -423,6 +441,11 @@ _ENV_KEYS = {
     "GATEWAY_FORWARD_HEADERS": "forward_headers",
     "GATEWAY_LOG_LEVEL": "log_level",
     "GATEWAY_SHUTDOWN_TIMEOUT": "shutdown_timeout",
+    "GATEWAY_LOG_FORMAT": "log_format",
+    "GATEWAY_METRICS_MAX_OPERATION_NAMES": "metrics_max_operation_names",
+    "GATEWAY_METRICS_OPERATION_NAMES": "metrics_operation_names",
+    "GATEWAY_METRICS_MAX_CLIENTS": "metrics_max_clients",
+    "GATEWAY_TRACING_INCLUDE_DOCUMENT": "tracing_include_document",
     **{f"GATEWAY_{name.upper()}": name for name in _LIMIT_SETTINGS},
     "GATEWAY_OIDC_LEEWAY": "auth_leeway",
     "GATEWAY_OIDC_JWKS_POLL_INTERVAL": "auth_jwks_poll_interval",

@@ -27,6 +27,7 @@ from gateway.http.negotiation import (
 from gateway.http.state import GatewayState
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings
+from gateway.telemetry import Observation, Telemetry
 from gateway.transport import NEVER_FORWARDED_HEADERS
 
 logger = logging.getLogger("gateway.http")
@@ -65,8 +66,10 @@ def _error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
 class GraphQLEndpoint:
     """``/graphql``: turns HTTP requests into :class:`GraphQLRequest` and outcomes into responses."""
 
-    def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport, auth: AuthStage) -> None:
+    def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport, auth: AuthStage,
+                 telemetry: Telemetry | None = None) -> None:
         self._settings = settings
+        self._telemetry = telemetry or Telemetry.from_settings(settings)
         self._state = state
         self._transport = transport
         self._auth = auth
@@ -79,6 +82,12 @@ class GraphQLEndpoint:
         request_id = request.headers.get(REQUEST_ID_HEADER, "")
         if not _SAFE_REQUEST_ID.match(request_id):
             request_id = uuid.uuid4().hex
+        with self._telemetry.observe(request, request_id) as observed:
+            response = await self._answer(request, request_id, observed)
+            observed.status = response.status_code
+            return response
+
+    async def _answer(self, request: Request, request_id: str, observed: Observation) -> Response:
         id_header = {REQUEST_ID_HEADER: request_id}
         media_type = negotiate_response_type(request.headers.get("accept"))
         try:
@@ -88,8 +97,9 @@ class GraphQLEndpoint:
                     "NOT_ACCEPTABLE",
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 )
-            return await self._handle(request, request_id, media_type)
+            return await self._handle(request, request_id, media_type, observed)
         except EdgeRejection as problem:
+            observed.refused(problem.code, problem.status, by_auth=not isinstance(problem, RequestProblem))
             return _json(
                 _error_body(problem.message, problem.code, **problem.extensions),
                 problem.status,
@@ -99,6 +109,7 @@ class GraphQLEndpoint:
         except Exception:
             # The log line carries the traceback and the id; the client only gets the id.
             logger.exception("request %s: unhandled error", request_id)
+            observed.refused("INTERNAL_SERVER_ERROR", 500, by_auth=False)
             return _json(
                 _error_body("Internal server error", "INTERNAL_SERVER_ERROR", requestId=request_id),
                 500,
@@ -106,7 +117,7 @@ class GraphQLEndpoint:
                 id_header,
             )
 
-    async def _handle(self, request: Request, request_id: str, media_type: str) -> Response:
+    async def _handle(self, request: Request, request_id: str, media_type: str, observed: Observation) -> Response:
         method = request.method
         if method not in ("GET", "POST"):
             raise RequestProblem(
@@ -118,8 +129,11 @@ class GraphQLEndpoint:
         runtime = loaded.runtime
         client = request.client.host if request.client else "unknown"
         who = await self._auth.authenticate(request.headers, client, getattr(runtime, "policy_names", ()))
+        observed.tenant = who.principal.tenant_id
         await self._auth.check_rate(who)
         graphql_request = self._from_query_params(request) if method == "GET" else await self._from_body(request)
+        operation_name = _operation_name(graphql_request)
+        observed.parsed(graphql_request, operation_name)
         # The plan shows subgraph names and internal shapes: development servers only.
         include_plan = self._settings.development and _truthy(request.headers.get(DEBUG_PLAN_HEADER))
         options: dict[str, Any] = {"principal": who.principal} if self._takes_principal_of(runtime) else {}
@@ -131,7 +145,9 @@ class GraphQLEndpoint:
             allow_mutations=method == "POST",
             **options,
         )
-        audit(who, request_id, outcome.operation_type, _operation_name(graphql_request), _codes(outcome))
+        codes = _codes(outcome)
+        observed.executed(outcome, codes)
+        audit(who, request_id, outcome.operation_type, operation_name, codes)
         if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
             raise RequestProblem(
                 405,
@@ -321,6 +337,7 @@ def create_app(
     lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None = None,
     auth: AuthStage | None = None,
     subgraph_health: SubgraphHealth | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The gateway's ASGI application.
 
@@ -328,14 +345,20 @@ def create_app(
     ``transport`` reaches the subgraphs; ``lifespan`` lets the server start and stop
     its background work (supergraph polling, closing the connection pool and ``auth``);
     ``auth`` authenticates and rate-limits requests (default: one built from ``settings``);
-    ``subgraph_health`` judges subgraphs for ``/health/ready`` (default: circuit states, reported only).
+    ``subgraph_health`` judges subgraphs for ``/health/ready`` (default: circuit states, reported only);
+    ``telemetry`` holds the app's metrics registry (``/metrics``) and tracing (default: from ``settings``
+    and the ``OTEL_*`` variables).
     """
     auth = auth or AuthStage(settings)
     # Bound methods, not callable instances: Starlette treats an instance as a raw ASGI app.
     health_endpoint = HealthEndpoint(state, subgraph_health or SubgraphHealth(transport))
     health = health_endpoint.handle
+    telemetry = telemetry or Telemetry.from_settings(settings)
+    telemetry.watch(lambda: state.current.runtime if state.current is not None else None, transport)
+    endpoint = GraphQLEndpoint(settings, state, telemetry.instrument(transport), auth, telemetry)
     routes = [
-        Route("/graphql", GraphQLEndpoint(settings, state, transport, auth).handle, methods=_ALL_METHODS),
+        Route("/graphql", endpoint.handle, methods=_ALL_METHODS),
+        Route("/metrics", telemetry.metrics_endpoint, methods=["GET"]),
         Route("/health", health, methods=["GET", "HEAD"]),
         Route("/health/live", health_endpoint.live, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),
