@@ -27,6 +27,7 @@ MAX_IMPORT_ITEMS = 500
 MAX_NAME = 200
 MAX_SKU = 64
 MAX_DESCRIPTION = 2000
+MAX_SEARCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,16 @@ def _clean_description(value: str | None) -> str | None:
     return description or None
 
 
+def clean_search(value: str | None) -> str | None:
+    """A product search term, trimmed; at most ``MAX_SEARCH`` characters (``None`` when empty)."""
+    if value is None:
+        return None
+    term = value.strip()
+    if len(term) > MAX_SEARCH:
+        raise BadUserInput(f"search must be at most {MAX_SEARCH} characters", field="search", limit=MAX_SEARCH)
+    return term or None
+
+
 def _clean_metadata(value: Any) -> Any:
     if value is not None and not isinstance(value, dict):
         raise BadUserInput("metadata must be a JSON object", field="metadata")
@@ -153,8 +164,10 @@ def _check_version(product: Product, expected_version: int | None) -> None:
 async def _flush(repo: CatalogRepository, product_name: str | None, category: Category | None = None) -> None:
     """Flush, turning a race lost to a concurrent request into the conflicts the checks report.
 
-    ``product_name`` is ``None`` for a batch, where the clashing name is not known.
+    ``product_name`` is ``None`` for a batch, where the clashing name is not known. The
+    messages are composed before flushing: a failed flush expires every loaded row.
     """
+    where = f" in category '{category.name}'" if category is not None else ""
     try:
         await repo.flush()
     except StaleDataError:
@@ -162,7 +175,6 @@ async def _flush(repo: CatalogRepository, product_name: str | None, category: Ca
     except IntegrityError:
         if product_name is None:
             raise Conflict("another request created one of these names meanwhile; nothing was imported") from None
-        where = f" in category '{category.name}'" if category is not None else ""
         raise Conflict(f"name '{product_name}' already exists{where}") from None
 
 
@@ -252,7 +264,10 @@ async def feature_product(
     default, other roles when an admin grants it), enforced by the schema's directive
     in one place (:mod:`subgraphs.common.authz`); here only a writer of the tenant.
     """
-    caller.require_role(MANAGER)
+    tenant_id = caller.require_role(MANAGER)
+    if featured:
+        # Count and feature without another featuring in between (SQLite: the mutation's write lock).
+        await repo.lock_featured(tenant_id)
     product = await _load(repo, product_id)
     _check_version(product, expected_version)
     if featured and not product.is_featured:

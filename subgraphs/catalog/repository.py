@@ -15,6 +15,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.catalog.models import AuditEntry, Category, Product
+from subgraphs.common.writes import rule_lock
 
 
 class ProductSortField(enum.Enum):
@@ -143,6 +144,10 @@ class CatalogRepository:
         """How many of the caller's products are featured."""
         stmt = sa.select(sa.func.count(col(Product.id))).where(col(Product.is_featured).is_(True))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
+
+    async def lock_featured(self, tenant_id: str) -> None:
+        """Hold the tenant's featured-products limit until commit (see :mod:`subgraphs.common.writes`)."""
+        await rule_lock(self.session, "catalog:featured", tenant_id)
 
     def add(self, *products: Product) -> None:
         """Stage new products (the session stamps the caller's tenant)."""

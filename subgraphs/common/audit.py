@@ -15,10 +15,12 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
-from subgraphs.common.errors import DomainError
+from subgraphs.common.errors import DomainError, conflict_from
 from subgraphs.common.ids import new_id, utcnow
+from subgraphs.common.writes import begin_write
 
 T = TypeVar("T")
 log = logging.getLogger("dpp.audit")
@@ -57,13 +59,22 @@ async def run_mutation(
     object_type: str,
     work: Callable[[AuditRecord], Awaitable[T]],
     object_id: str | None = None,
+    exclusive: bool = True,
 ) -> T:
     """Run ``work`` in one transaction and audit it, whether it succeeds or fails.
 
     ``ctx`` is the request context (:class:`subgraphs.common.context.RequestContext`).
     On success the data and the audit entry commit together. On any failure the
     transaction rolls back completely and the failure is audited separately; the
-    exception is re-raised for the GraphQL layer to report.
+    exception is re-raised for the GraphQL layer to report; a constraint violation
+    becomes a CONFLICT (:func:`subgraphs.common.errors.conflict_from`).
+
+    ``exclusive`` (the default) makes the transaction a writer from its first
+    statement (:func:`subgraphs.common.writes.begin_write`), so the checks a mutation
+    reads cannot go stale before it writes. A mutation whose work writes through
+    sessions of its own (identity's sign-in, token refresh and logout record
+    attempts and sessions that must outlive a rollback) passes ``exclusive=False``:
+    on SQLite those sessions would wait for the write lock this one holds.
     """
     session = ctx.session
     record = AuditRecord(object_id)
@@ -73,6 +84,8 @@ async def run_mutation(
         # Reads earlier in the request may have begun one; start the mutation clean.
         await session.commit()
     try:
+        if exclusive:
+            await begin_write(session)
         result = await work(record)
         session.add(
             model(
@@ -88,29 +101,43 @@ async def run_mutation(
             )
         )
         await session.commit()
+    except IntegrityError as exc:
+        # A constraint the checks did not foresee (or a race they lost): the caller's conflict.
+        conflict = conflict_from(exc)
+        await _audit_failure(ctx, model, action, object_type, record, conflict)
+        raise conflict from None
     except BaseException as exc:
-        await session.rollback()
-        code = exc.code if isinstance(exc, DomainError) else "INTERNAL_SERVER_ERROR"
-        message = exc.message if isinstance(exc, DomainError) else type(exc).__name__
-        try:
-            session.add(
-                model(
-                    tenant_id=caller.tenant_id,
-                    user_id=caller.user_id,
-                    action=action,
-                    object_type=object_type,
-                    object_id=record.object_id,
-                    before=record.before,
-                    result=code,
-                    message=message[:500],
-                    correlation_id=ctx.correlation_id,
-                )
-            )
-            await session.commit()
-        except Exception:  # the failure itself matters more than its audit entry
-            await session.rollback()
-            log.exception("could not audit failed %s (correlation id %s)", action, ctx.correlation_id)
+        await _audit_failure(ctx, model, action, object_type, record, exc)
         raise
     finally:
         ctx.loaders.clear()
     return result
+
+
+async def _audit_failure(
+    ctx: Any, model: Any, action: str, object_type: str, record: AuditRecord, exc: BaseException
+) -> None:
+    """Roll the mutation back and audit its failure in a transaction of its own."""
+    session = ctx.session
+    caller = ctx.caller
+    await session.rollback()
+    code = exc.code if isinstance(exc, DomainError) else "INTERNAL_SERVER_ERROR"
+    message = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+    try:
+        session.add(
+            model(
+                tenant_id=caller.tenant_id,
+                user_id=caller.user_id,
+                action=action,
+                object_type=object_type,
+                object_id=record.object_id,
+                before=record.before,
+                result=code,
+                message=message[:500],
+                correlation_id=ctx.correlation_id,
+            )
+        )
+        await session.commit()
+    except Exception:  # the failure itself matters more than its audit entry
+        await session.rollback()
+        log.exception("could not audit failed %s (correlation id %s)", action, ctx.correlation_id)

@@ -558,7 +558,7 @@ class Mutation(AuthMutation):
             record.after = {"tenantId": signed.tenant.id if signed.tenant else None, "roles": list(signed.roles)}
             return signed
 
-        return _signed_in(ctx, await run_mutation(ctx, action="login", object_type="User", work=work))
+        return _signed_in(ctx, await run_mutation(ctx, action="login", object_type="User", work=work, exclusive=False))
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new pair; the old one stops working, and using it again "
@@ -573,7 +573,8 @@ class Mutation(AuthMutation):
             record.after = {"tenantId": signed.tenant.id if signed.tenant else None, "roles": list(signed.roles)}
             return signed
 
-        return _signed_in(ctx, await run_mutation(ctx, action="refreshToken", object_type="User", work=work))
+        refreshed = await run_mutation(ctx, action="refreshToken", object_type="User", work=work, exclusive=False)
+        return _signed_in(ctx, refreshed)
 
 
 def build() -> SubgraphSchema:

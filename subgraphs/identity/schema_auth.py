@@ -167,7 +167,9 @@ async def _logout(info: Info, *, everywhere: bool) -> LogoutPayload:
         return count
 
     action = "logoutEverywhere" if everywhere else "logout"
-    count = await run_mutation(ctx, action=action, object_type="Session", work=work, object_id=session_id)
+    count = await run_mutation(
+        ctx, action=action, object_type="Session", work=work, object_id=session_id, exclusive=False
+    )
     return LogoutPayload(revoked_sessions=count)
 
 
