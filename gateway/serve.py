@@ -189,6 +189,7 @@ def build_app(
     transport: SubgraphTransport | None = None,
     state: GatewayState | None = None,
     freeze_heap: bool = False,
+    telemetry: Telemetry | None = None,
 ) -> Starlette:
     """The application ``gateway serve`` runs: edge, supergraph watcher and transport, wired.
 
@@ -197,7 +198,8 @@ def build_app(
     and closes the connection pool and the authentication stage's clients (token
     verifier, caller-context client, rate limiter). ``runtime_factory`` and ``transport`` default to
     the production ones. ``freeze_heap`` calls :func:`settle_heap` after each load (the
-    server process does; a process hosting other work, such as a test run, need not).
+    server process does; a process hosting other work, such as a test run, need not). ``telemetry``
+    defaults to metrics plus the tracing the ``OTEL_*`` variables configure.
     """
     if settings.supergraph is None:
         raise SettingsError("supergraph: no supergraph file given (--supergraph, config or GATEWAY_SUPERGRAPH)")
@@ -209,7 +211,7 @@ def build_app(
         settings.supergraph, state, factory, settings.poll_interval, on_install=settle_heap if freeze_heap else None
     )
     auth = AuthStage(settings)
-    telemetry = Telemetry.from_settings(settings)
+    telemetry = telemetry or Telemetry.from_settings(settings)
     subgraph_health = SubgraphHealth(
         the_transport, check=settings.health_check_subgraphs, probe_interval=settings.health_probe_interval
     )

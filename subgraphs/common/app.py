@@ -10,16 +10,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from gateway.telemetry.tracing import Tracing
 from subgraphs.common.graphql import SubgraphGraphQL
 from subgraphs.common.service import ServiceDefinition, ServiceRuntime
 from subgraphs.common.settings import Settings
+from subgraphs.common.tracing import trace_statements, traced
 
 
-def create_app(definition: ServiceDefinition, settings: Settings | None = None) -> Starlette:
-    """The subgraph's Starlette app. The database must already be migrated."""
+def create_app(
+    definition: ServiceDefinition, settings: Settings | None = None, *, tracing: Tracing | None = None
+) -> Starlette:
+    """The subgraph's Starlette app. The database must already be migrated.
+
+    ``tracing`` defaults to what the ``OTEL_*`` variables configure (off when unset).
+    """
     settings = settings or Settings.from_env(definition.name)
     runtime = ServiceRuntime.create(definition, settings)
     graphql = SubgraphGraphQL(runtime)
+    tracing = tracing or Tracing.from_environment(definition.name)
+    if tracing is not None:
+        trace_statements(runtime.database.engine, runtime.database.dialect)
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "service": definition.name})
@@ -30,10 +40,12 @@ def create_app(definition: ServiceDefinition, settings: Settings | None = None) 
         for close in reversed(runtime.closers):
             await close()
         await runtime.database.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
     app = Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", traced(graphql, tracing, definition.name), methods=["GET", "POST"]),
             Route("/metrics", runtime.metrics.endpoint),
             Route("/health", health),
             *(definition.routes(runtime) if definition.routes is not None else ()),

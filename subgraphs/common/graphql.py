@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import strawberry
-from graphql import GraphQLError
+from graphql import DirectiveNode, GraphQLError, VariableNode, Visitor, visit
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -23,6 +23,7 @@ from subgraphs.common.errors import DomainError
 from subgraphs.common.ids import new_id
 from subgraphs.common.limits import SUBGRAPH_LIMITS, OperationLimitsExtension
 from subgraphs.common.service import ServiceRuntime
+from subgraphs.common.tracing import TraceOperation
 
 log = logging.getLogger("dpp.graphql")
 
@@ -72,6 +73,17 @@ class ShapeErrors(SchemaExtension):
                 error.path,
                 extensions={**(error.extensions or {}), "code": code},
             )
+        if isinstance(original, GraphQLError):
+            # graphql-core refusing a value during execution (a null `if` of @skip/@include,
+            # a variable's default that coercion rejects): the request's fault, told as it is.
+            return GraphQLError(
+                self._null_condition(error) or original.message,
+                error.nodes,
+                error.source,
+                error.positions,
+                error.path,
+                extensions={"code": "BAD_USER_INPUT"},
+            )
         context = self.execution_context.context
         correlation_id = getattr(context, "correlation_id", None) or new_id()
         log.error("unexpected error at %s (correlation id %s)", error.path, correlation_id, exc_info=original)
@@ -83,6 +95,29 @@ class ShapeErrors(SchemaExtension):
             error.path,
             extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
         )
+
+
+    def _null_condition(self, error: GraphQLError) -> str | None:
+        """The message for a @skip/@include whose ``if`` variable is null, when that is the error."""
+        variables = self.execution_context.variables or {}
+        document = self.execution_context.graphql_document
+        if document is None or "Boolean!" not in error.message:
+            return None
+        found: list[str] = []
+
+        class NullCondition(Visitor):
+            def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
+                if node.name.value not in ("skip", "include") or found:
+                    return
+                for argument in node.arguments or ():
+                    value = argument.value
+                    if argument.name.value == "if" and isinstance(value, VariableNode):
+                        name = value.name.value
+                        if name in variables and variables[name] is None:
+                            found.append(f"@{node.name.value}(if: ${name}) needs true or false, but ${name} is null")
+
+        visit(document, NullCondition())
+        return found[0] if found else None
 
 
 class SubgraphSchema(strawberry.federation.Schema):
@@ -102,6 +137,7 @@ def build_schema(
         types=list(types),
         extensions=[
             ShapeErrors,
+            TraceOperation,  # a span per operation when the request is traced (subgraphs/common/tracing.py)
             Authorize,  # the schema's @authenticated / @requiresScopes / @policy, checked here too
             # Factories, so that each request gets its own extension instances.
             # One linear pass over the document, before validation (subgraphs/common/limits.py).

@@ -64,7 +64,7 @@ def test_known_traffic_gives_exact_counts(stack: AuthStack, gateway: Served) -> 
     assert value(before, "gateway_requests_in_flight") == 0
     # two successes from a named client
     for _ in range(2):
-        ok = gateway.post(CATEGORIES, **CLIENT)
+        ok = gateway.post(CATEGORIES, None, **CLIENT)
         assert ok.status_code == 200 and "errors" not in ok.json(), ok.text
     # a validation error (its name takes no label slot)
     bad = gateway.post("query Bad { nope }")
