@@ -159,8 +159,10 @@ class Product:
         """The stored metadata."""
         return self.stored_metadata
 
-    @strawberry.field(description="The owning tenant (resolved by the identity subgraph).")
-    def tenant(self) -> Tenant:
+    @strawberry.field(
+        description="The owning tenant (resolved by the identity subgraph; null when it cannot be reached)."
+    )
+    def tenant(self) -> Tenant | None:
         """A key-only stub."""
         return Tenant(id=strawberry.ID(self.tenant_id))
 
@@ -359,7 +361,7 @@ class Query:
             category_id=str(filter.category_id) if filter.category_id is not None else None,
             is_enabled=filter.is_enabled,
             is_featured=filter.is_featured,
-            search=filter.search.strip() if filter.search else None,
+            search=domain.clean_search(filter.search),
             sort=ProductSortField(order_by.field),
             descending=order_by.direction == CatalogSortDirection.DESC,
         )

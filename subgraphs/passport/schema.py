@@ -314,16 +314,22 @@ class Passport:
             row=row,
         )
 
-    @strawberry.field(description="The owning tenant.")
-    def tenant(self) -> Tenant:
+    @strawberry.field(description="The owning tenant (null when identity cannot be reached).")
+    def tenant(self) -> Tenant | None:
         return Tenant(id=strawberry.ID(self.row.tenant_id))
 
-    @strawberry.field(description="The product this passport describes (resolved by the catalog subgraph).")
-    def product(self) -> Product:
+    @strawberry.field(
+        description="The product this passport describes (resolved by the catalog subgraph; null when it cannot "
+        "be reached, with an error naming this path)."
+    )
+    def product(self) -> Product | None:
         return Product(id=strawberry.ID(self.row.product_id))
 
-    @strawberry.field(description="The template version the passport was created from (templates subgraph).")
-    def template(self) -> Template:
+    @strawberry.field(
+        description="The template version the passport was created from (templates subgraph; null when it "
+        "cannot be reached)."
+    )
+    def template(self) -> Template | None:
         return Template(id=strawberry.ID(self.row.template_id))
 
     @strawberry.field(description="Every field of the template version, in template order, with its current value.")
@@ -393,14 +399,14 @@ class Product:
     id: strawberry.ID
 
     @strawberry.field(directives=authenticated(), description="The caller's passports of this product, by name.")
-    async def passports(self, info: strawberry.Info) -> list[Passport]:
+    async def passports(self, info: strawberry.Info) -> list[Passport] | None:
         rows = await loaders.passports_by_product(info.context).load(str(self.id))
         return [Passport.from_row(row) for row in rows]
 
     @strawberry.field(
         directives=authenticated(), description="How many passports of the caller's tenant this product has."
     )
-    async def passport_count(self, info: strawberry.Info) -> int:
+    async def passport_count(self, info: strawberry.Info) -> int | None:
         return int(await loaders.passport_count_by_product(info.context).load(str(self.id)))
 
     @classmethod
@@ -418,7 +424,7 @@ class Template:
     @strawberry.field(
         directives=authenticated(), description="How many passports of the caller's tenant this template version backs."
     )
-    async def passport_count(self, info: strawberry.Info) -> int:
+    async def passport_count(self, info: strawberry.Info) -> int | None:
         return int(await loaders.passport_count_by_template(info.context).load(str(self.id)))
 
     @classmethod

@@ -126,8 +126,11 @@ class Template:
             category_id=row.category_id,
         )
 
-    @strawberry.field(description="The category this template is for (resolved by the catalog subgraph).")
-    def category(self) -> Category:
+    @strawberry.field(
+        description="The category this template is for (resolved by the catalog subgraph; null when it cannot "
+        "be reached)."
+    )
+    def category(self) -> Category | None:
         return Category(id=strawberry.ID(self.category_id))
 
     @strawberry.field(description="The fields of this version, in order.")
@@ -160,7 +163,7 @@ class Category:
     id: strawberry.ID
 
     @strawberry.field(description="Template versions for this category the caller may see, by name then version.")
-    async def templates(self, info: strawberry.Info, status: TemplateStatus | None = None) -> list[Template]:
+    async def templates(self, info: strawberry.Info, status: TemplateStatus | None = None) -> list[Template] | None:
         rows = await loaders.templates_by_category(info.context).load(str(self.id))
         # Filtered after loading so that every category of a request shares one statement.
         return [Template.from_row(row) for row in rows if status is None or row.status == status.value]
