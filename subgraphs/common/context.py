@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import Request
 
 from subgraphs.common.caller import Caller
 from subgraphs.common.db import Database
@@ -30,6 +31,8 @@ class RequestContext:
     settings: Settings
     service: ServiceRuntime
     correlation_id: str
+    # The HTTP request (client address, headers); None outside HTTP (tests building a context by hand).
+    request: Request | None = field(default=None, repr=False)
     loaders: Loaders = field(default_factory=Loaders)
     _session: AsyncSession | None = None
     extra: dict[str, Any] = field(default_factory=dict)

@@ -187,6 +187,7 @@ class SubgraphGraphQL(GraphQL):
             settings=self.runtime.settings,
             service=self.runtime,
             correlation_id=correlation_id,
+            request=request,
         )
         scope.setdefault("state", {})["dpp_context"] = context
         outcome = "ok"
