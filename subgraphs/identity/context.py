@@ -19,9 +19,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.caller import ADMIN, MANAGER, VIEWER
 from subgraphs.common.db import Database
+from subgraphs.common.ids import utcnow
 from subgraphs.common.tenancy import SYSTEM
 from subgraphs.identity.models import Membership, Role, RoleGrant, Session, Tenant, User
 from subgraphs.identity.policies import KNOWN_POLICIES, granted, tenant_rules
+from subgraphs.identity.sessions import aware
 from tokenauth import CallerContext, InvalidToken, NotAMember, VerifiedToken
 
 _WRITE = frozenset({"catalog:write", "templates:write", "passport:write"})
@@ -103,8 +105,8 @@ async def resolve_context(
     async with database.session(SYSTEM) as db:
         if own:
             found = await _user_and_session(db, token.subject, token.session_id)
-            if found is None or found[1].revoked_at is not None:
-                raise InvalidToken("the session is unknown or revoked")
+            if found is None or found[1].revoked_at is not None or aware(found[1].expires_at) <= utcnow():
+                raise InvalidToken("the session is unknown, revoked or expired")
             user = found[0]
             if user.status != ACTIVE_USER:
                 raise InvalidToken("the user is not active")

@@ -95,6 +95,7 @@ def test_expired_sessions_are_purged_at_the_next_sign_in(identity: Identity) -> 
     old = identity.login("acme-viewer")
     identity.execute("UPDATE identity_sessions SET expires_at = '2020-01-01 00:00:00+00:00'")
     assert error(_refresh(identity, old["refreshToken"])) == INVALID  # an expired session does not refresh
+    assert identity.context(old["accessToken"]) == (401, UNAUTHENTICATED)  # nor speak for its access tokens
     identity.login("acme-viewer")
     assert identity.sql("SELECT count(*) FROM identity_sessions") == [(1,)]
     assert identity.sql("SELECT count(*) FROM identity_refresh_tokens") == [(1,)]
