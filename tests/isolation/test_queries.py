@@ -1,0 +1,57 @@
+"""Every root query, called by tenant A's Admin with tenant B's ids, through the gateway and on the
+owning subgraph directly: NOT_FOUND for B's objects, A's own rows and counts for lists."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.isolation import schema_model
+from tests.isolation.checks import assert_no_leak, codes, root_value, strings
+from tests.isolation.mutation_table import MUTATIONS
+from tests.isolation.query_table import NOT_FOUND, QUERIES, QueryCase
+from tests.isolation.stack import Stack
+from tests.isolation.tenants import A_ADMIN, B_ADMIN, NON_PUBLIC_VALUES, A, B
+
+TARGETS = ("gateway", "subgraph")
+
+
+def document(case: QueryCase, schema: schema_model.Schema) -> str:
+    """The case's operation selecting every field of the result type in ``schema``."""
+    field = next(f for f in schema.root("Query") if f.name == case.field)
+    return f"query{case.params} {{ {case.field}{case.args} {schema_model.selection(schema, field.type_name)} }}"
+
+
+def owner(case: QueryCase) -> str:
+    graph = next(f.graph for f in schema_model.supergraph().root("Query") if f.name == case.field)
+    assert graph is not None
+    return graph
+
+
+def call(stack: Stack, case: QueryCase, target: str, user: str) -> dict:
+    name = "gateway" if target == "gateway" else owner(case)
+    schema = schema_model.supergraph() if target == "gateway" else schema_model.subgraph(name)
+    return stack.gql(name, document(case, schema), case.variables, stack.token(user))
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("case", QUERIES, ids=lambda c: c.id)
+def test_tenant_a_reads_nothing_of_tenant_b(stack: Stack, case: QueryCase, target: str) -> None:
+    body = call(stack, case, target, A_ADMIN)
+    attempts = frozenset().union(*(strings(m.variables) for m in MUTATIONS)) if case.audit else frozenset()
+    assert_no_leak(stack, body, A.id, case.sent() | case.public | attempts)
+    value = root_value(body, case.field)
+    if case.public:
+        hidden = [v for v in NON_PUBLIC_VALUES if v in json.dumps(body)]
+        assert not hidden, f"{case.id} shows RESTRICTED/CONFIDENTIAL values {hidden}"
+    if case.expect == NOT_FOUND:
+        assert value is None, f"{case.id} answered {value}"
+        assert "NOT_FOUND" in codes(body), f"{case.id} should answer NOT_FOUND, got {codes(body)}: {body}"
+    if case.count is not None and value is not None:
+        service, table = case.count
+        assert value["totalCount"] == stack.databases.count(service, table, A.id), f"{case.id}: {value['totalCount']}"
+        # The same count asked by B is B's own: the database count measures what a tenant may see.
+        theirs = root_value(call(stack, case, target, B_ADMIN), case.field)
+        if theirs is not None:
+            assert theirs["totalCount"] == stack.databases.count(service, table, B.id)
