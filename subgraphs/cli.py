@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from gateway.telemetry.logging import configure_logging
 from subgraphs.common.app import create_app
 from subgraphs.common.db import Database
 from subgraphs.common.migrations import upgrade
@@ -61,8 +62,8 @@ def check_environment(settings: Settings) -> None:
         log.info("DPP_ENV=%s: development keys, secrets and demo data are refused", settings.environment)
 
 
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+def _configure_logging(level: str, log_format: str = "text") -> None:
+    configure_logging(level, log_format, "%(asctime)s %(levelname)-7s %(name)s: %(message)s")
 
 
 def subgraph_main(argv: Sequence[str] | None = None) -> int:
@@ -75,7 +76,7 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env(args.name)
     settings = dataclasses.replace(settings, host=args.host or settings.host, port=args.port or settings.port)
-    _configure_logging(settings.log_level)
+    _configure_logging(settings.log_level, settings.log_format)
     check_environment(settings)
     prepare(args.name, settings, seed=_seed_enabled(settings) and not args.no_seed)
     app = create_app(load_definition(args.name), settings)
@@ -111,7 +112,7 @@ def stack_main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     all_settings = {name: Settings.from_env(name) for name in SERVICE_NAMES}
     level = all_settings["identity"].log_level
-    _configure_logging(level)
+    _configure_logging(level, all_settings["identity"].log_format)
     check_environment(all_settings["identity"])
     specs: list[AppSpec] = []
     for name, settings in all_settings.items():

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, SubgraphResponse, SubgraphTransport
+from gateway.telemetry.logging import CORRELATION_ID
 from gateway.telemetry.metrics import GatewayMetrics, StateCollector
 from gateway.telemetry.tracing import ACTIVE_TRACER, Tracing
 
@@ -83,6 +84,7 @@ class Observation:
     __slots__ = (
         "_auth_refused",
         "_codes",
+        "_correlation",
         "_graphql",
         "_name",
         "_request",
@@ -110,9 +112,11 @@ class Observation:
         self._span: Any = None
         self._scope: Any = None
         self._started = 0.0
+        self._correlation: Any = None
 
     def __enter__(self) -> Observation:
         self._started = time.perf_counter()
+        self._correlation = CORRELATION_ID.set(self.request_id)
         self._telemetry.metrics.in_flight.inc()
         tracing = self._telemetry.tracing
         if tracing is not None:
@@ -194,6 +198,7 @@ class Observation:
                 }
             },
         )
+        CORRELATION_ID.reset(self._correlation)
 
     def _end_span(self, operation_type: str, name: str | None) -> None:
         span = self._span

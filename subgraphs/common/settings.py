@@ -100,6 +100,7 @@ class Settings:
     access_token_ttl: int = 300
     refresh_token_ttl: int = 14 * 24 * 3600
     log_level: str = "info"
+    log_format: str = "text"  # text | json (gateway.telemetry.logging); every line carries the request's x-request-id
     sql_echo: bool = False
     service_urls: dict[str, str] = field(default_factory=dict)
     # development (the default of ``dpp-stack``/``make run``) or production (no development keys or secrets).
@@ -145,6 +146,7 @@ class Settings:
             access_token_ttl=int(_env("ACCESS_TOKEN_TTL", "300")),
             refresh_token_ttl=int(_env("REFRESH_TOKEN_TTL", str(14 * 24 * 3600))),
             log_level=_env("LOG_LEVEL", "info"),
+            log_format=_log_format(_env("LOG_FORMAT", "text")),
             sql_echo=_env("SQL_ECHO", "0") in ("1", "true", "yes"),
             service_urls=service_urls,
             environment=_environment(),
@@ -170,3 +172,11 @@ class Settings:
     def is_sqlite(self) -> bool:
         """True on the embedded default."""
         return self.database_url.startswith("sqlite")
+
+
+def _log_format(value: str) -> str:
+    """``LOG_FORMAT``: text or json."""
+    log_format = value.strip().lower()
+    if log_format not in ("text", "json"):
+        raise ValueError(f"LOG_FORMAT: must be text or json, not {value!r}")
+    return log_format

@@ -1,5 +1,8 @@
 """Tracing in a subgraph: join the gateway's trace, a span per request, per operation and per SQL statement.
 
+:func:`traced` also puts the request's ``x-request-id`` (the gateway's correlation id) on every
+log line written while the request is handled (:class:`gateway.telemetry.logging.CorrelationFilter`).
+
 Configured like the gateway (:mod:`gateway.telemetry.tracing`: the standard ``OTEL_*``
 variables, off when unset, ``OTEL_SERVICE_NAME`` or the subgraph's name). :func:`traced`
 wraps the ``/graphql`` ASGI app: it extracts the W3C ``traceparent`` the gateway injected,
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 
+from gateway.telemetry.logging import CORRELATION_ID
 from gateway.telemetry.tracing import ACTIVE_TRACER, Tracing
 
 __all__ = ["TraceOperation", "trace_statements", "traced"]
@@ -29,14 +33,14 @@ _SPAN_KEY = "dpp_sql_span"
 
 
 def traced(app: ASGIApp, tracing: Tracing | None, service: str) -> ASGIApp:
-    """``app`` with a server span per HTTP request (``app`` itself when tracing is off)."""
-    return app if tracing is None else _Traced(app, tracing, service)
+    """``app`` with the request's correlation id on its log lines and, with tracing, a server span."""
+    return _Traced(app, tracing, service)
 
 
 class _Traced:
     """The ASGI wrapper of :func:`traced` (an instance, so Starlette routes to it as an ASGI app)."""
 
-    def __init__(self, app: ASGIApp, tracing: Tracing, service: str) -> None:
+    def __init__(self, app: ASGIApp, tracing: Tracing | None, service: str) -> None:
         self._app = app
         self._tracing = tracing
         self._service = service
@@ -46,6 +50,13 @@ class _Traced:
             await self._app(scope, receive, send)
             return
         tracing = self._tracing
+        if tracing is None:
+            correlation = CORRELATION_ID.set(_request_id(scope))
+            try:
+                await self._app(scope, receive, send)
+            finally:
+                CORRELATION_ID.reset(correlation)
+            return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
         span = tracing.tracer.start_span(
             f"{scope.get('method', 'POST')} {self._service}",
@@ -66,11 +77,20 @@ class _Traced:
             await send(message)
 
         token = ACTIVE_TRACER.set(tracing.tracer)
+        correlation = CORRELATION_ID.set(headers.get("x-request-id"))
         try:
             with trace.use_span(span, end_on_exit=True):
                 await self._app(scope, receive, send_status)
         finally:
             ACTIVE_TRACER.reset(token)
+            CORRELATION_ID.reset(correlation)
+
+
+def _request_id(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            return str(value.decode("latin-1"))
+    return None
 
 
 class TraceOperation(SchemaExtension):

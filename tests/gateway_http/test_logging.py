@@ -11,7 +11,11 @@ import orjson
 import pytest
 
 from gateway.settings import Settings, SettingsError
-from gateway.telemetry.logging import JsonFormatter, TextFormatter
+from gateway.telemetry.logging import CorrelationFilter, JsonFormatter, TextFormatter
+from subgraphs.common.app import create_app
+from subgraphs.registry import load_definition
+from tests.support.servers import ServerThread, free_socket
+from tests.support.subgraphs import prepare_database, subgraph_settings
 
 from .auth_stack import Served, serving_gateway
 from .harness import closed_port
@@ -65,6 +69,34 @@ def test_one_json_line_per_request_with_correlation_id(gateway: Served, caplog: 
     assert line["status"] == 200 and line["client"] == "web" and line["tenant"] is None
     assert line["errors"] == ["SUBGRAPH_FETCH_FAILED"]
     assert isinstance(line["durationMs"], float) and line["level"] == "info"
+
+
+def test_every_line_of_a_request_carries_its_id(gateway: Served, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.handler.addFilter(CorrelationFilter())
+    caplog.set_level(logging.INFO)
+    gateway.post("query Cats { categories { name } }", None, **{"x-request-id": "req-43"})
+    transport = [r for r in caplog.records if r.name == "gateway.transport"]
+    assert transport, [r.name for r in caplog.records]
+    assert all(orjson.loads(JsonFormatter().format(r))["requestId"] == "req-43" for r in transport)
+
+
+def test_a_subgraph_line_carries_the_gateway_id(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    database = f"sqlite+aiosqlite:///{(tmp_path / 'catalog.db').as_posix()}"
+    prepare_database("catalog", database)
+    sock = free_socket()
+    settings = subgraph_settings("catalog", database, port=int(sock.getsockname()[1]))
+    caplog.handler.addFilter(CorrelationFilter())
+    caplog.set_level(logging.INFO)
+    with ServerThread(create_app(load_definition("catalog"), settings), sock=sock) as catalog:
+        response = httpx.post(
+            catalog.url + "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"authorization": "Basic eDp5", "x-request-id": "req-44"},
+        )
+    assert response.status_code == 401
+    [refusal] = [r for r in caplog.records if "refused a request" in r.getMessage()]
+    line = orjson.loads(JsonFormatter().format(refusal))
+    assert line["requestId"] == "req-44"
 
 
 def test_a_generated_id_is_logged_and_answered(gateway: Served, caplog: pytest.LogCaptureFixture) -> None:
