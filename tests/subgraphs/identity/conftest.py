@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import uvicorn
 
 from subgraphs.common import demo
 from subgraphs.common.app import create_app
@@ -151,8 +152,14 @@ def error(body: dict[str, Any]) -> tuple[str, str]:
 
 
 @contextmanager
-def serving_identity(database_url: str, data_dir: Path, **overrides: object) -> Iterator[Identity]:
-    """Migrate, seed and serve identity as its own issuer (``ISSUER_URL`` = its address, keys in ``data_dir``)."""
+def serving_identity(
+    database_url: str, data_dir: Path, *, proxy_headers: bool = True, **overrides: object
+) -> Iterator[Identity]:
+    """Migrate, seed and serve identity as its own issuer (``ISSUER_URL`` = its address, keys in ``data_dir``).
+
+    ``proxy_headers=False`` turns uvicorn's own ``X-Forwarded-For`` handling off, so that the app sees the
+    real peer and identity's ``TRUSTED_PROXIES`` alone decides.
+    """
     prepare_database("identity", database_url)
     sock = free_socket()
     port = int(sock.getsockname()[1])
@@ -164,7 +171,11 @@ def serving_identity(database_url: str, data_dir: Path, **overrides: object) -> 
         data_dir=data_dir,
         **overrides,
     )
-    server = ServerThread(create_app(load_definition("identity"), settings), sock=sock).start()
+    app = create_app(load_definition("identity"), settings)
+    uvicorn_server = None
+    if not proxy_headers:
+        uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", proxy_headers=False))
+    server = ServerThread(app, uvicorn_server, sock=sock).start()
     try:
         yield Identity(server.url, database_url, data_dir)
     finally:

@@ -69,15 +69,18 @@ def test_success_clears_the_account_counter(limited: Identity) -> None:
     assert "errors" not in _login(limited, "viewer@acme.example", "Acme-Viewer-2026", "10.0.1.2")
 
 
-NEEDS_REQUEST = pytest.mark.xfail(
-    reason="identity sees the client address only once graphql.py puts the request on RequestContext (H3)",
-    strict=False,
-)
-
-
-@NEEDS_REQUEST
-def test_per_address_limit_uses_the_forwarded_address_behind_a_trusted_proxy(limited: Identity) -> None:
+def test_per_address_limit_uses_the_forwarded_address_behind_a_trusted_proxy(
+    database_url_factory, tmp_path: Path
+) -> None:
     # The test client connects from 127.0.0.1, a trusted proxy by default: X-Forwarded-For names the client.
+    # uvicorn's own proxy-header handling is off, so TRUSTED_PROXIES is what decides.
+    with serving_identity(
+        database_url_factory("identity"), tmp_path / "data", proxy_headers=False, login_max_failures_per_address=5
+    ) as limited:
+        _spray(limited)
+
+
+def _spray(limited: Identity) -> None:
     for n in range(5):
         _login(limited, f"user{n}@spray.example", "Wrong-Password-1", "192.0.2.7")
     code, _, retry_after = _refusal(_login(limited, "other@spray.example", "Wrong-Password-1", "192.0.2.7"))
@@ -86,11 +89,11 @@ def test_per_address_limit_uses_the_forwarded_address_behind_a_trusted_proxy(lim
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-@NEEDS_REQUEST
 def test_forwarded_for_is_ignored_from_an_untrusted_peer(database_url_factory, tmp_path: Path) -> None:
     with serving_identity(
         database_url_factory("identity"),
         tmp_path / "data",
+        proxy_headers=False,
         trusted_proxies=("203.0.113.1",),
         login_max_failures_per_address=2,
     ) as identity:
