@@ -143,7 +143,10 @@ async def grant(db: AsyncSession, tenant_id: str, role_name: str, policy: str) -
     if any(r.role == role.name and r.object == obj and r.action == action for r in rules):
         raise Conflict(f"{role.name} already holds {obj}:{action}", field="policy")
     db.add(PolicyRule(tenant_id=tenant_id, role=role.name, object=obj, action=action))
-    await db.flush()
+    try:
+        await db.flush()
+    except sa.exc.IntegrityError:  # granted concurrently
+        raise Conflict(f"{role.name} already holds {obj}:{action}", field="policy") from None
     return Grant(role.name, f"{obj}:{action}")
 
 
