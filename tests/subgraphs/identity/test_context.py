@@ -172,3 +172,13 @@ def test_an_onboarded_recycler_gets_the_default_policies_and_the_restricted_scop
     assert set(body["policies"]) == KNOWN_POLICIES
     rules = identity.sql(f"SELECT role, object, action FROM identity_policy_rules WHERE tenant_id = '{new_id}'")
     assert rules == [("Admin", "*", "*")]
+
+
+def test_granting_twice_or_revoking_what_is_not_held(identity: Identity) -> None:
+    variables = {"role": "Viewer", "policy": "catalog:feature"}
+    data(identity.query(GRANT, variables, as_user="acme-admin"))
+    again = identity.query(GRANT, variables, as_user="acme-admin")
+    assert again["errors"][0]["extensions"]["code"] == "CONFLICT"
+    data(identity.query(REVOKE, variables, as_user="acme-admin"))
+    gone = identity.query(REVOKE, variables, as_user="acme-admin")
+    assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
