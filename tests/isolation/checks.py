@@ -54,11 +54,10 @@ def assert_no_leak(
             assert category["productCount"] == expected, (
                 f"Category {category['id']} productCount {category} vs {expected}"
             )
-    enabled = {
-        r[0]
-        for r in db.query("templates", "SELECT lineage_id FROM templates_enablements WHERE tenant_id = ?", (tenant_id,))
-    }
-    for template in objects(data, "Template"):
+    templates = list(objects(data, "Template"))
+    enablements = "SELECT lineage_id FROM templates_enablements WHERE tenant_id = ?"
+    enabled = {r[0] for r in db.query("templates", enablements, (tenant_id,))} if templates else set()
+    for template in templates:
         if template.get("passportCount") is not None:
             expected = db.count("passport", "passport_passports", tenant_id, "template_id = ?", (template["id"],))
             assert template["passportCount"] == expected, f"Template {template['id']} passportCount vs {expected}"

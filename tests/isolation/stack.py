@@ -45,6 +45,8 @@ class Databases:
     backend: str
     locations: dict[str, str]  # service -> sqlite path | postgres dsn
     _columns: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    _connections: dict[str, asyncpg.Connection] = field(default_factory=dict)
+    _event_loop: asyncio.AbstractEventLoop | None = None
 
     def query(self, service: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows of ``sql`` (``?`` placeholders, turned into ``$n`` on PostgreSQL) in ``service``'s database."""
@@ -57,15 +59,27 @@ class Databases:
         numbered = sql
         for n in range(1, len(params) + 1):
             numbered = numbered.replace("?", f"${n}", 1)
+        return self._loop().run_until_complete(self._fetch(service, numbered, params))
 
-        async def run() -> list[tuple[Any, ...]]:
-            connection = await asyncpg.connect(self.locations[service])
-            try:
-                return [tuple(r) for r in await connection.fetch(numbered, *params)]
-            finally:
-                await connection.close()
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        if self._event_loop is None:
+            self._event_loop = asyncio.new_event_loop()
+        return self._event_loop
 
-        return asyncio.run(run())
+    async def _fetch(self, service: str, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        # One connection per database for the whole run (connecting costs more than the queries).
+        if service not in self._connections:
+            self._connections[service] = await asyncpg.connect(self.locations[service])
+        return [tuple(r) for r in await self._connections[service].fetch(sql, *params)]
+
+    def close(self) -> None:
+        """Close the PostgreSQL connections and their event loop."""
+        if self._event_loop is not None:
+            for connection in self._connections.values():
+                self._event_loop.run_until_complete(connection.close())
+            self._connections.clear()
+            self._event_loop.close()
+            self._event_loop = None
 
     def columns(self, service: str) -> dict[str, tuple[str, ...]]:
         """Tables of ``service`` and their columns."""
@@ -205,7 +219,11 @@ def running_stack(backend: str, data_dir: Path, postgres: PostgresServer | None)
                 raise RuntimeError(f"stack did not come up:\n{(data_dir / 'stack.log').read_text()[-3000:]}")
             time.sleep(0.2)
         subgraphs = {n: f"http://127.0.0.1:{env[f'{n.upper()}_PORT']}/graphql" for n in SERVICE_NAMES}
-        yield Stack(backend, gateway + "/graphql", subgraphs, Databases(backend, locations))
+        databases = Databases(backend, locations)
+        try:
+            yield Stack(backend, gateway + "/graphql", subgraphs, databases)
+        finally:
+            databases.close()
     finally:
         if process.poll() is None:
             process.send_signal(2)
