@@ -12,7 +12,7 @@ from tests.isolation import schema_model
 from tests.isolation.checks import assert_no_leak
 from tests.isolation.entity_table import HIDDEN, REPRESENTATIONS, RULES
 from tests.isolation.stack import Stack
-from tests.isolation.tenants import A_ADMIN, A
+from tests.isolation.tenants import A_ADMIN, B_ADMIN, A
 
 CALLERS = {"A-admin": (A_ADMIN, A.id), "anonymous": (None, None)}
 
@@ -45,3 +45,14 @@ def test_entities_of_tenant_b(stack: Stack, subgraph: str, type_name: str, repre
         assert not entities or entities == [None], f"{subgraph} resolved B's {type_name} for {caller}: {entities}"
     elif user is not None:
         assert entities and entities[0] is not None, f"{subgraph} resolved no {type_name} for {caller}: {body}"
+
+
+@pytest.mark.parametrize(
+    ("subgraph", "type_name", "representation"),
+    [p for p in cases() if RULES[(p.values[0], p.values[1])] == HIDDEN],
+)
+def test_hidden_entities_resolve_for_b(stack: Stack, subgraph: str, type_name: str, representation: dict) -> None:
+    """A guard on the guard: the representations A gets null for are B's real objects (B resolves them)."""
+    query = f"query($r: [_Any!]!) {{ _entities(representations: $r) {{ ... on {type_name} {{ __typename }} }} }}"
+    body = stack.gql(subgraph, query, {"r": [{"__typename": type_name, **representation}]}, stack.token(B_ADMIN))
+    assert body["data"]["_entities"] == [{"__typename": type_name}], body

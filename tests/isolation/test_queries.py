@@ -12,7 +12,7 @@ from tests.isolation.checks import assert_no_leak, codes, root_value, strings
 from tests.isolation.mutation_table import MUTATIONS
 from tests.isolation.query_table import NOT_FOUND, QUERIES, QueryCase
 from tests.isolation.stack import Stack
-from tests.isolation.tenants import A_ADMIN, B_ADMIN, NON_PUBLIC_VALUES, A, B
+from tests.isolation.tenants import A_ADMIN, B_ADMIN, NON_PUBLIC_VALUES, A, B, leaked
 
 TARGETS = ("gateway", "subgraph")
 
@@ -55,3 +55,17 @@ def test_tenant_a_reads_nothing_of_tenant_b(stack: Stack, case: QueryCase, targe
         theirs = root_value(call(stack, case, target, B_ADMIN), case.field)
         if theirs is not None:
             assert theirs["totalCount"] == stack.databases.count(service, table, B.id)
+
+
+# B's draft was never published: NOT_FOUND for everyone, B included.
+NOT_FOUND_FOR_ALL = frozenset({"publicPassport[B's draft]"})
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in QUERIES if c.expect == NOT_FOUND and c.id not in NOT_FOUND_FOR_ALL], ids=lambda c: c.id
+)
+def test_the_ids_are_tenant_bs_real_objects(stack: Stack, case: QueryCase) -> None:
+    """A guard on the guard: what answers NOT_FOUND to A answers B's data to B (the ids are real)."""
+    body = call(stack, case, "gateway", B_ADMIN)
+    assert root_value(body, case.field) is not None, f"{case.id}: B cannot read its own object: {body}"
+    assert case.id == "tenant[B's tenant]" or leaked(body), f"{case.id}: B's own answer carries none of B's strings"
