@@ -137,7 +137,12 @@ def main() -> int:
                 if time.monotonic() > deadline or sub.poll() is not None:
                     raise SystemExit("bench/telemetry: subgraphs did not start") from None
                 time.sleep(0.1)
-        asyncio.run(_main(args, port))
+        try:
+            import uvloop
+
+            uvloop.run(_main(args, port))
+        except ImportError:
+            asyncio.run(_main(args, port))
     finally:
         sub.terminate()
         sub.wait(timeout=15)
