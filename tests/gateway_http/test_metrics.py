@@ -193,3 +193,25 @@ def test_a_second_app_has_its_own_registry(stack: AuthStack, tmp_path: Path) -> 
             )
             == 0
         )
+
+
+def test_rate_limited_requests_are_counted_apart_from_auth_failures(stack: AuthStack) -> None:
+    with serving_gateway(stack.settings(rate_limit_anonymous=1, rate_limit_window=60)) as gw:
+        assert gw.post(CATEGORIES).status_code == 200
+        assert gw.post(CATEGORIES).status_code == 429
+        m = samples(gw.url)
+    assert value(m, "gateway_rate_limited_total") == 1
+    assert value(m, "gateway_errors_total", code="RATE_LIMITED") == 1
+    assert not any(name == "gateway_auth_failures_total" for name, _labels in m)
+    assert (
+        value(
+            m,
+            "gateway_requests_total",
+            operation_type="unknown",
+            operation_name="",
+            client_name="",
+            client_version="",
+            status="429",
+        )
+        == 1
+    )
