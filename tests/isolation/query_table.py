@@ -41,6 +41,8 @@ class QueryCase:
     public: frozenset[str] = frozenset()
     # An audit trail of A's: it records A's own attempts on B's objects, with the ids A sent then.
     audit: bool = False
+    # Answers by the caller's memberships, not the active tenant (``tenant(id)``): a member of B may read it.
+    by_membership: bool = False
 
     @property
     def id(self) -> str:
@@ -68,7 +70,7 @@ QUERIES: tuple[QueryCase, ...] = (
     QueryCase("policies", "own tenant's grants", OWN),
     QueryCase("knownPolicies", "catalogue", OWN),
     QueryCase("me", "own memberships", OWN),
-    _by_id("tenant", "B's tenant", t.B.id),
+    dataclasses.replace(_by_id("tenant", "B's tenant", t.B.id), by_membership=True),
     QueryCase("tenants", "platform list", OWN),
     QueryCase("users", "members", OWN, count=("identity", "identity_memberships")),
     QueryCase("identityAuditLog", "audit", OWN, count=("identity", "identity_audit_log"), audit=True),

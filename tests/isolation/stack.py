@@ -166,11 +166,11 @@ class Stack:
         assert "errors" not in body, body
         return dict(body["data"]["login"])
 
-    def token(self, user_key: str) -> str:
-        """A cached access token of ``user_key`` (signed in on first use; access tokens live 900 s here)."""
-        key = (user_key, None)
+    def token(self, user_key: str, tenant_key: str | None = None) -> str:
+        """A cached access token of ``user_key`` in ``tenant_key`` (signed in on first use; tokens live 900 s)."""
+        key = (user_key, tenant_key)
         if key not in self._tokens:
-            self._tokens[key] = self.login(user_key)
+            self._tokens[key] = self.login(user_key, tenant_key)
         return str(self._tokens[key]["accessToken"])
 
     def forget_tokens(self, user_key: str) -> None:

@@ -16,6 +16,11 @@ A = demo.tenant("greenloop")
 B = demo.tenant("acme")
 A_ADMIN = "greenloop-admin"
 B_ADMIN = "acme-admin"
+# Callers acting in A: its Admin, and the consultant (GreenLoop Manager, also Acme Viewer) signed in to A.
+ATTACKERS: dict[str, tuple[str, str | None, frozenset[str]]] = {
+    "A-admin": (A_ADMIN, None, frozenset()),
+    "A-consultant": ("consultant", A.key, frozenset({B.id})),
+}
 
 B_PRODUCTS = tuple(p for p in demo.PRODUCTS if p.tenant_key == B.key)
 B_PASSPORTS = tuple(p for p in demo.PASSPORTS if p.tenant_key == B.key)

@@ -12,9 +12,12 @@ from tests.isolation import schema_model
 from tests.isolation.checks import assert_no_leak
 from tests.isolation.entity_table import HIDDEN, REPRESENTATIONS, RULES
 from tests.isolation.stack import Stack
-from tests.isolation.tenants import A_ADMIN, B_ADMIN, A
+from tests.isolation.tenants import ATTACKERS, B_ADMIN, A
 
-CALLERS = {"A-admin": (A_ADMIN, A.id), "anonymous": (None, None)}
+CALLERS: dict[str, tuple[str | None, str | None, str | None, frozenset[str]]] = {
+    **{name: (user, tenant_key, A.id, member_of) for name, (user, tenant_key, member_of) in ATTACKERS.items()},
+    "anonymous": (None, None, None, frozenset()),
+}
 
 
 def cases() -> list[Any]:
@@ -31,15 +34,15 @@ def cases() -> list[Any]:
 @pytest.mark.parametrize("caller", CALLERS)
 @pytest.mark.parametrize(("subgraph", "type_name", "representation"), cases())
 def test_entities_of_tenant_b(stack: Stack, subgraph: str, type_name: str, representation: dict, caller: str) -> None:
-    user, tenant_id = CALLERS[caller]
+    user, tenant_key, tenant_id, member_of = CALLERS[caller]
     schema = schema_model.subgraph(subgraph)
     query = (
         "query($r: [_Any!]!) { _entities(representations: $r) "
         f"{{ ... on {type_name} {schema_model.selection(schema, type_name)} }} }}"
     )
-    token = stack.token(user) if user else None
+    token = stack.token(user, tenant_key) if user else None
     body = stack.gql(subgraph, query, {"r": [{"__typename": type_name, **representation}]}, token)
-    assert_no_leak(stack, body, tenant_id, frozenset(str(v) for v in representation.values()))
+    assert_no_leak(stack, body, tenant_id, frozenset(str(v) for v in representation.values()), member_of)
     entities = (body.get("data") or {}).get("_entities")
     if RULES[(subgraph, type_name)] == HIDDEN:
         assert not entities or entities == [None], f"{subgraph} resolved B's {type_name} for {caller}: {entities}"

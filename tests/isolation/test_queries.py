@@ -12,7 +12,7 @@ from tests.isolation.checks import assert_no_leak, codes, root_value, strings
 from tests.isolation.mutation_table import MUTATIONS
 from tests.isolation.query_table import NOT_FOUND, QUERIES, QueryCase
 from tests.isolation.stack import Stack
-from tests.isolation.tenants import A_ADMIN, B_ADMIN, NON_PUBLIC_VALUES, A, B, leaked
+from tests.isolation.tenants import ATTACKERS, B_ADMIN, NON_PUBLIC_VALUES, A, B, leaked
 
 TARGETS = ("gateway", "subgraph")
 
@@ -29,23 +29,25 @@ def owner(case: QueryCase) -> str:
     return graph
 
 
-def call(stack: Stack, case: QueryCase, target: str, user: str) -> dict:
+def call(stack: Stack, case: QueryCase, target: str, user: str, tenant_key: str | None = None) -> dict:
     name = "gateway" if target == "gateway" else owner(case)
     schema = schema_model.supergraph() if target == "gateway" else schema_model.subgraph(name)
-    return stack.gql(name, document(case, schema), case.variables, stack.token(user))
+    return stack.gql(name, document(case, schema), case.variables, stack.token(user, tenant_key))
 
 
+@pytest.mark.parametrize("attacker", ATTACKERS)
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize("case", QUERIES, ids=lambda c: c.id)
-def test_tenant_a_reads_nothing_of_tenant_b(stack: Stack, case: QueryCase, target: str) -> None:
-    body = call(stack, case, target, A_ADMIN)
+def test_tenant_a_reads_nothing_of_tenant_b(stack: Stack, case: QueryCase, target: str, attacker: str) -> None:
+    user, tenant_key, member_of = ATTACKERS[attacker]
+    body = call(stack, case, target, user, tenant_key)
     attempts = frozenset().union(*(strings(m.variables) for m in MUTATIONS)) if case.audit else frozenset()
-    assert_no_leak(stack, body, A.id, case.sent() | case.public | attempts)
+    assert_no_leak(stack, body, A.id, case.sent() | case.public | attempts, member_of)
     value = root_value(body, case.field)
     if case.public:
         hidden = [v for v in NON_PUBLIC_VALUES if v in json.dumps(body)]
         assert not hidden, f"{case.id} shows RESTRICTED/CONFIDENTIAL values {hidden}"
-    if case.expect == NOT_FOUND:
+    if case.expect == NOT_FOUND and not (case.by_membership and B.id in member_of):
         assert value is None, f"{case.id} answered {value}"
         assert "NOT_FOUND" in codes(body), f"{case.id} should answer NOT_FOUND, got {codes(body)}: {body}"
     if case.count is not None and value is not None:
