@@ -47,14 +47,33 @@ class MutationCase:
         return {k: _fill(v, target) for k, v in self.variables.items()}
 
 
+# The consultant (Manager in A, Viewer in B) signed in to A tries B's objects with the scopes a Manager has
+# in A; the mutations behind a policy (which a Manager lacks) or identity:admin are refused for that alone.
+CONSULTANT_FIELDS = frozenset(
+    {
+        "updateProduct",
+        "transferProduct",
+        "deleteProduct",
+        "createPassport",
+        "setPassportValues",
+        "revisePassport",
+        "archivePassport",
+    }
+)
+
+
 def params(cases: tuple[MutationCase, ...]) -> list[object]:
-    """``cases`` as pytest parameters, known leaks as strict xfails."""
+    """``(case, attacker)`` pytest parameters: every case as A's Admin, B-object cases also as the
+    consultant acting in A; known leaks as strict xfails."""
     import pytest
 
-    return [
-        pytest.param(c, id=c.id, marks=[pytest.mark.xfail(strict=True, reason=c.known_leak)] if c.known_leak else [])
-        for c in cases
-    ]
+    found: list[object] = []
+    for c in cases:
+        marks = [pytest.mark.xfail(strict=True, reason=c.known_leak)] if c.known_leak else []
+        found.append(pytest.param(c, "A-admin", id=f"{c.id}-A-admin", marks=marks))
+        if c.field in CONSULTANT_FIELDS:
+            found.append(pytest.param(c, "A-consultant", id=f"{c.id}-A-consultant", marks=marks))
+    return found
 
 
 def _fill(value: Any, target: str) -> Any:

@@ -12,6 +12,7 @@ from tests.isolation.mutation_table import MUTATIONS, MutationCase, params
 from tests.isolation.stack import Stack
 from tests.isolation.tenants import (
     A_ADMIN,
+    ATTACKERS,
     B_ADMIN,
     B_DRAFT,
     B_MEMBER_IDS,
@@ -77,8 +78,10 @@ def document(case: MutationCase, schema: schema_model.Schema) -> str:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@pytest.mark.parametrize("case", params(MUTATIONS))
-def test_tenant_a_changes_nothing_of_tenant_b(stack: Stack, b_before: dict, case: MutationCase, target: str) -> None:
+@pytest.mark.parametrize(("case", "attacker"), params(MUTATIONS))
+def test_tenant_a_changes_nothing_of_tenant_b(
+    stack: Stack, b_before: dict, case: MutationCase, attacker: str, target: str
+) -> None:
     graph = next(f.graph for f in schema_model.supergraph().root("Mutation") if f.name == case.field)
     assert graph is not None
     name = "gateway" if target == "gateway" else graph
@@ -86,7 +89,8 @@ def test_tenant_a_changes_nothing_of_tenant_b(stack: Stack, b_before: dict, case
     variables = case.bound(target)
     token: str | None = None
     if case.caller == "admin":
-        token = stack.token(A_ADMIN)
+        user, tenant_key, _ = ATTACKERS[attacker]
+        token = stack.token(user, tenant_key)
     elif case.caller == "fresh":
         session = stack.login(A_ADMIN)
         token = str(session["accessToken"])
