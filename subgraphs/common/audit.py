@@ -10,6 +10,7 @@ entry behind.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +26,24 @@ from subgraphs.common.writes import begin_write
 T = TypeVar("T")
 log = logging.getLogger("dpp.audit")
 
+# The longest request id stored as a correlation id: the gateway accepts x-request-id up to this length
+# (gateway/http/app.py), and a subgraph uses an id of its own for anything longer or unsafe.
+MAX_CORRELATION_ID = 128
+_SAFE_CORRELATION_ID = re.compile(rf"^[A-Za-z0-9._:\-]{{1,{MAX_CORRELATION_ID}}}$")
+
+
+def correlation_id_from(header: str | None) -> str:
+    """The request's correlation id: the caller's ``x-request-id`` when it is safe to store, else a new id."""
+    if header and _SAFE_CORRELATION_ID.match(header):
+        return header
+    return new_id()
+
+
+def widen_correlation_id(op: Any, table: str, length: int) -> None:
+    """Migration step: ``table.correlation_id`` becomes ``VARCHAR(length)`` (batch mode, for SQLite too)."""
+    with op.batch_alter_table(table) as batch:
+        batch.alter_column("correlation_id", type_=sa.String(length), existing_nullable=True)
+
 
 class AuditEntryBase(SQLModel):
     """Columns of every subgraph's audit table."""
@@ -39,7 +58,7 @@ class AuditEntryBase(SQLModel):
     after: Any = Field(default=None, sa_type=sa.JSON, nullable=True)
     result: str = Field(max_length=40)  # "OK" or the error code
     message: str | None = Field(default=None)
-    correlation_id: str | None = Field(default=None, max_length=64)
+    correlation_id: str | None = Field(default=None, max_length=MAX_CORRELATION_ID)
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
 
 
