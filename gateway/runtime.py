@@ -394,7 +394,11 @@ class Gateway:
             variable_values=dict(variables),
             middleware=[_own_is_one_of],
         )
-        answer = (result.data or {}, tuple(dict(e.formatted) for e in result.errors or ()))  # type: ignore[union-attr]
+        # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
+        errors = tuple(
+            {**e.formatted, "extensions": {"code": BAD_USER_INPUT, **(e.extensions or {})}} for e in result.errors or ()
+        )
+        answer = (result.data or {}, errors)
         if key is not None and len(prepared.introspection_results) < _INTROSPECTION_CACHE_PER_OPERATION:
             prepared.introspection_results[key] = answer
         return answer

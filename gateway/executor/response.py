@@ -199,6 +199,7 @@ class ResponseFormatter:
                 self.errors.append({
                     "message": f"Enum '{type_.name}' cannot represent value: {value!r}",
                     "path": _path_list(path, key),
+                    "extensions": {"code": "SUBGRAPH_INVALID_RESPONSE"},
                 })
                 return None
             return value
@@ -223,4 +224,10 @@ class ResponseFormatter:
         # a subgraph failure already explains the hole; only report unexplained nulls
         if self._had_errors or self.errors:
             return
-        self.errors.append({"message": "Cannot return null for non-nullable field.", "path": _path_list(path, key)})
+        self.errors.append(
+            {
+                "message": "Cannot return null for non-nullable field.",
+                "path": _path_list(path, key),
+                "extensions": {"code": "SUBGRAPH_RETURNED_NULL"},  # every error a client sees has a code
+            }
+        )

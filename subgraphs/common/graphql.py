@@ -9,13 +9,16 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import HTTPException
 from graphql import DirectiveNode, GraphQLError, VariableNode, Visitor, visit
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
+from strawberry.types.unset import UNSET
 
+from subgraphs.common.audit import correlation_id_from
 from subgraphs.common.authz import Authorize
 from subgraphs.common.caller import caller_from_headers
 from subgraphs.common.context import RequestContext
@@ -96,7 +99,6 @@ class ShapeErrors(SchemaExtension):
             extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
         )
 
-
     def _null_condition(self, error: GraphQLError) -> str | None:
         """The message for a @skip/@include whose ``if`` variable is null, when that is the error."""
         variables = self.execution_context.variables or {}
@@ -170,7 +172,7 @@ class SubgraphGraphQL(GraphQL):
             return
         started = time.perf_counter()
         request = Request(scope, receive)
-        correlation_id = request.headers.get("x-request-id") or new_id()
+        correlation_id = correlation_id_from(request.headers.get("x-request-id"))
         try:
             caller = await caller_from_headers(request.headers, self.runtime.auth)
         except DomainError as exc:
@@ -199,6 +201,17 @@ class SubgraphGraphQL(GraphQL):
         finally:
             await context.aclose()
             self.runtime.metrics.observe_request(time.perf_counter() - started, outcome)
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """Strawberry's request handling, with its HTTP refusals as GraphQL errors with a code.
+
+        A body that is not JSON, a request without a query or a mutation over GET would
+        otherwise answer a plain-text 400 that no GraphQL client can read a code from.
+        """
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as exc:
+            return error_response(exc.status_code, exc.reason, "BAD_REQUEST")
 
     async def get_context(self, request: Request, response: Any) -> RequestContext:  # type: ignore[override]
         """The context prepared in ``__call__`` for this request."""
