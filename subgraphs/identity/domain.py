@@ -294,7 +294,7 @@ async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: U
 
 async def set_tenant_status(repo: IdentityRepository, tenant_id: str, status: TenantStatus) -> tuple[str, Tenant]:
     """Move a tenant along its lifecycle; returns the previous status and the tenant."""
-    tenant = await repo.tenant(tenant_id)
+    tenant = await repo.tenant(tenant_id, for_update=True)
     if tenant is None:
         raise not_found("tenant", tenant_id)
     previous = tenant.status
@@ -306,6 +306,10 @@ async def set_tenant_status(repo: IdentityRepository, tenant_id: str, status: Te
 
 
 # -- members and roles (of the caller's active tenant) --------------------------------------------
+
+
+# The lock that serialises the "at least one Admin" rule of a tenant (assign_roles, remove_member).
+ADMINS_RULE = "identity:admins"
 
 
 async def _resolve_roles(repo: IdentityRepository, names: Sequence[str]) -> tuple[list[Role], list[Role]]:
@@ -348,8 +352,10 @@ async def assign_roles(
 ) -> tuple[list[str], list[str], User]:
     """Replace a member's roles in the tenant; returns (roles before, roles after, user).
 
-    A tenant must keep at least one Admin, or nobody could manage it any more.
+    A tenant must keep at least one Admin, or nobody could manage it any more. Role changes of a
+    tenant take its Admin lock first, so two Admins demoting each other cannot both pass the check.
     """
+    await repo.lock(ADMINS_RULE, tenant_id)
     membership = await repo.membership(user_id)
     user = await repo.user(user_id) if membership is not None else None
     if membership is None or user is None:
@@ -384,6 +390,7 @@ async def remove_member(repo: IdentityRepository, user_id: str) -> tuple[list[st
     user = await repo.user(user_id) if membership is not None else None
     if membership is None or user is None:
         raise not_found("user", user_id)
+    await repo.lock(ADMINS_RULE, membership.tenant_id)
     available = {role.id: role for role in await repo.roles()}
     grants = await repo.grants(membership.id)
     held = sorted(available[g.role_id].name for g in grants if g.role_id in available)
@@ -400,7 +407,7 @@ async def remove_member(repo: IdentityRepository, user_id: str) -> tuple[list[st
 
 async def set_user_status(repo: IdentityRepository, user_id: str, status: UserStatus) -> tuple[str, User]:
     """Deactivate or reactivate an account (platform-wide); returns the previous status and the user."""
-    user = await repo.user(user_id)
+    user = await repo.user(user_id, for_update=True)
     if user is None:
         raise not_found("user", user_id)
     allowed = {UserStatus.ACTIVE.value: UserStatus.DEACTIVATED, UserStatus.DEACTIVATED.value: UserStatus.ACTIVE}

@@ -26,6 +26,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from subgraphs.common.db import Database
 from subgraphs.common.errors import Conflict
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope
+from subgraphs.common.writes import rule_lock
 from subgraphs.identity.models import AuditEntry, Membership, Role, RoleGrant, Tenant, User
 
 
@@ -118,8 +119,14 @@ class IdentityRepository:
 
     # -- tenants ---------------------------------------------------------------------------
 
-    async def tenant(self, tenant_id: str) -> Tenant | None:
-        """The tenant with ``tenant_id`` (tenants are not tenant-owned: visibility is decided above)."""
+    async def tenant(self, tenant_id: str, *, for_update: bool = False) -> Tenant | None:
+        """The tenant with ``tenant_id`` (tenants are not tenant-owned: visibility is decided above).
+
+        ``for_update`` reads it afresh and locks it until commit on PostgreSQL (SQLite: the mutation's
+        write lock), so a status transition is checked against the status it replaces.
+        """
+        if for_update:
+            return await self.session.get(Tenant, tenant_id, with_for_update=True, populate_existing=True)
         return await self.session.get(Tenant, tenant_id)
 
     async def tenants(self, tenant_ids: Sequence[str]) -> list[Tenant]:
@@ -150,9 +157,15 @@ class IdentityRepository:
 
     # -- users -----------------------------------------------------------------------------
 
-    async def user(self, user_id: str) -> User | None:
-        """The user with ``user_id``."""
+    async def user(self, user_id: str, *, for_update: bool = False) -> User | None:
+        """The user with ``user_id`` (``for_update``: read afresh and locked until commit, as for tenants)."""
+        if for_update:
+            return await self.session.get(User, user_id, with_for_update=True, populate_existing=True)
         return await self.session.get(User, user_id)
+
+    async def lock(self, rule: str, *scope: str) -> None:
+        """Serialise a check-then-write rule for ``scope`` until commit (:func:`subgraphs.common.writes.rule_lock`)."""
+        await rule_lock(self.session, rule, *scope)
 
     async def user_by_email(self, email: str) -> User | None:
         """The user whose (lower-case) email is ``email``."""

@@ -269,6 +269,7 @@ class TemplateAuthoring:
         return ids
 
     async def _check_name(self, name: str, lineage_id: str | None) -> None:
+        await self.repo.lock_name(name)
         other = await self.repo.other_lineage_named(name, lineage_id)
         if other is not None:
             raise Conflict(
@@ -333,6 +334,7 @@ class TemplateAuthoring:
         """Edit a DRAFT in place, or start a new DRAFT version from a PUBLISHED one."""
         self.caller.require_platform_admin()
         row = await self._visible(template_id)
+        await self.repo.lock_lineage(row)
         record.object_id = row.id
         current_ids = await self.repo.field_ids_of(row.id)
         record.before = template_snapshot(row, current_ids)
@@ -358,6 +360,7 @@ class TemplateAuthoring:
         """Start a new DRAFT version from a PUBLISHED one, with the same content."""
         self.caller.require_platform_admin()
         row = await self._visible(template_id)
+        await self.repo.lock_lineage(row)
         record.object_id = row.id
         current_ids = await self.repo.field_ids_of(row.id)
         record.before = template_snapshot(row, current_ids)
@@ -411,6 +414,7 @@ class TemplateAuthoring:
         """DRAFT -> PUBLISHED: the version is frozen from now on."""
         self.caller.require_platform_admin()
         row = await self._visible(template_id)
+        await self.repo.lock_lineage(row)
         record.object_id = row.id
         field_ids = await self.repo.field_ids_of(row.id)
         record.before = template_snapshot(row, field_ids)
@@ -431,6 +435,7 @@ class TemplateAuthoring:
         """PUBLISHED -> DEPRECATED: existing passports keep it; new ones should not use it."""
         self.caller.require_platform_admin()
         row = await self._visible(template_id)
+        await self.repo.lock_lineage(row)
         record.object_id = row.id
         field_ids = await self.repo.field_ids_of(row.id)
         record.before = template_snapshot(row, field_ids)

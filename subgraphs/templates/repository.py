@@ -19,6 +19,7 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.caller import Caller
+from subgraphs.common.writes import rule_lock
 from subgraphs.templates.models import (
     AuditEntry,
     TemplateEnablement,
@@ -64,6 +65,21 @@ class TemplateRepository:
         stmt = sa.select(TemplateRow).where(col(TemplateRow.id) == template_id, *visible_templates(self.caller))
         rows = await self._scalars(stmt)
         return rows[0] if rows else None
+
+    async def lock_lineage(self, row: TemplateRow) -> None:
+        """Hold ``row``'s lineage until commit and read ``row`` afresh.
+
+        Every change of a template version (edit, revise, publish, deprecate) takes it first,
+        so a status is checked against the state it replaces: a draft cannot be edited while
+        it is being published, nor revised twice at once. PostgreSQL: an advisory lock; SQLite:
+        the mutation's write lock already serialises writers.
+        """
+        await rule_lock(self.session, "templates:lineage", row.lineage_id)
+        await self.session.refresh(row)
+
+    async def lock_name(self, name: str) -> None:
+        """Hold a template name (case-insensitively) until commit, while its uniqueness is checked."""
+        await rule_lock(self.session, "templates:name", name.lower())
 
     async def lineage(self, lineage_id: str) -> list[TemplateRow]:
         """Every version of a lineage (whatever the caller sees), oldest first."""

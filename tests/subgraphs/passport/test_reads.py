@@ -285,9 +285,18 @@ def test_products_and_templates_are_extended_with_the_callers_passports(passport
     green = passport.data(ENTITIES, {"r": reps}, as_user="greenloop-admin")["_entities"]
     assert green[2] == {"id": TEE_01.product_id, "passportCount": 1, "passports": [{"name": "GRL_ORGANIC_TEE_01"}]}
     assert (green[3]["passportCount"], green[4]["passportCount"]) == (0, 3)
-    # The counts are @authenticated: an anonymous caller resolves none of them.
+    # The counts are @authenticated: an anonymous caller resolves none of them (nullable fields this
+    # subgraph adds to other subgraphs' entities: each is null with its error, the entities stay).
     anonymous = passport.query(ENTITIES, {"r": reps})
-    assert anonymous["data"] == {"_entities": [None, None, None, None, None]}
+    assert anonymous["data"] == {
+        "_entities": [
+            {"id": PACK_01.product_id, "passportCount": None, "passports": None},
+            {"id": demo.PRODUCTS[1].id, "passportCount": None, "passports": None},
+            {"id": TEE_01.product_id, "passportCount": None, "passports": None},
+            {"id": PRODUCT_DPP.id, "passportCount": None},
+            {"id": SUPPLY_DPP.id, "passportCount": None},
+        ]
+    }
     assert {e["extensions"]["code"] for e in anonymous["errors"]} == {"UNAUTHENTICATED"}
 
 
@@ -295,8 +304,9 @@ def test_service_sdl_declares_the_entities_and_extensions(passport: PassportServ
     sdl = passport.data("{ _service { sdl } }")["_service"]["sdl"]
     assert 'type Passport @authenticated @key(fields: "id") @key(fields: "uuid")' in sdl
     assert 'type Product @key(fields: "id")' in sdl
-    assert "passports: [Passport!]!" in sdl
-    assert "passportCount: Int!" in sdl
+    # Fields added to other subgraphs' entities are nullable: null when this subgraph is down.
+    assert "passports: [Passport!] @authenticated" in sdl
+    assert "passportCount: Int @authenticated" in sdl
     assert 'type Template @key(fields: "id")' in sdl
     assert "publicPassport(uuid: String!): PublicPassport" in sdl
 
