@@ -154,7 +154,7 @@ MUTATIONS: tuple[MutationCase, ...] = (
         "B's viewer by email",
         "($i: InviteUserInput!)",
         "(input: $i)",
-        {"i": {"email": t.B_VIEWER.email, "roles": ["Viewer"]}},
+        {"i": {"email": t.B_VIEWER.email, "name": "Iso Invite", "roles": ["Viewer"]}},
         None,
         known_leak=(
             "inviteUser with the email of an existing account of another tenant makes it a member of the caller's "
