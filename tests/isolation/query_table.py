@@ -38,6 +38,7 @@ class QueryCase:
     args: str = ""
     variables: dict[str, Any] = dataclasses.field(default_factory=dict)
     count: tuple[str, str] | None = None
+    where: tuple[str, tuple[str, ...]] = ("", ())  # a condition on the counted rows (the filter's)
     public: frozenset[str] = frozenset()
     # An audit trail of A's: it records A's own attempts on B's objects, with the ids A sent then.
     audit: bool = False
@@ -87,6 +88,8 @@ QUERIES: tuple[QueryCase, ...] = (
         "($c: ID!)",
         "(filter: {categoryId: $c}, first: 100)",
         {"c": t.BATTERIES.id},
+        count=("catalog", "catalog_products"),
+        where=("category_id = ?", (t.BATTERIES.id,)),
     ),
     QueryCase("products", "searched by B's sku", OWN, "($s: String!)", "(filter: {search: $s})", {"s": "ACM-BAT"}),
     QueryCase("catalogAuditLog", "audit", OWN, count=("catalog", "catalog_audit_log"), audit=True),
@@ -109,7 +112,14 @@ QUERIES: tuple[QueryCase, ...] = (
     *(_by_id("passport", f"B's {p.status.lower()} {p.name}", p.id) for p in t.B_PASSPORTS),
     QueryCase("passports", "all", OWN, count=("passport", "passport_passports")),
     QueryCase(
-        "passports", "filtered by B's product", OWN, "($p: ID!)", "(filter: {productId: $p})", {"p": t.B_PRODUCT.id}
+        "passports",
+        "filtered by B's product",
+        OWN,
+        "($p: ID!)",
+        "(filter: {productId: $p})",
+        {"p": t.B_PRODUCT.id},
+        count=("passport", "passport_passports"),
+        where=("product_id = ?", (t.B_PRODUCT.id,)),
     ),
     QueryCase(
         "passports",
@@ -118,6 +128,8 @@ QUERIES: tuple[QueryCase, ...] = (
         "($t: ID!)",
         "(filter: {templateId: $t})",
         {"t": t.B_ONLY_TEMPLATE.id},
+        count=("passport", "passport_passports"),
+        where=("template_id = ?", (t.B_ONLY_TEMPLATE.id,)),
     ),
     QueryCase("passports", "by B's name", OWN, "($n: String!)", "(filter: {nameContains: $n})", {"n": "ACME"}),
     QueryCase(
