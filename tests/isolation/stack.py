@@ -158,6 +158,11 @@ class Stack:
         )
         return dict(response.json())
 
+    def post(self, target: str, query: str, token: str, headers: dict[str, str]) -> httpx.Response:
+        """POST ``query`` to ``target`` with ``token`` and extra ``headers``; the raw response."""
+        all_headers = {"authorization": f"Bearer {token}", **headers}
+        return httpx.post(self.url(target), json={"query": query}, headers=all_headers, timeout=30)
+
     def login(self, user_key: str, tenant_key: str | None = None) -> dict[str, Any]:
         """A fresh sign-in of demo user ``user_key`` (its ``login`` payload)."""
         user = next(u for u in demo.USERS if u.key == user_key)
