@@ -228,16 +228,20 @@ class Onboarded:
     roles: list[Role]
 
 
-async def _new_user(repo: IdentityRepository, draft: UserDraft, *, status: UserStatus) -> User:
+def username_of(draft: UserDraft) -> str:
+    """The username given, or (invitations may leave it out) one derived from the email's local part."""
+    if draft.username is not None:
+        return normalise_username(draft.username)
+    username = re.sub(r"[^a-z0-9._-]", "-", draft.email.split("@", 1)[0])[:40]
+    if not _USERNAME.match(username):
+        raise BadUserInput(f"cannot derive a username from {draft.email!r}; give one", field="username")
+    return username
+
+
+async def new_user(repo: IdentityRepository, draft: UserDraft, *, status: UserStatus) -> User:
     email = normalise_email(draft.email)
     name = required_text("name", draft.name)
-    if draft.username is not None:
-        username = normalise_username(draft.username)
-    else:
-        # Invitations may leave the username out: derive it from the email's local part.
-        username = re.sub(r"[^a-z0-9._-]", "-", email.split("@", 1)[0])[:40]
-        if not _USERNAME.match(username):
-            raise BadUserInput(f"cannot derive a username from {email!r}; give one", field="username")
+    username = username_of(UserDraft(email, draft.name, draft.username, None))
     password_hash = None
     if draft.password is not None:
         check_password(draft.password)
@@ -279,7 +283,7 @@ async def onboard_tenant(repo: IdentityRepository, tenant: TenantDraft, admin: U
     )
     repo.add(row)
     await repo.flush()
-    user = await _new_user(repo, admin, status=UserStatus.ACTIVE)
+    user = await new_user(repo, admin, status=UserStatus.ACTIVE)
     await repo.flush()
     # Written in dependency order: without ORM relationships the flush does not sort rows by foreign key.
     roles = default_roles(row.id)
@@ -312,7 +316,7 @@ async def set_tenant_status(repo: IdentityRepository, tenant_id: str, status: Te
 ADMINS_RULE = "identity:admins"
 
 
-async def _resolve_roles(repo: IdentityRepository, names: Sequence[str]) -> tuple[list[Role], list[Role]]:
+async def resolve_roles(repo: IdentityRepository, names: Sequence[str]) -> tuple[list[Role], list[Role]]:
     """(the roles named, all roles of the tenant); role names match case-insensitively."""
     available = await repo.roles()
     by_name = {role.name.lower(): role for role in available}
@@ -328,25 +332,6 @@ async def _resolve_roles(repo: IdentityRepository, names: Sequence[str]) -> tupl
     return chosen, available
 
 
-async def invite_user(repo: IdentityRepository, tenant_id: str, draft: UserDraft, role_names: Sequence[str]) -> User:
-    """Add a member to the tenant: a new user (status invited) or an existing one, with ``role_names``."""
-    roles, _ = await _resolve_roles(repo, role_names)
-    email = normalise_email(draft.email)
-    user = await repo.user_by_email(email)
-    if user is None:
-        user = await _new_user(repo, UserDraft(email, draft.name, draft.username, None), status=UserStatus.INVITED)
-        await repo.flush()
-    elif await repo.membership(user.id) is not None:
-        raise Conflict(f"{email} is already a member of this tenant", field="email")
-    # Written in dependency order: without ORM relationships the flush does not sort rows by foreign key.
-    membership = Membership(tenant_id=tenant_id, user_id=user.id)
-    repo.add(membership)
-    await repo.flush()
-    repo.add(*[RoleGrant(tenant_id=tenant_id, membership_id=membership.id, role_id=role.id) for role in roles])
-    await repo.flush()
-    return user
-
-
 async def assign_roles(
     repo: IdentityRepository, tenant_id: str, user_id: str, role_names: Sequence[str]
 ) -> tuple[list[str], list[str], User]:
@@ -360,7 +345,7 @@ async def assign_roles(
     user = await repo.user(user_id) if membership is not None else None
     if membership is None or user is None:
         raise not_found("user", user_id)
-    roles, available = await _resolve_roles(repo, role_names)
+    roles, available = await resolve_roles(repo, role_names)
     by_id = {role.id: role for role in available}
     grants = await repo.grants(membership.id)
     before = sorted(by_id[g.role_id].name for g in grants if g.role_id in by_id)

@@ -177,3 +177,27 @@ class PolicyRule(TenantOwned, table=True):
     object: str = Field(max_length=120)
     action: str = Field(max_length=60)
     created_at: datetime = created_at_field()
+
+
+class PendingInvitation(TenantOwned, table=True):
+    """An invitation of an existing account to a tenant, waiting for its owner to accept.
+
+    Inviting the email of someone who already has an account neither makes them a member
+    nor shows the inviting tenant anything of the account: the tenant sees the name and
+    username it typed, under this row's id, exactly as for a new person; the membership
+    and ``role_ids`` are granted when the owner accepts with their own password.
+    """
+
+    __tablename__ = "identity_pending_invitations"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "user_id", name="uq_identity_pending_invitations_user"),)
+
+    tenant_id: str = Field(max_length=26, foreign_key="identity_tenants.id", index=True)
+    id: str = id_field()
+    user_id: str = Field(
+        max_length=26, sa_column_args=[sa.ForeignKey("identity_users.id", ondelete="CASCADE")], index=True
+    )
+    email: str = Field(max_length=254)
+    name: str = Field(max_length=200)
+    username: str = Field(max_length=40)
+    role_ids: list[str] = Field(default_factory=list, sa_type=sa.JSON, nullable=False)
+    created_at: datetime = created_at_field()

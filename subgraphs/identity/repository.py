@@ -14,8 +14,9 @@ tenants by nature, and each says so where it happens:
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,7 +28,7 @@ from subgraphs.common.db import Database
 from subgraphs.common.errors import Conflict
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope
 from subgraphs.common.writes import rule_lock
-from subgraphs.identity.models import AuditEntry, Membership, Role, RoleGrant, Tenant, User
+from subgraphs.identity.models import AuditEntry, Membership, PendingInvitation, Role, RoleGrant, Tenant, User
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +253,34 @@ class IdentityRepository:
             await self.session.flush()
         except sa.exc.IntegrityError:
             raise Conflict("a tenant or user with these details was just created by someone else; try again") from None
+
+    async def pending_invitation(
+        self, *, pending_id: str | None = None, user_id: str | None = None
+    ) -> PendingInvitation | None:
+        """A pending invitation of the session's tenant, by its id or by the invited account."""
+        stmt = sa.select(PendingInvitation)
+        if pending_id is not None:
+            stmt = stmt.where(col(PendingInvitation.id) == pending_id)
+        if user_id is not None:
+            stmt = stmt.where(col(PendingInvitation.user_id) == user_id)
+        return (await self.session.exec(stmt)).scalars().first()  # type: ignore[call-overload]
+
+    @contextlib.asynccontextmanager
+    async def acting_for(self, tenant_id: str) -> AsyncIterator[None]:
+        """Read and write as ``tenant_id`` for a moment (an invited person joining it, anonymous so far).
+
+        Mutations run one at a time, so nothing else uses the session while the scope is swapped.
+        """
+        info = self.session.sync_session.info
+        previous = info.get(SCOPE_KEY)
+        info[SCOPE_KEY] = Scope(tenant_id=tenant_id)
+        try:
+            yield
+        finally:
+            if previous is None:
+                info.pop(SCOPE_KEY, None)
+            else:
+                info[SCOPE_KEY] = previous
 
     async def flush_as(self, tenant_id: str) -> None:
         """Flush staged rows under the scope of ``tenant_id`` (a tenant being onboarded).

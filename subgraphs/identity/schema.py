@@ -26,7 +26,7 @@ from subgraphs.common.caller import ADMIN, MANAGER
 from subgraphs.common.errors import Unauthenticated, not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_window
-from subgraphs.identity import domain, models, signin
+from subgraphs.identity import domain, invitations, models, signin
 from subgraphs.identity.domain import TenantClass, TenantStatus, TenantType, UserStatus
 from subgraphs.identity.loaders import (
     member_roles_by_user_id,
@@ -183,12 +183,21 @@ class User:
     created_at: datetime
     is_self: strawberry.Private[bool]
     active_tenant_id: strawberry.Private[str | None]
+    # An invitation's answer shows the roles it asked for, the same way for a new person and for
+    # an existing account whose membership waits for its owner (invitations.invite_user).
+    invited_roles: strawberry.Private[list[Role] | None] = None
 
     @strawberry.field(
         description="Your own memberships in every tenant; for another user, the membership in your active tenant"
     )
     async def memberships(self, info: Info) -> list[Membership]:
         ctx = info.context
+        if self.invited_roles is not None and self.active_tenant_id is not None:
+            return [
+                Membership(
+                    tenant_id=self.active_tenant_id, joined_at=self.created_at, roles=self.invited_roles, active=True
+                )
+            ]
         if self.is_self:
             rows = await own_memberships_by_user_id(ctx).load(str(self.id))
             return [
@@ -216,6 +225,8 @@ class User:
 
     @strawberry.field(description="The roles the user holds in the caller's active tenant")
     async def roles(self, info: Info) -> list[Role]:
+        if self.invited_roles is not None:
+            return self.invited_roles
         return [role_view(row) for row in await member_roles_by_user_id(info.context).load(str(self.id))]
 
     @classmethod
@@ -453,15 +464,17 @@ class Mutation(AuthMutation):
         tenant_id = ctx.caller.require_role(ADMIN)
         draft = domain.UserDraft(input.email, input.name, input.username, None)
 
-        async def work(record: AuditRecord) -> models.User:
-            user = await domain.invite_user(_repo(info), tenant_id, draft, input.roles)
+        async def work(record: AuditRecord) -> tuple[models.User, list[models.Role]]:
+            user, roles = await invitations.invite_user(_repo(info), tenant_id, draft, input.roles)
             record.object_id = user.id
             record.after = {"email": user.email, "status": user.status, "roles": sorted(input.roles)}
-            return user
+            return user, roles
 
-        user = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
+        user, roles = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
         await announce(ctx, "membership", tenantId=tenant_id, userId=user.id)
-        return user_view(user, is_self=user.id == ctx.caller.user_id, active_tenant_id=tenant_id)
+        view = user_view(user, is_self=False, active_tenant_id=tenant_id)
+        view.invited_roles = [role_view(role) for role in sorted(roles, key=lambda r: r.name)]
+        return view
 
     @strawberry.mutation(
         description="An invitation token for an invited member of the active tenant (Admins); hand it to them",
@@ -479,11 +492,10 @@ class Mutation(AuthMutation):
         invitation = await run_mutation(
             ctx, action="issueInvitation", object_type="User", work=work, object_id=str(user_id)
         )
-        return Invitation(
-            token=invitation.token,
-            expires_at=invitation.expires_at,
-            user=user_view(invitation.user, is_self=False, active_tenant_id=tenant_id),
-        )
+        view = user_view(invitation.user, is_self=False, active_tenant_id=tenant_id)
+        if invitation.roles is not None:
+            view.invited_roles = [role_view(role) for role in invitation.roles]
+        return Invitation(token=invitation.token, expires_at=invitation.expires_at, user=view)
 
     @strawberry.mutation(description="Accept an invitation: set a password, activate the account and sign in")
     async def accept_invitation(self, info: Info, token: str, password: str) -> AuthPayload:

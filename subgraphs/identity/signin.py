@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from subgraphs.common.db import Database
 from subgraphs.common.errors import Conflict, Forbidden, Unauthenticated, not_found
+from subgraphs.identity import invitations
 from subgraphs.identity.domain import (
     INVALID_CREDENTIALS,
     NO_SIGN_IN,
@@ -22,7 +23,7 @@ from subgraphs.identity.domain import (
     needs_rehash,
     verify_password,
 )
-from subgraphs.identity.models import Tenant, User
+from subgraphs.identity.models import Role, Tenant, User
 from subgraphs.identity.repository import IdentityRepository, MembershipRow, memberships_of_users
 from subgraphs.identity.services import IdentityServices
 from subgraphs.identity.sessions import (
@@ -176,6 +177,7 @@ class Invitation:
     token: str
     expires_at: datetime
     user: User
+    roles: list[Role] | None = None  # those asked for, for an existing account's pending invitation
 
 
 async def issue_invitation(
@@ -188,7 +190,15 @@ async def issue_invitation(
     """
     user = await repo.user(user_id)
     if user is None or await repo.membership(user.id) is None:
-        raise not_found("User", user_id)
+        # An existing account's pending invitation answers like any invited member (invitations.py).
+        pending = await repo.pending_invitation(pending_id=user_id)
+        if pending is None:
+            raise not_found("User", user_id)
+        token, expires_at = await create_invitation(
+            repo.session, pending.user_id, tenant_id, services.sessions.refresh_ttl
+        )
+        roles = await invitations.roles_of(repo, pending)
+        return Invitation(token, expires_at, invitations.pending_view(pending), roles)
     if user.status != UserStatus.INVITED.value:
         raise Conflict(
             f"{user.email} has already accepted an invitation and signs in with a password", status=user.status
@@ -209,12 +219,19 @@ async def accept_invitation(
     user = await repo.user(user_id)
     if user is None:
         raise Unauthenticated("this invitation is no longer valid")
-    if user.status != UserStatus.INVITED.value:
-        raise Conflict("this invitation was already accepted; sign in with your password")
-    user.password_hash = await hash_password(password)
-    user.status = UserStatus.ACTIVE.value
-    repo.add(user)
+    if user.status == UserStatus.INVITED.value:
+        user.password_hash = await hash_password(password)
+        user.status = UserStatus.ACTIVE.value
+        repo.add(user)
+        joined = await invitations.join(repo, user, tenant_id, None)
+    else:
+        # An existing account invited to another tenant joins it now, with its own password.
+        joined = await invitations.join(repo, user, tenant_id, password)
+        if joined is None:
+            raise Conflict("this invitation was already accepted; sign in with your password")
     memberships = (await memberships_of_users(database, [user.id])).get(user.id, [])
+    if joined is not None:  # written in this transaction: not yet visible to memberships_of_users
+        memberships = [*memberships, joined]
     tenant, membership = await _choose_tenant(repo, memberships, tenant_id)
     session = await services.sessions.open(user.id, tenant.id if tenant else None, repo.session)
     return _signed(services, user, tenant, membership, session)
