@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import pool
@@ -61,6 +62,13 @@ def run_env(context: Any) -> None:
             compare_type=True,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together on an empty database would otherwise race to
+                # create the same tables, and the loser would crash-restart: the first one
+                # migrates while the others wait here, then find nothing left to do.
+                connection.execute(
+                    sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": definition.version_table}
+                )
             context.run_migrations()
 
     async def run() -> None:
