@@ -133,10 +133,17 @@ def test_domain_and_validation_errors_carry_stable_codes(toy_server: tuple[str, 
 
 
 def test_hostile_queries_are_refused(toy_server: tuple[str, str]) -> None:
+    """Subgraph limits are the gateway's with room for what its planner adds (aliases x2, root fields as is)."""
     base, _ = toy_server
-    aliases = "{ " + " ".join(f"a{i}: missing" for i in range(150)) + " }"
+    aliases = "{ widgets { " + " ".join(f"a{i}: name" for i in range(250)) + " } }"
     body = gql(base + "/graphql", aliases)
-    assert body["errors"][0]["message"] == "Operation exceeds the maximum aliases (150 > 100)."
+    assert [(e["message"], e["extensions"]["code"]) for e in body["errors"]] == [
+        ("Operation exceeds the maximum aliases (250 > 200).", "MAX_ALIASES_LIMIT")
+    ]
+    assert "data" not in body or body["data"] is None
+    root_fields = "{ " + " ".join(f"a{i}: widgets {{ name }}" for i in range(60)) + " }"
+    codes = {e["extensions"]["code"] for e in gql(base + "/graphql", root_fields)["errors"]}
+    assert codes == {"MAX_ROOT_FIELDS_LIMIT"}
 
 
 @pytest.mark.parametrize(
