@@ -25,11 +25,3 @@ def product_count_by_category(ctx: RequestContext) -> DataLoader:
         "catalog.product_count_by_category",
         lambda: counts_grouped_by(ctx.session, Product, Product.category_id),
     )
-
-
-def public_product_by_id(ctx: RequestContext) -> DataLoader:
-    """Products by id whatever their tenant, for the public view of a published passport (``public_read``)."""
-    return ctx.loader(
-        "catalog.public_product_by_id",
-        lambda: rows_by_column(ctx.session, Product, Product.id, public_read=True),
-    )

@@ -188,34 +188,6 @@ class Product:
         return cls.from_row(row) if row is not None else None
 
 
-@strawberry.federation.type(
-    keys=["id"],
-    description="What anyone may read of a product: the product of a published passport, shown the same to "
-    "every caller behind publicPassport.",
-)
-class PublicProduct:
-    """A product's public side (name, sku, category); the rest of :class:`Product` stays with its tenant."""
-
-    id: strawberry.ID
-    name: str
-    sku: str
-    category_id: strawberry.Private[str]
-
-    @strawberry.field(description="The product's category.")
-    async def category(self, info: strawberry.Info) -> Category | None:
-        row = await loaders.category_by_id(_ctx(info)).load(self.category_id)
-        return Category.from_row(row) if row is not None else None
-
-    @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> PublicProduct | None:
-        """``_entities``: any product by id, for every caller alike (the gateway reaches it only through
-        a published passport's public view)."""
-        row = await loaders.public_product_by_id(_ctx(info)).load(str(id))
-        if row is None:
-            return None
-        return cls(id=strawberry.ID(row.id), name=row.name, sku=row.sku, category_id=row.category_id)
-
-
 @strawberry.type(description="One audited catalog mutation.")
 class CatalogAuditEntry:
     """Who did what to which object, and whether it worked."""
@@ -566,4 +538,4 @@ async def _before(repo: CatalogRepository, product_id: str) -> dict[str, Any] | 
 
 def build() -> SubgraphSchema:
     """The catalog subgraph's schema."""
-    return build_schema(query=Query, mutation=Mutation, types=[Tenant, Category, Product, PublicProduct])
+    return build_schema(query=Query, mutation=Mutation, types=[Tenant, Category, Product])

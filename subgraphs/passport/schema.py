@@ -415,18 +415,6 @@ class Product:
         return cls(id=id)
 
 
-@strawberry.federation.type(keys=["id"], description="A product's public side (owned by the catalog subgraph).")
-class PublicProduct:
-    """Reference to the catalog's PublicProduct."""
-
-    id: strawberry.ID
-
-    @classmethod
-    def resolve_reference(cls, id: strawberry.ID) -> PublicProduct:
-        """Any id: this subgraph adds no fields to PublicProduct."""
-        return cls(id=id)
-
-
 @strawberry.federation.type(keys=["id"], description="One version of a template (owned by the templates subgraph).")
 class Template:
     """The templates subgraph's Template, extended here with its passport count."""
@@ -478,11 +466,9 @@ class PublicPassport:
     product_id: strawberry.Private[str]
     template_id: strawberry.Private[str]
 
-    @strawberry.field(
-        description="The product's public side (the same for every caller; null when the catalog cannot be reached)."
-    )
-    def product(self) -> PublicProduct | None:
-        return PublicProduct(id=strawberry.ID(self.product_id))
+    @strawberry.field(description="The product (null when the catalog does not show it to the caller).")
+    def product(self) -> Product | None:
+        return Product(id=strawberry.ID(self.product_id))
 
     @strawberry.field(description="The template version (null when the templates subgraph does not show it).")
     def template(self) -> Template | None:
@@ -735,6 +721,4 @@ class Mutation:
 
 def build() -> SubgraphSchema:
     """The passport subgraph's federation schema."""
-    return build_schema(
-        query=Query, mutation=Mutation, types=[Passport, Product, PublicProduct, Template, Tenant, User]
-    )
+    return build_schema(query=Query, mutation=Mutation, types=[Passport, Product, Template, Tenant, User])
