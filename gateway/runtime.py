@@ -396,9 +396,10 @@ class Gateway:
         )
         # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
         errors = tuple(
-            {**e.formatted, "extensions": {"code": BAD_USER_INPUT, **(e.extensions or {})}} for e in result.errors or ()
+            {**e.formatted, "extensions": {"code": BAD_USER_INPUT, **(e.extensions or {})}}
+            for e in result.errors or ()  # type: ignore[union-attr]
         )
-        answer = (result.data or {}, errors)
+        answer = (result.data or {}, errors)  # type: ignore[union-attr]
         if key is not None and len(prepared.introspection_results) < _INTROSPECTION_CACHE_PER_OPERATION:
             prepared.introspection_results[key] = answer
         return answer
