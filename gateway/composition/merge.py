@@ -24,6 +24,8 @@ from .subgraph import (
     SubgraphSchema,
     SubgraphType,
     and_requirements,
+    merge_cost,
+    merge_list_size,
 )
 from .supergraph import (
     ComposedContextArgument,
@@ -110,6 +112,9 @@ def merge_decorations(decos: list[Decorations]) -> Decorations:
         out.composed.extend(c for c in d.composed if c not in out.composed)
         out.specified_by = out.specified_by or d.specified_by
     out.scopes = _combine_requirements([d.scopes for d in decos])
+    out.cost = merge_cost([d.cost for d in decos])
+    out.list_size = merge_list_size([d.list_size for d in decos])
+    out.cost_first = next((d.cost_first for d in decos if d.cost is not None and d.list_size is not None), False)
     out.policies = _combine_requirements([d.policies for d in decos])
     return out
 

@@ -26,6 +26,7 @@ AUTHENTICATED = "https://specs.apollo.dev/authenticated/v0.1"
 REQUIRES_SCOPES = "https://specs.apollo.dev/requiresScopes/v0.1"
 POLICY = "https://specs.apollo.dev/policy/v0.1"
 CONTEXT = "https://specs.apollo.dev/context/v0.1"
+COST = "https://specs.apollo.dev/cost/v0.1"
 
 _LINK_PURPOSE = '''enum link__Purpose {
   """
@@ -60,7 +61,7 @@ class _Features:
     def __init__(self, sg: ComposedSupergraph) -> None:
         self.tag = self.inaccessible = self.authenticated = self.scopes = self.policy = False
         self.override_label = False
-        self.context = False
+        self.context = self.cost = self.list_size = False
         for t in sg.types.values():
             self._deco(t.deco)
             self.context |= bool(t.contexts)
@@ -80,12 +81,14 @@ class _Features:
         self.authenticated |= d.authenticated
         self.scopes |= d.scopes is not None
         self.policy |= d.policies is not None
+        self.cost |= d.cost is not None or d.list_size is not None
+        self.list_size |= d.list_size is not None
 
 
 def print_supergraph(sg: ComposedSupergraph) -> str:
     """The supergraph SDL."""
     feats = _Features(sg)
-    join_v05 = feats.override_label or feats.context
+    join_v05 = feats.override_label or feats.context or feats.cost
     links = [f"@link(url: {_s(LINK_V1)})", f"@link(url: {_s(JOIN_V05 if join_v05 else JOIN_V03)}, for: EXECUTION)"]
     if feats.tag:
         links.append(f"@link(url: {_s(TAG)})")
@@ -99,6 +102,8 @@ def print_supergraph(sg: ComposedSupergraph) -> str:
         links.append(f"@link(url: {_s(REQUIRES_SCOPES)}, for: SECURITY)")
     if feats.policy:
         links.append(f"@link(url: {_s(POLICY)}, for: SECURITY)")
+    if feats.cost:
+        links.append(f"@link(url: {_s(COST)}" + (', import: ["@listSize"])' if feats.list_size else ")"))
     seen_urls: set[str] = set()
     for d in sg.directives.values():
         if d.link_url and d.link_url not in seen_urls:
@@ -119,6 +124,16 @@ def print_supergraph(sg: ComposedSupergraph) -> str:
         directives["context"] = "directive @context(name: String!) repeatable on INTERFACE | OBJECT | UNION"
         directives["context__fromContext"] = (
             "directive @context__fromContext(field: context__ContextFieldValue) on ARGUMENT_DEFINITION"
+        )
+    if feats.cost:
+        directives["cost"] = (
+            "directive @cost(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | "
+            "INPUT_FIELD_DEFINITION | OBJECT | SCALAR"
+        )
+        list_size = "listSize" if feats.list_size else "cost__listSize"
+        directives[list_size] = (
+            f"directive @{list_size}(assumedSize: Int, slicingArguments: [String!], sizedFields: [String!], "
+            "requireOneSlicingArgument: Boolean = true) on FIELD_DEFINITION"
         )
     if feats.inaccessible:
         directives["inaccessible"] = (
@@ -268,6 +283,7 @@ def _decorations(d: Decorations, joins: list[str], include_deprecated: bool = Tr
     if d.policies is not None:
         out.append(f"@policy(policies: {_requirements(d.policies)})")
     out.extend(f"@tag(name: {_s(t)})" for t in d.tags)
+    out.extend(_demand(d))
     out.extend(d.composed)
     if d.specified_by is not None:
         out.append(f"@specifiedBy(url: {_s(d.specified_by)})")
@@ -277,6 +293,25 @@ def _decorations(d: Decorations, joins: list[str], include_deprecated: bool = Tr
         else:
             out.append(f"@deprecated(reason: {_s(d.deprecated)})")
     return out
+
+
+def _demand(d: Decorations) -> list[str]:
+    """``@cost`` and ``@listSize``, in the order the subgraph wrote them."""
+    cost = [f"@cost(weight: {d.cost})"] if d.cost is not None else []
+    if d.list_size is None:
+        return cost
+    ls = d.list_size
+    parts: list[str] = []
+    if ls.assumed_size is not None:
+        parts.append(f"assumedSize: {ls.assumed_size}")
+    if ls.slicing_arguments is not None:
+        parts.append(f"slicingArguments: [{', '.join(_s(x) for x in ls.slicing_arguments)}]")
+    if ls.sized_fields is not None:
+        parts.append(f"sizedFields: [{', '.join(_s(x) for x in ls.sized_fields)}]")
+    if ls.require_one_slicing_argument is False:
+        parts.append("requireOneSlicingArgument: false")
+    listed = [f"@listSize({', '.join(parts)})" if parts else "@listSize"]
+    return cost + listed if d.cost_first else listed + cost
 
 
 def _args(args: dict[str, SArgument], indent: str) -> str:

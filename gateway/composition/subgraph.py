@@ -97,6 +97,16 @@ class SubgraphSource:
     sdl: str
 
 
+@dataclass(frozen=True, slots=True)
+class ListSize:
+    """``@listSize`` of the cost spec (https://specs.apollo.dev/cost/v0.1) on a list field."""
+
+    assumed_size: int | None = None
+    slicing_arguments: tuple[str, ...] | None = None
+    sized_fields: tuple[str, ...] | None = None
+    require_one_slicing_argument: bool | None = True
+
+
 @dataclass(slots=True)
 class Decorations:
     """What any schema element may carry into the supergraph besides its shape."""
@@ -111,6 +121,10 @@ class Decorations:
     #: Applications of directives named in ``@composeDirective``, printed, in order.
     composed: list[str] = field(default_factory=list)
     specified_by: str | None = None
+    #: ``@cost(weight:)`` and ``@listSize`` (demand control); ``cost_first``: in that order as written.
+    cost: int | None = None
+    list_size: ListSize | None = None
+    cost_first: bool = False
 
 
 @dataclass(slots=True)
@@ -405,6 +419,11 @@ class _Reader:
                 out.policies = and_requirements(out.policies, args.get("policies"))
             elif local == "specifiedBy":
                 out.specified_by = str(args.get("url"))
+            elif canon == "cost":
+                out.cost = int(str(args.get("weight")))
+                out.cost_first = out.list_size is None
+            elif canon == "listSize":
+                out.list_size = read_list_size(args)
             elif local in self.composed:
                 out.composed.append(print_ast(app))
         return out
@@ -554,6 +573,52 @@ def _merge_deco(into: Decorations, other: Decorations) -> None:
         into.policies = and_requirements(into.policies, other.policies)
     into.composed.extend(c for c in other.composed if c not in into.composed)
     into.specified_by = into.specified_by or other.specified_by
+    into.cost, into.list_size = merge_cost([into.cost, other.cost]), merge_list_size([into.list_size, other.list_size])
+
+
+def read_list_size(args: dict[str, object]) -> ListSize:
+    """A ``@listSize`` application's arguments (``requireOneSlicingArgument`` defaults to true)."""
+
+    def names(value: object) -> tuple[str, ...] | None:
+        return tuple(str(v) for v in value) if isinstance(value, list) else None
+
+    size = args.get("assumedSize")
+    require = args.get("requireOneSlicingArgument", True)
+    return ListSize(
+        assumed_size=int(size) if isinstance(size, int | str) else None,
+        slicing_arguments=names(args.get("slicingArguments")),
+        sized_fields=names(args.get("sizedFields")),
+        require_one_slicing_argument=bool(require) if require is not None else None,
+    )
+
+
+def merge_cost(weights: list[int | None]) -> int | None:
+    """``@cost(weight:)`` composes by MAX (the cost spec's composition strategy)."""
+    present = [w for w in weights if w is not None]
+    return max(present) if present else None
+
+
+def merge_list_size(sizes: list[ListSize | None]) -> ListSize | None:
+    """``@listSize`` composes argument by argument: NULLABLE_MAX, NULLABLE_UNION twice, NULLABLE_AND."""
+    present = [s for s in sizes if s is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def union(values: list[tuple[str, ...] | None]) -> tuple[str, ...] | None:
+        if all(v is None for v in values):
+            return None
+        out: list[str] = []
+        for v in values:
+            out.extend(x for x in v or () if x not in out)
+        return tuple(out)
+
+    requires = [s.require_one_slicing_argument for s in present if s.require_one_slicing_argument is not None]
+    return ListSize(
+        assumed_size=merge_cost([s.assumed_size for s in present]),
+        slicing_arguments=union([s.slicing_arguments for s in present]),
+        sized_fields=union([s.sized_fields for s in present]),
+        require_one_slicing_argument=all(requires) if requires else None,
+    )
 
 
 def and_requirements(a: object, b: object) -> list[list[str]] | None:
