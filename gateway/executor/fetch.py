@@ -67,6 +67,8 @@ async def run_plan(node: PlanNode | None, ctx: FetchContext) -> None:
             return  # everything it would fetch is skipped by @skip/@include
         await _guarded(_entity_fetch(node, ctx), node.node, ctx)
     else:
+        if node.conditions and not conditions_hold(node.conditions, ctx.variables):
+            return  # every root field it would fetch is skipped by @skip/@include
         await _guarded(_root_fetch(node, ctx), node, ctx)
 
 

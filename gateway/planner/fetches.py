@@ -32,8 +32,8 @@ def fetch_node(g: FetchGroup, op: NormalizedOperation) -> PlanNode:
         id=g.id,
         renamed=renamed,
         context=tuple(g.context),
-        # only entity fetches are skipped: a root fetch also carries the operation's shape
-        conditions=tuple(sorted(g.conds, key=lambda c: (c[0], str(c[1])))) if g.is_entity and g.conds else (),
+        # a fetch (root or entity) whose every selection is excluded by @skip/@include is not sent
+        conditions=tuple(sorted(g.conds, key=lambda c: (c[0], str(c[1])))) if g.conds else (),
     )
     if g.is_entity:
         return FlattenNode(path=g.path, node=node)

@@ -37,16 +37,18 @@ def _node(node: PlanNode, indent: int) -> list[str]:
             out.extend(sub)
         out.append(pad + "}")
         return out
+    fetch = node.node if isinstance(node, FlattenNode) else node
+    if isinstance(fetch, FetchNode) and fetch.conditions:
+        # printed like Apollo's condition nodes: Include(if: $x) / Skip(if: $x) around the fetch
+        (directive, value), *rest = fetch.conditions
+        bare = replace(fetch, conditions=tuple(rest))
+        unconditioned = FlattenNode(node.path, bare) if isinstance(node, FlattenNode) else bare
+        flag = f"${value}" if isinstance(value, str) else str(value).lower()
+        out = [pad + f"{directive.capitalize()}(if: {flag}) {{"]
+        out.extend(_node(unconditioned, indent + 1))
+        out.append(pad + "}")
+        return out
     if isinstance(node, FlattenNode):
-        if node.node.conditions:
-            # printed like Apollo's condition nodes: Include(if: $x) / Skip(if: $x) around the fetch
-            (directive, value), *rest = node.node.conditions
-            unconditioned = FlattenNode(node.path, replace(node.node, conditions=tuple(rest)))
-            flag = f"${value}" if isinstance(value, str) else str(value).lower()
-            out = [pad + f"{directive.capitalize()}(if: {flag}) {{"]
-            out.extend(_node(unconditioned, indent + 1))
-            out.append(pad + "}")
-            return out
         path = print_path(node.path)
         out = [pad + f'Flatten(path: "{path}") {{']
         sub = _node(node.node, indent + 1)

@@ -14,7 +14,7 @@ from typing import NamedTuple
 from gateway.planner.cost import CostModel
 from gateway.planner.errors import PlanningError, RootFieldFailed
 from gateway.planner.groups import FetchGroup
-from gateway.planner.operation import NormalizedOperation, OpField, OpFragment, OpSelection
+from gateway.planner.operation import Condition, NormalizedOperation, OpField, OpFragment, OpSelection
 from gateway.planner.position import Position
 from gateway.planner.walk import Walk
 from gateway.supergraph.model import Supergraph
@@ -23,25 +23,31 @@ _INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
 
 
 class RootField(NamedTuple):
-    """A root field to plan, and the directives of the fragments it sits in (outermost first)."""
+    """A root field to plan, and what the fragments it sits in add: their printed directives
+    (outermost first), their @skip/@include conditions and the variables those use."""
 
     field: OpField
     wrappers: tuple[str, ...]
+    conditions: frozenset[Condition] = frozenset()
+    variables: frozenset[str] = frozenset()
 
 
-def root_fields(sg: Supergraph, sels: list[OpSelection], root: str, wrappers: tuple[str, ...] = ()
+def root_fields(sg: Supergraph, sels: list[OpSelection], root: str, wrappers: tuple[str, ...] = (),
+                conds: frozenset[Condition] = frozenset(), used: frozenset[str] = frozenset()
                 ) -> list[RootField]:
-    """The root fields subgraphs answer (introspection and ``__typename`` are the gateway's)."""
+    """The root fields subgraphs answer (introspection and ``__typename`` are the gateway's);
+    ``wrappers``, ``conds`` and ``used`` are those of the enclosing fragments."""
     out: list[RootField] = []
     for s in sels:
         if isinstance(s, OpFragment):
             if not sg.applies(s.type_condition, root):
                 continue
-            out.extend(root_fields(sg, s.selections, root, wrappers + ((s.directives,) if s.directives else ())))
+            out.extend(root_fields(sg, s.selections, root, wrappers + ((s.directives,) if s.directives else ()),
+                                   conds | frozenset(s.conditions), used | s.variables))
         elif s.name == "__typename" or s.name in _INTROSPECTION_ROOTS:
             continue  # answered by the gateway itself
         else:
-            out.append(RootField(s, wrappers))
+            out.append(RootField(s, wrappers, conds, used))
     return out
 
 
@@ -95,7 +101,10 @@ def _plan_root_checked(walk: Walk, group: FetchGroup, root: str, rf: RootField, 
         for w in rf.wrappers:
             selset = selset.add_fragment(None, w)
         group.root_fields.append(rf.field.response_name)
-        pos = Position(group=group, selset=selset, type=root, path=())
+        # the fragment's directives are printed around the field, so the subgraph request
+        # declares their variables; their conditions hold for everything below
+        group.variables |= rf.variables
+        pos = Position(group=group, selset=selset, type=root, path=(), conds=rf.conditions)
         if not rf.wrappers:
             pos.anchor = pos
         walk.plan_field(pos, rf.field)

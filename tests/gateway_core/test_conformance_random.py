@@ -1,0 +1,62 @@
+"""Differences found by sending the same random valid operations to this gateway and to Apollo Gateway.
+
+Each test is a regression test in our own words for one finding (issue 8), on the ``skipfetch``
+scenario: ``items`` serves ``Query.item``, ``details`` adds ``Item.detail`` and ``Item.owner``,
+``owners`` adds ``Owner.name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from .harness import Scenario, SubgraphServer, run, start_scenario
+
+
+@pytest.fixture(scope="module")
+def scenario(subgraph_server: SubgraphServer) -> Iterator[Scenario]:
+    yield start_scenario(subgraph_server, "skipfetch", {
+        "items": {"fields": {"Query.item": lambda _s: {"id": "i1"}}},
+        "details": {"entities": {"Item": lambda rep: {"id": rep["id"], "detail": "fragile", "owner": {"id": "o1"}}}},
+        "owners": {"entities": {"Owner": lambda rep: {"id": rep["id"], "name": "Olga"}}},
+    })
+
+
+# -- a variable used only by a condition on a fragment at the operation's root ----------------------
+
+ROOT_FRAGMENT = "query ($v: Boolean!) { ... @include(if: $v) { item { id } } }"
+
+
+async def test_root_fragment_condition_variable_is_declared_in_the_subgraph_request(scenario: Scenario) -> None:
+    scenario.reset()
+    body = await run(scenario.gateway(), ROOT_FRAGMENT, {"v": True})
+    assert body == {"data": {"item": {"id": "i1"}}}
+    [request] = scenario.subgraphs["items"].requests
+    assert "$v:Boolean!" in request["query"]
+    assert request["variables"] == {"v": True}
+
+
+async def test_root_fetch_is_not_sent_when_every_root_field_is_excluded(scenario: Scenario) -> None:
+    scenario.reset()
+    body = await run(scenario.gateway(), ROOT_FRAGMENT, {"v": False})
+    assert body == {"data": {}}
+    assert scenario.subgraphs["items"].requests == []
+
+
+def test_root_fetch_under_a_root_fragment_condition_is_planned_as_conditional(scenario: Scenario) -> None:
+    assert scenario.gateway().plan_text(ROOT_FRAGMENT) == "\n".join([
+        "QueryPlan {",
+        "  Include(if: $v) {",
+        '    Fetch(service: "items") {',
+        "      {",
+        "        ... @include(if: $v) {",
+        "          item {",
+        "            id",
+        "          }",
+        "        }",
+        "      }",
+        "    }",
+        "  },",
+        "}",
+    ])
