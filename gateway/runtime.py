@@ -18,10 +18,15 @@ import orjson
 from graphql import (
     DocumentNode,
     FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
+    InlineFragmentNode,
     OperationDefinitionNode,
+    SelectionNode,
+    SelectionSetNode,
     execute,
     print_ast,
     validate,
@@ -426,14 +431,41 @@ def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:
 
 
 def _introspection_document(document: DocumentNode, op: OperationDefinitionNode) -> DocumentNode | None:
-    """The operation reduced to its ``__schema`` / ``__type`` root fields, or None when it has none."""
+    """The operation reduced to its ``__schema`` / ``__type`` root fields, or None when it has none.
+
+    Fragments at the root (inline, or named ones spread there) keep their directives and
+    type conditions around the introspection fields they hold, so graphql-core collects
+    the fields as the spec says: @skip/@include apply, and the same field selected twice
+    has its selections merged."""
     if op.operation.value != "query":
         return None
-    fields = tuple(
-        s for s in op.selection_set.selections if isinstance(s, FieldNode) and s.name.value in _INTROSPECTION_ROOTS
-    )
-    if not fields:
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    root = _introspection_selections(op.selection_set, fragments)
+    if root is None:
         return None
-    reduced = dataclasses.replace(op, selection_set=dataclasses.replace(op.selection_set, selections=fields))
+    reduced = dataclasses.replace(op, selection_set=root)
     others = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
     return dataclasses.replace(document, definitions=(reduced, *others))
+
+
+def _introspection_selections(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode],
+                              ) -> SelectionSetNode | None:
+    """``selection_set`` (of the query root) with only its introspection root fields, or None."""
+    kept: list[SelectionNode] = []
+    for s in selection_set.selections:
+        if isinstance(s, FieldNode):
+            if s.name.value in _INTROSPECTION_ROOTS:
+                kept.append(s)
+            continue
+        if isinstance(s, InlineFragmentNode):
+            inner = _introspection_selections(s.selection_set, fragments)
+            if inner is not None:
+                kept.append(dataclasses.replace(s, selection_set=inner))
+        elif isinstance(s, FragmentSpreadNode):
+            frag = fragments.get(s.name.value)
+            inner = _introspection_selections(frag.selection_set, fragments) if frag is not None else None
+            if frag is not None and inner is not None:
+                # the spread becomes an inline fragment: its own directives, the fragment's condition
+                kept.append(InlineFragmentNode(type_condition=frag.type_condition, directives=s.directives,
+                                               selection_set=inner))
+    return dataclasses.replace(selection_set, selections=tuple(kept)) if kept else None

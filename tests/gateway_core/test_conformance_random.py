@@ -60,3 +60,25 @@ def test_root_fetch_under_a_root_fragment_condition_is_planned_as_conditional(sc
         "  },",
         "}",
     ])
+
+
+# -- introspection root fields inside fragments on Query ---------------------------------------------
+
+
+async def test_type_through_an_inline_fragment_on_query_is_answered(scenario: Scenario) -> None:
+    body = await run(scenario.gateway(), '{ ... on Query { __type(name: "String") { name } } }')
+    assert body == {"data": {"__type": {"name": "String"}}}
+
+
+async def test_introspection_in_a_named_fragment_beside_a_subgraph_field(scenario: Scenario) -> None:
+    body = await run(scenario.gateway(),
+                     'query { ...Both } fragment Both on Query { item { id } __type(name: "Item") { kind } }')
+    assert body == {"data": {"item": {"id": "i1"}, "__type": {"kind": "OBJECT"}}}
+
+
+@pytest.mark.parametrize("included", [True, False])
+async def test_schema_inside_an_included_fragment_follows_its_condition(scenario: Scenario, included: bool) -> None:
+    query = "query ($v: Boolean!) { ... @include(if: $v) { __schema { queryType { name } } } }"
+    body = await run(scenario.gateway(), query, {"v": included})
+    assert body == {"data": {"__schema": {"queryType": {"name": "Query"}}} if included else {}}
+
