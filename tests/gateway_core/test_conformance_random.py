@@ -82,3 +82,22 @@ async def test_schema_inside_an_included_fragment_follows_its_condition(scenario
     body = await run(scenario.gateway(), query, {"v": included})
     assert body == {"data": {"__schema": {"queryType": {"name": "Query"}}} if included else {}}
 
+
+# -- the same introspection field selected directly and through a fragment ---------------------------
+
+
+async def test_type_selected_twice_merges_both_selections(scenario: Scenario) -> None:
+    # the spec's field collection merges the two `__type` selections into one field with both
+    # sub-selections (Apollo Gateway answers with one of them only)
+    query = '{ __type(name: "Item") { name } ... on Query { __type(name: "Item") { kind } } }'
+    body = await run(scenario.gateway(), query)
+    assert body == {"data": {"__type": {"name": "Item", "kind": "OBJECT"}}}
+
+
+async def test_type_selected_twice_keeps_the_document_order_of_its_fields(scenario: Scenario) -> None:
+    query = ('query { ...K __type(name: "Item") { name fields { name } } } '
+             'fragment K on Query { __type(name: "Item") { kind name } }')
+    body = await run(scenario.gateway(), query)
+    assert body == {"data": {"__type": {"kind": "OBJECT", "name": "Item",
+                                        "fields": [{"name": "id"}, {"name": "detail"}, {"name": "owner"}]}}}
+    assert list(body["data"]["__type"]) == ["kind", "name", "fields"]
