@@ -69,6 +69,19 @@ YAML file (every key optional)::
     health:
       check_subgraphs: false    # /health/ready also fails when a subgraph's circuit is open
       probe_interval: 0         # seconds between { __typename } probes of each subgraph (0: none)
+    apq:                        # Automatic Persisted Queries (gateway/persisted); Redis when redis_url is set
+      enabled: true
+      max_entries: 1000         # in-memory store: queries kept, least recently used leave first ...
+      max_bytes: 8388608        # ... and their bytes
+      ttl: 86400                # seconds a query lives in Redis
+    trusted_documents:          # an Apollo persisted-query manifest of allowed operations
+      mode: off                 # off | log_unknown | safelist_by_id | safelist_by_body
+      manifest: null            # the manifest file (required unless off); relative to this file
+      poll_interval: 2.0        # seconds between manifest file checks (0: load once)
+      bypass: false             # development only: refusals are logged and the operation runs
+    batching:                   # JSON array bodies (POST only)
+      enabled: false
+      max_size: 10
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
@@ -83,8 +96,9 @@ none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``
 ``GATEWAY_AUTH_CONTEXT_TTL``,
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
 ``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``,
-``GATEWAY_CIRCUIT_BREAKER_<KEY>``, ``GATEWAY_RETRY_<KEY>``, ``GATEWAY_HEALTH_<KEY>`` (the YAML keys above,
-upper-cased), ``GATEWAY_DEDUP_QUERIES``, and per subgraph
+``GATEWAY_CIRCUIT_BREAKER_<KEY>``, ``GATEWAY_RETRY_<KEY>``, ``GATEWAY_HEALTH_<KEY>``, ``GATEWAY_APQ_<KEY>``,
+``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>`` (the YAML keys above, upper-cased),
+``GATEWAY_DEDUP_QUERIES``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
@@ -108,6 +122,14 @@ from gateway.auth.config import (
     check_auth,
     issuers_from_gateway_env,
     parse_issuers,
+)
+from gateway.persisted.config import (
+    PERSISTED_ENV,
+    PERSISTED_KEYS,
+    PERSISTED_SECTIONS,
+    PERSISTED_SETTINGS,
+    check_persisted,
+    coerce_persisted,
 )
 from gateway.plan_cache import DEFAULT_MAX_BYTES
 from gateway.resilience.config import (
@@ -204,6 +226,18 @@ class Settings:
     metrics_operation_names: tuple[str, ...] = ()
     metrics_max_clients: int = 20
     tracing_include_document: bool = False
+    # Persisted operations and batching (YAML sections ``apq``, ``trusted_documents``, ``batching``;
+    # meanings and checks in gateway/persisted/config.py).
+    apq_enabled: bool = True
+    apq_max_entries: int = 1000
+    apq_max_bytes: int = 8_388_608
+    apq_ttl: float = 86_400.0
+    trusted_documents_mode: str = "off"
+    trusted_documents_manifest: Path | None = None
+    trusted_documents_poll_interval: float = 2.0
+    trusted_documents_bypass: bool = False
+    batching_enabled: bool = False
+    batching_max_size: int = 10
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -268,6 +302,9 @@ class Settings:
         if problem is not None:
             raise SettingsError(problem)
         problem = check_resilience(settings)
+        if problem is not None:
+            raise SettingsError(problem)
+        problem = check_persisted(settings)
         if problem is not None:
             raise SettingsError(problem)
         return settings
@@ -342,6 +379,8 @@ def _coerce(name: str, value: Any) -> Any:
             return None if value in (None, "") else str(value).strip()
         if name in RESILIENCE_SETTINGS:
             return coerce_resilience(name, value)
+        if name in PERSISTED_SETTINGS:
+            return coerce_persisted(name, value)
     except SettingsError:
         raise
     except IssuerSettingError as exc:
@@ -365,6 +404,7 @@ _SECTION_KEYS = {
     "authorization_mode": "authorization.mode",
     "authorization_dry_run": "authorization.dry_run",
     **RESILIENCE_KEYS,
+    **PERSISTED_KEYS,
 }
 
 
@@ -396,7 +436,7 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
     for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_"),
-                            *RESILIENCE_SECTIONS):
+                            *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS):
         entries = values.pop(section, None) or {}
         if not isinstance(entries, dict):
             raise SettingsError(f"config file {path}: {section} must be a mapping")
@@ -423,9 +463,10 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         values["subgraph_urls"] = urls
     if timeouts:
         values["subgraph_timeouts"] = timeouts
-    supergraph = values.get("supergraph")
-    if isinstance(supergraph, str) and supergraph and not Path(supergraph).is_absolute():
-        values["supergraph"] = path.parent / supergraph
+    for name in ("supergraph", "trusted_documents_manifest"):
+        given = values.get(name)
+        if isinstance(given, str) and given and not Path(given).is_absolute():
+            values[name] = path.parent / given
     return values
 
 
@@ -461,6 +502,7 @@ _ENV_KEYS = {
     "GATEWAY_AUTHORIZATION_MODE": "authorization_mode",
     "GATEWAY_AUTHORIZATION_DRY_RUN": "authorization_dry_run",
     **RESILIENCE_ENV,
+    **PERSISTED_ENV,
 }
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -25,6 +27,7 @@ from gateway.http.negotiation import (
     negotiate_response_type,
 )
 from gateway.http.state import GatewayState
+from gateway.persisted import Incoming, PersistedOperations, PersistedProblem, persisted_from_settings
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings
 from gateway.telemetry import Observation, Telemetry
@@ -67,8 +70,9 @@ class GraphQLEndpoint:
     """``/graphql``: turns HTTP requests into :class:`GraphQLRequest` and outcomes into responses."""
 
     def __init__(self, settings: Settings, state: GatewayState, transport: SubgraphTransport, auth: AuthStage,
-                 telemetry: Telemetry | None = None) -> None:
+                 telemetry: Telemetry | None = None, persisted: PersistedOperations | None = None) -> None:
         self._settings = settings
+        self._persisted = persisted or PersistedOperations(persisted_from_settings(settings))
         self._telemetry = telemetry or Telemetry.from_settings(settings)
         self._state = state
         self._transport = transport
@@ -130,24 +134,71 @@ class GraphQLEndpoint:
         client = request.client.host if request.client else "unknown"
         who = await self._auth.authenticate(request.headers, client, getattr(runtime, "policy_names", ()))
         observed.tenant = who.principal.tenant_id
-        await self._auth.check_rate(who)
-        graphql_request = self._from_query_params(request) if method == "GET" else await self._from_body(request)
+        if method == "GET":
+            await self._auth.check_rate(who)
+            incoming = self._from_query_params(request)
+        else:
+            decoded = await self._from_body(request)
+            if isinstance(decoded, list):
+                return await self._batch(decoded, _Call(request, request_id, media_type, runtime, who, client))
+            await self._auth.check_rate(who)
+            incoming = _incoming(decoded)
+        body, status = await self._one(incoming, _Call(request, request_id, media_type, runtime, who, client), observed)
+        return _json(body, status, media_type, {REQUEST_ID_HEADER: request_id})
+
+    async def _batch(self, items: list[Any], call: _Call) -> Response:
+        """A JSON array of operations: each rate-limited, resolved, authorized and run as one request."""
+        config = self._persisted.config
+        if not config.batching_enabled:
+            raise RequestProblem(400, "BAD_REQUEST", "Batched requests are not supported")
+        if not items:
+            raise RequestProblem(400, "BAD_REQUEST", "A batch must hold at least one operation")
+        if len(items) > config.batching_max_size:
+            raise RequestProblem(
+                400, "BATCH_LIMIT_EXCEEDED", f"A batch may hold at most {config.batching_max_size} operations"
+            )
+
+        async def answer(item: Any) -> dict[str, Any]:
+            try:
+                await self._auth.check_rate(call.who)
+                body, _ = await self._one(_incoming(item), call, None)
+                return body
+            except EdgeRejection as problem:
+                return _error_body(problem.message, problem.code, **problem.extensions)
+
+        answers = await asyncio.gather(*(answer(item) for item in items))
+        return _json(list(answers), 200, call.media_type, {REQUEST_ID_HEADER: call.request_id})
+
+    async def _one(
+        self, incoming: Incoming, call: _Call, observed: Observation | None
+    ) -> tuple[dict[str, Any], int]:
+        """Resolve persisted ids and run one operation: its response body and HTTP status."""
+        method = call.request.method
+        try:
+            graphql_request = await self._persisted.resolve(incoming)
+        except PersistedProblem as problem:
+            # Apollo clients read these from the body; graphql-response+json gets 400 (nothing ran).
+            status = 200 if call.media_type == APPLICATION_JSON else 400
+            raise RequestProblem(status, problem.code, problem.message) from None
         operation_name = _operation_name(graphql_request)
-        observed.parsed(graphql_request, operation_name)
+        if observed is not None:
+            observed.parsed(graphql_request, operation_name)
+        runtime = call.runtime
         # The plan shows subgraph names and internal shapes: development servers only.
-        include_plan = self._settings.development and _truthy(request.headers.get(DEBUG_PLAN_HEADER))
-        options: dict[str, Any] = {"principal": who.principal} if self._takes_principal_of(runtime) else {}
+        include_plan = self._settings.development and _truthy(call.request.headers.get(DEBUG_PLAN_HEADER))
+        options: dict[str, Any] = {"principal": call.who.principal} if self._takes_principal_of(runtime) else {}
         outcome: ExecutionOutcome = await runtime.execute(
             graphql_request,
             transport=self._transport,
-            headers=self._forwarded_headers(request, request_id, who, client),
+            headers=self._forwarded_headers(call.request, call.request_id, call.who, call.client),
             include_plan=include_plan,
             allow_mutations=method == "POST",
             **options,
         )
         codes = _codes(outcome)
-        observed.executed(outcome, codes)
-        audit(who, request_id, outcome.operation_type, operation_name, codes)
+        if observed is not None:
+            observed.executed(outcome, codes)
+        audit(call.who, call.request_id, outcome.operation_type, operation_name, codes)
         if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
             raise RequestProblem(
                 405,
@@ -156,11 +207,11 @@ class GraphQLEndpoint:
                 {"allow": "POST"},
             )
         status = 200
-        if outcome.request_error and media_type == GRAPHQL_RESPONSE_JSON:
+        if outcome.request_error and call.media_type == GRAPHQL_RESPONSE_JSON:
             # Legacy application/json clients get 200 for any well-formed request;
             # graphql-response+json clients get 400 when the operation never ran.
             status = 400
-        return _json(outcome.to_response(), status, media_type, {REQUEST_ID_HEADER: request_id})
+        return outcome.to_response(), status
 
     def _takes_principal_of(self, runtime: Runtime) -> bool:
         """Whether ``runtime.execute`` accepts ``principal`` (asked once per runtime class)."""
@@ -185,19 +236,22 @@ class GraphQLEndpoint:
         forwarded[FORWARDED_FOR_HEADER] = client
         return forwarded
 
-    def _from_query_params(self, request: Request) -> GraphQLRequest:
+    def _from_query_params(self, request: Request) -> Incoming:
         params = request.query_params
-        query = params.get("query")
-        if not query:
+        query = params.get("query") or None
+        extensions = _json_object_param(params.get("extensions"), "extensions")
+        document_id = params.get("documentId") or None
+        if query is None and document_id is None and not (extensions and "persistedQuery" in extensions):
             raise RequestProblem(400, "BAD_REQUEST", "Missing query: pass it in the query parameter")
-        return GraphQLRequest(
+        return Incoming(
             query=query,
             variables=_json_object_param(params.get("variables"), "variables"),
             operation_name=params.get("operationName") or None,
-            extensions=_json_object_param(params.get("extensions"), "extensions"),
+            extensions=extensions,
+            document_id=document_id,
         )
 
-    async def _from_body(self, request: Request) -> GraphQLRequest:
+    async def _from_body(self, request: Request) -> dict[str, Any] | list[Any]:
         if not is_json_content_type(request.headers.get("content-type")):
             raise RequestProblem(415, "UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json (UTF-8)")
         body = await self._read_body(request)
@@ -205,27 +259,9 @@ class GraphQLEndpoint:
             decoded = orjson.loads(body)
         except orjson.JSONDecodeError:
             raise RequestProblem(400, "BAD_REQUEST", "The request body is not valid JSON") from None
-        if isinstance(decoded, list):
-            raise RequestProblem(400, "BAD_REQUEST", "Batched requests are not supported")
-        if not isinstance(decoded, dict):
+        if not isinstance(decoded, dict | list):
             raise RequestProblem(400, "BAD_REQUEST", "The request body must be a JSON object")
-        query = decoded.get("query")
-        if query is None or query == "":
-            raise RequestProblem(400, "BAD_REQUEST", "Missing query")
-        if not isinstance(query, str):
-            raise RequestProblem(400, "BAD_REQUEST", "query must be a string")
-        variables = decoded.get("variables")
-        if variables is not None and not isinstance(variables, dict):
-            raise RequestProblem(400, "BAD_REQUEST", "variables must be a JSON object")
-        operation_name = decoded.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestProblem(400, "BAD_REQUEST", "operationName must be a string")
-        extensions = decoded.get("extensions")
-        if extensions is not None and not isinstance(extensions, dict):
-            raise RequestProblem(400, "BAD_REQUEST", "extensions must be a JSON object")
-        return GraphQLRequest(
-            query=query, variables=variables, operation_name=operation_name or None, extensions=extensions
-        )
+        return decoded
 
     async def _read_body(self, request: Request) -> bytes:
         limit = self._settings.max_body_bytes
@@ -246,6 +282,48 @@ class GraphQLEndpoint:
                 raise too_large
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """What every operation of one HTTP request shares."""
+
+    request: Request
+    request_id: str
+    media_type: str
+    runtime: Runtime
+    who: Authenticated
+    client: str
+
+
+def _incoming(decoded: Any) -> Incoming:
+    """One operation of a POST body (an object), checked field by field."""
+    if not isinstance(decoded, dict):
+        raise RequestProblem(400, "BAD_REQUEST", "The request body must be a JSON object")
+    query = decoded.get("query")
+    if query is not None and not isinstance(query, str):
+        raise RequestProblem(400, "BAD_REQUEST", "query must be a string")
+    variables = decoded.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise RequestProblem(400, "BAD_REQUEST", "variables must be a JSON object")
+    operation_name = decoded.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise RequestProblem(400, "BAD_REQUEST", "operationName must be a string")
+    extensions = decoded.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise RequestProblem(400, "BAD_REQUEST", "extensions must be a JSON object")
+    document_id = decoded.get("documentId")
+    if document_id is not None and not (isinstance(document_id, str) and document_id):
+        raise RequestProblem(400, "BAD_REQUEST", "documentId must be a non-empty string")
+    if not query and document_id is None and not (extensions and "persistedQuery" in extensions):
+        raise RequestProblem(400, "BAD_REQUEST", "Missing query")
+    return Incoming(
+        query=query or None,
+        variables=variables,
+        operation_name=operation_name or None,
+        extensions=extensions,
+        document_id=document_id,
+    )
 
 
 def _operation_name(request: GraphQLRequest) -> str | None:
