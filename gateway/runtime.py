@@ -42,7 +42,7 @@ from gateway.executor.shaping import CompiledShapes, format_data
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
-from gateway.planner.operation import NormalizedOperation
+from gateway.planner.operation import NormalizedOperation, OpSelection
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
 
@@ -86,6 +86,9 @@ class PreparedOperation:
     )
     # the @authenticated / @requiresScopes / @policy checks of the operation (None: it asks for none)
     access: OperationChecks | None = None
+    # nullable variables (with a default) that an @skip/@include `if` reads: an explicit null
+    # for one of them is a request error
+    nullable_conditions: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -257,6 +260,7 @@ class Gateway:
             operation=operation,
             plan=plan,
             introspection=_introspection_document(document, definition),
+            nullable_conditions=_nullable_conditions(operation),
             plan_text=print_plan(plan),
             access=self._authorization.analyze(operation),
         )
@@ -301,6 +305,9 @@ class Gateway:
         if isinstance(coerced, list):
             return ExecutionOutcome(errors=[_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
                                     operation_type=op.kind)
+        refused = _null_conditions(prepared, coerced.coerced)
+        if refused:
+            return ExecutionOutcome(errors=refused, request_error=True, operation_type=op.kind)
         # Subgraphs get the client's JSON values (not Python-coerced ones) with defaults filled in.
         forwarded = {}
         for name, vd in op.variables.items():
@@ -415,6 +422,38 @@ class Gateway:
         if prepared.errors:
             raise ValueError("; ".join(e["message"] for e in prepared.errors))
         return prepared.plan_text
+
+
+def _nullable_conditions(op: NormalizedOperation) -> tuple[str, ...]:
+    """The nullable variables read by an @skip/@include of ``op`` (validation lets them through
+    only with a default), in definition order."""
+    used: set[str] = set()
+    stack: list[OpSelection] = list(op.selections)
+    while stack:
+        s = stack.pop()
+        used.update(v for _directive, v in s.conditions if isinstance(v, str))
+        stack.extend(s.selections or ())
+    return tuple(n for n, vd in op.variables.items() if n in used and not vd.type.endswith("!"))
+
+
+def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A request error for each condition variable given an explicit null (its default does not apply)."""
+    errors: list[dict[str, Any]] = []
+    for name in prepared.nullable_conditions:
+        if name not in coerced or coerced[name] is not None:
+            continue
+        error: dict[str, Any] = {
+            "message": f"Variable '${name}' is null, but it is the condition of an @skip or @include, "
+                       "whose 'if' argument must not be null (a default applies only to a variable left out).",
+        }
+        definition = prepared.definition
+        for vd in (definition.variable_definitions or ()) if definition is not None else ():
+            if vd.variable.name.value == name and vd.loc is not None:
+                loc = vd.loc.source.get_location(vd.loc.start)
+                error["locations"] = [{"line": loc.line, "column": loc.column}]
+        error["extensions"] = {"code": BAD_USER_INPUT}
+        errors.append(error)
+    return errors
 
 
 def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:

@@ -101,3 +101,29 @@ async def test_type_selected_twice_keeps_the_document_order_of_its_fields(scenar
     assert body == {"data": {"__type": {"kind": "OBJECT", "name": "Item",
                                         "fields": [{"name": "id"}, {"name": "detail"}, {"name": "owner"}]}}}
     assert list(body["data"]["__type"]) == ["kind", "name", "fields"]
+
+
+# -- an explicit null for a condition variable with a default ----------------------------------------
+
+
+@pytest.mark.parametrize("query", [
+    "query ($v: Boolean = true) { item { id detail @include(if: $v) } }",
+    "query ($v: Boolean = false) { ... @skip(if: $v) { item { id } } }",
+    'query ($v: Boolean = true) { __type(name: "Item") @include(if: $v) { name } }',
+])
+async def test_explicit_null_for_a_condition_variable_is_a_request_error(scenario: Scenario, query: str) -> None:
+    # the default applies only to a variable left out; an explicit null reaches the non-null
+    # `if` argument, which the spec refuses before execution
+    scenario.reset()
+    body = await run(scenario.gateway(), query, {"v": None})
+    assert "data" not in body
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "$v" in error["message"] and "null" in error["message"]
+    assert error["locations"]
+    assert all(not app.requests for app in scenario.subgraphs.values())
+
+
+async def test_condition_variable_left_out_takes_its_default(scenario: Scenario) -> None:
+    body = await run(scenario.gateway(), "query ($v: Boolean = true) { item { id detail @include(if: $v) } }", {})
+    assert body == {"data": {"item": {"id": "i1", "detail": "fragile"}}}
