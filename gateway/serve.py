@@ -6,6 +6,10 @@ and Kubernetes ConfigMap symlink swaps are seen too. A new text is built into a
 new runtime off the event loop; on success it is installed for new requests
 (requests in flight keep the runtime they started with), on failure it is logged
 and refused and the previous runtime keeps serving.
+
+Client connections are guarded below the application (header and body read timeouts,
+header size, a connection cap): uvicorn serves with :class:`gateway.http.guards.GuardedHttpToolsProtocol`,
+whose docstring says why the guard is a protocol subclass and not an ASGI middleware.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from starlette.applications import Starlette
 from gateway.auth.stage import AuthStage
 from gateway.contracts import Runtime, SubgraphTransport
 from gateway.http.app import create_app
+from gateway.http.guards import ConnectionGuards, GuardedConfig, default_max_connections
 from gateway.http.state import GatewayState, sdl_digest
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
@@ -245,14 +250,25 @@ def build_app(
                       telemetry=telemetry)
 
 
+def connection_guards(settings: Settings) -> ConnectionGuards:
+    """The client connection limits of ``settings`` (a connection cap of 0 is sized from the fd limit)."""
+    return ConnectionGuards(
+        header_timeout=settings.header_timeout,
+        body_timeout=settings.body_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        max_connections=settings.max_client_connections or default_max_connections(),
+    )
+
+
 def build_server(settings: Settings, app: Starlette | None = None) -> uvicorn.Server:
     """A uvicorn server for ``app`` (default: :func:`build_app`) on the configured host and port.
 
     uvicorn handles SIGINT and SIGTERM: it stops accepting, lets in-flight requests
     finish for up to ``shutdown_timeout`` seconds, then runs the lifespan shutdown.
     """
-    config = uvicorn.Config(
+    config = GuardedConfig(
         app or build_app(settings),
+        guards=connection_guards(settings),
         host=settings.host,
         port=settings.port,
         lifespan="on",
@@ -286,8 +302,9 @@ def _serve_workers(settings: Settings, workers: int) -> int:
     """
     from uvicorn.supervisors import Multiprocess
 
-    config = uvicorn.Config(
+    config = GuardedConfig(
         "gateway.serve:worker_app",
+        guards=connection_guards(settings),
         factory=True,
         host=settings.host,
         port=settings.port,

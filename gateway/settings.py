@@ -14,6 +14,11 @@ YAML file (every key optional)::
     forward_headers: [authorization, x-tenant-id, x-request-id]
     log_level: info
     shutdown_timeout: 30.0      # seconds in-flight requests get to finish on SIGTERM / Ctrl-C
+    header_timeout: 10.0        # seconds a client has to send a request's headers (0: off)
+    body_timeout: 30.0          # seconds a client has to send a request's declared body (0: off)
+    max_header_bytes: 32768     # request line and headers; larger get 431 (0: off)
+    max_client_connections: 0   # open client connections per process before 503 (0: sized from the fd limit)
+    router_timeout: 60.0        # seconds a request may execute before 504 GATEWAY_TIMEOUT (0: off)
     max_tokens: 5000            # operation limits, checked before validation (0: no limit)
     max_depth: 20
     max_height: 2000            # field selections, fragments expanded
@@ -87,7 +92,9 @@ Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
 ``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``, ``GATEWAY_DEFAULT_TIMEOUT``,
 ``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS`` (comma separated),
-``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_MAX_TOKENS`` (and the other operation
+``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_HEADER_TIMEOUT``, ``GATEWAY_BODY_TIMEOUT``,
+``GATEWAY_MAX_HEADER_BYTES``, ``GATEWAY_MAX_CLIENT_CONNECTIONS``, ``GATEWAY_ROUTER_TIMEOUT``,
+``GATEWAY_MAX_TOKENS`` (and the other operation
 limits: ``GATEWAY_MAX_DEPTH``, ``_HEIGHT``, ``_ALIASES``, ``_ROOT_FIELDS``, ``_DIRECTIVES``, ``_FRAGMENTS``,
 ``_INTROSPECTION_FIELDS``), ``GATEWAY_PLAN_CACHE_BYTES``, ``GATEWAY_OIDC_ISSUERS`` (comma separated issuer
 URLs, each with ``GATEWAY_OIDC_AUDIENCE``, ``GATEWAY_OIDC_ALGORITHMS``, ``GATEWAY_OIDC_TENANT_CLAIM`` (``-`` for
@@ -172,6 +179,13 @@ class Settings:
     subgraph_timeouts: Mapping[str, float] = field(default_factory=dict)
     log_level: str = "info"
     shutdown_timeout: float = 30.0
+    # Client connections and requests (gateway/http/guards.py, gateway/http/app.py); 0 turns one off
+    # (max_client_connections 0: sized from the file descriptor limit).
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_header_bytes: int = 32_768
+    max_client_connections: int = 0
+    router_timeout: float = 60.0
     # Operation limits, checked before validation and planning; 0 turns one off (gateway/limits.py).
     max_tokens: int = DEFAULT_LIMITS.max_tokens or 0
     max_depth: int = DEFAULT_LIMITS.max_depth or 0
@@ -293,6 +307,9 @@ class Settings:
             raise SettingsError(f"log_level: must be one of {', '.join(_LOG_LEVELS)}")
         if settings.shutdown_timeout < 0:
             raise SettingsError("shutdown_timeout: must not be negative")
+        for name in _EDGE_LIMITS:
+            if getattr(settings, name) < 0:
+                raise SettingsError(f"{name}: must be 0 (off) or positive")
         if settings.max_connections <= 0:
             raise SettingsError("max_connections: must be positive")
         for name in _LIMIT_SETTINGS:
@@ -318,6 +335,7 @@ class Settings:
         return self.rate_limit_standard
 
 
+_EDGE_LIMITS = ("header_timeout", "body_timeout", "max_header_bytes", "max_client_connections", "router_timeout")
 _LIMIT_SETTINGS = (
     "max_tokens", "max_depth", "max_height", "max_aliases", "max_root_fields", "max_directives",
     "max_fragments", "max_introspection_fields", "plan_cache_bytes",
@@ -328,11 +346,13 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if name == "supergraph":
             return None if value in (None, "") else Path(value)
-        if name in ("port", "max_body_bytes", "max_connections") or name in _LIMIT_SETTINGS:
+        if name in ("port", "max_body_bytes", "max_connections", "max_header_bytes", "max_client_connections") \
+                or name in _LIMIT_SETTINGS:
             if isinstance(value, bool):
                 raise ValueError(value)
             return int(value)
-        if name in ("poll_interval", "default_timeout", "shutdown_timeout"):
+        if name in ("poll_interval", "default_timeout", "shutdown_timeout", "header_timeout", "body_timeout",
+                    "router_timeout"):
             return float(value)
         if name == "log_format":
             log_format = str(value).strip().lower()
@@ -482,6 +502,8 @@ _ENV_KEYS = {
     "GATEWAY_FORWARD_HEADERS": "forward_headers",
     "GATEWAY_LOG_LEVEL": "log_level",
     "GATEWAY_SHUTDOWN_TIMEOUT": "shutdown_timeout",
+    **{f"GATEWAY_{name.upper()}": name for name in ("header_timeout", "body_timeout", "max_header_bytes",
+                                                    "max_client_connections", "router_timeout")},
     "GATEWAY_LOG_FORMAT": "log_format",
     "GATEWAY_METRICS_MAX_OPERATION_NAMES": "metrics_max_operation_names",
     "GATEWAY_METRICS_OPERATION_NAMES": "metrics_operation_names",

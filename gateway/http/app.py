@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -187,14 +187,23 @@ class GraphQLEndpoint:
         # The plan shows subgraph names and internal shapes: development servers only.
         include_plan = self._settings.development and _truthy(call.request.headers.get(DEBUG_PLAN_HEADER))
         options: dict[str, Any] = {"principal": call.who.principal} if self._takes_principal_of(runtime) else {}
-        outcome: ExecutionOutcome = await runtime.execute(
-            graphql_request,
-            transport=self._transport,
-            headers=self._forwarded_headers(call.request, call.request_id, call.who, call.client),
-            include_plan=include_plan,
-            allow_mutations=method == "POST",
-            **options,
-        )
+        # The router timeout bounds each operation's execution, besides each subgraph fetch's own timeout.
+        deadline = asyncio.timeout(self._settings.router_timeout or None)
+        try:
+            async with deadline:
+                outcome: ExecutionOutcome = await runtime.execute(
+                    graphql_request,
+                    transport=self._transport,
+                    headers=self._forwarded_headers(call.request, call.request_id, call.who, call.client),
+                    include_plan=include_plan,
+                    allow_mutations=method == "POST",
+                    **options,
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            message = f"The request did not complete within {self._settings.router_timeout:g} seconds"
+            raise RequestProblem(504, "GATEWAY_TIMEOUT", message) from None
         codes = _codes(outcome)
         if observed is not None:
             observed.executed(outcome, codes)
@@ -276,11 +285,14 @@ class GraphQLEndpoint:
         # Chunked bodies have no declared length: count while reading, stop at the limit.
         chunks: list[bytes] = []
         size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                raise too_large
-            chunks.append(chunk)
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise too_large
+                chunks.append(chunk)
+        except ClientDisconnect:  # gone, or closed by the body timeout (gateway/http/guards.py)
+            raise RequestProblem(408, "REQUEST_TIMEOUT", "The request body was not received completely") from None
         return b"".join(chunks)
 
 

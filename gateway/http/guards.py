@@ -1,0 +1,220 @@
+"""Connection guards of ``gateway serve``: header and body read timeouts, header size, connection cap.
+
+uvicorn (0.54, httptools parser) offers a keep-alive timeout between requests and
+``limit_concurrency``, but nothing bounds the time a client may take to send a request's
+headers or its declared body, nor the size of the headers (httptools buffers a header
+that never ends; only h11 has ``h11_max_incomplete_event_size``). A client that opens a
+connection and sends half a request line holds a socket and a protocol object forever.
+
+Where the guard sits, and why there: an ASGI middleware only runs once the headers are
+complete, so it cannot see a stalled request line or header block at all; wrapping the
+listening socket would have to parse HTTP a second time. uvicorn accepts a protocol
+class for ``Config(http=...)`` and calls its ``connection_made`` / ``data_received`` and
+the parser callbacks (``on_message_begin``, ``on_headers_complete``,
+``on_message_complete``) in the event loop, so :class:`GuardedHttpToolsProtocol`
+subclasses uvicorn's own ``HttpToolsProtocol`` and adds one ``loop.call_later`` timer per
+connection (cheap: no task, no polling), plus a byte count while headers are incomplete:
+
+- header timeout: armed when the connection is made and when a later request on a
+  keep-alive connection begins; cancelled when the headers are complete. On expiry the
+  client gets ``408`` (when it had sent anything) and the connection is closed.
+- body timeout: armed when the headers are complete, cancelled when the whole body has
+  arrived (a request without body completes at once). On expiry, ``408`` when no
+  response was started, and the connection is closed; the application sees a disconnect.
+- header size: bytes received while headers are incomplete are counted (a header that
+  never ends is refused after ``max_header_bytes`` plus at most one socket read), and the
+  parsed request line and headers are summed when complete; over the limit the client
+  gets ``431`` with a GraphQL error and the connection is closed.
+- connection cap: when the headers of a request are complete on a process that has more
+  than ``max_connections`` open connections (idle and stalled ones included), the request
+  is answered ``503`` with a GraphQL error and ``connection: close``, which frees the slot.
+  uvicorn's own ``limit_concurrency`` does the same count but answers plain text; it is
+  left off.
+
+The refusals are GraphQL errors with stable codes (``REQUEST_TIMEOUT``,
+``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``) and every refusal is logged on
+``gateway.guards`` at debug level (an attack would flood a warning log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import resource
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+logger = logging.getLogger("gateway.guards")
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionGuards:
+    """Limits applied to every client connection; 0 turns a timeout or the header limit off."""
+
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    max_header_bytes: int = 32_768
+    max_connections: int = 1_000
+
+
+def default_max_connections() -> int:
+    """A connection cap sized for this process: half the file descriptors it may open, at most 10,000.
+
+    Each client connection holds one descriptor; the other half is left for subgraph
+    connection pools, Redis, logs and the listening sockets.
+    """
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return 10_000
+    return max(64, min(10_000, soft // 2))
+
+
+class GuardedConfig(uvicorn.Config):
+    """A uvicorn config that carries the guards and serves with :class:`GuardedHttpToolsProtocol`."""
+
+    def __init__(self, app: Any, *, guards: ConnectionGuards, **kwargs: Any) -> None:
+        super().__init__(app, http=GuardedHttpToolsProtocol, **kwargs)
+        self.guards = guards
+
+
+def _error_body(status: int, message: str, code: str) -> bytes:
+    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+
+
+def _raw_response(status: int, message: str, code: str) -> bytes:
+    body = _error_body(status, message, code)
+    return b"".join(
+        [
+            b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
+            b"content-type: application/json; charset=utf-8\r\n",
+            b"content-length: %d\r\n" % len(body),
+            b"connection: close\r\n\r\n",
+            body,
+        ]
+    )
+
+
+def _refusal_app(status: int, message: str, code: str) -> Any:
+    body = _error_body(status, message, code)
+
+    async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        headers = [
+            (b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        if status == 503:
+            headers.append((b"retry-after", b"1"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    return refuse
+
+
+class GuardedHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the :class:`ConnectionGuards` of the config (see the module)."""
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any) -> None:
+        super().__init__(config, *args, **kwargs)
+        self._guards: ConnectionGuards = getattr(config, "guards", None) or ConnectionGuards()
+        self.limit_concurrency = None  # the cap is ours (GraphQL answer), not uvicorn's plain-text 503
+        self._timer: asyncio.TimerHandle | None = None
+        self._in_headers = True
+        self._header_bytes = 0  # raw bytes received while the headers are incomplete
+        self._parsed_header_bytes = 0  # request line and header fields parsed so far
+
+    # -- timers -------------------------------------------------------------------------------------------------
+    def _arm(self, seconds: float, expired: Any) -> None:
+        self._disarm()
+        if seconds > 0:
+            self._timer = self.loop.call_later(seconds, expired)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _close_with(self, status: int | None, message: str, code: str) -> None:
+        if self.transport.is_closing():
+            return
+        logger.debug("closing connection from %s: %s", self.client, message)
+        if status is not None:
+            self.transport.write(_raw_response(status, message, code))
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.disconnected = True  # the application's later writes go nowhere
+            self.cycle.message_event.set()
+        self.transport.close()
+
+    def _header_timeout_expired(self) -> None:
+        self._timer = None
+        started = self._header_bytes > 0
+        self._close_with(408 if started else None, "The request headers did not arrive in time", "REQUEST_TIMEOUT")
+
+    def _body_timeout_expired(self) -> None:
+        self._timer = None
+        answered = self.cycle is not None and self.cycle.response_started
+        self._close_with(None if answered else 408, "The request body did not arrive in time", "REQUEST_TIMEOUT")
+
+    # -- uvicorn protocol hooks ---------------------------------------------------------------------------------
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._guards.header_timeout, self._header_timeout_expired)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_headers:
+            self._header_bytes += len(data)
+        super().data_received(data)
+        limit = self._guards.max_header_bytes
+        if self._in_headers and limit and self._header_bytes > limit:
+            self._close_with(431, f"The request headers exceed {limit} bytes", "REQUEST_HEADER_FIELDS_TOO_LARGE")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_headers = True
+        self._parsed_header_bytes = 0
+        if self._timer is None:  # a keep-alive connection's next request: its own deadline
+            self._arm(self._guards.header_timeout, self._header_timeout_expired)
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        self._parsed_header_bytes += len(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        super().on_header(name, value)
+        self._parsed_header_bytes += len(name) + len(value) + 4
+
+    def on_headers_complete(self) -> None:
+        self._in_headers = False
+        self._header_bytes = 0
+        self._arm(self._guards.body_timeout, self._body_timeout_expired)
+        limit = self._guards.max_header_bytes
+        refusal = None
+        if limit and self._parsed_header_bytes > limit:
+            refusal = _refusal_app(431, f"The request headers exceed {limit} bytes", "REQUEST_HEADER_FIELDS_TOO_LARGE")
+        elif len(self.connections) > self._guards.max_connections > 0:
+            logger.debug("connection cap %d reached: refusing %s", self._guards.max_connections, self.client)
+            refusal = _refusal_app(503, "The gateway is at its connection limit; retry shortly", "SERVICE_UNAVAILABLE")
+        if refusal is None:
+            super().on_headers_complete()
+            return
+        app, self.app = self.app, refusal
+        try:
+            super().on_headers_complete()
+        finally:
+            self.app = app
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._in_headers = True  # whatever arrives next belongs to the next request's headers
+        self._header_bytes = 0
+        super().on_message_complete()
