@@ -404,7 +404,7 @@ class Gateway:
             self.api_schema,
             prepared.introspection,
             variable_values=dict(variables),
-            middleware=[_own_is_one_of],
+            middleware=[_own_is_one_of, _released_directive_locations],
         )
         # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
         errors = tuple(
@@ -454,6 +454,23 @@ def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) ->
         error["extensions"] = {"code": BAD_USER_INPUT}
         errors.append(error)
     return errors
+
+
+_UNRELEASED_DIRECTIVE_LOCATIONS = frozenset({"FRAGMENT_VARIABLE_DEFINITION"})
+
+
+def _released_directive_locations(next_: Any, root: Any, info: Any, **args: Any) -> Any:
+    """List only the released spec's values of ``__DirectiveLocation``.
+
+    graphql-core 3.3 adds ``FRAGMENT_VARIABLE_DEFINITION`` (the fragment-arguments proposal) to
+    its shared enum; no directive of the API schema can use it and clients generated from the
+    released spec reject the unknown value. The shared enum is left alone (subgraphs in the same
+    process use it): only this gateway's answers leave the value out.
+    """
+    result = next_(root, info, **args)
+    if info.field_name == "enumValues" and getattr(root, "name", None) == "__DirectiveLocation" and result:
+        return [item for item in result if item[0] not in _UNRELEASED_DIRECTIVE_LOCATIONS]
+    return result
 
 
 def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:

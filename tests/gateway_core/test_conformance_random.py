@@ -127,3 +127,30 @@ async def test_explicit_null_for_a_condition_variable_is_a_request_error(scenari
 async def test_condition_variable_left_out_takes_its_default(scenario: Scenario) -> None:
     body = await run(scenario.gateway(), "query ($v: Boolean = true) { item { id detail @include(if: $v) } }", {})
     assert body == {"data": {"item": {"id": "i1", "detail": "fragile"}}}
+
+
+# -- introspection speaks the released spec; every validation error says where ---------------------
+
+RELEASED_DIRECTIVE_LOCATIONS = [
+    "QUERY", "MUTATION", "SUBSCRIPTION", "FIELD", "FRAGMENT_DEFINITION", "FRAGMENT_SPREAD", "INLINE_FRAGMENT",
+    "VARIABLE_DEFINITION", "SCHEMA", "SCALAR", "OBJECT", "FIELD_DEFINITION", "ARGUMENT_DEFINITION", "INTERFACE",
+    "UNION", "ENUM", "ENUM_VALUE", "INPUT_OBJECT", "INPUT_FIELD_DEFINITION", "DIRECTIVE_DEFINITION",
+]
+
+
+@pytest.mark.parametrize("query", [
+    '{ __type(name: "__DirectiveLocation") { enumValues { name } } }',
+    '{ __type(name: "__DirectiveLocation") { enumValues(includeDeprecated: true) { name } } }',
+    '{ __schema { types { name enumValues { name } } } }',
+])
+async def test_directive_locations_are_those_of_the_released_spec(scenario: Scenario, query: str) -> None:
+    # FRAGMENT_VARIABLE_DEFINITION belongs to the fragment-arguments proposal, not to a released spec
+    body = await run(scenario.gateway(), query)
+    assert "errors" not in body
+    if "__type" in body["data"]:
+        values = body["data"]["__type"]["enumValues"]
+    else:
+        [location] = [t for t in body["data"]["__schema"]["types"] if t["name"] == "__DirectiveLocation"]
+        values = location["enumValues"]
+    assert [v["name"] for v in values] == RELEASED_DIRECTIVE_LOCATIONS
+
