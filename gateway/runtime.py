@@ -108,6 +108,12 @@ def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
     return out
 
 
+def _locations(ops: list[OperationDefinitionNode]) -> dict[str, Any]:
+    """``{"locations": [...]}`` of the operations a client could have meant (where each starts)."""
+    found = [node.loc.source.get_location(node.loc.start) for node in ops if node.loc is not None]
+    return {"locations": [{"line": loc.line, "column": loc.column} for loc in found]} if found else {}
+
+
 def _cached_bytes(key_chars: int, prepared: PreparedOperation) -> int:
     """The estimated bytes a cache entry holds (the model is in :mod:`gateway.plan_cache`)."""
     if prepared.operation is None:
@@ -233,6 +239,7 @@ class Gateway:
             if len(ops) != 1:
                 return PreparedOperation(errors=({
                     "message": "Must provide operation name if query contains multiple operations.",
+                    **_locations(ops),
                     "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
                 },))
             definition = ops[0]
@@ -241,6 +248,7 @@ class Gateway:
             if not found:
                 return PreparedOperation(errors=({
                     "message": f"Unknown operation named '{operation_name}'.",
+                    **_locations(ops),
                     "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
                 },))
             definition = found[0]

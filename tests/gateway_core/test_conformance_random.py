@@ -154,3 +154,14 @@ async def test_directive_locations_are_those_of_the_released_spec(scenario: Scen
         values = location["enumValues"]
     assert [v["name"] for v in values] == RELEASED_DIRECTIVE_LOCATIONS
 
+
+@pytest.mark.parametrize(("query", "operation_name", "locations"), [
+    ("query A { item { id } }\nquery B { item { id } }", None, [{"line": 1, "column": 1}, {"line": 2, "column": 1}]),
+    ("query A { item { id } }\n\n  query B { item { id } }", "C", [{"line": 1, "column": 1}, {"line": 3, "column": 3}]),
+])
+async def test_operation_selection_errors_carry_locations(scenario: Scenario, query: str, operation_name: str | None,
+                                                          locations: list[dict[str, int]]) -> None:
+    body = await run(scenario.gateway(), query, operation_name=operation_name)
+    [error] = body["errors"]
+    assert error["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert error["locations"] == locations
