@@ -93,7 +93,7 @@ PERSISTED_SETTINGS: dict[str, str] = {
 PERSISTED_SECTIONS = (("apq", "apq_"), ("trusted_documents", "trusted_documents_"), ("batching", "batching_"))
 # Flat name -> the YAML key a user writes (error messages name that one).
 PERSISTED_KEYS = {
-    name: f"{section}.{name[len(prefix):]}"
+    name: f"{section}.{name[len(prefix) :]}"
     for name in PERSISTED_SETTINGS
     for section, prefix in PERSISTED_SECTIONS
     if name.startswith(prefix)

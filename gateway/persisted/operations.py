@@ -128,8 +128,8 @@ class PersistedOperations:
     def _check_free_text(self, query: str, operation_name: str | None, manifest: Manifest | None) -> None:
         """Trusted-document rules for a body that did not come from the manifest by id."""
         mode = self.config.trusted_mode
-        if manifest is None or mode == "off" or manifest.has_body(query):
-            return
+        if manifest is None or mode == "off" or (mode != "safelist_by_id" and manifest.has_body(query)):
+            return  # safelist_by_id: free text is refused even when the manifest holds it
         name = operation_name or "-"
         if mode == "log_unknown":
             logger.warning(

@@ -126,9 +126,7 @@ def test_malformed_persisted_query_extension_is_bad_request(
     assert response.json()["errors"][0]["message"].startswith(message)
 
 
-def test_apq_off_answers_not_supported(
-    tmp_path: Path, echo_subgraph: EchoSubgraph, token_issuer: OidcIssuer
-) -> None:
+def test_apq_off_answers_not_supported(tmp_path: Path, echo_subgraph: EchoSubgraph, token_issuer: OidcIssuer) -> None:
     with running_gateway(tmp_path, SDL_V1, apq_enabled=False, auth_issuers=trusting(token_issuer)) as gw:
         query = "{ hello }"
         for body in ({"extensions": apq(sha(query))}, {"query": query, "extensions": apq(sha(query))}):
@@ -141,11 +139,9 @@ def test_apq_off_answers_not_supported(
         assert post(gw, {"query": query}).json() == {"data": {"hello": "hello world"}}
 
 
-def test_bounded_store_evicts_least_recently_used_by_entries(
-    tmp_path: Path, token_issuer: OidcIssuer
-) -> None:
+def test_bounded_store_evicts_least_recently_used_by_entries(tmp_path: Path, token_issuer: OidcIssuer) -> None:
     with running_gateway(tmp_path, SDL_V1, apq_max_entries=2, auth_issuers=trusting(token_issuer)) as gw:
-        queries = [f"query Q{i} {{ hello(name: \"{i}\") }}" for i in range(3)]
+        queries = [f'query Q{i} {{ hello(name: "{i}") }}' for i in range(3)]
         for query in queries[:2]:
             assert "data" in post(gw, {"query": query, "extensions": apq(sha(query))}).json()
         assert "data" in post(gw, {"extensions": apq(sha(queries[0]))}).json()  # Q0 is now the most recent
@@ -171,7 +167,7 @@ def test_redis_store_is_shared_by_two_gateways(
     tmp_path: Path, redis_server: RedisServer, token_issuer: OidcIssuer
 ) -> None:
     url = redis_server.fresh_url()
-    query = "query Shared { hello(name: \"replica\") }"
+    query = 'query Shared { hello(name: "replica") }'
     extensions = apq(sha(query))
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
