@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import functools
 import logging
 import os
 import sys
@@ -86,7 +87,8 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
 
 def _gateway_spec() -> AppSpec | None:
     """The gateway over ``GATEWAY_SUPERGRAPH`` (default ``schema/supergraph.graphql``), as ``gateway serve`` runs it."""
-    from gateway.serve import build_app
+    from gateway.http.guards import GuardedConfig
+    from gateway.serve import build_app, connection_guards
     from gateway.settings import Settings as GatewaySettings
 
     supergraph = Path(os.environ.get("GATEWAY_SUPERGRAPH", "schema/supergraph.graphql"))
@@ -101,7 +103,8 @@ def _gateway_spec() -> AppSpec | None:
         **os.environ,
     }
     settings = GatewaySettings.load(environ=environ, supergraph=str(supergraph))
-    return AppSpec("gateway", build_app(settings), settings.host, settings.port)
+    guarded = functools.partial(GuardedConfig, guards=connection_guards(settings))
+    return AppSpec("gateway", build_app(settings), settings.host, settings.port, guarded)
 
 
 def stack_main(argv: Sequence[str] | None = None) -> int:

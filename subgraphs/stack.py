@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,12 +29,17 @@ class _QuietServer(uvicorn.Server):
 
 @dataclass(frozen=True, slots=True)
 class AppSpec:
-    """One app of the stack: a name for logs, the ASGI app and where it listens."""
+    """One app of the stack: a name for logs, the ASGI app and where it listens.
+
+    ``config`` builds its uvicorn config (the gateway's guards its client connections, see
+    ``gateway.serve.connection_guards``).
+    """
 
     name: str
     app: Any
     host: str
     port: int
+    config: Callable[..., uvicorn.Config] = uvicorn.Config
 
 
 class Stack:
@@ -42,7 +47,7 @@ class Stack:
 
     def __init__(self, specs: list[AppSpec], log_level: str = "info") -> None:
         self.servers = [
-            _QuietServer(uvicorn.Config(s.app, host=s.host, port=s.port, log_level=log_level, lifespan="on"))
+            _QuietServer(s.config(s.app, host=s.host, port=s.port, log_level=log_level, lifespan="on"))
             for s in specs
         ]
         self.specs = specs

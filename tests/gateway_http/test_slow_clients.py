@@ -240,3 +240,21 @@ def test_guard_settings_from_the_environment_and_their_checks() -> None:
     for name in ("header_timeout", "body_timeout", "max_header_bytes", "max_client_connections", "router_timeout"):
         with pytest.raises(SettingsError, match=name):
             Settings.from_mapping({name: -1})
+
+
+def test_make_run_serves_the_gateway_with_the_guards_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dpp-stack (make run) builds the gateway's uvicorn config through the AppSpec's config factory.
+    from gateway.http.guards import GuardedConfig
+    from subgraphs.cli import _gateway_spec
+
+    monkeypatch.setenv("GATEWAY_SUPERGRAPH", str(Path(__file__).parents[2] / "schema" / "supergraph.graphql"))
+    spec = _gateway_spec()
+    assert spec is not None
+    config = spec.config(spec.app, host=spec.host, port=spec.port)
+    assert isinstance(config, GuardedConfig)
+    assert (config.guards.header_timeout, config.guards.body_timeout, config.guards.max_header_bytes) == (
+        10.0,
+        30.0,
+        32768,
+    )
+    assert config.guards.max_connections >= 64
