@@ -140,13 +140,14 @@ class GraphQLEndpoint:
         else:
             decoded = await self._from_body(request)
             if isinstance(decoded, list):
-                return await self._batch(decoded, _Call(request, request_id, media_type, runtime, who, client))
+                call = _Call(request, request_id, media_type, runtime, who, client)
+                return await self._batch(decoded, call, observed)
             await self._auth.check_rate(who)
             incoming = _incoming(decoded)
         body, status = await self._one(incoming, _Call(request, request_id, media_type, runtime, who, client), observed)
         return _json(body, status, media_type, {REQUEST_ID_HEADER: request_id})
 
-    async def _batch(self, items: list[Any], call: _Call) -> Response:
+    async def _batch(self, items: list[Any], call: _Call, observed: Observation) -> Response:
         """A JSON array of operations: each rate-limited, resolved, authorized and run as one request."""
         config = self._persisted.config
         if not config.batching_enabled:
@@ -167,6 +168,9 @@ class GraphQLEndpoint:
                 return _error_body(problem.message, problem.code, **problem.extensions)
 
         answers = await asyncio.gather(*(answer(item) for item in items))
+        # Metrics see one request whose errors are those of every operation (codes counted each).
+        errors = [error for body in answers for error in body.get("errors", ())]
+        observed.executed(ExecutionOutcome(errors=errors), _codes(ExecutionOutcome(errors=errors)))
         return _json(list(answers), 200, call.media_type, {REQUEST_ID_HEADER: call.request_id})
 
     async def _one(

@@ -117,3 +117,17 @@ def test_each_operation_counts_against_the_rate_limit(tmp_path: Path, token_issu
         codes = [a["errors"][0]["extensions"]["code"] if "errors" in a else "OK" for a in answers]
         assert sorted(codes) == ["OK", "OK", "OK", "RATE_LIMITED", "RATE_LIMITED"]
         assert post(gw, {"query": "{ hello }"}).status_code == 429
+
+
+def test_the_codes_of_a_batch_are_counted(batching: RunningGateway) -> None:
+    def count(code: str) -> float:
+        text = httpx.get(f"{batching.url}/metrics").text
+        for line in text.splitlines():
+            if line.startswith("gateway_errors_total{") and f'code="{code}"' in line:
+                return float(line.rsplit(" ", 1)[1])
+        return 0.0
+
+    before = count("PERSISTED_QUERY_NOT_FOUND")
+    unknown = {"persistedQuery": {"version": 1, "sha256Hash": "0" * 64}}
+    post(batching, [{"extensions": unknown}, {"query": "{ hello }"}, {"extensions": unknown}])
+    assert count("PERSISTED_QUERY_NOT_FOUND") == before + 2
