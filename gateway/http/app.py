@@ -8,7 +8,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,6 +80,10 @@ class GraphQLEndpoint:
         # x-forwarded-for is always the client address the edge saw, never the client's own header
         self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS - {FORWARDED_FOR_HEADER}
         self._takes_principal: dict[type, bool] = {}
+
+    async def aclose(self) -> None:
+        """Release what the endpoint holds (the APQ store's Redis connections)."""
+        await self._persisted.aclose()
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never lets an exception or a traceback reach the client."""
@@ -457,4 +461,25 @@ def create_app(
         Route("/health/live", health_endpoint.live, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),
     ]
-    return Starlette(routes=routes, exception_handlers={Exception: _unhandled}, lifespan=lifespan)
+    return Starlette(
+        routes=routes, exception_handlers={Exception: _unhandled}, lifespan=_closing(lifespan, endpoint.aclose)
+    )
+
+
+def _closing(
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]] | None, close: Callable[[], Any]
+) -> Callable[[Starlette], AbstractAsyncContextManager[None]]:
+    """``lifespan``, then ``close()`` when the application stops."""
+
+    @asynccontextmanager
+    async def run(app: Starlette) -> Any:
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    yield
+        finally:
+            await close()
+
+    return run

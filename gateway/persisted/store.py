@@ -100,5 +100,8 @@ class RedisStore:
             logger.warning("APQ store: Redis registration failed (%s)", type(exc).__name__)
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close the connection pool (a failure is logged: the process is stopping)."""
+        try:
+            await self._client.aclose()
+        except Exception as exc:
+            logger.warning("APQ store: closing Redis failed (%s)", type(exc).__name__)
