@@ -14,37 +14,57 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 from graphql import GraphQLError, parse, print_ast
+from graphql.language import Lexer, Source, TokenKind
 
 logger = logging.getLogger("gateway.persisted")
 
 MANIFEST_FORMAT = "apollo-persisted-query-manifest"
+# Free-text bodies remembered per manifest (found or not), each at most this long.
+_SEEN_ENTRIES = 256
+_SEEN_MAX_LENGTH = 16_384
 
 
 class ManifestError(ValueError):
     """A manifest file the gateway refuses; the message says why."""
 
 
-def normalise(body: str) -> str | None:
-    """``body`` printed from its parse (whitespace, commas and comments do not count), None if unparsable."""
+def normalise(body: str, max_tokens: int | None = None) -> str | None:
+    """``body`` printed from its parse (whitespace, commas and comments do not count), None if unparsable
+    or longer than ``max_tokens`` tokens."""
     try:
-        return print_ast(parse(body, no_location=True))
+        return print_ast(parse(body, no_location=True, max_tokens=max_tokens))
     except GraphQLError:
         return None
 
 
+def _tokens(body: str) -> int:
+    lexer = Lexer(Source(body))
+    count = 0
+    while lexer.advance().kind != TokenKind.EOF:
+        count += 1
+    return count
+
+
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """Operations by id, and the set of their normalised bodies."""
+    """Operations by id, the set of their normalised bodies, and their largest token count.
+
+    A free-text body is parsed with a limit of ``max_tokens`` (a longer document cannot print to a
+    manifest body), and the answer for recent bodies is remembered (``seen``, bounded).
+    """
 
     by_id: dict[str, str]
     bodies: frozenset[str]
     normalised: frozenset[str]
+    max_tokens: int = 0
+    seen: OrderedDict[str, bool] = field(default_factory=OrderedDict)
 
     @classmethod
     def parse(cls, raw: bytes) -> Manifest:
@@ -77,14 +97,28 @@ class Manifest:
                 raise ManifestError(f"operations[{index}]: id {op_id!r} appears twice with different bodies")
             by_id[op_id] = body
             normalised.add(printed)
-        return cls(by_id=by_id, bodies=frozenset(by_id.values()), normalised=frozenset(normalised))
+        return cls(
+            by_id=by_id,
+            bodies=frozenset(by_id.values()),
+            normalised=frozenset(normalised),
+            max_tokens=max((_tokens(body) for body in by_id.values()), default=0),
+        )
 
     def has_body(self, body: str) -> bool:
         """Whether ``body`` is one of the manifest's operations, up to printing."""
         if body in self.bodies:
             return True
-        printed = normalise(body)
-        return printed is not None and printed in self.normalised
+        seen = self.seen.get(body)
+        if seen is not None:
+            self.seen.move_to_end(body)
+            return seen
+        printed = normalise(body, self.max_tokens + 1)
+        found = printed is not None and printed in self.normalised
+        if len(body) <= _SEEN_MAX_LENGTH:
+            self.seen[body] = found
+            if len(self.seen) > _SEEN_ENTRIES:
+                self.seen.popitem(last=False)
+        return found
 
 
 class ManifestSource:

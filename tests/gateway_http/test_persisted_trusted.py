@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -182,3 +183,18 @@ def test_bypass_outside_development_and_a_missing_manifest_are_setting_errors(tm
 def test_bad_manifests_are_refused(raw: bytes, problem: str) -> None:
     with pytest.raises(ManifestError, match=problem):
         Manifest.parse(raw)
+
+
+def test_a_huge_unlisted_body_is_refused_without_parsing_it_all(trusted: Any) -> None:
+    # 400,000 tokens: parsing all of them takes graphql-core about 12 s; the manifest's largest
+    # operation bounds the parse, so the refusal comes at once.
+    huge = "{ " + "hello " * 400_000 + "}"
+    with trusted("safelist_by_body", max_body_bytes=4_000_000) as gw:
+        started = time.perf_counter()
+        response = httpx.post(
+            gw.graphql, content=orjson.dumps({"query": huge}), headers={"content-type": "application/json"}, timeout=60
+        )
+        elapsed = time.perf_counter() - started
+        assert code_of(response) == "QUERY_NOT_IN_SAFELIST"
+        assert elapsed < 2.0
+        assert post(gw, {"query": LISTED}).json()["data"]["hello"] == "hello world"
