@@ -246,8 +246,10 @@ def build_app(
             await auth.aclose()
             telemetry.shutdown()
 
-    return create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health,
-                      telemetry=telemetry)
+    app = create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health,
+                     telemetry=telemetry)
+    app.state.telemetry = telemetry  # the connection guards count their refusals here (gateway/http/guards.py)
+    return app
 
 
 def connection_guards(settings: Settings) -> ConnectionGuards:

@@ -32,8 +32,10 @@ connection (cheap: no task, no polling), plus a byte count while headers are inc
   left off.
 
 The refusals are GraphQL errors with stable codes (``REQUEST_TIMEOUT``,
-``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``) and every refusal is logged on
-``gateway.guards`` at debug level (an attack would flood a warning log).
+``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``), counted by code in the app's
+``gateway_errors_total`` (the telemetry ``gateway serve`` puts in ``app.state.telemetry``; a closed
+silent connection counts as ``REQUEST_TIMEOUT`` too) and logged on ``gateway.guards`` at debug level
+(an attack would flood a warning log).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +84,31 @@ class GuardedConfig(uvicorn.Config):
     def __init__(self, app: Any, *, guards: ConnectionGuards, **kwargs: Any) -> None:
         super().__init__(app, http=GuardedHttpToolsProtocol, **kwargs)
         self.guards = guards
+        self.count_refusal: Callable[[str], None] = _ignore
+
+    def load(self) -> None:
+        """Load the app (in a worker process too), then find its telemetry through uvicorn's middleware."""
+        super().load()
+        app: Any = self.loaded_app
+        for _ in range(8):  # ProxyHeaders / message logger middleware keep the wrapped app in ``.app``
+            telemetry = getattr(getattr(app, "state", None), "telemetry", None)
+            if telemetry is not None:
+                self.count_refusal = _counter(telemetry.metrics.errors)
+                return
+            app = getattr(app, "app", None)
+            if app is None:
+                return
+
+
+def _ignore(code: str) -> None:
+    return None
+
+
+def _counter(errors: Any) -> Callable[[str], None]:
+    def count(code: str) -> None:
+        errors.labels(code).inc()
+
+    return count
 
 
 def _error_body(status: int, message: str, code: str) -> bytes:
@@ -140,10 +168,17 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             self._timer.cancel()
             self._timer = None
 
-    def _close_with(self, status: int | None, message: str, code: str) -> None:
+    def _count(self, code: str) -> None:
+        count = getattr(self.config, "count_refusal", None)
+        if count is not None:
+            count(code)
+
+    def _close_with(self, status: int | None, message: str, code: str, *, counted_by_app: bool = False) -> None:
         if self.transport.is_closing():
             return
         logger.debug("closing connection from %s: %s", self.client, message)
+        if not counted_by_app:
+            self._count(code)
         if status is not None:
             self.transport.write(_raw_response(status, message, code))
         if self.cycle is not None and not self.cycle.response_complete:
@@ -159,7 +194,13 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _body_timeout_expired(self) -> None:
         self._timer = None
         answered = self.cycle is not None and self.cycle.response_started
-        self._close_with(None if answered else 408, "The request body did not arrive in time", "REQUEST_TIMEOUT")
+        # An application still reading the body sees the disconnect and counts its own REQUEST_TIMEOUT.
+        self._close_with(
+            None if answered else 408,
+            "The request body did not arrive in time",
+            "REQUEST_TIMEOUT",
+            counted_by_app=self.cycle is not None and not answered,
+        )
 
     # -- uvicorn protocol hooks ---------------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -207,6 +248,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if refusal is None:
             super().on_headers_complete()
             return
+        self._count(
+            "REQUEST_HEADER_FIELDS_TOO_LARGE" if limit and self._parsed_header_bytes > limit else "SERVICE_UNAVAILABLE"
+        )
         app, self.app = self.app, refusal
         try:
             super().on_headers_complete()

@@ -82,6 +82,14 @@ def status_and_body(raw: bytes) -> tuple[int, dict[str, object]]:
     return int(head.split(b" ", 2)[1]), orjson.loads(body)
 
 
+def refusals(gw: RunningGateway, code: str) -> float:
+    """``gateway_errors_total`` of ``code`` in the gateway's /metrics."""
+    for line in httpx.get(f"{gw.url}/metrics").text.splitlines():
+        if line.startswith(f'gateway_errors_total{{code="{code}"}}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def small_query(url: str, timeout: float = 10.0) -> httpx.Response:
     return httpx.post(
         f"{url}/graphql",
@@ -112,6 +120,7 @@ def test_stalled_headers_are_closed_after_the_header_timeout(tmp_path: Path) -> 
                 assert status == 408
                 assert body["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"  # type: ignore[index]
             assert all(received[sock] == b"" for sock in silent)  # nothing sent, nothing answered
+        assert refusals(gw, "REQUEST_TIMEOUT") == 2000
         assert small_query(gw.url).json() == {"data": {"hello": "hello world"}}
 
 
@@ -132,6 +141,7 @@ def test_a_declared_body_that_never_arrives_is_closed_after_the_body_timeout(tmp
             status, body = status_and_body(received[socks[0]])
             assert status == 408
             assert body["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"  # type: ignore[index]
+        assert refusals(gw, "REQUEST_TIMEOUT") == 200
         # A slow but steady body within the timeout is fine.
         with raw_sockets(gw, 1, request) as (sock,):
             time.sleep(0.3)
@@ -158,6 +168,7 @@ def test_oversized_headers_get_431_with_a_graphql_error(tmp_path: Path) -> None:
             closed, received = wait_for_closes([sock], limit=5.0)
             assert sock in closed and closed[sock] < 2.0
             assert status_and_body(received[sock])[0] == 431
+        assert refusals(gw, "REQUEST_HEADER_FIELDS_TOO_LARGE") == 2
         # Headers under the limit pass.
         with raw_sockets(gw, 1, small_query_raw(extra=b"x-padding: " + b"a" * 4_000 + b"\r\n")) as (sock,):
             closed, received = wait_for_closes([sock], limit=5.0)
@@ -186,6 +197,7 @@ def test_the_connection_cap_refuses_with_503_and_serves_again_once_slots_free(tm
             assert served
             closed, _ = wait_for_closes(stalled, limit=1.0)
             assert len(closed) == len(stalled)
+            assert refusals(gw, "SERVICE_UNAVAILABLE") >= 1  # /metrics itself was refused while the cap was hit
         # Idle connections count too, and closing them frees their slots at once.
         with raw_sockets(gw, 25, b""):
             assert small_query(gw.url).status_code == 503
