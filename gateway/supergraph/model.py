@@ -23,6 +23,8 @@ from graphql import (
     is_abstract_type,
 )
 
+from .cost import CostAnnotations
+
 
 class SupergraphError(ValueError):
     """The supergraph SDL is not a valid (or supported) supergraph."""
@@ -153,6 +155,8 @@ class Supergraph:
     contexts: dict[str, set[str]] = field(default_factory=dict)
     # every policy any @policy of the supergraph names
     policy_names: frozenset[str] = frozenset()
+    # @cost / @listSize of the cost spec (demand control, gateway/cost)
+    cost: CostAnnotations = field(default_factory=CostAnnotations)
 
     # -- types -------------------------------------------------------------------------
 

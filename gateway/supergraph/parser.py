@@ -35,6 +35,7 @@ from graphql import (
 )
 
 from gateway.supergraph.api_schema import HIDDEN_ENUM_VALUES, build_api_schema
+from gateway.supergraph.cost import read_cost_annotations
 from gateway.supergraph.fieldset import parse_field_set
 from gateway.supergraph.join import (
     Graphs,
@@ -110,6 +111,7 @@ def parse_supergraph(sdl: str) -> Supergraph:
         graph_order={n: i for i, n in enumerate(graphs.subgraphs)},
         contexts=reader.contexts,
         policy_names=reader.policy_names(),
+        cost=read_cost_annotations(doc),
     )
 
 
