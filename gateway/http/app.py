@@ -183,11 +183,12 @@ class GraphQLEndpoint:
         """Resolve persisted ids and run one operation: its response body and HTTP status."""
         method = call.request.method
         try:
-            graphql_request = await self._persisted.resolve(incoming)
+            resolved = await self._persisted.resolve(incoming)
         except PersistedProblem as problem:
             # Apollo clients read these from the body; graphql-response+json gets 400 (nothing ran).
             status = 200 if call.media_type == APPLICATION_JSON else 400
             raise RequestProblem(status, problem.code, problem.message) from None
+        graphql_request = resolved.request
         operation_name = _operation_name(graphql_request)
         if observed is not None:
             observed.parsed(graphql_request, operation_name)
@@ -212,6 +213,8 @@ class GraphQLEndpoint:
                 raise
             message = f"The request did not complete within {self._settings.router_timeout:g} seconds"
             raise RequestProblem(504, "GATEWAY_TIMEOUT", message) from None
+        if not outcome.request_error:
+            await self._persisted.register(resolved)  # a document that never ran is not kept
         codes = _codes(outcome)
         if observed is not None:
             observed.executed(outcome, codes)

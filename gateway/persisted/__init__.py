@@ -11,7 +11,7 @@ from gateway.persisted.config import (
     persisted_from_settings,
 )
 from gateway.persisted.manifest import Manifest, ManifestError, ManifestSource
-from gateway.persisted.operations import Incoming, PersistedOperations, PersistedProblem, sha256_hex
+from gateway.persisted.operations import Incoming, PersistedOperations, PersistedProblem, Resolved, sha256_hex
 from gateway.persisted.store import MemoryStore, QueryStore, RedisStore
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "PersistedProblem",
     "QueryStore",
     "RedisStore",
+    "Resolved",
     "check_persisted",
     "coerce_persisted",
     "persisted_from_settings",

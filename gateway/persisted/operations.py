@@ -50,6 +50,14 @@ class Incoming:
     document_id: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The operation to run, and the APQ id to register it under once it ran (None: nothing to register)."""
+
+    request: GraphQLRequest
+    register: str | None = None
+
+
 def sha256_hex(query: str) -> str:
     """The APQ id of a query text."""
     return hashlib.sha256(query.encode("utf-8")).hexdigest()
@@ -81,7 +89,13 @@ class PersistedOperations:
         if self._store is not None:
             await self._store.aclose()
 
-    async def resolve(self, incoming: Incoming) -> GraphQLRequest:
+    async def register(self, resolved: Resolved) -> None:
+        """Store a registered query; the edge calls this once the operation ran (parsed and validated),
+        so documents that never run take no room in the store."""
+        if resolved.register is not None and self._store is not None:
+            await self._store.put(resolved.register, resolved.request.query)
+
+    async def resolve(self, incoming: Incoming) -> Resolved:
         """The operation to run; raises :class:`PersistedProblem`."""
         apq_hash = _apq_hash(incoming.extensions)
         op_id = incoming.document_id or apq_hash
@@ -99,14 +113,13 @@ class PersistedOperations:
                     raise PersistedProblem(HASH_MISMATCH, "provided sha does not match query")
             if not (manifest is not None and op_id is not None and manifest.by_id.get(op_id) == query):
                 self._check_free_text(query, incoming.operation_name, manifest)
-            if apq_hash is not None and self._store is not None:
-                await self._store.put(apq_hash, query)
-        return GraphQLRequest(
+        request = GraphQLRequest(
             query=query,
             variables=incoming.variables,
             operation_name=incoming.operation_name,
             extensions=incoming.extensions,
         )
+        return Resolved(request, apq_hash if incoming.query is not None else None)
 
     async def _by_id(self, op_id: str, apq_hash: str | None, manifest: Manifest | None) -> str:
         if manifest is not None:

@@ -187,3 +187,11 @@ def test_redis_store_is_shared_by_two_gateways(
         assert 0 < ttl <= 86_400
     finally:
         client.close()
+
+
+def test_a_document_that_does_not_validate_is_not_registered(gateway: RunningGateway) -> None:
+    invalid = "query Invalid { nope }"
+    response = post(gateway, {"query": invalid, "extensions": apq(sha(invalid))})
+    assert "Cannot query field 'nope'" in response.json()["errors"][0]["message"]
+    assert "data" not in response.json()
+    assert code_of(post(gateway, {"extensions": apq(sha(invalid))})) == "PERSISTED_QUERY_NOT_FOUND"
