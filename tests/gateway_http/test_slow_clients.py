@@ -124,6 +124,24 @@ def test_stalled_headers_are_closed_after_the_header_timeout(tmp_path: Path) -> 
         assert small_query(gw.url).json() == {"data": {"hello": "hello world"}}
 
 
+def test_a_keep_alive_connection_stalling_in_its_next_request_is_closed(tmp_path: Path) -> None:
+    body = b'{"query":"{ hello }"}'
+    first = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body) + body
+    )
+    with running_gateway(tmp_path, header_timeout=1.0) as gw:
+        with raw_sockets(gw, 1, first) as (sock,):
+            sock.settimeout(5)
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200")
+            time.sleep(1.2)  # idle beyond the header timeout: only the keep-alive timeout (5 s) applies here
+            sock.sendall(HALF_HEADERS)  # the next request starts and stalls: its own header deadline
+            closed, received = wait_for_closes([sock], limit=5.0)
+            assert sock in closed and 0.7 < closed[sock] < 3.0, closed
+            assert status_and_body(received[sock])[0] == 408
+
+
 def test_a_declared_body_that_never_arrives_is_closed_after_the_body_timeout(tmp_path: Path) -> None:
     request = (
         b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
