@@ -43,7 +43,7 @@ from gateway.executor.shaping import CompiledShapes, format_data
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
-from gateway.planner.operation import NormalizedOperation
+from gateway.planner.operation import NormalizedOperation, OpSelection
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
 
@@ -89,6 +89,9 @@ class PreparedOperation:
     access: OperationChecks | None = None
     # demand control: the operation's static cost estimate (None: demand control off)
     cost: PreparedCost | None = None
+    # nullable variables (with a default) that an @skip/@include `if` reads: an explicit null
+    # for one of them is a request error
+    nullable_conditions: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -106,6 +109,12 @@ def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
         out["locations"] = [{"line": loc.line, "column": loc.column} for loc in exc.locations]
     out["extensions"] = {"code": code}
     return out
+
+
+def _locations(ops: list[OperationDefinitionNode]) -> dict[str, Any]:
+    """``{"locations": [...]}`` of the operations a client could have meant (where each starts)."""
+    found = [node.loc.source.get_location(node.loc.start) for node in ops if node.loc is not None]
+    return {"locations": [{"line": loc.line, "column": loc.column} for loc in found]} if found else {}
 
 
 def _cached_bytes(key_chars: int, prepared: PreparedOperation) -> int:
@@ -235,6 +244,7 @@ class Gateway:
             if len(ops) != 1:
                 return PreparedOperation(errors=({
                     "message": "Must provide operation name if query contains multiple operations.",
+                    **_locations(ops),
                     "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
                 },))
             definition = ops[0]
@@ -243,6 +253,7 @@ class Gateway:
             if not found:
                 return PreparedOperation(errors=({
                     "message": f"Unknown operation named '{operation_name}'.",
+                    **_locations(ops),
                     "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
                 },))
             definition = found[0]
@@ -262,6 +273,7 @@ class Gateway:
             operation=operation,
             plan=plan,
             introspection=_introspection_document(document, definition),
+            nullable_conditions=_nullable_conditions(operation),
             plan_text=print_plan(plan),
             access=self._authorization.analyze(operation),
             cost=self.demand.prepare(document, definition),
@@ -307,6 +319,9 @@ class Gateway:
         if isinstance(coerced, list):
             return ExecutionOutcome(errors=[_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
                                     operation_type=op.kind)
+        refused = _null_conditions(prepared, coerced.coerced)
+        if refused:
+            return ExecutionOutcome(errors=refused, request_error=True, operation_type=op.kind)
         # Subgraphs get the client's JSON values (not Python-coerced ones) with defaults filled in.
         forwarded = {}
         for name, vd in op.variables.items():
@@ -414,7 +429,7 @@ class Gateway:
             self.api_schema,
             prepared.introspection,
             variable_values=dict(variables),
-            middleware=[_own_is_one_of],
+            middleware=[_own_is_one_of, _released_directive_locations],
         )
         # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
         errors = tuple(
@@ -432,6 +447,55 @@ class Gateway:
         if prepared.errors:
             raise ValueError("; ".join(e["message"] for e in prepared.errors))
         return prepared.plan_text
+
+
+def _nullable_conditions(op: NormalizedOperation) -> tuple[str, ...]:
+    """The nullable variables read by an @skip/@include of ``op`` (validation lets them through
+    only with a default), in definition order."""
+    used: set[str] = set()
+    stack: list[OpSelection] = list(op.selections)
+    while stack:
+        s = stack.pop()
+        used.update(v for _directive, v in s.conditions if isinstance(v, str))
+        stack.extend(s.selections or ())
+    return tuple(n for n, vd in op.variables.items() if n in used and not vd.type.endswith("!"))
+
+
+def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A request error for each condition variable given an explicit null (its default does not apply)."""
+    errors: list[dict[str, Any]] = []
+    for name in prepared.nullable_conditions:
+        if name not in coerced or coerced[name] is not None:
+            continue
+        error: dict[str, Any] = {
+            "message": f"Variable '${name}' is null, but it is the condition of an @skip or @include, "
+                       "whose 'if' argument must not be null (a default applies only to a variable left out).",
+        }
+        definition = prepared.definition
+        for vd in (definition.variable_definitions or ()) if definition is not None else ():
+            if vd.variable.name.value == name and vd.loc is not None:
+                loc = vd.loc.source.get_location(vd.loc.start)
+                error["locations"] = [{"line": loc.line, "column": loc.column}]
+        error["extensions"] = {"code": BAD_USER_INPUT}
+        errors.append(error)
+    return errors
+
+
+_UNRELEASED_DIRECTIVE_LOCATIONS = frozenset({"FRAGMENT_VARIABLE_DEFINITION"})
+
+
+def _released_directive_locations(next_: Any, root: Any, info: Any, **args: Any) -> Any:
+    """List only the released spec's values of ``__DirectiveLocation``.
+
+    graphql-core 3.3 adds ``FRAGMENT_VARIABLE_DEFINITION`` (the fragment-arguments proposal) to
+    its shared enum; no directive of the API schema can use it and clients generated from the
+    released spec reject the unknown value. The shared enum is left alone (subgraphs in the same
+    process use it): only this gateway's answers leave the value out.
+    """
+    result = next_(root, info, **args)
+    if info.field_name == "enumValues" and getattr(root, "name", None) == "__DirectiveLocation" and result:
+        return [item for item in result if item[0] not in _UNRELEASED_DIRECTIVE_LOCATIONS]
+    return result
 
 
 def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:
