@@ -51,6 +51,7 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
 
     def build(sdl: str) -> Runtime:
         from gateway.authorization import AuthorizationConfig
+        from gateway.cost.config import cost_config_from_settings
         from gateway.limits import limits_from_settings
         from gateway.runtime import Gateway
 
@@ -61,6 +62,7 @@ def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
             limits=limits_from_settings(settings),
             cache_bytes=settings.plan_cache_bytes,
             authorization=AuthorizationConfig(settings.authorization_mode, settings.authorization_dry_run),
+            cost=cost_config_from_settings(settings),
         )
         return runtime
 

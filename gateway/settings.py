@@ -87,6 +87,11 @@ YAML file (every key optional)::
     batching:                   # JSON array bodies (POST only)
       enabled: false
       max_size: 10
+    demand_control:             # @cost / @listSize cost estimates (gateway/cost)
+      mode: measure             # off | measure (compute and report) | enforce (refuse above max_cost)
+      max_cost: 5000
+      default_list_size: 10     # size of a list field without @listSize
+      expose: false             # extensions.cost (estimated, actual, result) in every response
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
@@ -104,7 +109,8 @@ none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
 ``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``,
 ``GATEWAY_CIRCUIT_BREAKER_<KEY>``, ``GATEWAY_RETRY_<KEY>``, ``GATEWAY_HEALTH_<KEY>``, ``GATEWAY_APQ_<KEY>``,
-``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>`` (the YAML keys above, upper-cased),
+``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>``, ``GATEWAY_DEMAND_CONTROL_<KEY>``
+(the YAML keys above, upper-cased),
 ``GATEWAY_DEDUP_QUERIES``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
@@ -130,6 +136,7 @@ from gateway.auth.config import (
     issuers_from_gateway_env,
     parse_issuers,
 )
+from gateway.cost.config import COST_ENV, COST_KEYS, COST_SECTIONS, COST_SETTINGS, check_cost, coerce_cost
 from gateway.persisted.config import (
     PERSISTED_ENV,
     PERSISTED_KEYS,
@@ -252,6 +259,11 @@ class Settings:
     trusted_documents_bypass: bool = False
     batching_enabled: bool = False
     batching_max_size: int = 10
+    # Demand control (YAML section ``demand_control``; gateway/cost/config.py).
+    demand_control_mode: str = "measure"
+    demand_control_max_cost: float = 5000.0
+    demand_control_default_list_size: int = 10
+    demand_control_expose: bool = False
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -319,6 +331,9 @@ class Settings:
         if problem is not None:
             raise SettingsError(problem)
         problem = check_resilience(settings)
+        if problem is not None:
+            raise SettingsError(problem)
+        problem = check_cost(settings)
         if problem is not None:
             raise SettingsError(problem)
         problem = check_persisted(settings)
@@ -399,6 +414,8 @@ def _coerce(name: str, value: Any) -> Any:
             return None if value in (None, "") else str(value).strip()
         if name in RESILIENCE_SETTINGS:
             return coerce_resilience(name, value)
+        if name in COST_SETTINGS:
+            return coerce_cost(name, value)
         if name in PERSISTED_SETTINGS:
             return coerce_persisted(name, value)
     except SettingsError:
@@ -425,6 +442,7 @@ _SECTION_KEYS = {
     "authorization_dry_run": "authorization.dry_run",
     **RESILIENCE_KEYS,
     **PERSISTED_KEYS,
+    **COST_KEYS,
 }
 
 
@@ -456,7 +474,7 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
     for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_"),
-                            *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS):
+                            *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS, *COST_SECTIONS):
         entries = values.pop(section, None) or {}
         if not isinstance(entries, dict):
             raise SettingsError(f"config file {path}: {section} must be a mapping")
@@ -525,6 +543,7 @@ _ENV_KEYS = {
     "GATEWAY_AUTHORIZATION_DRY_RUN": "authorization_dry_run",
     **RESILIENCE_ENV,
     **PERSISTED_ENV,
+    **COST_ENV,
 }
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}

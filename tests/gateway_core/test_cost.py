@@ -20,7 +20,8 @@ extend schema @link(url: "https://specs.apollo.dev/federation/v2.9", import: ["@
 
 type Query {
   items(first: Int, last: Int): [Item!]! @listSize(slicingArguments: ["first", "last"])
-  loose(first: Int, last: Int): [Item!]! @listSize(slicingArguments: ["first", "last"], requireOneSlicingArgument: false)
+  loose(first: Int, last: Int): [Item!]!
+    @listSize(slicingArguments: ["first", "last"], requireOneSlicingArgument: false)
   fixed: [Item!]! @listSize(assumedSize: 5)
   plain: [Item!]!
   conn(first: Int!): ItemConnection! @listSize(slicingArguments: ["first"], sizedFields: ["edges"])
