@@ -41,7 +41,7 @@ from subgraphs.passport.content import (
     snapshot_to_json,
 )
 from subgraphs.passport.models import ARCHIVED, DRAFT, PUBLISHED, REVOKED, Passport, PassportVersion
-from subgraphs.passport.peers import Peers
+from subgraphs.passport.peers import Peers, PeerUnavailable, ProductInfo
 
 MAX_REASON = 500
 
@@ -204,10 +204,33 @@ async def set_values(
     return passport
 
 
+async def _product_face(peers: Peers, product_id: str) -> ProductInfo | None:
+    """The product as the catalog shows it to the publisher; ``None`` when the catalog is down or lost it.
+
+    Publishing does not wait for the catalog: the face is a convenience of the public view, not part of the
+    hashed record, and a catalog outage must not stop a manufacturer from publishing a passport. Such a
+    version shows product null until the next revision is published.
+    """
+    try:
+        return await peers.product(product_id)
+    except PeerUnavailable:
+        return None
+
+
 async def publish(
-    session: AsyncSession, caller: Caller, record: AuditRecord, *, passport_id: str, expected_version: int | None
+    session: AsyncSession,
+    caller: Caller,
+    peers: Peers,
+    record: AuditRecord,
+    *,
+    passport_id: str,
+    expected_version: int | None,
 ) -> Passport:
-    """Freeze the DRAFT's values as the next published version, hashed and chained to the previous one."""
+    """Freeze the DRAFT's values as the next published version, hashed and chained to the previous one.
+
+    The product's public face (name, category name) is asked of the catalog on the publisher's behalf and
+    stored beside the version, outside the hashed content.
+    """
     passport = await _claim(session, caller, record, passport_id, expected_version)
     if passport.status != DRAFT:
         raise _not_draft(passport, "published")
@@ -218,6 +241,7 @@ async def publish(
             f"passport {passport.name!r} cannot be published: required fields without a value: {', '.join(missing)}",
             missingFields=missing,
         )
+    product = await _product_face(peers, passport.product_id)
     number = passport.published_version + 1
     previous_hash = passport.content_hash if passport.published_version else None
     content = VersionContent(
@@ -243,6 +267,8 @@ async def publish(
             previous_hash=previous_hash,
             published_at=now,
             published_by=caller.user_id,
+            product_name=product.name if product else None,
+            product_category=product.category_name if product else None,
         )
     )
     passport.status = PUBLISHED
@@ -345,6 +371,8 @@ class PublicView:
     template_id: str
     template_version: int
     fields: tuple[PublicField, ...]
+    product_name: str | None = None  # the product's face stored with the version (None before passport_0004)
+    product_category: str | None = None
 
 
 def public_view(uuid: str, passport: Passport | None, version: PassportVersion | None) -> PublicView:
@@ -380,4 +408,6 @@ def public_view(uuid: str, passport: Passport | None, version: PassportVersion |
         template_id=passport.template_id,
         template_version=passport.template_version,
         fields=fields,
+        product_name=version.product_name,
+        product_category=version.product_category,
     )

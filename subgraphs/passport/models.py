@@ -66,6 +66,11 @@ class PassportVersion(TenantOwned, table=True):
     ``content`` is the exact canonical JSON text that was hashed, kept as text (not JSON)
     so that the database can never re-render it (number formats, key order) and break
     the hash; ``content_hash`` = SHA-256 of its UTF-8 bytes.
+
+    ``product_name`` and ``product_category`` are the product's public face, asked of the
+    catalog at publish time and shown by ``publicPassport`` to everyone; they are not part
+    of the hashed content. ``None`` for versions published before passport_0004 or while
+    the catalog was unreachable.
     """
 
     __tablename__ = "passport_versions"
@@ -80,6 +85,8 @@ class PassportVersion(TenantOwned, table=True):
     previous_hash: str | None = Field(default=None, max_length=64)
     published_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), nullable=False)
     published_by: str | None = Field(default=None, max_length=26)
+    product_name: str | None = Field(default=None, max_length=200)
+    product_category: str | None = Field(default=None, max_length=120)
 
 
 class AuditEntry(AuditEntryBase, table=True):

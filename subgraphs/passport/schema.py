@@ -445,6 +445,17 @@ class PublicPassportField:
 
 
 @strawberry.type(
+    description="The product of a published passport as it was when that version was published: the same for "
+    "everyone, kept by the passport subgraph (the catalog's Product is private to its tenant)."
+)
+class PublicProduct:
+    """The public face of a product, captured at publish time."""
+
+    name: str
+    category: str | None = strawberry.field(description="The name of the product's category.")
+
+
+@strawberry.type(
     description="The public view behind a passport's QR code: the latest published version, PUBLIC fields only. "
     "A revoked passport stays readable with status REVOKED and the reason."
 )
@@ -463,12 +474,11 @@ class PublicPassport:
     archived_at: datetime | None
     template_version: int
     fields: list[PublicPassportField]
-    product_id: strawberry.Private[str]
+    product: PublicProduct | None = strawberry.field(
+        description="The product's name and category when this version was published, the same for everyone; "
+        "null for versions published before the product was recorded, or while the catalog was unreachable."
+    )
     template_id: strawberry.Private[str]
-
-    @strawberry.field(description="The product (null when the catalog does not show it to the caller).")
-    def product(self) -> Product | None:
-        return Product(id=strawberry.ID(self.product_id))
 
     @strawberry.field(description="The template version (null when the templates subgraph does not show it).")
     def template(self) -> Template | None:
@@ -499,7 +509,9 @@ class PublicPassport:
                 )
                 for f in view.fields
             ],
-            product_id=view.product_id,
+            product=PublicProduct(name=view.product_name, category=view.product_category)
+            if view.product_name is not None
+            else None,
             template_id=view.template_id,
         )
 
@@ -661,7 +673,12 @@ class Mutation:
             info,
             "publishPassport",
             lambda record: domain.publish(
-                ctx.session, ctx.caller, record, passport_id=str(id), expected_version=expected_version
+                ctx.session,
+                ctx.caller,
+                HttpPeers(ctx.settings.service_urls, ctx.caller.forwarded_headers()),
+                record,
+                passport_id=str(id),
+                expected_version=expected_version,
             ),
             str(id),
         )

@@ -64,9 +64,17 @@ def version_id(passport: demo.DemoPassport, number: int) -> str:
     return stable_id("passport-version", passport.tenant_key, passport.name, str(number))
 
 
+def product_face(passport: demo.DemoPassport) -> tuple[str, str]:
+    """The demo product's name and category name, as the catalog seeds them (stored with each published version)."""
+    product = next(p for p in demo.PRODUCTS if p.id == passport.product_id)
+    category = next(c for c in demo.CATEGORIES if c.key == product.category_key)
+    return product.name, category.name
+
+
 def build(passport: demo.DemoPassport, index: int) -> tuple[Passport, list[PassportVersion]]:
     """The rows of one demo passport: the passport and its chained published versions."""
     template = demo.template(passport.template_key)
+    product_name, product_category = product_face(passport)
     fields = template_snapshot(template)
     values, errors = apply_values(fields, {}, passport.values)
     if errors:  # the demo data is ours: a bad value is a bug in demo.py
@@ -99,6 +107,8 @@ def build(passport: demo.DemoPassport, index: int) -> tuple[Passport, list[Passp
                 previous_hash=previous,
                 published_at=FIRST_PUBLISHED_AT + timedelta(days=index, hours=number),
                 published_by=publisher,
+                product_name=product_name,
+                product_category=product_category,
             )
         )
         previous = digest
@@ -132,7 +142,10 @@ def build(passport: demo.DemoPassport, index: int) -> tuple[Passport, list[Passp
 
 
 async def seed(database: Database, settings: Settings) -> None:
-    """Seed the demo passports with their published versions; existing ids are left alone."""
+    """Seed the demo passports with their published versions; existing ids are left alone.
+
+    Demo versions seeded before passport_0004 get their product face filled in (once, where it is NULL).
+    """
     async with database.system_session() as session:
         ids = [p.id for p in demo.PASSPORTS]
         stmt = sa.select(col(Passport.id)).where(col(Passport.id).in_(ids))
@@ -144,3 +157,17 @@ async def seed(database: Database, settings: Settings) -> None:
             session.add(row)
             await session.flush()
             session.add_all(versions)
+        for passport in demo.PASSPORTS:
+            if passport.id not in have or not passport.published_versions:
+                continue
+            name, category = product_face(passport)
+            await session.execute(
+                sa.update(PassportVersion)
+                .where(
+                    col(PassportVersion.id).in_(
+                        [version_id(passport, n + 1) for n in range(passport.published_versions)]
+                    )
+                )
+                .where(col(PassportVersion.product_name).is_(None))
+                .values(product_name=name, product_category=category)
+            )

@@ -60,10 +60,11 @@ def _by_id(field_name: str, label: str, value: str, *, arg: str = "id", gql_type
 
 def _published_public() -> frozenset[str]:
     # What publicPassport shows of B's published passport to anyone: its uuid, name and PUBLIC values
-    # (the QR code's page; the model number carries B's "ACM-CP-" prefix). Called on the passport
-    # subgraph directly, ``product`` is the federation reference {id} (the gateway then asks the catalog,
-    # which shows A nothing): the id of the product a published passport describes is a reference, no data.
-    return frozenset({t.B_PUBLISHED.public_uuid, t.B_PUBLISHED.name, "ACM-CP-", t.B_PUBLISHED.product_id})
+    # (the QR code's page; the model number carries B's "ACM-CP-" prefix), and the NAME of its product,
+    # stored with the version at publish time (PublicProduct: name and the global category's name).
+    # Nothing else of the product: not its id, not its sku (both stay in SECRETS and would be flagged).
+    product = next(p for p in t.B_PRODUCTS if p.id == t.B_PUBLISHED.product_id)
+    return frozenset({t.B_PUBLISHED.public_uuid, t.B_PUBLISHED.name, "ACM-CP-", product.name})
 
 
 QUERIES: tuple[QueryCase, ...] = (

@@ -1,41 +1,83 @@
 """The public view of a published passport is the same for everyone, whoever is signed in, through the gateway
-(real identity, catalog, templates and passport servers; SQLite and PostgreSQL)."""
+(real identity, catalog, templates and passport servers) and on the passport subgraph; SQLite and PostgreSQL.
+
+Its product is the public face the catalog showed the publisher at publish time (name, category name), stored
+with the version: nothing is asked of the tenant-private catalog when the QR code is read.
+"""
 
 from __future__ import annotations
 
-import pytest
-
 from subgraphs.common import demo
 from tests.gateway_http.test_degrade import Federation, federation
+from tests.subgraphs.passport.conftest import PassportServer, Stack
 from tests.support.fixtures import identity_issuers, issuer
 
 __all__ = ["federation", "identity_issuers", "issuer"]
 
 PUBLIC = """query($uuid: String!) { publicPassport(uuid: $uuid) {
-  uuid name status version contentHash fields { key value } product { id name sku category { name } } template { name }
+  uuid name status version contentHash fields { key value } product { name category } template { name }
 } }"""
+SUBGRAPH_PUBLIC = """query($uuid: String!) { publicPassport(uuid: $uuid) {
+  uuid name status version contentHash fields { key value } product { name category }
+} }"""
+VERSION = "query($id: ID!) { passport(id: $id) { version } }"
+SET_VALUES = """mutation($id: ID!, $v: Int!, $values: [FieldValueInput!]!) {
+  setPassportValues(id: $id, expectedVersion: $v, values: $values) { version } }"""
+PUBLISH = "mutation($id: ID!) { publishPassport(id: $id) { status publishedVersion contentHash } }"
+
+PACK_01 = next(p for p in demo.PASSPORTS if p.name == "ACME_CELL_PACK_01")  # PUBLISHED, version 2
+PACK_03 = next(p for p in demo.PASSPORTS if p.name == "ACME_CELL_PACK_03")  # DRAFT, never published
+EVERYONE = (None, "acme-viewer", "greenloop-admin", "consultant")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 12, not done: the catalog shows a product only to its tenant's members, and nothing tells it "
-    "which products have a published passport; a public product view resolving any id (tried in b72978e) let anyone "
-    "calling the catalog directly read any product's name by id, which tests/isolation rightly refuses",
-)
+def product_of(passport: demo.DemoPassport) -> demo.DemoProduct:
+    return next(p for p in demo.PRODUCTS if p.id == passport.product_id)
+
+
 def test_the_public_passport_reads_the_same_for_anonymous_and_any_tenant(federation: Federation) -> None:
-    passport = next(p for p in demo.PASSPORTS if p.status == "PUBLISHED" and p.tenant_key == "acme")
-    product = next(p for p in demo.PRODUCTS if p.id == passport.product_id)
-    answers = {
-        user: federation.query(PUBLIC, {"uuid": passport.public_uuid}, user=user)
-        for user in (None, "greenloop-admin", "acme-viewer", "consultant")
-    }
+    product = product_of(PACK_01)
+    answers = {user: federation.query(PUBLIC, {"uuid": PACK_01.public_uuid}, user=user) for user in EVERYONE}
     anonymous = answers[None]
     assert "errors" not in anonymous, anonymous
-    assert anonymous["data"]["publicPassport"]["product"] == {
-        "id": product.id,
-        "name": product.name,
-        "sku": product.sku,
-        "category": {"name": "Batteries"},
-    }
+    assert anonymous["data"]["publicPassport"]["product"] == {"name": product.name, "category": "Batteries"}
     for user, answer in answers.items():
         assert answer == anonymous, (user, answer)
+
+
+def test_the_passport_subgraph_answers_the_product_from_the_version_alone(passport: PassportServer) -> None:
+    # The catalog is down (closed port) for this server: the product comes from the stored version.
+    product = product_of(PACK_01)
+    answers = {
+        user: passport.query(SUBGRAPH_PUBLIC, {"uuid": PACK_01.public_uuid}, as_user=user)
+        for user in ("acme-viewer", "greenloop-admin")
+    }
+    anonymous = passport.data(SUBGRAPH_PUBLIC, {"uuid": PACK_01.public_uuid})
+    assert anonymous["publicPassport"]["product"] == {"name": product.name, "category": "Batteries"}
+    for user, answer in answers.items():
+        assert answer == {"data": anonymous}, (user, answer)
+
+
+def _publish_pack_03(server: PassportServer) -> dict:
+    version = server.data(VERSION, {"id": PACK_03.id}, as_user="acme-admin")["passport"]["version"]
+    values = [{"key": "manufacture_date", "value": "2026-05-01"}]
+    server.data(SET_VALUES, {"id": PACK_03.id, "v": version, "values": values}, as_user="acme-manager")
+    return server.data(PUBLISH, {"id": PACK_03.id}, as_user="acme-admin")["publishPassport"]
+
+
+def test_publishing_stores_the_product_face_the_catalog_shows_the_publisher(stack: Stack) -> None:
+    server = stack.passport
+    assert _publish_pack_03(server)["status"] == "PUBLISHED"
+    product = product_of(PACK_03)
+    expected = {"name": product.name, "category": "Batteries"}
+    for user in EVERYONE:
+        public = server.data(SUBGRAPH_PUBLIC, {"uuid": PACK_03.public_uuid}, as_user=user)["publicPassport"]
+        assert public["product"] == expected, user
+
+
+def test_publishing_with_the_catalog_down_publishes_without_a_product_face(passport: PassportServer) -> None:
+    # Publishing does not wait for the catalog: the version is published, its public product is null.
+    published = _publish_pack_03(passport)
+    assert (published["status"], published["publishedVersion"]) == ("PUBLISHED", 1)
+    for user in EVERYONE:
+        public = passport.data(SUBGRAPH_PUBLIC, {"uuid": PACK_03.public_uuid}, as_user=user)["publicPassport"]
+        assert public["product"] is None, user

@@ -38,7 +38,7 @@ DETAIL = """query($id: ID!) { passport(id: $id) {
 
 PUBLIC = """query($uuid: String!) { publicPassport(uuid: $uuid) {
   uuid name status version publishedAt contentHash previousHash revokedAt revocationReason archivedAt
-  templateVersion product { id } template { id } fields { key label type unit value }
+  templateVersion product { name category } template { id } fields { key label type unit value }
 } }"""
 
 
@@ -212,7 +212,8 @@ def test_public_passport_shows_only_public_fields_of_the_latest_published_versio
     assert (data["contentHash"], data["previousHash"]) == (member["contentHash"], member["previousHash"])
     assert data["publishedAt"] == member["publishedAt"]
     assert (data["revokedAt"], data["revocationReason"], data["archivedAt"]) == (None, None, None)
-    assert data["product"] == {"id": PACK_01.product_id}
+    product = next(p for p in demo.PRODUCTS if p.id == PACK_01.product_id)
+    assert data["product"] == {"name": product.name, "category": "Batteries"}  # stored at publish time
     assert data["template"] == {"id": PRODUCT_DPP.id}
     values = dict(PACK_01.values)
     assert [f["key"] for f in data["fields"]] == PUBLIC_BATTERY_KEYS
