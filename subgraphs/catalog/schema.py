@@ -33,7 +33,7 @@ from subgraphs.common.caller import ADMIN, VIEWER
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
-from subgraphs.common.pagination import Connection, build_connection, page_window
+from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
 
 
 def _utc(value: datetime) -> datetime:
@@ -341,7 +341,7 @@ class Query:
         return Product.from_row(row)
 
     @strawberry.field(
-        directives=authenticated(),
+        directives=[*authenticated(), page_size()],
         description="The caller's products (UNAUTHENTICATED if anonymous), one page at a time.",
     )
     async def products(
@@ -370,7 +370,7 @@ class Query:
         return build_connection([Product.from_row(row) for row in rows], offset=offset, total=total)
 
     @strawberry.field(
-        directives=authenticated(),
+        directives=[*authenticated(), page_size()],
         description="The catalog audit trail of the caller's tenant, newest first. Admins only.",
     )
     async def catalog_audit_log(

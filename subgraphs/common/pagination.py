@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 import strawberry
+from strawberry.federation.schema_directives import ListSize
 
 from subgraphs.common.errors import BadUserInput
 
@@ -51,6 +52,17 @@ class Connection(Generic[T]):
     def nodes(self) -> list[T]:
         """The items of this page without their cursors."""
         return [edge.node for edge in self.edges]
+
+
+def page_size() -> ListSize:
+    """``@listSize`` of a connection field: ``first`` sizes its ``edges`` and ``nodes`` (demand control),
+    the default page when it is not given."""
+    return ListSize(
+        assumed_size=DEFAULT_PAGE,
+        slicing_arguments=["first"],
+        sized_fields=["edges", "nodes"],
+        require_one_slicing_argument=False,
+    )
 
 
 def encode_cursor(offset: int) -> str:

@@ -25,7 +25,7 @@ from subgraphs.common.audit import AuditRecord, run_mutation
 from subgraphs.common.caller import ADMIN, MANAGER
 from subgraphs.common.errors import Unauthenticated, not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
-from subgraphs.common.pagination import Connection, build_connection, page_window
+from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
 from subgraphs.identity import domain, invitations, models, signin
 from subgraphs.identity.domain import TenantClass, TenantStatus, TenantType, UserStatus
 from subgraphs.identity.loaders import (
@@ -329,7 +329,9 @@ class Query(AuthQuery):
             raise not_found("tenant", str(id))
         return view
 
-    @strawberry.field(description="All tenants, by name (platform administrators only)", directives=[Authenticated()])
+    @strawberry.field(
+        description="All tenants, by name (platform administrators only)", directives=[Authenticated(), page_size()]
+    )
     async def tenants(
         self,
         info: Info,
@@ -351,7 +353,8 @@ class Query(AuthQuery):
         return build_connection(items, offset=offset, total=total)
 
     @strawberry.field(
-        description="Members of the active tenant, by name (Managers and Admins)", directives=[Authenticated()]
+        description="Members of the active tenant, by name (Managers and Admins)",
+        directives=[Authenticated(), page_size()],
     )
     async def users(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[User]:
         ctx = info.context
@@ -364,7 +367,7 @@ class Query(AuthQuery):
 
     @strawberry.field(
         description="The identity audit trail of the active tenant, newest first (Admins)",
-        directives=[Policy(policies=[["identity.audit:read"]])],
+        directives=[Policy(policies=[["identity.audit:read"]]), page_size()],
     )
     async def identity_audit_log(
         self, info: Info, first: int | None = None, after: str | None = None

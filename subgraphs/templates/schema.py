@@ -24,7 +24,7 @@ from subgraphs.common.audit import AuditRecord, run_mutation
 from subgraphs.common.authz import authenticated, requires_scopes
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
-from subgraphs.common.pagination import Connection, build_connection, page_window
+from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
 from subgraphs.templates import loaders
 from subgraphs.templates.domain import FieldSpec, TemplateAuthoring, TemplateChanges, TemplateSpec
 from subgraphs.templates.models import AccessLevel, AuditEntry, FieldType, TemplateFieldRow, TemplateRow, TemplateStatus
@@ -263,7 +263,7 @@ class Query:
             raise not_found("template", str(id))
         return Template.from_row(row)
 
-    @strawberry.field(description="Template versions by name then version, filtered.")
+    @strawberry.field(description="Template versions by name then version, filtered.", directives=[page_size()])
     async def templates(
         self,
         info: strawberry.Info,
@@ -298,7 +298,7 @@ class Query:
             raise not_found("template field", str(id))
         return TemplateField.from_row(row)
 
-    @strawberry.field(description="The field library by key.")
+    @strawberry.field(description="The field library by key.", directives=[page_size()])
     async def template_fields(
         self,
         info: strawberry.Info,
@@ -314,7 +314,7 @@ class Query:
         return build_connection([TemplateField.from_row(row) for row in rows], offset=offset, total=total)
 
     @strawberry.field(
-        directives=authenticated(),
+        directives=[*authenticated(), page_size()],
         description="The templates audit trail, newest first (platform administrators only).",
     )
     async def template_audit_log(

@@ -173,3 +173,15 @@ def test_a_fragment_bomb_is_estimated_in_linear_time() -> None:
     frag_defs = {d.name.value: d for d in doc.definitions if isinstance(d, FragmentDefinitionNode)}
     data = {"fixed": [{"details": {"text": "x"}}] * 3}
     assert actual_cost(MODEL, op, frag_defs, data) == 3 * (1 + 3)
+
+
+def test_our_supergraph_carries_the_list_sizes() -> None:
+    """`make schema` composes the subgraphs' @listSize (subgraphs.common.pagination.page_size) through."""
+    sg = parse_supergraph((ROOT / "schema/supergraph.graphql").read_text())
+    for coord in ("Query.products", "Query.users", "Query.tenants", "Query.templates", "Query.catalogAuditLog"):
+        spec = sg.cost.list_sizes[coord]
+        assert spec.slicing_arguments == ("first",) and spec.sized_fields == ("edges", "nodes")
+        assert spec.assumed_size == 20 and not spec.require_one_slicing_argument
+    model = CostModel(sg.api_schema, sg.cost, 10)
+    assert estimate("{ products(first: 5) { totalCount edges { node { id } } } }", model=model) == 1 + 5 * 2
+    assert estimate("{ products { nodes { id } } }", model=model) == 1 + 20
