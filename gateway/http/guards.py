@@ -155,7 +155,6 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._in_headers = True
         self._header_bytes = 0  # raw bytes received while the headers are incomplete
-        self._parsed_header_bytes = 0  # request line and header fields parsed so far
 
     # -- timers -------------------------------------------------------------------------------------------------
     def _arm(self, seconds: float, expired: Any) -> None:
@@ -222,17 +221,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_headers = True
-        self._parsed_header_bytes = 0
         if self._timer is None:  # a keep-alive connection's next request: its own deadline
             self._arm(self._guards.header_timeout, self._header_timeout_expired)
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._parsed_header_bytes += len(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        super().on_header(name, value)
-        self._parsed_header_bytes += len(name) + len(value) + 4
 
     def on_headers_complete(self) -> None:
         self._in_headers = False
@@ -240,7 +230,9 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._arm(self._guards.body_timeout, self._body_timeout_expired)
         limit = self._guards.max_header_bytes
         refusal = None
-        if limit and self._parsed_header_bytes > limit:
+        # The parsed request line and header fields (no per-header hook: the parser calls that one a lot).
+        too_large = limit and len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers) > limit
+        if too_large:
             refusal = _refusal_app(431, f"The request headers exceed {limit} bytes", "REQUEST_HEADER_FIELDS_TOO_LARGE")
         elif len(self.connections) > self._guards.max_connections > 0:
             logger.debug("connection cap %d reached: refusing %s", self._guards.max_connections, self.client)
@@ -248,9 +240,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         if refusal is None:
             super().on_headers_complete()
             return
-        self._count(
-            "REQUEST_HEADER_FIELDS_TOO_LARGE" if limit and self._parsed_header_bytes > limit else "SERVICE_UNAVAILABLE"
-        )
+        self._count("REQUEST_HEADER_FIELDS_TOO_LARGE" if too_large else "SERVICE_UNAVAILABLE")
         app, self.app = self.app, refusal
         try:
             super().on_headers_complete()
