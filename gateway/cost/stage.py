@@ -52,6 +52,7 @@ class CostStats:
     total: float = 0.0
     refused: int = 0
     buckets: list[int] = field(default_factory=lambda: [0] * len(COST_BUCKETS))
+    bounds: tuple[float, ...] = COST_BUCKETS
 
     def observe(self, cost: float) -> None:
         self.count += 1

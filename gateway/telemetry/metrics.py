@@ -13,7 +13,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+    SummaryMetricFamily,
+)
 from prometheus_client.registry import Collector
 
 from gateway.telemetry.labels import BoundedLabels
@@ -114,6 +120,7 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._plan_cache()
         yield from self._resilience()
+        yield from self._cost()
 
     def _plan_cache(self) -> Iterator[Metric]:
         runtime = self._runtime()
@@ -133,6 +140,22 @@ class StateCollector(Collector):
             sum_value=stats.seconds,
         )
         yield planning
+
+    def _cost(self) -> Iterator[Metric]:
+        """Demand control (gateway/cost): estimated costs of the current supergraph's requests, refusals."""
+        stats = getattr(getattr(self._runtime(), "demand", None), "stats", None)
+        if stats is None:
+            return
+        bounds = [str(b) for b in stats.bounds] + ["+Inf"]
+        yield HistogramMetricFamily(
+            "gateway_operation_estimated_cost",
+            "Estimated demand-control cost of the operations checked (IBM cost spec)",
+            buckets=list(zip(bounds, [*stats.buckets, stats.count], strict=True)),
+            sum_value=stats.total,
+        )
+        yield CounterMetricFamily(
+            "gateway_cost_refused", "Operations refused with COST_ESTIMATED_TOO_EXPENSIVE", value=stats.refused
+        )
 
     def _resilience(self) -> Iterator[Metric]:
         circuit_states = getattr(self._transport, "circuit_states", None)

@@ -81,3 +81,20 @@ def test_settings_build_the_config() -> None:
     })
     assert cost_config_from_settings(settings) == DemandControlConfig("enforce", 250.0, 7, True)
     assert cost_config_from_settings(Settings()) == DemandControlConfig()
+
+
+def test_costs_are_exported_for_metrics(subgraph_server: SubgraphServer) -> None:
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from gateway.telemetry.metrics import StateCollector
+
+    gw, _app = _gateway(subgraph_server, DemandControlConfig(mode="enforce", max_cost=20))
+    asyncio.run(run(gw, "{ items(first: 3) { id } }"))  # 3
+    asyncio.run(run(gw, "{ items(first: 30) { id } }"))  # 30: refused
+    registry = CollectorRegistry()
+    registry.register(StateCollector(lambda: gw, None))
+    text = generate_latest(registry).decode()
+    assert 'gateway_operation_estimated_cost_bucket{le="5.0"} 1.0' in text
+    assert 'gateway_operation_estimated_cost_bucket{le="+Inf"} 2.0' in text
+    assert "gateway_operation_estimated_cost_sum 33.0" in text
+    assert "gateway_cost_refused_total 1.0" in text
