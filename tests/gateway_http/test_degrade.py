@@ -96,12 +96,17 @@ def test_a_stopped_catalog_leaves_passports_with_product_null(federation: Federa
         assert path[:2] == ("passports", "nodes") and "product" in path, errors
 
 
-def test_a_stopped_catalog_leaves_the_public_passport_with_product_null(federation: Federation) -> None:
+def test_a_stopped_templates_subgraph_leaves_the_public_passport_with_template_null(federation: Federation) -> None:
+    # The public product is stored with the published version (passport_0004): the catalog is not asked, so
+    # the subgraph the QR page still depends on is templates.
     uuid = next(p.public_uuid for p in demo.PASSPORTS if p.status == "PUBLISHED")
     before = federation.query(PUBLIC, {"uuid": uuid}, user="acme-viewer")
-    assert before["data"]["publicPassport"]["product"] is not None, before
+    assert before["data"]["publicPassport"]["template"] is not None, before
     federation.servers["catalog"].stop()
+    assert federation.query(PUBLIC, {"uuid": uuid}, user="acme-viewer") == before
+    federation.servers["templates"].stop()
     after = federation.query(PUBLIC, {"uuid": uuid}, user="acme-viewer")
     public = after["data"]["publicPassport"]
-    assert public is not None and public["name"] and public["product"] is None, after
+    assert public is not None and public["name"] and public["template"] is None, after
+    assert public["product"] == before["data"]["publicPassport"]["product"], after
     assert all(_code(error) for error in after["errors"]), after
