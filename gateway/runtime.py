@@ -7,7 +7,6 @@ prepared result is cached, so a cache hit goes straight to execution.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -17,16 +16,10 @@ from typing import Any
 import orjson
 from graphql import (
     DocumentNode,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
-    InlineFragmentNode,
     OperationDefinitionNode,
-    SelectionNode,
-    SelectionSetNode,
     execute,
     print_ast,
     validate,
@@ -36,14 +29,14 @@ from graphql.type import is_abstract_type
 
 from gateway.authorization import AuthorizationConfig, AuthorizationStage, OperationChecks
 from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
-from gateway.cost import DemandControl, DemandControlConfig, PreparedCost
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes, format_data
+from gateway.introspection import INTROSPECTION_MIDDLEWARE, introspection_document
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
 from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
-from gateway.planner.operation import NormalizedOperation, OpSelection
+from gateway.planner.operation import NormalizedOperation, nullable_condition_variables
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
 
@@ -54,9 +47,6 @@ GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
 QUERY_PLANNING_FAILED = "QUERY_PLANNING_FAILED"
-
-_INTROSPECTION_ROOTS = frozenset({"__schema", "__type"})
-
 
 _INTROSPECTION_CACHE_PER_OPERATION = 16
 _TEXT_KEY_CHARS = 4096
@@ -87,8 +77,6 @@ class PreparedOperation:
     )
     # the @authenticated / @requiresScopes / @policy checks of the operation (None: it asks for none)
     access: OperationChecks | None = None
-    # demand control: the operation's static cost estimate (None: demand control off)
-    cost: PreparedCost | None = None
     # nullable variables (with a default) that an @skip/@include `if` reads: an explicit null
     # for one of them is a request error
     nullable_conditions: tuple[str, ...] = ()
@@ -138,10 +126,8 @@ class Gateway:
 
     def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024,
                  authorization: AuthorizationConfig | None = None,
-                 limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
-                 cost: DemandControlConfig | None = None) -> None:
+                 limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.supergraph = supergraph
-        self.demand = DemandControl(supergraph.api_schema, supergraph.cost, cost or DemandControlConfig())
         self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
@@ -165,7 +151,7 @@ class Gateway:
     def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None, *,
                             authorization: AuthorizationConfig | None = None,
                             limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
-                            cost: DemandControlConfig | None = None) -> Gateway:
+                            ) -> Gateway:
         """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
         sg = parse_supergraph(sdl)
         urls = {name: s.url for name, s in sg.subgraphs.items()}
@@ -173,7 +159,7 @@ class Gateway:
             if name not in urls:
                 raise SupergraphError(f"URL override for unknown subgraph {name!r}")
             urls[name] = url
-        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes, cost=cost)
+        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes)
 
     @property
     def api_schema(self) -> GraphQLSchema:
@@ -272,11 +258,10 @@ class Gateway:
             definition=definition,
             operation=operation,
             plan=plan,
-            introspection=_introspection_document(document, definition),
-            nullable_conditions=_nullable_conditions(operation),
+            introspection=introspection_document(document, definition),
+            nullable_conditions=nullable_condition_variables(operation),
             plan_text=print_plan(plan),
             access=self._authorization.analyze(operation),
-            cost=self.demand.prepare(document, definition),
         )
 
     # -- execution ----------------------------------------------------------------------------
@@ -329,19 +314,8 @@ class Gateway:
                 forwarded[name] = raw_vars[name]
             elif vd.has_default:
                 forwarded[name] = vd.default
-        verdict = None
-        if prepared.cost is not None:
-            verdict = self.demand.check(prepared.cost, prepared.definition, forwarded)
-            if verdict.error is not None:  # refused before any subgraph is called
-                ext = {"cost": self.demand.report(prepared.cost, prepared.definition, verdict, None)}
-                return ExecutionOutcome(errors=[verdict.error], request_error=True, operation_type=op.kind,
-                                        extensions=ext if self.demand.config.expose else None)
-        outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
-                                          include_plan=include_plan, principal=principal)
-        if verdict is not None and prepared.cost is not None and self.demand.config.expose:
-            cost = self.demand.report(prepared.cost, prepared.definition, verdict, outcome.data)
-            outcome = dataclasses.replace(outcome, extensions={**(outcome.extensions or {}), "cost": cost})
-        return outcome
+        return await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
+                                       include_plan=include_plan, principal=principal)
 
     async def run_prepared(
         self,
@@ -429,7 +403,7 @@ class Gateway:
             self.api_schema,
             prepared.introspection,
             variable_values=dict(variables),
-            middleware=[_own_is_one_of, _released_directive_locations],
+            middleware=list(INTROSPECTION_MIDDLEWARE),
         )
         # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
         errors = tuple(
@@ -447,18 +421,6 @@ class Gateway:
         if prepared.errors:
             raise ValueError("; ".join(e["message"] for e in prepared.errors))
         return prepared.plan_text
-
-
-def _nullable_conditions(op: NormalizedOperation) -> tuple[str, ...]:
-    """The nullable variables read by an @skip/@include of ``op`` (validation lets them through
-    only with a default), in definition order."""
-    used: set[str] = set()
-    stack: list[OpSelection] = list(op.selections)
-    while stack:
-        s = stack.pop()
-        used.update(v for _directive, v in s.conditions if isinstance(v, str))
-        stack.extend(s.selections or ())
-    return tuple(n for n, vd in op.variables.items() if n in used and not vd.type.endswith("!"))
 
 
 def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -479,74 +441,3 @@ def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) ->
         error["extensions"] = {"code": BAD_USER_INPUT}
         errors.append(error)
     return errors
-
-
-_UNRELEASED_DIRECTIVE_LOCATIONS = frozenset({"FRAGMENT_VARIABLE_DEFINITION"})
-
-
-def _released_directive_locations(next_: Any, root: Any, info: Any, **args: Any) -> Any:
-    """List only the released spec's values of ``__DirectiveLocation``.
-
-    graphql-core 3.3 adds ``FRAGMENT_VARIABLE_DEFINITION`` (the fragment-arguments proposal) to
-    its shared enum; no directive of the API schema can use it and clients generated from the
-    released spec reject the unknown value. The shared enum is left alone (subgraphs in the same
-    process use it): only this gateway's answers leave the value out.
-    """
-    result = next_(root, info, **args)
-    if info.field_name == "enumValues" and getattr(root, "name", None) == "__DirectiveLocation" and result:
-        return [item for item in result if item[0] not in _UNRELEASED_DIRECTIVE_LOCATIONS]
-    return result
-
-
-def _own_is_one_of(next_: Any, root: Any, info: Any, **args: Any) -> Any:
-    """Answer ``__Type.isOneOf`` from graphql-core's own flag.
-
-    Strawberry replaces the resolver of graphql-core's shared ``__Type.isOneOf``
-    field whenever it builds a schema, and its resolver answers false for any
-    type it did not create. A gateway sharing a process with Strawberry schemas
-    (``dpp-stack``, the test suite) would then hide ``@oneOf`` from partners.
-    """
-    if info.field_name == "isOneOf" and info.parent_type.name == "__Type":
-        return bool(getattr(root, "is_one_of", False))
-    return next_(root, info, **args)
-
-
-def _introspection_document(document: DocumentNode, op: OperationDefinitionNode) -> DocumentNode | None:
-    """The operation reduced to its ``__schema`` / ``__type`` root fields, or None when it has none.
-
-    Fragments at the root (inline, or named ones spread there) keep their directives and
-    type conditions around the introspection fields they hold, so graphql-core collects
-    the fields as the spec says: @skip/@include apply, and the same field selected twice
-    has its selections merged."""
-    if op.operation.value != "query":
-        return None
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    root = _introspection_selections(op.selection_set, fragments)
-    if root is None:
-        return None
-    reduced = dataclasses.replace(op, selection_set=root)
-    others = tuple(d for d in document.definitions if not isinstance(d, OperationDefinitionNode))
-    return dataclasses.replace(document, definitions=(reduced, *others))
-
-
-def _introspection_selections(selection_set: SelectionSetNode, fragments: Mapping[str, FragmentDefinitionNode],
-                              ) -> SelectionSetNode | None:
-    """``selection_set`` (of the query root) with only its introspection root fields, or None."""
-    kept: list[SelectionNode] = []
-    for s in selection_set.selections:
-        if isinstance(s, FieldNode):
-            if s.name.value in _INTROSPECTION_ROOTS:
-                kept.append(s)
-            continue
-        if isinstance(s, InlineFragmentNode):
-            inner = _introspection_selections(s.selection_set, fragments)
-            if inner is not None:
-                kept.append(dataclasses.replace(s, selection_set=inner))
-        elif isinstance(s, FragmentSpreadNode):
-            frag = fragments.get(s.name.value)
-            inner = _introspection_selections(frag.selection_set, fragments) if frag is not None else None
-            if frag is not None and inner is not None:
-                # the spread becomes an inline fragment: its own directives, the fragment's condition
-                kept.append(InlineFragmentNode(type_condition=frag.type_condition, directives=s.directives,
-                                               selection_set=inner))
-    return dataclasses.replace(selection_set, selections=tuple(kept)) if kept else None

@@ -247,3 +247,17 @@ def conditions_hold(conditions: tuple[Condition, ...], variables: Mapping[str, A
         if directive == "include" and not flag:
             return False
     return True
+
+
+def nullable_condition_variables(op: NormalizedOperation) -> tuple[str, ...]:
+    """The nullable variables an @skip/@include of ``op`` reads, in definition order.
+
+    Validation lets a nullable variable reach the non-null ``if`` only with a default; an
+    explicit null for one of them is still a request error (the default does not apply)."""
+    used: set[str] = set()
+    stack: list[OpSelection] = list(op.selections)
+    while stack:
+        s = stack.pop()
+        used.update(v for _directive, v in s.conditions if isinstance(v, str))
+        stack.extend(s.selections or ())
+    return tuple(n for n, vd in op.variables.items() if n in used and not vd.type.endswith("!"))
