@@ -7,10 +7,19 @@ with the version: nothing is asked of the tenant-private catalog when the QR cod
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col
+
 from subgraphs.common import demo
+from subgraphs.common.db import Database
+from subgraphs.passport.models import PassportVersion
 from tests.gateway_http.test_degrade import Federation, federation
 from tests.subgraphs.passport.conftest import PassportServer, Stack
 from tests.support.fixtures import identity_issuers, issuer
+from tests.support.subgraphs import prepare_database
 
 __all__ = ["federation", "identity_issuers", "issuer"]
 
@@ -81,3 +90,27 @@ def test_publishing_with_the_catalog_down_publishes_without_a_product_face(passp
     for user in EVERYONE:
         public = passport.data(SUBGRAPH_PUBLIC, {"uuid": PACK_03.public_uuid}, as_user=user)["publicPassport"]
         assert public["product"] is None, user
+
+
+def test_seeding_again_fills_the_face_of_demo_versions_published_before_the_migration(database_url_factory) -> None:
+    # A database seeded before passport_0004 has the demo versions with NULL faces after migrating.
+    url = database_url_factory("passport_face")
+    prepare_database("passport", url)
+    clear = sa.update(PassportVersion).values(product_name=None, product_category=None)
+    faces = sa.select(col(PassportVersion.product_name), col(PassportVersion.product_category)).where(
+        col(PassportVersion.passport_id) == PACK_01.id
+    )
+
+    async def run(statement: Any, *, rows: bool = True) -> list[tuple[Any, ...]]:
+        database = Database(url)
+        try:
+            async with database.system_session() as session:
+                result = await session.execute(statement)
+                return [tuple(r) for r in result.all()] if rows else []
+        finally:
+            await database.dispose()
+
+    asyncio.run(run(clear, rows=False))
+    assert asyncio.run(run(faces)) == [(None, None), (None, None)]
+    prepare_database("passport", url)
+    assert asyncio.run(run(faces)) == [(product_of(PACK_01).name, "Batteries")] * 2
