@@ -8,6 +8,7 @@ scenario: ``items`` serves ``Query.item``, ``details`` adds ``Item.detail`` and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,21 @@ def test_root_fetch_under_a_root_fragment_condition_is_planned_as_conditional(sc
         "}",
     ])
 
+
+
+def test_dpp_supergraph_declares_the_root_fragment_variable() -> None:
+    # the operation the differential run found, planned on our DPP supergraph
+    from gateway.planner.nodes import FetchNode
+    from gateway.runtime import Gateway
+
+    sdl = (Path(__file__).parents[2] / "schema" / "supergraph.graphql").read_text()
+    prepared = Gateway.from_supergraph_sdl(sdl).prepare(
+        "query ($v: Boolean!) { ... @include(if: $v) { users { totalCount } } }", None)
+    assert prepared.errors == ()
+    assert isinstance(prepared.plan, FetchNode)
+    assert prepared.plan.operation == "query($v:Boolean!){... @include(if: $v){users{totalCount}}}"
+    assert prepared.plan.variable_usages == ("v",)
+    assert prepared.plan.conditions == (("include", "v"),)
 
 # -- introspection root fields inside fragments on Query ---------------------------------------------
 
