@@ -37,7 +37,7 @@ from subgraphs.common.authz import authenticated, policy, requires_scopes
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
-from subgraphs.common.pagination import Connection, build_connection, page_window
+from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
 from subgraphs.passport import domain, loaders, repository
 from subgraphs.passport.content import (
     CONFIDENTIAL,
@@ -561,7 +561,7 @@ class Query:
             raise not_found("Passport", str(id))
         return Passport.from_row(row)
 
-    @strawberry.field(directives=authenticated(), description="Your tenant's passports, by name.")
+    @strawberry.field(directives=[*authenticated(), page_size()], description="Your tenant's passports, by name.")
     async def passports(
         self,
         info: strawberry.Info,
