@@ -7,6 +7,7 @@ prepared result is cached, so a cache hit goes straight to execution.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Mapping
@@ -29,6 +30,7 @@ from graphql.type import is_abstract_type
 
 from gateway.authorization import AuthorizationConfig, AuthorizationStage, OperationChecks
 from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
+from gateway.cost import DemandControl, DemandControlConfig, PreparedCost
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes, format_data
@@ -80,6 +82,8 @@ class PreparedOperation:
     # nullable variables (with a default) that an @skip/@include `if` reads: an explicit null
     # for one of them is a request error
     nullable_conditions: tuple[str, ...] = ()
+    # demand control: the operation's static cost estimate (None: demand control off)
+    cost: PreparedCost | None = None
 
 
 @dataclass(slots=True)
@@ -126,8 +130,10 @@ class Gateway:
 
     def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024,
                  authorization: AuthorizationConfig | None = None,
-                 limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
+                 cost: DemandControlConfig | None = None) -> None:
         self.supergraph = supergraph
+        self.demand = DemandControl(supergraph.api_schema, supergraph.cost, cost or DemandControlConfig())
         self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
@@ -151,7 +157,7 @@ class Gateway:
     def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None, *,
                             authorization: AuthorizationConfig | None = None,
                             limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
-                            ) -> Gateway:
+                            cost: DemandControlConfig | None = None) -> Gateway:
         """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
         sg = parse_supergraph(sdl)
         urls = {name: s.url for name, s in sg.subgraphs.items()}
@@ -159,7 +165,7 @@ class Gateway:
             if name not in urls:
                 raise SupergraphError(f"URL override for unknown subgraph {name!r}")
             urls[name] = url
-        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes)
+        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes, cost=cost)
 
     @property
     def api_schema(self) -> GraphQLSchema:
@@ -262,6 +268,7 @@ class Gateway:
             nullable_conditions=nullable_condition_variables(operation),
             plan_text=print_plan(plan),
             access=self._authorization.analyze(operation),
+            cost=self.demand.prepare(document, definition),
         )
 
     # -- execution ----------------------------------------------------------------------------
@@ -314,8 +321,19 @@ class Gateway:
                 forwarded[name] = raw_vars[name]
             elif vd.has_default:
                 forwarded[name] = vd.default
-        return await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
-                                       include_plan=include_plan, principal=principal)
+        verdict = None
+        if prepared.cost is not None:
+            verdict = self.demand.check(prepared.cost, prepared.definition, forwarded)
+            if verdict.error is not None:  # refused before any subgraph is called
+                ext = {"cost": self.demand.report(prepared.cost, prepared.definition, verdict, None)}
+                return ExecutionOutcome(errors=[verdict.error], request_error=True, operation_type=op.kind,
+                                        extensions=ext if self.demand.config.expose else None)
+        outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
+                                          include_plan=include_plan, principal=principal)
+        if verdict is not None and prepared.cost is not None and self.demand.config.expose:
+            cost = self.demand.report(prepared.cost, prepared.definition, verdict, outcome.data)
+            outcome = dataclasses.replace(outcome, extensions={**(outcome.extensions or {}), "cost": cost})
+        return outcome
 
     async def run_prepared(
         self,
