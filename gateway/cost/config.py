@@ -19,10 +19,14 @@ COST_ENV = {f"GATEWAY_{name.upper()}": name for name in COST_SETTINGS}
 
 
 class _Settings(Protocol):
-    demand_control_mode: str
-    demand_control_max_cost: float
-    demand_control_default_list_size: int
-    demand_control_expose: bool
+    @property
+    def demand_control_mode(self) -> str: ...
+    @property
+    def demand_control_max_cost(self) -> float: ...
+    @property
+    def demand_control_default_list_size(self) -> int: ...
+    @property
+    def demand_control_expose(self) -> bool: ...
 
 
 def coerce_cost(name: str, value: Any) -> Any:
