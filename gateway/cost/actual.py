@@ -62,9 +62,7 @@ class _Counter:
     def selection(self, parent: GraphQLCompositeType, sel: SelectionSetNode, value: Mapping[str, Any]) -> float:
         collected: dict[str, tuple[GraphQLCompositeType, list[FieldNode]]] = {}
         self._collect(parent, sel, value, collected, set())
-        return sum(
-            self.field(p, merged(nodes), value[key]) for key, (p, nodes) in collected.items() if key in value
-        )
+        return sum(self.field(p, merged(nodes), value[key]) for key, (p, nodes) in collected.items() if key in value)
 
     def _collect(
         self,

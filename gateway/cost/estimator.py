@@ -192,8 +192,6 @@ class _Walk:
         return cost
 
 
-
-
 def merged(nodes: list[FieldNode]) -> FieldNode:
     """One field node for the same response key selected several times: the selections joined."""
     if len(nodes) == 1:

@@ -108,10 +108,15 @@ class DemandControl:
         self.stats.observe(cost)
         if self.config.mode == "enforce" and cost > self.config.max_cost:
             self.stats.refused += 1
-            return CostVerdict(cost, _error(
-                f"The estimated cost of the operation ({cost:g}) exceeds the maximum ({self.config.max_cost:g}).",
-                COST_ESTIMATED_TOO_EXPENSIVE, estimatedCost=cost, maxCost=self.config.max_cost,
-            ))
+            return CostVerdict(
+                cost,
+                _error(
+                    f"The estimated cost of the operation ({cost:g}) exceeds the maximum ({self.config.max_cost:g}).",
+                    COST_ESTIMATED_TOO_EXPENSIVE,
+                    estimatedCost=cost,
+                    maxCost=self.config.max_cost,
+                ),
+            )
         return CostVerdict(cost)
 
     def report(
@@ -124,8 +129,13 @@ class DemandControl:
         """``extensions.cost`` of a response: estimated and actual cost, mode and result."""
         actual = actual_cost(self.model, definition, prepared.fragments, data) if verdict.error is None else None
         code = verdict.error["extensions"]["code"] if verdict.error else "COST_OK"
-        return {"estimated": verdict.estimated, "actual": actual, "mode": self.config.mode, "result": code,
-                "max": self.config.max_cost}
+        return {
+            "estimated": verdict.estimated,
+            "actual": actual,
+            "mode": self.config.mode,
+            "result": code,
+            "max": self.config.max_cost,
+        }
 
 
 def _error(message: str, code: str, **extensions: Any) -> dict[str, Any]:

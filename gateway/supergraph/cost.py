@@ -53,9 +53,7 @@ def _names(doc: DocumentNode) -> tuple[str, str]:
     for link in read_links(doc):
         if link.url.startswith(COST_SPEC):
             prefix = link.prefix or "cost"
-            list_size = next(
-                (i.local_name for i in link.imports if i.name == "@listSize"), f"{prefix}__listSize"
-            )
+            list_size = next((i.local_name for i in link.imports if i.name == "@listSize"), f"{prefix}__listSize")
             return prefix, list_size
     return "cost", "listSize"
 

@@ -37,7 +37,11 @@ def test_measure_mode_reports_estimated_and_actual_cost(subgraph_server: Subgrap
     assert body["data"]["items"][0] == {"id": "0", "details": {"text": "t"}}
     # estimated: 10 items of (Item 1 + Details 3); actual: the 3 items answered
     assert body["extensions"]["cost"] == {
-        "estimated": 40.0, "actual": 12.0, "mode": "measure", "result": "COST_OK", "max": 1.0,
+        "estimated": 40.0,
+        "actual": 12.0,
+        "mode": "measure",
+        "result": "COST_OK",
+        "max": 1.0,
     }
     assert len(app.requests) == 1
     assert gw.demand.stats.count == 1 and gw.demand.stats.refused == 0
@@ -75,10 +79,14 @@ def test_off_mode_does_nothing(subgraph_server: SubgraphServer) -> None:
 
 
 def test_settings_build_the_config() -> None:
-    settings = Settings.load(environ={
-        "GATEWAY_DEMAND_CONTROL_MODE": "enforce", "GATEWAY_DEMAND_CONTROL_MAX_COST": "250",
-        "GATEWAY_DEMAND_CONTROL_DEFAULT_LIST_SIZE": "7", "GATEWAY_DEMAND_CONTROL_EXPOSE": "true",
-    })
+    settings = Settings.load(
+        environ={
+            "GATEWAY_DEMAND_CONTROL_MODE": "enforce",
+            "GATEWAY_DEMAND_CONTROL_MAX_COST": "250",
+            "GATEWAY_DEMAND_CONTROL_DEFAULT_LIST_SIZE": "7",
+            "GATEWAY_DEMAND_CONTROL_EXPOSE": "true",
+        }
+    )
     assert cost_config_from_settings(settings) == DemandControlConfig("enforce", 250.0, 7, True)
     assert cost_config_from_settings(Settings()) == DemandControlConfig()
 
