@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-import httpx
 import orjson
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from cpu import _free_port  # noqa: E402
+from cpu import run_against_bench_subgraphs  # noqa: E402
 
 from gateway.contracts import GraphQLRequest, Principal  # noqa: E402
 from gateway.runtime import Gateway  # noqa: E402
@@ -166,32 +163,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=9)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    port = _free_port()
-    sub = subprocess.Popen(
-        [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.post(f"http://127.0.0.1:{port}/accounts", json={"query": "{ __typename }"}, timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or sub.poll() is not None:
-                    raise SystemExit("bench/authz: subgraphs did not start") from None
-                time.sleep(0.1)
-        try:
-            import uvloop
-
-            uvloop.run(_main(args, port))
-        except ImportError:
-            asyncio.run(_main(args, port))
-    finally:
-        sub.terminate()
-        sub.wait(timeout=15)
+    run_against_bench_subgraphs("bench/authz", lambda port: _main(args, port))
     return 0
 
 

@@ -20,7 +20,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 import orjson
@@ -83,14 +85,11 @@ async def _main(args: argparse.Namespace, port: int) -> None:
             print(f"profile written to {args.profile}")
 
 
-def main() -> int:
-    """Start the bench subgraphs, measure, stop them."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--batches", type=int, default=5)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--profile", metavar="FILE")
-    args = parser.parse_args()
+def run_against_bench_subgraphs(name: str, measure: Callable[[int], Coroutine[Any, Any, None]]) -> None:
+    """Start bench/subgraphs.py on a free port, run ``measure(port)`` on uvloop when installed, stop them.
+
+    Shared by the in-process benches (cpu, authz, telemetry) so that each measures the same way.
+    """
     port = _free_port()
     sub = subprocess.Popen(
         [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(port)],
@@ -106,17 +105,28 @@ def main() -> int:
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or sub.poll() is not None:
-                    raise SystemExit("bench/cpu: subgraphs did not start") from None
+                    raise SystemExit(f"{name}: subgraphs did not start") from None
                 time.sleep(0.1)
         try:
             import uvloop
 
-            uvloop.run(_main(args, port))
+            uvloop.run(measure(port))
         except ImportError:
-            asyncio.run(_main(args, port))
+            asyncio.run(measure(port))
     finally:
         sub.terminate()
         sub.wait(timeout=15)
+
+
+def main() -> int:
+    """Start the bench subgraphs, measure, stop them."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--profile", metavar="FILE")
+    args = parser.parse_args()
+    run_against_bench_subgraphs("bench/cpu", lambda port: _main(args, port))
     return 0
 
 

@@ -115,37 +115,7 @@ def main() -> int:
     parser.add_argument("--batches", type=int, default=7)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    port = cpu._free_port()
-    import os
-    import subprocess
-
-    import httpx
-
-    sub = subprocess.Popen(
-        [sys.executable, str(BENCH / "subgraphs.py"), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.post(f"http://127.0.0.1:{port}/accounts", json={"query": "{ __typename }"}, timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or sub.poll() is not None:
-                    raise SystemExit("bench/telemetry: subgraphs did not start") from None
-                time.sleep(0.1)
-        try:
-            import uvloop
-
-            uvloop.run(_main(args, port))
-        except ImportError:
-            asyncio.run(_main(args, port))
-    finally:
-        sub.terminate()
-        sub.wait(timeout=15)
+    cpu.run_against_bench_subgraphs("bench/telemetry", lambda port: _main(args, port))
     return 0
 
 
