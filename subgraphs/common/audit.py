@@ -62,6 +62,11 @@ class AuditEntryBase(SQLModel):
     created_at: datetime = Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), index=True)
 
 
+# The message of an audit entry written for a platform administrator acting in a tenant it is
+# not a member of (issue 7: every such act is audited as such).
+PLATFORM_ADMIN_ACT = "platform administrator acting in this tenant"
+
+
 class AuditRecord:
     """What a mutation tells the audit trail while it runs (object id, before and after)."""
 
@@ -116,6 +121,7 @@ async def run_mutation(
                 before=record.before,
                 after=record.after,
                 result="OK",
+                message=PLATFORM_ADMIN_ACT if caller.acting_as_platform_admin else None,
                 correlation_id=ctx.correlation_id,
             )
         )
@@ -142,6 +148,8 @@ async def _audit_failure(
     await session.rollback()
     code = exc.code if isinstance(exc, DomainError) else "INTERNAL_SERVER_ERROR"
     message = exc.message if isinstance(exc, DomainError) else type(exc).__name__
+    if caller.acting_as_platform_admin:
+        message = f"{PLATFORM_ADMIN_ACT}: {message}"
     try:
         session.add(
             model(

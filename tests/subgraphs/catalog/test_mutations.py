@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from subgraphs.common import demo
 from tests.subgraphs.catalog.conftest import Catalog, category_id, error_of, product_id
+from tests.support.client import gql
 
 FIELDS = "id name sku description isEnabled isFeatured metadata version category { name }"
 CREATE = f"mutation($input: ProductInput!) {{ createProduct(input: $input) {{ {FIELDS} }} }}"
@@ -276,3 +278,24 @@ def test_every_mutation_is_audited_for_admins_of_the_tenant(catalog: Catalog) ->
     ]
     manager = catalog.query(AUDIT, {}, user="acme-manager")
     assert error_of(manager) == ("FORBIDDEN", "This needs the Admin role in the active tenant")
+
+
+def test_a_platform_admin_acting_in_another_tenant_is_audited_as_such(catalog: Catalog) -> None:
+    """root administers the platform and is a member of Acme only; it acts in GreenLoop via X-Tenant-ID."""
+    token = catalog.issuer.token_for("root")
+    greenloop = {"x-tenant-id": demo.tenant("greenloop").id}
+    created = gql(catalog.url, CREATE, {"input": new("Loom Controller")}, token=token, headers=greenloop)
+    assert "errors" not in created, created
+    refused = gql(
+        catalog.url, DELETE, {"id": created["data"]["createProduct"]["id"], "v": 99}, token=token, headers=greenloop
+    )
+    assert refused["errors"][0]["extensions"]["code"] == "CONFLICT"
+    log = catalog.ok(AUDIT, {"id": created["data"]["createProduct"]["id"]}, user="greenloop-admin")["catalogAuditLog"]
+    entries = sorted((n["action"], n["result"], n["message"]) for n in log["nodes"])
+    assert [(a, r) for a, r, _ in entries] == [("createProduct", "OK"), ("deleteProduct", "CONFLICT")]
+    assert entries[0][2] == "platform administrator acting in this tenant"
+    assert entries[1][2].startswith("platform administrator acting in this tenant: ")
+    # Acting in its own tenant, the same administrator is audited as the member it is.
+    own = catalog.ok(CREATE, {"input": new("Own Pack")}, user="root")["createProduct"]
+    mine = catalog.ok(AUDIT, {"id": own["id"]}, user="acme-admin")["catalogAuditLog"]["nodes"]
+    assert [(n["action"], n["message"]) for n in mine] == [("createProduct", None)]
