@@ -47,7 +47,13 @@ if [ "$READ_ONLY_ROOT" = true ]; then
   mount -o remount,bind,ro /
   [ ! -w /usr ] && [ ! -w "$ROOT_CHECK" ] || exit 97
 fi
-for dir in $EMPTY_DIRS; do mount -t tmpfs -o size=64m tmpfs "$dir"; done
+# The checkout (and its .venv) stays visible, read-only, when it lives below an emptyDir such as /tmp (a CI clone):
+# the image has the code outside every emptyDir, and so must this stand-in.
+mkdir -p /run/repo; mount --bind "$ROOT_CHECK" /run/repo; mount -o remount,bind,ro /run/repo
+for dir in $EMPTY_DIRS; do
+  mount -t tmpfs -o size=64m tmpfs "$dir"
+  case "$ROOT_CHECK/" in "$dir"/*) mkdir -p "$ROOT_CHECK"; mount --bind /run/repo "$ROOT_CHECK";; esac
+done
 unset FILES SECRET_MOUNT READ_ONLY_ROOT ROOT_CHECK EMPTY_DIRS
 exec "$@"
 """
