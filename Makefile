@@ -22,7 +22,7 @@ run: install
 ## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
 test: install
 	bash scripts/ensure-system-packages.sh
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=20
 
 test-fast: install
 	$(PY) -m pytest -q -x -m "not postgres and not slow"
