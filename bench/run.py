@@ -10,6 +10,9 @@ Environment knobs: BENCH_DURATION (seconds per measurement, default 15),
 BENCH_CONNECTIONS (default 16), BENCH_THREADS (wrk threads, default 1),
 BENCH_ROUNDS (alternating measurement rounds, default 1; the best round counts),
 BENCH_WORKERS (``gateway serve --workers``, default 1: one process, like Apollo Gateway on Node).
+BENCH_PROTECTIONS (default 1; 0 skips it) also runs a second Python gateway with every protection turned off
+(operation limits, demand control, APQ, circuit breaker, retries, connection guards, router
+timeout; deduplication stays on, it saves work) and prints the CPU the protections cost per request.
 The table also gives each gateway's CPU milliseconds per request (its processes' user +
 system time over the run, from /proc), a steadier figure than requests/s on shared cores.
 """
@@ -173,6 +176,33 @@ def _measure(
     return m
 
 
+UNPROTECTED = "python gateway, protections off"
+# Environment of the comparison gateway with every protection off (0 turns a limit off).
+PROTECTIONS_OFF: dict[str, str] = {
+    **{
+        f"GATEWAY_MAX_{name}": "0"
+        for name in (
+            "TOKENS",
+            "DEPTH",
+            "HEIGHT",
+            "ALIASES",
+            "ROOT_FIELDS",
+            "DIRECTIVES",
+            "FRAGMENTS",
+            "INTROSPECTION_FIELDS",
+        )
+    },
+    "GATEWAY_DEMAND_CONTROL_MODE": "off",
+    "GATEWAY_APQ_ENABLED": "false",
+    "GATEWAY_CIRCUIT_BREAKER_ENABLED": "false",
+    "GATEWAY_RETRY_ATTEMPTS": "0",
+    "GATEWAY_HEADER_TIMEOUT": "0",
+    "GATEWAY_BODY_TIMEOUT": "0",
+    "GATEWAY_MAX_HEADER_BYTES": "0",
+    "GATEWAY_ROUTER_TIMEOUT": "0",
+}
+
+
 def main() -> int:
     """Run the comparison; exit 1 when the answers differ or a gateway answered errors."""
     duration = int(os.environ.get("BENCH_DURATION", "15"))
@@ -204,6 +234,18 @@ def main() -> int:
                 env={"GATEWAY_LOG_LEVEL": "warning", "GATEWAY_POLL_INTERVAL": "0"},
             )
         )
+        bare = None
+        if os.environ.get("BENCH_PROTECTIONS", "1") == "1":
+            bare_port = _free_port()
+            bare_serve = ["serve", "--supergraph", str(supergraph), "--port", str(bare_port)]
+            bare = stack.enter_context(
+                _process(
+                    "gateway-unprotected",
+                    [sys.executable, "-m", "gateway.cli", *bare_serve],
+                    env={"GATEWAY_LOG_LEVEL": "warning", "GATEWAY_POLL_INTERVAL": "0", **PROTECTIONS_OFF},
+                )
+            )
+            _wait_for("gateway-unprotected", bare, f"http://127.0.0.1:{bare_port}/health/ready")
         apollo = stack.enter_context(
             _process(
                 "apollo-gateway",
@@ -219,6 +261,9 @@ def main() -> int:
             f"apollo gateway (node {node_version})": f"http://127.0.0.1:{apollo_port}/",
         }
         pids = dict(zip(targets, (ours.pid, apollo.pid), strict=True))
+        if bare is not None:
+            targets[UNPROTECTED] = f"http://127.0.0.1:{bare_port}/graphql"
+            pids[UNPROTECTED] = bare.pid
         answers: dict[str, bytes] = {}
         for name, url in targets.items():
             response = httpx.post(
@@ -231,7 +276,7 @@ def main() -> int:
         decoded = [orjson.loads(a) for a in answers.values()]
         if any("errors" in d for d in decoded):
             raise SystemExit("bench: an answer has errors; see bench/.out/answer-*.json")
-        if decoded[0] != decoded[1]:
+        if any(d != decoded[0] for d in decoded[1:]):
             raise SystemExit("bench: the two gateways answered differently; see bench/.out/answer-*.json")
         size = len(next(iter(answers.values())))
         print(
@@ -262,7 +307,14 @@ def main() -> int:
         cpu = f"{m.cpu_ms_per_request:.2f}" if m.cpu_ms_per_request is not None else "-"
         sub = f"{m.subgraph_cpu_ms_per_request:.2f}" if m.subgraph_cpu_ms_per_request is not None else "-"
         print(f"{name:<34} {m.requests_per_second:>9.1f} {m.p50_ms:>9.1f} {m.p99_ms:>9.1f} {cpu:>11} {sub:>10}")
+    unprotected = best.pop(UNPROTECTED, None)
     ours_m, apollo_m = best.values()
+    if unprotected is not None and ours_m.cpu_ms_per_request and unprotected.cpu_ms_per_request:
+        extra = ours_m.cpu_ms_per_request - unprotected.cpu_ms_per_request
+        print(
+            f"protections: {extra:+.2f} ms CPU per request ({extra / unprotected.cpu_ms_per_request:+.1%} of the "
+            f"unprotected gateway's {unprotected.cpu_ms_per_request:.2f} ms; target under 10%)"
+        )
     print(
         f"\nratio python/apollo: {ours_m.requests_per_second / apollo_m.requests_per_second:.2f}x requests/s, "
         f"p50 {ours_m.p50_ms / apollo_m.p50_ms:.2f}x, p99 {ours_m.p99_ms / apollo_m.p99_ms:.2f}x"
