@@ -7,8 +7,10 @@ list of ``object_type``, whose ``id_field`` is a scalar.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -110,3 +112,36 @@ class Prober:
     def median(self) -> float:
         ordered = sorted(self.latencies)
         return ordered[len(ordered) // 2] if ordered else 0.0
+
+
+def under_attack(attacks: list[Attack], send: Callable[[str], object], small: Callable[[], bool]) -> tuple[Prober, int]:
+    """Send every attack three times while ``small`` probes the server, then three times again under
+    tracemalloc; returns the prober (latencies of ``small`` meanwhile) and the memory growth in bytes.
+
+    Each attack is sent once first, so the baseline is not charged for imports and first-time paths;
+    each round uses distinct texts, so nothing is answered from a cache. Latency is measured without
+    tracemalloc, which slows every thread of the process.
+    """
+    for attack in attacks:
+        send(attack.query)
+
+    def run_attacks(tag: str) -> None:
+        for round_ in range(3):
+            for i, attack in enumerate(attacks):
+                send(f"# {tag} {round_} {i}\n" + attack.query)
+
+    prober = Prober(small)
+    with prober.running():
+        run_attacks("latency")
+        time.sleep(0.2)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        gc.collect()
+        before = tracemalloc.get_traced_memory()[0]
+        run_attacks("memory")
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return prober, after - before

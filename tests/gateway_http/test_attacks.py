@@ -9,9 +9,7 @@ and left 1 GB in the plan cache).
 
 from __future__ import annotations
 
-import gc
 import time
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pytest
 from gateway.serve import build_app, build_server
 from gateway.settings import Settings
 
-from .attacks import Attack, Prober, attacks
+from .attacks import Attack, attacks, under_attack
 from .harness import ServerThread
 from .test_end_to_end import Subgraphs, subgraphs
 
@@ -83,31 +81,7 @@ def test_other_clients_are_served_during_the_attacks_and_memory_returns(gateway_
         return r.status_code == 200 and "errors" not in r.json()
 
     assert small()
-    for attack in ATTACKS:  # warm every code path once, so the baseline is not charged for imports
-        post(gateway_url, attack.query)
-
-    def run_attacks(tag: str) -> None:
-        for round_ in range(3):
-            for i, attack in enumerate(ATTACKS):
-                # distinct texts each round, so nothing is answered from a cache
-                post(gateway_url, f"# {tag} {round_} {i}\n" + attack.query)
-
-    # latency first, without tracemalloc (it slows every thread of the process)
-    prober = Prober(small)
-    with prober.running():
-        run_attacks("latency")
-        time.sleep(0.2)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        gc.collect()
-        before = tracemalloc.get_traced_memory()[0]
-        run_attacks("memory")
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    growth = after - before
+    prober, growth = under_attack(ATTACKS, lambda query: post(gateway_url, query), small)
     print(
         f"small query during the attacks: {len(prober.latencies)} answered, "
         f"median {prober.median * 1000:.0f} ms, worst {prober.worst * 1000:.0f} ms; "

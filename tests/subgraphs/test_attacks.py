@@ -8,16 +8,14 @@ another client keeps being answered meanwhile, and memory comes back.
 
 from __future__ import annotations
 
-import gc
 import time
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.gateway_http.attacks import Attack, Prober, attacks
+from tests.gateway_http.attacks import Attack, attacks, under_attack
 from tests.support.subgraphs import running_subgraph
 
 SMALL = "{ categories { id name } }"
@@ -60,31 +58,7 @@ def test_subgraph_serves_others_during_the_attacks_and_memory_returns(catalog_ur
         return r.status_code == 200 and "errors" not in r.json() and bool(r.json()["data"]["categories"])
 
     assert small()
-    for attack in ATTACKS:
-        post(catalog_url, attack.query)
-
-    def run_attacks(tag: str) -> None:
-        for round_ in range(3):
-            for i, attack in enumerate(ATTACKS):
-                # distinct texts each round, so nothing is answered from a cache
-                post(catalog_url, f"# {tag} {round_} {i}\n" + attack.query)
-
-    # latency first, without tracemalloc (it slows every thread of the process)
-    prober = Prober(small)
-    with prober.running():
-        run_attacks("latency")
-        time.sleep(0.2)
-    gc.collect()
-    tracemalloc.start()
-    try:
-        gc.collect()
-        before = tracemalloc.get_traced_memory()[0]
-        run_attacks("memory")
-        gc.collect()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-    growth = after - before
+    prober, growth = under_attack(ATTACKS, lambda query: post(catalog_url, query), small)
     print(
         f"catalog, small query during the attacks: {len(prober.latencies)} answered, "
         f"median {prober.median * 1000:.0f} ms, worst {prober.worst * 1000:.0f} ms; "
