@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from gateway.executor.fetch import _collect, _find, _link_list
+from gateway.executor.paths import link_path, walk_levels, walk_recursive
 
 POSSIBLE = {"Media": frozenset({"Book", "Film"})}
 PATHS = [
@@ -41,11 +41,11 @@ def test_level_walk_matches_recursive_walk() -> None:
         data = _tree(rng, 0)
         for path in PATHS:
             expected: list[tuple[dict[str, Any], Any]] = []
-            _collect(data, path, 0, None, expected, possible=POSSIBLE)
-            found = _find(data, path, POSSIBLE)
+            walk_recursive(data, path, 0, None, expected, possible=POSSIBLE)
+            found = walk_levels(data, path, POSSIBLE)
             if found is None:  # a list where the path has no "@": left to the recursive walk
                 continue
             assert [id(o) for o in found.objects] == [id(o) for o, _ in expected]
-            assert [found.path(n) for n in range(len(found.objects))] == [_link_list(link) for _, link in expected]
+            assert [found.path(n) for n in range(len(found.objects))] == [link_path(link) for _, link in expected]
             compared += bool(expected)
     assert compared > 500
