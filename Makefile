@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint schema compose bench bench-authz bench-telemetry lock clean services
+.PHONY: install run test test-fast lint schema compose bench bench-authz bench-telemetry bench-subscriptions lock clean services
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -13,7 +13,13 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
-install: $(STAMP)
+## GraphiQL's browser bundle from the npm registry (web/graphiql/package-lock.json), outside git.
+GRAPHIQL := $(VENV)/share/graphiql/.installed
+$(GRAPHIQL): web/graphiql/package.json web/graphiql/package-lock.json scripts/install-graphiql.sh | $(STAMP)
+	bash scripts/install-graphiql.sh $(VENV)/share/graphiql
+	@touch $@
+
+install: $(STAMP) $(GRAPHIQL)
 
 ## Run the whole stack on the embedded defaults (SQLite, in-process bus, dev token issuer).
 run: install
@@ -31,10 +37,12 @@ lint: install
 	$(VENV)/bin/ruff check gateway subgraphs tokenauth graphql_limits tests
 	$(VENV)/bin/mypy gateway subgraphs tokenauth graphql_limits
 
-## Regenerate schema/subgraphs/*.graphql and schema/supergraph.graphql from the code.
+## Regenerate schema/subgraphs/*.graphql, schema/supergraph.graphql and the partner contract from the code.
 schema: install
 	$(PY) -m subgraphs.schema_export schema/subgraphs
 	$(VENV)/bin/gateway compose schema/supergraph.yaml -o schema/supergraph.graphql
+	$(PY) -m gateway.cli compose schema/supergraph.yaml --contract partner --include partner --exclude internal \
+		-o schema/partner.graphql
 
 bench: install
 	bash bench/run.sh
@@ -47,6 +55,11 @@ bench-authz: install
 ## CPU per request with no telemetry, with metrics, and with tracing to an in-memory exporter.
 bench-telemetry: install
 	cd bench && ../$(PY) telemetry.py
+
+## WebSocket subscriptions: 10,000 subscribers, fan-out latency, memory per subscriber and an event
+## rate, through the Python gateway and Hive Gateway (Node) side by side (bench/subscriptions/run.py).
+bench-subscriptions: install
+	bash bench/subscriptions/run.sh
 
 ## Regenerate the lock files (needs uv: pip install uv): the full one for development and CI, and
 ## the runtime-only one the Docker image installs.
