@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .compose import compose
 from .config import ConfigError, load_config
+from .contracts import ContractFilter, apply_contract
 
 
 def write_atomically(path: str, text: str) -> None:
@@ -28,11 +29,15 @@ def write_atomically(path: str, text: str) -> None:
         raise
 
 
-def run_compose(config_path: str, output_path: str | None) -> int:
+def run_compose(
+    config_path: str, output_path: str | None, contract: tuple[str, ContractFilter] | None = None
+) -> int:
     """Compose the config's subgraphs; write the supergraph (stdout without OUTPUT).
 
-    Exit status 0 on success. On failure nothing is written, every error is printed
-    to stderr (code, subgraphs, message) and the status is 1 (2 for an unreadable config).
+    With ``contract`` (a name and its tag filter), the supergraph written is that contract
+    variant (:mod:`gateway.composition.contracts`). Exit status 0 on success. On failure nothing
+    is written, every error is printed to stderr (code, subgraphs, message) and the status is 1
+    (2 for an unreadable config).
     """
     try:
         sources = load_config(config_path)
@@ -48,9 +53,21 @@ def run_compose(config_path: str, output_path: str | None) -> int:
     # Hints do not fail composition; they point at things that may surprise (dropped arguments ...).
     for hint in result.hints:
         print(f"hint: {hint.code}: {hint.message}", file=sys.stderr)
+    sdl = result.supergraph_sdl
+    what = f"{len(sources)} subgraphs"
+    if contract is not None and result.supergraph is not None:
+        name, tags = contract
+        filtered = apply_contract(result.supergraph, tags)
+        if filtered.errors or filtered.supergraph_sdl is None:
+            for err in filtered.errors:
+                print(f"error: {err}", file=sys.stderr)
+            print(f"contract {name} failed with {len(filtered.errors)} error(s)", file=sys.stderr)
+            return 1
+        sdl = filtered.supergraph_sdl
+        what += f", contract {name}: {len(filtered.hidden_types)} types hidden"
     if output_path is None or output_path == "-":
-        sys.stdout.write(result.supergraph_sdl)
+        sys.stdout.write(sdl)
     else:
-        write_atomically(output_path, result.supergraph_sdl)
-        print(f"wrote {output_path} ({len(sources)} subgraphs)", file=sys.stderr)
+        write_atomically(output_path, sdl)
+        print(f"wrote {output_path} ({what})", file=sys.stderr)
     return 0

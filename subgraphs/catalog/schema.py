@@ -34,6 +34,7 @@ from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
+from subgraphs.common.tags import PARTNER, internal, partner
 
 
 def _utc(value: datetime) -> datetime:
@@ -62,6 +63,7 @@ class Tenant:
 
 @strawberry.federation.type(
     keys=["id"],
+    tags=[PARTNER],
     description="A node of the platform-wide product taxonomy, readable by everyone (anonymous callers too).",
 )
 class Category:
@@ -113,7 +115,10 @@ class Category:
 
 
 @strawberry.federation.type(
-    keys=["id"], directives=authenticated(), description="A tenant's product in one category (signed-in members only)."
+    keys=["id"],
+    tags=[PARTNER],
+    directives=authenticated(),
+    description="A tenant's product in one category (signed-in members only).",
 )
 class Product:
     """A product. ``version`` starts at 1 and goes up by one with every change."""
@@ -160,7 +165,8 @@ class Product:
         return self.stored_metadata
 
     @strawberry.field(
-        description="The owning tenant (resolved by the identity subgraph; null when it cannot be reached)."
+        directives=internal(),
+        description="The owning tenant (resolved by the identity subgraph; null when it cannot be reached).",
     )
     def tenant(self) -> Tenant | None:
         """A key-only stub."""
@@ -313,13 +319,15 @@ def _readable_products(ctx: RequestContext) -> CatalogRepository:
 class Query:
     """Catalog reads."""
 
-    @strawberry.field(description="The taxonomy, ordered by name. Public.")
+    @strawberry.field(directives=partner(), description="The taxonomy, ordered by name. Public.")
     async def categories(self, info: strawberry.Info, active_only: bool = False) -> list[Category]:
         """All categories (or only the active ones)."""
         rows = await CatalogRepository(_ctx(info).session).categories(active_only=active_only)
         return [Category.from_row(row) for row in rows]
 
-    @strawberry.field(description="One category; NOT_FOUND if there is none with this id. Public.")
+    @strawberry.field(
+        directives=partner(), description="One category; NOT_FOUND if there is none with this id. Public."
+    )
     async def category(self, info: strawberry.Info, id: strawberry.ID) -> Category | None:
         """Through the category loader."""
         row = await loaders.category_by_id(_ctx(info)).load(str(id))
@@ -328,7 +336,7 @@ class Query:
         return Category.from_row(row)
 
     @strawberry.field(
-        directives=authenticated(),
+        directives=[*authenticated(), *partner()],
         description="One product of the caller's tenant; NOT_FOUND otherwise, UNAUTHENTICATED if anonymous.",
     )
     async def product(self, info: strawberry.Info, id: strawberry.ID) -> Product | None:
@@ -341,7 +349,7 @@ class Query:
         return Product.from_row(row)
 
     @strawberry.field(
-        directives=[*authenticated(), page_size()],
+        directives=[*authenticated(), page_size(), *partner()],
         description="The caller's products (UNAUTHENTICATED if anonymous), one page at a time.",
     )
     async def products(
@@ -370,7 +378,7 @@ class Query:
         return build_connection([Product.from_row(row) for row in rows], offset=offset, total=total)
 
     @strawberry.field(
-        directives=[*authenticated(), page_size()],
+        directives=[*authenticated(), page_size(), *internal()],
         description="The catalog audit trail of the caller's tenant, newest first. Admins only.",
     )
     async def catalog_audit_log(

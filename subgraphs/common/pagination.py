@@ -15,6 +15,7 @@ import strawberry
 from strawberry.federation.schema_directives import ListSize
 
 from subgraphs.common.errors import BadUserInput
+from subgraphs.common.tags import PARTNER, partner
 
 T = TypeVar("T")
 MAX_PAGE = 200
@@ -22,7 +23,8 @@ DEFAULT_PAGE = 20
 
 
 # Every subgraph serves PageInfo, so Federation v2 composition needs it @shareable.
-@strawberry.federation.type(shareable=True)
+# Connections are tagged for the partner contract; one reached only from hidden fields goes with them.
+@strawberry.federation.type(shareable=True, tags=[PARTNER])
 class PageInfo:
     """Where this page sits in the whole list."""
 
@@ -32,7 +34,7 @@ class PageInfo:
     end_cursor: str | None
 
 
-@strawberry.type
+@strawberry.type(directives=partner())
 class Edge(Generic[T]):
     """One item and its cursor."""
 
@@ -40,7 +42,7 @@ class Edge(Generic[T]):
     cursor: str
 
 
-@strawberry.type
+@strawberry.type(directives=partner())
 class Connection(Generic[T]):
     """A page of items with the total count of the filtered list."""
 

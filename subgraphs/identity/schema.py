@@ -26,6 +26,7 @@ from subgraphs.common.caller import ADMIN, MANAGER
 from subgraphs.common.errors import Unauthenticated, not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
+from subgraphs.common.tags import internal
 from subgraphs.identity import domain, invitations, models, signin
 from subgraphs.identity.domain import TenantClass, TenantStatus, TenantType, UserStatus
 from subgraphs.identity.loaders import (
@@ -367,7 +368,7 @@ class Query(AuthQuery):
 
     @strawberry.field(
         description="The identity audit trail of the active tenant, newest first (Admins)",
-        directives=[Policy(policies=[["identity.audit:read"]]), page_size()],
+        directives=[Policy(policies=[["identity.audit:read"]]), page_size(), *internal()],
     )
     async def identity_audit_log(
         self, info: Info, first: int | None = None, after: str | None = None

@@ -38,6 +38,7 @@ from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
+from subgraphs.common.tags import PARTNER, internal, partner
 from subgraphs.passport import domain, loaders, repository
 from subgraphs.passport.content import (
     CONFIDENTIAL,
@@ -121,7 +122,7 @@ class User:
         return cls(id=id)
 
 
-@strawberry.type(description="One value of a passport: the field key and its JSON value.")
+@strawberry.type(directives=partner(), description="One value of a passport: the field key and its JSON value.")
 class PassportValue:
     """A field key with its value."""
 
@@ -129,7 +130,9 @@ class PassportValue:
     value: JSON
 
 
-@strawberry.type(description="A field of the passport's template version (snapshot) with the passport's value.")
+@strawberry.type(
+    directives=partner(), description="A field of the passport's template version (snapshot) with the passport's value."
+)
 class PassportField:
     """Definition and current value of one field."""
 
@@ -168,7 +171,7 @@ class PassportField:
         return self.stored_value if self.access == AccessLevel.CONFIDENTIAL else None
 
 
-@strawberry.type(description="A published, immutable version of a passport.")
+@strawberry.type(directives=partner(), description="A published, immutable version of a passport.")
 class PassportVersion:
     """One link of the passport's hash chain."""
 
@@ -182,7 +185,7 @@ class PassportVersion:
         "so it needs what restrictedValues and confidentialValues need.",
     )
     published_at: datetime
-    published_by: User | None
+    published_by: User | None = strawberry.field(directives=internal())
     split: strawberry.Private[dict[str, dict[str, Any]]]
 
     @classmethod
@@ -267,6 +270,7 @@ def _field_view(definition: Any, value: Any) -> PassportField:
 
 @strawberry.federation.type(
     keys=["id", "uuid"],
+    tags=[PARTNER],
     directives=authenticated(),
     description="A Digital Product Passport: a product, a template version and its values (members of its tenant).",
 )
@@ -314,7 +318,7 @@ class Passport:
             row=row,
         )
 
-    @strawberry.field(description="The owning tenant (null when identity cannot be reached).")
+    @strawberry.field(directives=internal(), description="The owning tenant (null when identity cannot be reached).")
     def tenant(self) -> Tenant | None:
         return Tenant(id=strawberry.ID(self.row.tenant_id))
 
@@ -371,7 +375,9 @@ class Passport:
         stored = [StoredVersion(r.number, r.content, r.content_hash, r.previous_hash) for r in rows]
         return chain_is_valid(self.row.id, stored, self.row.content_hash)
 
-    @strawberry.field(description="This passport's audit trail, newest first (failed attempts included).")
+    @strawberry.field(
+        directives=internal(), description="This passport's audit trail, newest first (failed attempts included)."
+    )
     async def audit_entries(self, info: strawberry.Info) -> list[PassportAuditEntry]:
         rows = await loaders.audit_by_passport(info.context).load(self.row.id)
         return [PassportAuditEntry.from_row(row) for row in rows]
@@ -433,7 +439,7 @@ class Template:
         return cls(id=id)
 
 
-@strawberry.type(description="A PUBLIC field of the latest published version and its value.")
+@strawberry.type(directives=partner(), description="A PUBLIC field of the latest published version and its value.")
 class PublicPassportField:
     """What the public may read about one field."""
 
@@ -445,6 +451,7 @@ class PublicPassportField:
 
 
 @strawberry.type(
+    directives=partner(),
     description="The product of a published passport as it was when that version was published: the same for "
     "everyone, kept by the passport subgraph (the catalog's Product is private to its tenant)."
 )
@@ -456,6 +463,7 @@ class PublicProduct:
 
 
 @strawberry.type(
+    directives=partner(),
     description="The public view behind a passport's QR code: the latest published version, PUBLIC fields only. "
     "A revoked passport stays readable with status REVOKED and the reason."
 )
@@ -552,7 +560,9 @@ def _pairs(values: list[FieldValueInput] | None) -> list[tuple[str, Any]]:
 class Query:
     """Passport reads."""
 
-    @strawberry.field(directives=authenticated(), description="A passport of your tenant; NOT_FOUND otherwise.")
+    @strawberry.field(
+        directives=[*authenticated(), *partner()], description="A passport of your tenant; NOT_FOUND otherwise."
+    )
     async def passport(self, info: strawberry.Info, id: strawberry.ID) -> Passport | None:
         ctx: RequestContext = info.context
         ctx.caller.require_tenant()
@@ -561,7 +571,9 @@ class Query:
             raise not_found("Passport", str(id))
         return Passport.from_row(row)
 
-    @strawberry.field(directives=[*authenticated(), page_size()], description="Your tenant's passports, by name.")
+    @strawberry.field(
+        directives=[*authenticated(), page_size(), *partner()], description="Your tenant's passports, by name."
+    )
     async def passports(
         self,
         info: strawberry.Info,
@@ -587,6 +599,7 @@ class Query:
         return build_connection([Passport.from_row(r) for r in rows], offset=offset, total=total)
 
     @strawberry.field(
+        directives=partner(),
         description="The public view of a passport by its uuid (no login needed): PUBLIC fields of the latest "
         "published version. NOT_FOUND for unknown uuids and passports never published."
     )

@@ -25,6 +25,7 @@ from subgraphs.common.authz import authenticated, requires_scopes
 from subgraphs.common.errors import not_found
 from subgraphs.common.graphql import SubgraphSchema, build_schema
 from subgraphs.common.pagination import Connection, build_connection, page_size, page_window
+from subgraphs.common.tags import PARTNER, internal, partner
 from subgraphs.templates import loaders
 from subgraphs.templates.domain import FieldSpec, TemplateAuthoring, TemplateChanges, TemplateSpec
 from subgraphs.templates.models import AccessLevel, AuditEntry, FieldType, TemplateFieldRow, TemplateRow, TemplateStatus
@@ -47,7 +48,7 @@ def _repository(info: strawberry.Info) -> TemplateRepository:
     return TemplateRepository(info.context.session, info.context.caller)
 
 
-@strawberry.federation.type(keys=["id"], description="A typed field definition of the field library.")
+@strawberry.federation.type(keys=["id"], tags=[PARTNER], description="A typed field definition of the field library.")
 class TemplateField:
     """One field definition; ``position`` is its place in the template it was reached through."""
 
@@ -93,7 +94,7 @@ class TemplateField:
         return None if row is None else cls.from_row(row)
 
 
-@strawberry.federation.type(keys=["id"], description="One version of a template.")
+@strawberry.federation.type(keys=["id"], tags=[PARTNER], description="One version of a template.")
 class Template:
     """One version of a template: a named, ordered list of typed fields for one category."""
 
@@ -256,14 +257,18 @@ class UpdateTemplateDraftInput:
 class Query:
     """Reads of templates and the field library."""
 
-    @strawberry.field(description="One template version; NOT_FOUND when missing or a draft you may not see.")
+    @strawberry.field(
+        directives=partner(), description="One template version; NOT_FOUND when missing or a draft you may not see."
+    )
     async def template(self, info: strawberry.Info, id: strawberry.ID) -> Template:
         row = await loaders.template_by_id(info.context).load(str(id))
         if row is None:
             raise not_found("template", str(id))
         return Template.from_row(row)
 
-    @strawberry.field(description="Template versions by name then version, filtered.", directives=[page_size()])
+    @strawberry.field(
+        description="Template versions by name then version, filtered.", directives=[page_size(), *partner()]
+    )
     async def templates(
         self,
         info: strawberry.Info,
@@ -291,14 +296,14 @@ class Query:
         rows, total = await repo.list_templates(flt, offset, limit)
         return build_connection([Template.from_row(row) for row in rows], offset=offset, total=total)
 
-    @strawberry.field(description="One library field (position 0); NOT_FOUND when missing.")
+    @strawberry.field(directives=partner(), description="One library field (position 0); NOT_FOUND when missing.")
     async def template_field(self, info: strawberry.Info, id: strawberry.ID) -> TemplateField:
         row = await loaders.field_by_id(info.context).load(str(id))
         if row is None:
             raise not_found("template field", str(id))
         return TemplateField.from_row(row)
 
-    @strawberry.field(description="The field library by key.", directives=[page_size()])
+    @strawberry.field(description="The field library by key.", directives=[page_size(), *partner()])
     async def template_fields(
         self,
         info: strawberry.Info,
@@ -314,7 +319,7 @@ class Query:
         return build_connection([TemplateField.from_row(row) for row in rows], offset=offset, total=total)
 
     @strawberry.field(
-        directives=[*authenticated(), page_size()],
+        directives=[*authenticated(), page_size(), *internal()],
         description="The templates audit trail, newest first (platform administrators only).",
     )
     async def template_audit_log(
