@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,12 +37,19 @@ from gateway.executor.shaping import CompiledShapes, format_data
 from gateway.introspection import INTROSPECTION_MIDDLEWARE, introspection_document
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
-from gateway.planner import PlanningError, PlanNode, QueryPlanner, normalize_operation, print_plan
+from gateway.planner import (
+    Plan,
+    PlanningError,
+    QueryPlanner,
+    SubscriptionNode,
+    normalize_operation,
+    print_plan,
+)
 from gateway.planner.operation import NormalizedOperation, nullable_condition_variables
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
 
-__all__ = ["Gateway", "PreparedOperation", "SupergraphError"]
+__all__ = ["AuthorizedPlan", "Gateway", "PreparedOperation", "SupergraphError"]
 
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
@@ -62,7 +69,7 @@ class PreparedOperation:
     document: DocumentNode | None = None
     definition: OperationDefinitionNode | None = None
     operation: NormalizedOperation | None = None
-    plan: PlanNode | None = None
+    plan: Plan | None = None
     introspection: DocumentNode | None = None
     plan_text: str = ""
     # valid operation the supergraph cannot serve: answered with data null, not as a request error
@@ -84,6 +91,16 @@ class PreparedOperation:
     nullable_conditions: tuple[str, ...] = ()
     # demand control: the operation's static cost estimate (None: demand control off)
     cost: PreparedCost | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizedPlan:
+    """The plan one principal may run (the prepared one, or its variant without denied
+    selections) and the errors the denied ones answer with."""
+
+    plan: Plan | None
+    plan_text: str
+    errors: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(slots=True)
@@ -345,35 +362,27 @@ class Gateway:
         include_plan: bool = False,
         initial_data: Mapping[str, Any] | None = None,
         principal: Principal = ANONYMOUS,
+        initial_errors: Sequence[Mapping[str, Any]] = (),
+        authorized: AuthorizedPlan | None = None,
     ) -> ExecutionOutcome:
         """Execute an already prepared, valid operation with checked variables.
 
-        Not tied to a request: a subscription can call it once per event, passing the
-        event's root data as ``initial_data`` (entity fetches then run over it).
+        Not tied to a request: a subscription calls it once per event, passing the
+        event's root data as ``initial_data`` and its errors as ``initial_errors``; the
+        ``rest`` of its :class:`SubscriptionNode` (entity fetches) then runs over it.
         The supergraph's authorization directives are enforced for ``principal`` first:
-        denied selections are left out of the plan (see :mod:`gateway.authorization`).
+        denied selections are left out of the plan (see :mod:`gateway.authorization`),
+        unless ``authorized`` is that decision made already (by :meth:`authorize`).
         """
         op = prepared.operation
         assert op is not None
-        plan, plan_text, auth_errors = prepared.plan, prepared.plan_text, None
-        if prepared.access is not None:
-            with stage_span("graphql.authorize"):
-                verdict = self._authorization.decide(prepared.access, op, principal)
-            if verdict is not None:
-                stage = self._authorization
-                rejected = verdict.everything or stage.config.mode == "reject"
-                stage.report(verdict, principal, headers, rejected=rejected, checks=prepared.access)
-                if not stage.config.dry_run:
-                    if rejected:
-                        return ExecutionOutcome(data=None, errors=verdict.errors_copy(), operation_type=op.kind)
-                    verdict = stage.planned(verdict, self._plan_variant)
-                    if verdict.planning_error is not None:
-                        return ExecutionOutcome(
-                            data=None, operation_type=op.kind,
-                            errors=[{"message": verdict.planning_error,
-                                     "extensions": {"code": QUERY_PLANNING_FAILED}}],
-                        )
-                    plan, plan_text, auth_errors = verdict.plan, verdict.plan_text, verdict.errors_copy()
+        decided = authorized if authorized is not None else self.authorize(prepared, principal, headers)
+        if isinstance(decided, ExecutionOutcome):
+            return decided
+        plan, plan_text = decided.plan, decided.plan_text
+        auth_errors = [{**e, "extensions": dict(e["extensions"])} for e in decided.errors]
+        if isinstance(plan, SubscriptionNode):
+            plan = plan.rest  # the primary fetch is the subscription whose event this is
         ctx = FetchContext(
             transport=transport,
             headers=headers,
@@ -385,6 +394,7 @@ class Gateway:
         if auth_errors:
             # known before any fetch; with them present, nulls they cause bubble quietly
             ctx.errors.extend(auth_errors)
+        ctx.errors.extend(dict(e) for e in initial_errors)
         if initial_data:
             merge(ctx.data, dict(initial_data), self._object_types)
         with stage_span("graphql.execute"):
@@ -400,7 +410,33 @@ class Gateway:
             extensions = {"queryPlan": {"text": plan_text}}
         return ExecutionOutcome(data=data, errors=ctx.errors, extensions=extensions, operation_type=op.kind)
 
-    def _plan_variant(self, op: NormalizedOperation) -> tuple[PlanNode | None, str]:
+    def authorize(self, prepared: PreparedOperation, principal: Principal,
+                  headers: Mapping[str, str]) -> AuthorizedPlan | ExecutionOutcome:
+        """The plan ``principal`` may run, or the outcome refusing it (reject mode, nothing left)."""
+        op = prepared.operation
+        assert op is not None
+        if prepared.access is None:
+            return AuthorizedPlan(prepared.plan, prepared.plan_text)
+        with stage_span("graphql.authorize"):
+            verdict = self._authorization.decide(prepared.access, op, principal)
+        if verdict is None:
+            return AuthorizedPlan(prepared.plan, prepared.plan_text)
+        stage = self._authorization
+        rejected = verdict.everything or stage.config.mode == "reject"
+        stage.report(verdict, principal, headers, rejected=rejected, checks=prepared.access)
+        if stage.config.dry_run:
+            return AuthorizedPlan(prepared.plan, prepared.plan_text)
+        if rejected:
+            return ExecutionOutcome(data=None, errors=verdict.errors_copy(), operation_type=op.kind)
+        verdict = stage.planned(verdict, self._plan_variant)
+        if verdict.planning_error is not None:
+            return ExecutionOutcome(
+                data=None, operation_type=op.kind,
+                errors=[{"message": verdict.planning_error, "extensions": {"code": QUERY_PLANNING_FAILED}}],
+            )
+        return AuthorizedPlan(verdict.plan, verdict.plan_text, tuple(verdict.errors))
+
+    def _plan_variant(self, op: NormalizedOperation) -> tuple[Plan | None, str]:
         """Plan an operation the authorization stage filtered (raises PlanningError)."""
         plan = self._planner.plan(op)
         return plan, print_plan(plan)

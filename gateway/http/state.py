@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,6 +45,12 @@ class GatewayState:
     def __init__(self) -> None:
         self._current: LoadedSupergraph | None = None
         self._rejected: RejectedSupergraph | None = None
+        self._listeners: list[Callable[[LoadedSupergraph], None]] = []
+
+    def on_install(self, listener: Callable[[LoadedSupergraph], None]) -> None:
+        """Call ``listener`` with each supergraph installed from now on (hot reload: the
+        subscription service re-prepares its running subscriptions)."""
+        self._listeners.append(listener)
 
     @property
     def current(self) -> LoadedSupergraph | None:
@@ -61,6 +68,8 @@ class GatewayState:
         # A single attribute assignment: readers see either the old or the new object.
         self._current = loaded
         self._rejected = None
+        for listener in list(self._listeners):
+            listener(loaded)
         return loaded
 
     def reject(self, sha256: str, reason: str) -> RejectedSupergraph:

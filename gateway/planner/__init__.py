@@ -5,10 +5,12 @@ from gateway.planner.nodes import (
     FetchNode,
     FlattenNode,
     ParallelNode,
+    Plan,
     PlanNode,
     Representation,
     SelSet,
     SequenceNode,
+    SubscriptionNode,
 )
 from gateway.planner.operation import NormalizedOperation, normalize_operation
 from gateway.planner.planner import QueryPlanner
@@ -19,12 +21,14 @@ __all__ = [
     "FlattenNode",
     "NormalizedOperation",
     "ParallelNode",
+    "Plan",
     "PlanNode",
     "PlanningError",
     "QueryPlanner",
     "Representation",
     "SelSet",
     "SequenceNode",
+    "SubscriptionNode",
     "normalize_operation",
     "print_plan",
 ]

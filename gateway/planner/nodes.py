@@ -279,3 +279,17 @@ class ParallelNode:
 
 
 PlanNode = FetchNode | FlattenNode | SequenceNode | ParallelNode
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionNode:
+    """A subscription (Apollo's shape): ``primary`` is the subgraph subscription whose events
+    start each execution; ``rest`` runs once per event over the event's data (entity fetches
+    to other subgraphs), ``None`` when the primary subgraph answers everything."""
+
+    primary: FetchNode
+    rest: PlanNode | None = None
+
+
+Plan = PlanNode | SubscriptionNode
+"""What the planner makes of one operation (a subscription's plan is never nested)."""

@@ -11,6 +11,11 @@
    dependencies and conditions;
 3. :mod:`~gateway.planner.arrange` makes the Sequence / Parallel tree from the dependencies,
    with :mod:`~gateway.planner.fetches` printing each group's subgraph operation.
+
+A subscription is planned like a query and then split (Apollo's shape): its one root fetch,
+with the key fields the walk added for the jumps below it, is the :class:`SubscriptionNode`'s
+``primary`` (sent to the owning subgraph as a subscription); the fetches that depend on it are
+the ``rest``, run over each event's data.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from gateway.planner.cost import CostModel
 from gateway.planner.errors import PlanningError, RootFieldFailed
 from gateway.planner.fetches import fetch_node
 from gateway.planner.groups import FetchGroup, finished
-from gateway.planner.nodes import PlanNode
+from gateway.planner.nodes import FetchNode, Plan, PlanNode, SubscriptionNode
 from gateway.planner.operation import NormalizedOperation
 from gateway.planner.roots import plan_fetch_groups
 from gateway.supergraph.model import Supergraph
@@ -36,10 +41,20 @@ class QueryPlanner:
         self.schema = supergraph.api_schema
         self.cost = CostModel(supergraph)
 
-    def plan(self, op: NormalizedOperation) -> PlanNode | None:
+    def plan(self, op: NormalizedOperation) -> Plan | None:
         """The plan tree for ``op`` (``None`` when no subgraph is needed)."""
         sections = self._fetch_groups(op)
+        if op.kind == "subscription":
+            return self._subscription(finished(sections[0]), op)
         return in_sequence([self._arranged(finished(groups), op) for groups in sections])
+
+    def _subscription(self, groups: list[FetchGroup], op: NormalizedOperation) -> SubscriptionNode:
+        roots = [g for g in groups if not g.is_entity]
+        if len(roots) != 1:
+            raise PlanningError("a subscription needs exactly one root field served by one subgraph")
+        primary = fetch_node(roots[0], op)
+        assert isinstance(primary, FetchNode)
+        return SubscriptionNode(primary, self._arranged([g for g in groups if g is not roots[0]], op))
 
     def _fetch_groups(self, op: NormalizedOperation) -> list[list[FetchGroup]]:
         # A root field served by several subgraphs is tried in order of estimated cost; when the

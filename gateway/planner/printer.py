@@ -8,22 +8,42 @@ from gateway.planner.nodes import (
     FetchNode,
     FlattenNode,
     ParallelNode,
+    Plan,
     PlanNode,
     SelSet,
     SequenceNode,
+    SubscriptionNode,
     print_path,
 )
 
 
-def print_plan(node: PlanNode | None) -> str:
+def print_plan(node: Plan | None) -> str:
     """Print a plan tree (``None``: an operation answered by the gateway alone)."""
     lines = ["QueryPlan {"]
     if node is not None:
-        body = _node(node, 1)
+        body = _subscription(node, 1) if isinstance(node, SubscriptionNode) else _node(node, 1)
         body[-1] += ","
         lines.extend(body)
     lines.append("}")
     return "\n".join(lines)
+
+
+def _subscription(node: SubscriptionNode, indent: int) -> list[str]:
+    """``Subscription { Primary: {...}, Rest: {...} }`` as Apollo prints it."""
+    pad = "  " * indent
+    out = [pad + "Subscription {", pad + "  Primary: {"]
+    primary = _node(node.primary, indent + 2)
+    primary[-1] += ";"
+    out.extend(primary)
+    out.append(pad + "  },")
+    if node.rest is not None:
+        out.append(pad + "  Rest: {")
+        rest = _node(node.rest, indent + 2)
+        rest[-1] += ","
+        out.extend(rest)
+        out.append(pad + "  },")
+    out.append(pad + "}")
+    return out
 
 
 def _node(node: PlanNode, indent: int) -> list[str]:

@@ -24,7 +24,7 @@ from prometheus_client.registry import Collector
 
 from gateway.telemetry.labels import BoundedLabels
 
-__all__ = ["CIRCUIT_STATES", "GatewayMetrics", "StateCollector"]
+__all__ = ["CIRCUIT_STATES", "GatewayMetrics", "StateCollector", "SubscriptionCollector"]
 
 REQUEST_LABELS = ("operation_type", "operation_name", "client_name", "client_version")
 CIRCUIT_STATES = ("closed", "open", "half_open")
@@ -88,6 +88,16 @@ class GatewayMetrics:
             "gateway_auth_failures", "Requests refused by authentication, by code", ("kind",), registry=reg
         )
         self.rate_limited = Counter("gateway_rate_limited", "Requests refused by a rate limit", registry=reg)
+        self.subscription_connections = Gauge(
+            "gateway_subscription_connections",
+            "Open client subscription connections, by protocol (graphql-transport-ws, graphql-sse, multipart)",
+            ("protocol",),
+            registry=reg,
+        )
+
+    def watch_subscriptions(self, stats: Any) -> None:
+        """Export the subscription service's counters (gateway/subscriptions/stats.py) at scrape time."""
+        self.registry.register(SubscriptionCollector(stats))
 
     def operation_label(self, name: str | None, *, ran: bool) -> str:
         """The bounded label of an operation name (an operation that did not run takes no new slot)."""
@@ -181,3 +191,36 @@ class StateCollector(Collector):
                 "Subgraph fetches answered by an identical fetch already in flight",
                 value=in_flight.shared,
             )
+
+
+class SubscriptionCollector(Collector):
+    """The subscription service's :class:`~gateway.subscriptions.stats.SubscriptionStats`, read at scrape time."""
+
+    _COUNTERS = (
+        ("gateway_subscriptions_opened", "Client subscriptions opened", "subscriptions_opened"),
+        ("gateway_subscriptions_rejected", "Client subscriptions refused when opened", "subscriptions_rejected"),
+        ("gateway_subscription_upstreams_opened", "Upstream subgraph subscriptions opened", "upstreams_opened"),
+        ("gateway_subscription_upstream_events", "Events received from subgraph subscriptions", "upstream_events"),
+        ("gateway_subscription_completions", "Event executions (one per distinct completion group)", "completions"),
+        ("gateway_subscription_events_delivered", "Subscription messages taken by clients", "events_delivered"),
+        ("gateway_subscription_events_dropped", "Subscription events dropped for slow consumers", "events_dropped"),
+        ("gateway_subscription_upstream_reconnects", "Upstream subscriptions re-established", "upstream_reconnects"),
+        ("gateway_subscription_upstream_failures", "Upstream subscriptions given up", "upstream_failures"),
+    )
+
+    def __init__(self, stats: Any) -> None:
+        self._stats = stats
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        stats = self._stats
+        yield GaugeMetricFamily("gateway_subscription_upstreams", "Upstream subgraph subscriptions open now",
+                                value=stats.upstreams)
+        yield GaugeMetricFamily("gateway_subscription_subscribers", "Client subscriptions open now",
+                                value=stats.subscribers)
+        yield GaugeMetricFamily("gateway_subscription_dedup_ratio",
+                                "Client subscriptions per upstream subscription open now", value=stats.dedup_ratio)
+        for name, documentation, attribute in self._COUNTERS:
+            yield CounterMetricFamily(name, documentation, value=getattr(stats, attribute))

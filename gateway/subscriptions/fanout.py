@@ -1,0 +1,313 @@
+"""One upstream subgraph subscription shared by every identical client subscription.
+
+A :class:`SharedStream` holds the WebSocket to the subgraph (reconnecting with exponential
+backoff and resubscribing when it drops), numbers the events it receives, keeps the last few
+for ``Last-Event-ID`` resume, and completes each event once per :class:`CompletionGroup` (the
+subscribers whose operation, variables and authorization decision are the same) with the
+runtime's executor, then pushes the result into each subscriber's queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import secrets
+from collections import deque
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from gateway.contracts import Principal, SubgraphTransport
+from gateway.planner.nodes import FetchNode, restore_names
+from gateway.runtime import AuthorizedPlan, Gateway, PreparedOperation
+from gateway.subscriptions.config import SubscriptionConfig
+from gateway.subscriptions.messages import (
+    SUBGRAPH_SUBSCRIPTION_FAILED,
+    SUBSCRIPTION_EVENTS_MISSED,
+    SUBSCRIPTION_UPSTREAM_RECONNECTED,
+    SubscriptionMessage,
+    error,
+    final,
+    notice,
+)
+from gateway.subscriptions.stats import SubscriptionStats
+from gateway.subscriptions.subscriber import Subscriber
+from gateway.subscriptions.upstream import UpstreamLost, subscribe_upstream
+
+__all__ = ["CompletionGroup", "SharedStream", "UpstreamKey"]
+
+logger = logging.getLogger("gateway.subscriptions")
+
+DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamKey:
+    """What makes two upstream subscriptions identical (and so shared)."""
+
+    subgraph: str
+    url: str
+    document: str
+    variables: bytes  # canonical JSON of the primary fetch's variables
+    authorization: str
+    tenant: str
+
+
+class CompletionGroup:
+    """Subscribers of one stream whose events one execution completes for all."""
+
+    __slots__ = ("authorized", "headers", "key", "prepared", "principal", "runtime", "subscribers", "variables")
+
+    def __init__(self, key: Hashable, runtime: Gateway, prepared: PreparedOperation, variables: Mapping[str, Any],
+                 authorized: AuthorizedPlan, principal: Principal, headers: Mapping[str, str]) -> None:
+        self.key = key
+        self.runtime = runtime
+        self.prepared = prepared
+        self.variables = dict(variables)
+        self.authorized = authorized
+        self.principal = principal
+        self.headers = dict(headers)
+        self.subscribers: list[Subscriber] = []
+
+    async def complete(self, data: Any, errors: list[dict[str, Any]], transport: SubgraphTransport) -> dict[str, Any]:
+        """The client payload of one event: the plan's ``rest`` run over ``data``, shaped."""
+        outcome = await self.runtime.run_prepared(
+            self.prepared, self.variables, transport=transport, headers=self.headers,
+            initial_data=data if isinstance(data, dict) else None, initial_errors=errors,
+            principal=self.principal, authorized=self.authorized,
+        )
+        return outcome.to_response()
+
+
+class SharedStream:
+    """One upstream subscription and its subscribers (see the module docstring)."""
+
+    def __init__(self, key: UpstreamKey, primary: FetchNode, variables: Mapping[str, Any],
+                 init: Mapping[str, str], *, config: SubscriptionConfig, stats: SubscriptionStats,
+                 transport: SubgraphTransport, on_ended: Callable[[SharedStream], None]) -> None:
+        self.key = key
+        self.primary = primary
+        self.token = secrets.token_hex(4)  # event ids are "<token>.<n>": resume only within this stream
+        self._request: dict[str, Any] = {"query": primary.operation}
+        if variables:
+            self._request["variables"] = dict(variables)
+        self._init = dict(init)
+        self._config = config
+        self._stats = stats
+        self._transport = transport
+        self._on_ended = on_ended
+        self.groups: dict[Hashable, CompletionGroup] = {}
+        self._buffer: deque[tuple[int, dict[str, Any]]] = deque(maxlen=max(config.replay_size, 0) or None)
+        self._seq = 0
+        self._lock = asyncio.Lock()  # events, replays and regrouping happen one at a time, in order
+        self._task: asyncio.Task[None] | None = None
+        self._linger: asyncio.TimerHandle | None = None
+        self.ended = False
+        self.received = 0  # events received (tests and metrics read it)
+
+    # -- subscribers ---------------------------------------------------------------------------
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(g.subscribers) for g in self.groups.values())
+
+    def start(self) -> None:
+        self._stats.upstreams += 1
+        self._stats.upstreams_opened += 1
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="subscription-upstream")
+
+    async def attach(self, subscriber: Subscriber, group: CompletionGroup, last_event_id: str | None = None) -> None:
+        """Add ``subscriber`` to ``group`` (or the group already under its key), after replaying
+        the buffered events since ``last_event_id`` to it."""
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        async with self._lock:
+            group = self.groups.get(group.key, group)
+            if last_event_id is not None:
+                await self._replay(subscriber, group, last_event_id)
+            if self.ended:
+                subscriber.finish(final(f"The subscription to subgraph '{self.key.subgraph}' ended.",
+                                        SUBGRAPH_SUBSCRIPTION_FAILED, serviceName=self.key.subgraph))
+                return
+            if subscriber.closed:
+                return
+            self.groups[group.key] = group
+            group.subscribers.append(subscriber)
+            subscriber.upstream, subscriber.group = self, group
+
+    def detach(self, subscriber: Subscriber) -> None:
+        """Remove ``subscriber``; the upstream closes ``resume_window`` seconds after the last one left."""
+        self.detach_for_move(subscriber)
+        if not self.groups and not self.ended and self._linger is None:
+            window = self._config.resume_window
+            if window > 0:
+                self._linger = asyncio.get_running_loop().call_later(window, self.close_if_unused)
+            else:
+                self.close_if_unused()
+
+    def detach_for_move(self, subscriber: Subscriber) -> None:
+        """Remove ``subscriber`` and keep the upstream open (it is being attached elsewhere, perhaps here)."""
+        group: CompletionGroup | None = subscriber.group
+        subscriber.upstream = None
+        subscriber.group = None
+        if group is None:
+            return
+        if subscriber in group.subscribers:
+            group.subscribers.remove(subscriber)
+        if not group.subscribers and self.groups.get(group.key) is group:
+            del self.groups[group.key]
+
+    def close_if_unused(self) -> None:
+        """Close the upstream when no subscriber is attached."""
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        if not self.groups and not self.ended:
+            self._end(None)
+
+    async def aclose(self) -> None:
+        """Stop the upstream (the service is shutting down)."""
+        self._end(None)
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+            try:
+                await self._task
+            except (asyncio.CancelledError, Exception):
+                pass
+
+    def _end(self, message: SubscriptionMessage | None) -> None:
+        """Finish every subscriber with ``message`` (None: normal completion) and close the upstream."""
+        if self.ended:
+            return
+        self.ended = True
+        self._stats.upstreams -= 1
+        if self._linger is not None:
+            self._linger.cancel()
+            self._linger = None
+        for group in list(self.groups.values()):
+            for subscriber in list(group.subscribers):
+                subscriber.finish(message)
+        self.groups.clear()
+        self._on_ended(self)
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
+
+    def notify(self, message: SubscriptionMessage) -> None:
+        for group in list(self.groups.values()):
+            for subscriber in list(group.subscribers):
+                subscriber.push(message)
+
+    # -- events --------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            await self._connected_loop()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("subscription upstream to %s failed unexpectedly", self.key.subgraph)
+            self._end(final(f"The subscription to subgraph '{self.key.subgraph}' failed.",
+                            SUBGRAPH_SUBSCRIPTION_FAILED, serviceName=self.key.subgraph))
+
+    async def _connected_loop(self) -> None:
+        config, loop = self._config, asyncio.get_running_loop()
+        attempt, lost_since, subscribed_before = 0, None, False
+        while not self.ended:
+            try:
+                async for event in subscribe_upstream(
+                    self.key.url, self._init, self._request, open_timeout=config.upstream_open_timeout,
+                    ping_interval=config.upstream_ping_interval,
+                ):
+                    if event.kind == "subscribed":
+                        if subscribed_before:
+                            self._stats.upstream_reconnects += 1
+                            self.notify(notice(
+                                f"The connection to subgraph '{self.key.subgraph}' was re-established; "
+                                "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED,
+                                serviceName=self.key.subgraph))
+                        subscribed_before, attempt, lost_since = True, 0, None
+                    elif event.kind == "next":
+                        await self._event(event.payload or {})
+                    elif event.kind == "error":
+                        errors = [self._downstream(e) for e in (event.payload or {}).get("errors") or ()]
+                        self._end(SubscriptionMessage({"errors": errors}, final=True))
+                        return
+                    else:
+                        self._end(None)
+                        return
+            except UpstreamLost as lost:
+                now = loop.time()
+                lost_since = lost_since if lost_since is not None else now
+                waited = now - lost_since
+                if not lost.retry or waited >= config.reconnect_timeout:
+                    self._stats.upstream_failures += 1
+                    code = "UNAUTHENTICATED" if lost.close_code == 4403 else SUBGRAPH_SUBSCRIPTION_FAILED
+                    self._end(final(f"The subscription to subgraph '{self.key.subgraph}' could not be "
+                                    f"(re)established: {lost.reason}", code, serviceName=self.key.subgraph))
+                    return
+                delay = min(config.reconnect_max_backoff, config.reconnect_backoff * 2 ** attempt)
+                delay = min(random.uniform(delay / 2, delay), max(config.reconnect_timeout - waited, 0.0))
+                attempt += 1
+                logger.info("subscription upstream to %s lost (%s); reconnecting in %.2fs",
+                            self.key.subgraph, lost.reason, delay)
+                await asyncio.sleep(delay)
+
+    def _downstream(self, err: Any) -> dict[str, Any]:
+        if not isinstance(err, dict):
+            return error(str(err), DOWNSTREAM_SERVICE_ERROR, serviceName=self.key.subgraph)
+        out = dict(err)
+        out["extensions"] = {"code": DOWNSTREAM_SERVICE_ERROR, "serviceName": self.key.subgraph,
+                             **(err.get("extensions") or {})}
+        return out
+
+    async def _event(self, payload: dict[str, Any]) -> None:
+        self._stats.upstream_events += 1
+        self.received += 1
+        async with self._lock:
+            self._seq += 1
+            self._buffer.append((self._seq, payload))
+            groups = list(self.groups.values())
+            if not groups:
+                return
+            event_id = f"{self.token}.{self._seq}"
+            results = await asyncio.gather(*(self._complete(g, payload, copy=i > 0) for i, g in enumerate(groups)))
+            for group, body in zip(groups, results, strict=True):
+                message = SubscriptionMessage(body, event_id)
+                for subscriber in list(group.subscribers):
+                    subscriber.push(message)
+
+    async def _complete(self, group: CompletionGroup, payload: dict[str, Any], *, copy: bool) -> dict[str, Any]:
+        """One group's payload for one event (the event's data copied when groups share it)."""
+        self._stats.completions += 1
+        data = payload.get("data")
+        if copy and data is not None:
+            data = orjson.loads(orjson.dumps(data))
+        if self.primary.renamed and isinstance(data, dict):
+            restore_names(data, self.primary.selection)
+        errors = [self._downstream(e) for e in payload.get("errors") or ()]
+        try:
+            return await group.complete(data, errors, self._transport)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("completing a subscription event from %s failed", self.key.subgraph)
+            return {"data": None, "errors": [error("The event could not be completed.", "INTERNAL_SERVER_ERROR")]}
+
+    async def _replay(self, subscriber: Subscriber, group: CompletionGroup, last_event_id: str) -> None:
+        token, _, number = last_event_id.partition(".")
+        seq = int(number) if number.isdigit() else -1
+        buffered = [entry for entry in self._buffer if entry[0] > seq]
+        complete = token == self.token and seq >= 0 and (
+            seq >= self._seq or (bool(buffered) and buffered[0][0] == seq + 1))
+        if not complete:
+            subscriber.push(notice("Events since the given Last-Event-ID may have been missed.",
+                                   SUBSCRIPTION_EVENTS_MISSED))
+            if token != self.token:
+                return  # another stream's ids: nothing here follows that event
+        for n, payload in buffered:
+            body = await self._complete(group, payload, copy=True)
+            subscriber.push(SubscriptionMessage(body, f"{self.token}.{n}"))

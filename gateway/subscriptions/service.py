@@ -1,0 +1,253 @@
+"""The gateway's subscription service: what the client edge (WebSocket, SSE, multipart) calls.
+
+``open`` prepares the operation on the current runtime (parse, validate, plan: a
+:class:`~gateway.planner.SubscriptionNode`), checks the limits, decides authorization for the
+principal, and attaches a :class:`~gateway.subscriptions.subscriber.Subscriber` to the shared
+upstream of its primary fetch (one per distinct subgraph, document, variables, authorization
+and tenant: :mod:`gateway.subscriptions.fanout`). A new supergraph re-prepares every running
+subscription: those still valid keep running, the others end with SUBSCRIPTION_SCHEMA_RELOAD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from graphql.execution.values import get_variable_values
+
+from gateway.contracts import GraphQLRequest, Principal, SubgraphTransport
+from gateway.planner import SubscriptionNode
+from gateway.runtime import BAD_USER_INPUT, AuthorizedPlan, Gateway, PreparedOperation, _null_conditions
+from gateway.subscriptions.config import SubscriptionConfig
+from gateway.subscriptions.fanout import CompletionGroup, SharedStream, UpstreamKey
+from gateway.subscriptions.messages import (
+    OPERATION_NOT_ALLOWED,
+    SUBSCRIPTION_LIFETIME_EXCEEDED,
+    SUBSCRIPTION_LIMIT_REACHED,
+    SUBSCRIPTION_SCHEMA_RELOAD,
+    SUBSCRIPTION_UPSTREAM_RECONNECTED,
+    SubscriptionMessage,
+    SubscriptionRejected,
+    SubscriptionStream,
+    error,
+    final,
+    notice,
+)
+from gateway.subscriptions.stats import SubscriptionStats
+from gateway.subscriptions.subscriber import Subscriber
+from gateway.subscriptions.upstream import init_payload
+
+if TYPE_CHECKING:  # gateway.http imports the edge, which imports this module
+    from gateway.http.state import GatewayState, LoadedSupergraph
+
+__all__ = ["SubscriptionMessage", "SubscriptionRejected", "SubscriptionStream", "Subscriptions"]
+
+logger = logging.getLogger("gateway.subscriptions")
+
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+
+
+class _Refused(Exception):
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(errors[0]["message"] if errors else "refused")
+        self.errors = errors
+
+
+class Subscriptions:
+    """Every subscription of one server process (built in create_app, closed at shutdown).
+
+    ``state`` gives the current runtime (and tells the service when hot reload installs a new
+    one); ``transport`` reaches subgraphs for the entity fetches of each event; ``metrics``
+    (a :class:`gateway.telemetry.metrics.GatewayMetrics`) exports :attr:`stats` when given.
+    """
+
+    def __init__(self, settings: Any, state: GatewayState, transport: SubgraphTransport, *,
+                 metrics: Any = None, config: SubscriptionConfig | None = None) -> None:
+        self.config = config or SubscriptionConfig.from_settings(settings)
+        self.stats = SubscriptionStats()
+        self._state = state
+        self._transport = transport
+        self._streams: dict[UpstreamKey, SharedStream] = {}
+        self._subscribers: set[Subscriber] = set()
+        self._tenants: Counter[str] = Counter()
+        self._closed = False
+        self._reloads: set[asyncio.Task[None]] = set()
+        state.on_install(self._installed)
+        if metrics is not None:
+            metrics.watch_subscriptions(self.stats)
+
+    @property
+    def streams(self) -> list[SharedStream]:
+        """The upstream subscriptions open now."""
+        return list(self._streams.values())
+
+    async def open(self, request: GraphQLRequest, *, principal: Principal, headers: Mapping[str, str],
+                   last_event_id: str | None = None) -> SubscriptionStream | SubscriptionRejected:
+        """Start one client subscription, or refuse it with request errors."""
+        loaded = self._state.current
+        runtime = loaded.runtime if loaded is not None else None
+        if self._closed or not isinstance(runtime, Gateway):
+            return self._rejected([error("The gateway is not ready for subscriptions.", SERVICE_UNAVAILABLE)])
+        tenant = principal.tenant_id or _header(headers, "x-tenant-id")
+        try:
+            prepared, variables, authorized = self._prepare(runtime, request, principal, headers)
+        except _Refused as refused:
+            return self._rejected(refused.errors)
+        limit = self.config.max_per_tenant
+        if tenant and limit and self._tenants[tenant] >= limit:
+            return self._rejected([error(f"The tenant has reached its limit of {limit} subscriptions.",
+                                         SUBSCRIPTION_LIMIT_REACHED, limit=limit)])
+        subscriber = Subscriber(
+            request=request, principal=principal, headers=headers, tenant=tenant,
+            queue_size=self.config.queue_size, disconnect_slow=self.config.slow_consumer == "disconnect",
+            stats=self.stats, on_close=self._closed_subscriber,
+        )
+        self._subscribers.add(subscriber)
+        if tenant:
+            self._tenants[tenant] += 1
+        self.stats.subscribers += 1
+        self.stats.subscriptions_opened += 1
+        if self.config.max_lifetime > 0:
+            subscriber.timer = asyncio.get_running_loop().call_later(
+                self.config.max_lifetime, subscriber.finish,
+                final(f"The subscription reached its maximum lifetime of {self.config.max_lifetime:g} s.",
+                      SUBSCRIPTION_LIFETIME_EXCEEDED))
+        await self._attach(subscriber, runtime, prepared, variables, authorized, last_event_id)
+        return subscriber
+
+    async def aclose(self) -> None:
+        """End every subscription and upstream (server shutdown)."""
+        self._closed = True
+        for task in list(self._reloads):
+            task.cancel()
+        for stream in list(self._streams.values()):
+            await stream.aclose()
+        for subscriber in list(self._subscribers):
+            subscriber.finish(None)
+
+    # -- preparation ---------------------------------------------------------------------------
+
+    def _prepare(self, runtime: Gateway, request: GraphQLRequest, principal: Principal,
+                 headers: Mapping[str, str]) -> tuple[PreparedOperation, dict[str, Any], AuthorizedPlan]:
+        """Validated, planned and authorized for ``principal``; raises :class:`_Refused`."""
+        prepared = runtime.prepare(request.query, request.operation_name)
+        if prepared.errors:
+            raise _Refused(list(prepared.errors))
+        op, definition = prepared.operation, prepared.definition
+        assert op is not None and definition is not None
+        if op.kind != "subscription" or not isinstance(prepared.plan, SubscriptionNode):
+            raise _Refused([error(f"Only subscriptions can be opened here, not a {op.kind}.", OPERATION_NOT_ALLOWED)])
+        raw = dict(request.variables or {})
+        coerced = get_variable_values(runtime.api_schema, definition.variable_definitions or (), raw)
+        if isinstance(coerced, list):
+            raise _Refused([{**e.formatted, "extensions": {"code": BAD_USER_INPUT}} for e in coerced])
+        refused = _null_conditions(prepared, coerced.coerced)
+        if refused:
+            raise _Refused(refused)
+        # subgraphs get the client's JSON values with defaults filled in (as for queries)
+        variables = {name: raw[name] if name in raw else vd.default
+                     for name, vd in op.variables.items() if name in raw or vd.has_default}
+        authorized = runtime.authorize(prepared, principal, headers)
+        if not isinstance(authorized, AuthorizedPlan):
+            raise _Refused(authorized.errors)
+        return prepared, variables, authorized
+
+    async def _attach(self, subscriber: Subscriber, runtime: Gateway, prepared: PreparedOperation,
+                      variables: dict[str, Any], authorized: AuthorizedPlan, last_event_id: str | None) -> None:
+        plan = authorized.plan
+        assert isinstance(plan, SubscriptionNode)
+        primary = plan.primary
+        primary_variables = {v: variables[v] for v in primary.variable_usages if v in variables}
+        headers = subscriber.headers
+        key = UpstreamKey(
+            subgraph=primary.subgraph,
+            url=runtime.subgraph_urls.get(primary.subgraph, ""),
+            document=primary.operation,
+            variables=orjson.dumps(primary_variables, option=orjson.OPT_SORT_KEYS),
+            authorization=_header(headers, "authorization") or "",
+            tenant=subscriber.tenant or "",
+        )
+        stream = self._streams.get(key)
+        if stream is None or stream.ended:
+            stream = SharedStream(key, primary, primary_variables, init_payload(headers), config=self.config,
+                                  stats=self.stats, transport=self._transport, on_ended=self._stream_ended)
+            self._streams[key] = stream
+            stream.start()
+        group_key = (id(prepared), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), authorized.plan_text,
+                     orjson.dumps(authorized.errors))
+        group = CompletionGroup(group_key, runtime, prepared, variables, authorized, subscriber.principal, headers)
+        await stream.attach(subscriber, group, last_event_id)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def _rejected(self, errors: list[dict[str, Any]]) -> SubscriptionRejected:
+        self.stats.subscriptions_rejected += 1
+        return SubscriptionRejected(errors)
+
+    def _closed_subscriber(self, subscriber: Subscriber) -> None:
+        if subscriber not in self._subscribers:
+            return
+        self._subscribers.discard(subscriber)
+        self.stats.subscribers -= 1
+        if subscriber.tenant:
+            self._tenants[subscriber.tenant] -= 1
+            if self._tenants[subscriber.tenant] <= 0:
+                del self._tenants[subscriber.tenant]
+        stream = subscriber.upstream
+        if stream is not None:
+            stream.detach(subscriber)
+
+    def _stream_ended(self, stream: SharedStream) -> None:
+        if self._streams.get(stream.key) is stream:
+            del self._streams[stream.key]
+
+    def _installed(self, loaded: LoadedSupergraph) -> None:
+        """Hot reload (called by :meth:`GatewayState.install`): re-prepare every subscription."""
+        if self._closed or not self._subscribers:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            logger.warning("a supergraph was installed outside the event loop; subscriptions were not re-prepared")
+            return
+        task = loop.create_task(self._reload(loaded), name="subscriptions-reload")
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def _reload(self, loaded: LoadedSupergraph) -> None:
+        runtime = loaded.runtime
+        for subscriber in list(self._subscribers):
+            if subscriber.closed or self._state.current is not loaded:
+                continue
+            try:
+                if not isinstance(runtime, Gateway):
+                    raise _Refused([error("the new runtime cannot serve subscriptions", SERVICE_UNAVAILABLE)])
+                prepared, variables, authorized = self._prepare(
+                    runtime, subscriber.request, subscriber.principal, subscriber.headers)
+            except _Refused as refused:
+                reasons = "; ".join(e.get("message", "") for e in refused.errors)
+                subscriber.finish(final(f"The subscription no longer holds after a schema reload: {reasons}",
+                                        SUBSCRIPTION_SCHEMA_RELOAD))
+                continue
+            old = subscriber.upstream
+            old_key = old.key if old is not None else None
+            if old is not None:
+                old.detach_for_move(subscriber)
+            await self._attach(subscriber, runtime, prepared, variables, authorized, None)
+            new = subscriber.upstream
+            if new is not None and new.key != old_key:
+                subscriber.push(notice("The subscription moved to a new upstream after a schema reload; "
+                                       "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED))
+            if old is not None and old is not new:
+                old.close_if_unused()
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), None)
+    return value

@@ -1,0 +1,117 @@
+"""One client's subscription: a bounded queue of messages, read by the edge as a stream."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from gateway.contracts import GraphQLRequest, Principal
+from gateway.subscriptions.messages import (
+    SUBSCRIPTION_CONSUMER_TOO_SLOW,
+    SUBSCRIPTION_EVENTS_DROPPED,
+    SubscriptionMessage,
+    final,
+    notice,
+)
+from gateway.subscriptions.stats import SubscriptionStats
+
+__all__ = ["Subscriber"]
+
+
+class Subscriber:
+    """A :class:`~gateway.subscriptions.messages.SubscriptionStream`: the fan-out :meth:`push` es
+    messages, the edge iterates; at most ``queue_size`` wait. A full queue drops its oldest
+    message (and the reader is told how many before the next one) or, with ``disconnect``,
+    ends the stream. ``on_close`` runs once, when the stream ends for any reason."""
+
+    def __init__(self, *, request: GraphQLRequest, principal: Principal, headers: Mapping[str, str],
+                 tenant: str | None, queue_size: int, disconnect_slow: bool, stats: SubscriptionStats,
+                 on_close: Callable[[Subscriber], None]) -> None:
+        self.request = request
+        self.principal = principal
+        self.headers = dict(headers)
+        self.tenant = tenant
+        self.upstream: Any = None  # the shared upstream stream it is attached to (set by the service)
+        self.group: Any = None  # its completion group there
+        self.timer: asyncio.TimerHandle | None = None  # maximum lifetime
+        self._queue: deque[SubscriptionMessage] = deque()
+        self._size = queue_size
+        self._disconnect_slow = disconnect_slow
+        self._stats = stats
+        self._on_close = on_close
+        self._wake = asyncio.Event()
+        self._dropped = 0
+        self._final: SubscriptionMessage | None = None
+        self._ending = False  # no more messages are taken (a final one, or normal completion, is set)
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """No more messages will be taken (ending, or closed by the reader)."""
+        return self._ending or self._closed
+
+    def push(self, message: SubscriptionMessage) -> None:
+        """Queue ``message`` for the reader (never blocks)."""
+        if self._ending or self._closed:
+            return
+        if len(self._queue) >= self._size:
+            if self._disconnect_slow:
+                self._queue.clear()
+                self.finish(final("The subscriber did not keep up with its events.", SUBSCRIPTION_CONSUMER_TOO_SLOW))
+                return
+            self._queue.popleft()
+            self._dropped += 1
+            self._stats.events_dropped += 1
+        self._queue.append(message)
+        self._wake.set()
+
+    def finish(self, message: SubscriptionMessage | None = None) -> None:
+        """End the stream after what is queued: with ``message`` (final) or, without one, normally."""
+        if self._ending or self._closed:
+            return
+        self._ending = True
+        self._final = message
+        self._detach()
+        self._wake.set()
+
+    def __aiter__(self) -> Subscriber:
+        return self
+
+    async def __anext__(self) -> SubscriptionMessage:
+        while True:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._dropped:
+                count, self._dropped = self._dropped, 0
+                return notice(f"{count} event(s) were dropped because the subscriber did not keep up.",
+                              SUBSCRIPTION_EVENTS_DROPPED, dropped=count)
+            if self._queue:
+                self._stats.events_delivered += 1
+                return self._queue.popleft()
+            if self._ending:
+                self._closed = True
+                if self._final is not None:
+                    return self._final
+                raise StopAsyncIteration
+            self._wake.clear()
+            await self._wake.wait()
+
+    async def aclose(self) -> None:
+        """The client left: stop and detach (idempotent)."""
+        self._closed = True
+        self._queue.clear()
+        self._detach()
+        self._wake.set()
+
+    def _detach(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        callback, self._on_close = self._on_close, _nothing
+        callback(self)
+
+
+def _nothing(_: Subscriber) -> None:
+    return None
