@@ -23,9 +23,9 @@ from gateway.planner.errors import PlanningError
 from gateway.planner.groups import FetchGroup
 from gateway.planner.nodes import ContextVariable, FieldItem, Representation, SelSet
 from gateway.planner.operation import OpField, OpFragment, OpSelection, fieldset_selections
-from gateway.planner.position import ClientNames, Position, base_type, helper_name, typename_field
+from gateway.planner.position import ChainStep, ClientNames, Position, base_type, helper_name, typename_field
 from gateway.planner.questions import JumpTarget, jump_targets, resolves_directly
-from gateway.supergraph.model import FieldInGraph, KeyInfo
+from gateway.supergraph.model import FieldInGraph, KeyInfo, Supergraph
 
 if TYPE_CHECKING:
     from gateway.planner.walk import Walk
@@ -133,7 +133,7 @@ class KeyJumps:
         for g in sg.subgraphs:
             if g == pos.group.subgraph:
                 continue
-            if not all(sg.can_resolve(step.parent_type, step.name, g) for step in pos.chain):
+            if not all(_step_in_graph(sg, step, g) for step in pos.chain):
                 continue
             fg = sg.field_in_graph(pos.type, f.name, g)
             if fg is None or fg.external or fg.inactive or fg.requires is not None:
@@ -158,6 +158,9 @@ class KeyJumps:
                 apos.group.deps |= deps
                 group, selset = apos.group, apos.selset
             for step in pos.chain:
+                if step.type_condition:
+                    selset = selset.add_fragment(step.type_condition)
+                    continue
                 fd = sg.field_def(step.parent_type, step.name)
                 fgc = sg.field_in_graph(step.parent_type, step.name, g)
                 type_str = (fgc.type if fgc is not None and fgc.type else None) or (fd.type if fd else "")
@@ -272,6 +275,16 @@ class KeyJumps:
             sub = target.add_field(rn, s.name, s.args, "", bool(s.selections))
             if sub is not None and s.selections and fd is not None:
                 self.add_fieldset(sub, s.selections, base_type(fd.type))
+
+
+def _step_in_graph(sg: Supergraph, step: ChainStep, graph: str) -> bool:
+    """Whether ``graph`` can take one step of a chain: resolve its field, or narrow to its type."""
+    tc = step.type_condition
+    if tc is None:
+        return sg.can_resolve(step.parent_type, step.name, graph)
+    if not sg.type_in_graph(tc, graph):
+        return False
+    return sg.kind(tc) != "object" or tc in sg.possible_types_in_graph(step.parent_type, graph)
 
 
 def _conflicting_inputs(existing: SelSet, sels: list[OpSelection]) -> bool:

@@ -25,13 +25,22 @@ ClientNames = dict[str, ClientField]
 
 @dataclass(frozen=True, slots=True)
 class ChainStep:
-    """One field on the way from an anchor down to a position (see :attr:`Position.chain`)."""
+    """One field on the way from an anchor down to a position (see :attr:`Position.chain`), or,
+    with ``type_condition``, the narrowing of an abstract type to one of its types there (an
+    inline fragment; the field members are then empty)."""
 
     parent_type: str
     response_name: str
     name: str
     args: str
     directives: str
+    type_condition: str | None = None
+
+
+def fragment_step(parent_type: str, type_condition: str) -> ChainStep:
+    """The chain step of an inline fragment on ``type_condition`` below ``parent_type``."""
+    return ChainStep(parent_type=parent_type, response_name="", name="", args="", directives="",
+                     type_condition=type_condition)
 
 
 @dataclass(slots=True)

@@ -29,7 +29,7 @@ from gateway.planner.operation import (
     OpSelection,
     fieldset_selections,
 )
-from gateway.planner.position import ChainStep, ClientNames, Position, base_type, client_names
+from gateway.planner.position import ChainStep, ClientNames, Position, base_type, client_names, fragment_step
 from gateway.planner.provided import Provided, below, narrowed
 from gateway.planner.questions import interface_field_uniform, resolves_here
 from gateway.supergraph.model import Supergraph
@@ -133,9 +133,19 @@ class Walk:
 
     def _member(self, pos: Position, type_name: str, directives: str, conds: frozenset[Condition]) -> Position:
         """The position for objects of member ``type_name`` below the abstract position ``pos``."""
-        return Position(group=pos.group, selset=pos.selset.add_fragment(type_name, directives), type=type_name,
-                        path=pos.path, provided=narrowed(pos.provided, type_name, self.sg.applies),
-                        entry_key=pos.entry_key, client=pos.client, type_filter=type_name, conds=conds)
+        member = Position(group=pos.group, selset=pos.selset.add_fragment(type_name, directives), type=type_name,
+                          path=pos.path, provided=narrowed(pos.provided, type_name, self.sg.applies),
+                          entry_key=pos.entry_key, client=pos.client, type_filter=type_name, conds=conds)
+        if self._is_entity_here(type_name, pos.group.subgraph):
+            member.anchor = member  # an entity: other subgraphs can be reached by its key
+        else:
+            _narrow_anchor(pos, member)
+        return member
+
+    def _is_entity_here(self, type_name: str, graph: str) -> bool:
+        td = self.sg.types.get(type_name)
+        tg = td.graphs.get(graph) if td is not None else None
+        return tg is not None and bool(tg.keys)
 
     def plan_abstract(self, pos: Position, sels: list[OpSelection]) -> set[FetchGroup]:
         sg = self.sg
@@ -170,7 +180,7 @@ class Walk:
                 if s.directives:
                     sub = Position(group=pos.group, selset=pos.selset.add_fragment(None, s.directives),
                                    type=pos.type, path=pos.path, provided=pos.provided, entry_key=pos.entry_key,
-                                   client=pos.client, conds=fconds)
+                                   client=pos.client, anchor=pos.anchor, chain=pos.chain, conds=fconds)
                 providers |= self.plan_abstract(sub, s.selections)
                 continue
             if sg.kind(cond) == "object":
@@ -189,6 +199,7 @@ class Walk:
                 rpos = Position(group=pos.group, selset=pos.selset.add_fragment(cond, s.directives), type=cond,
                                 path=pos.path, provided=pos.provided, entry_key=pos.entry_key, client=pos.client,
                                 conds=fconds)
+                _narrow_anchor(pos, rpos)
                 providers |= self.plan_abstract(rpos, s.selections)
                 continue
             for r in overlap:
@@ -232,17 +243,21 @@ class Walk:
             provided = below(pos.provided, pos.type, f.name, sg.applies)
         pos.group.use(pos.conds)
         child = Position(group=pos.group, selset=sub, type=sub_type, path=path, provided=provided, conds=pos.conds)
-        if sg.kind(sub_type) == "object":
-            td = sg.types.get(sub_type)
-            tg = td.graphs.get(graph) if td is not None else None
-            if tg is not None and tg.keys:
-                child.anchor = child  # an entity here: other subgraphs can be reached by its key
-            elif pos.anchor is not None:
-                child.anchor = pos.anchor
-                child.chain = (*pos.chain, ChainStep(parent_type=pos.type, response_name=rn, name=f.name,
-                                                     args=f.args, directives=f.directives))
+        if sg.kind(sub_type) == "object" and self._is_entity_here(sub_type, graph):
+            child.anchor = child  # an entity here: other subgraphs can be reached by its key
+        elif pos.anchor is not None:  # a value type, or an abstract type narrowed below (see _member)
+            child.anchor = pos.anchor
+            child.chain = (*pos.chain, ChainStep(parent_type=pos.type, response_name=rn, name=f.name,
+                                                 args=f.args, directives=f.directives))
         self.ancestors.append(pos)  # @fromContext reads from the objects above
         try:
             return {pos.group} | self.plan_sels(child, f.selections)
         finally:
             self.ancestors.pop()
+
+
+def _narrow_anchor(pos: Position, narrowed_pos: Position) -> None:
+    """Keep the way back to ``pos``'s anchor below a fragment narrowing ``pos`` to another type."""
+    if pos.anchor is not None:
+        narrowed_pos.anchor = pos.anchor
+        narrowed_pos.chain = (*pos.chain, fragment_step(pos.type, narrowed_pos.type))

@@ -53,6 +53,10 @@ CASES = {
     "skipfetch": ("skipfetch", "query ($full: Boolean!) { item { id detail @include(if: $full) "
                              "... @skip(if: $full) { owner { name } } } }"),
     "diamond": ("diamond", "{ order { cost } user { name manager { title } } }"),
+    "compositekey-union": ("compositekey", "{ search { ... on Product { id name category { title details } } "
+                                           "... on Article { headline } } }"),
+    "compositekey-interface": ("compositekey", "{ search { ... on Node { id ... on Product { category { details } } "
+                                               "} } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
