@@ -92,6 +92,14 @@ YAML file (every key optional)::
       max_cost: 5000
       default_list_size: 10     # size of a list field without @listSize
       expose: false             # extensions.cost (estimated, actual, result) in every response
+    subscriptions:              # client subscription protocols on /graphql (gateway/http/streams.py); 0 = off
+      init_timeout: 10          # seconds a WebSocket has to send connection_init (close 4408)
+      max_per_connection: 100   # active subscriptions per WebSocket (SUBSCRIPTION_LIMIT_REACHED)
+      max_frame_bytes: 262144   # largest WebSocket message a client may send (close 1009)
+      heartbeat_interval: 5     # seconds between SSE comments / multipart {} parts while idle
+      ping_interval: 15         # seconds between graphql-transport-ws pings the gateway sends
+      send_timeout: 10          # seconds a client may leave a message unread before it is disconnected
+      max_connection_lifetime: 0   # seconds a subscription connection may stay open
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
@@ -109,7 +117,8 @@ none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``
 ``GATEWAY_RATE_LIMIT_WINDOW`` / ``_STANDARD`` / ``_PROFESSIONAL`` / ``_ENTERPRISE`` / ``_ANONYMOUS``,
 ``GATEWAY_REDIS_URL``, ``GATEWAY_AUTHORIZATION_MODE``, ``GATEWAY_AUTHORIZATION_DRY_RUN``,
 ``GATEWAY_CIRCUIT_BREAKER_<KEY>``, ``GATEWAY_RETRY_<KEY>``, ``GATEWAY_HEALTH_<KEY>``, ``GATEWAY_APQ_<KEY>``,
-``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>``, ``GATEWAY_DEMAND_CONTROL_<KEY>``
+``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>``, ``GATEWAY_DEMAND_CONTROL_<KEY>``,
+``GATEWAY_SUBSCRIPTIONS_<KEY>``
 (the YAML keys above, upper-cased),
 ``GATEWAY_DEDUP_QUERIES``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
@@ -264,6 +273,14 @@ class Settings:
     demand_control_max_cost: float = 5000.0
     demand_control_default_list_size: int = 10
     demand_control_expose: bool = False
+    # Subscriptions (YAML section ``subscriptions``; kinds in _SUBSCRIPTION_SETTINGS below; 0 turns one off).
+    subscriptions_init_timeout: float = 10.0
+    subscriptions_max_per_connection: int = 100
+    subscriptions_max_frame_bytes: int = 262_144
+    subscriptions_heartbeat_interval: float = 5.0
+    subscriptions_ping_interval: float = 15.0
+    subscriptions_send_timeout: float = 10.0
+    subscriptions_max_connection_lifetime: float = 0.0
 
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
@@ -418,6 +435,13 @@ def _coerce(name: str, value: Any) -> Any:
             return coerce_cost(name, value)
         if name in PERSISTED_SETTINGS:
             return coerce_persisted(name, value)
+        if name in _SUBSCRIPTION_SETTINGS:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            number = float(value) if _SUBSCRIPTION_SETTINGS[name] == "seconds" else int(value)
+            if number < 0:
+                raise SettingsError(f"{_key(name)}: must be 0 (off) or positive")
+            return number
     except SettingsError:
         raise
     except IssuerSettingError as exc:
@@ -427,6 +451,16 @@ def _coerce(name: str, value: Any) -> Any:
     return value
 
 
+# Subscription settings: flat name -> "seconds" (float) or "count" (int); both 0 (off) or positive.
+_SUBSCRIPTION_SETTINGS = {
+    "subscriptions_init_timeout": "seconds",
+    "subscriptions_max_per_connection": "count",
+    "subscriptions_max_frame_bytes": "count",
+    "subscriptions_heartbeat_interval": "seconds",
+    "subscriptions_ping_interval": "seconds",
+    "subscriptions_send_timeout": "seconds",
+    "subscriptions_max_connection_lifetime": "seconds",
+}
 _AUTH_SECONDS = ("auth_jwks_poll_interval", "auth_jwks_min_refresh_interval", "auth_context_ttl", "rate_limit_window")
 _RATE_LIMIT_COUNTS = tuple(f"rate_limit_{c}" for c in (*TENANT_CLASSES, "anonymous"))
 # Flat setting name -> the key a user writes in the YAML file (error messages name that one).
@@ -443,6 +477,7 @@ _SECTION_KEYS = {
     **RESILIENCE_KEYS,
     **PERSISTED_KEYS,
     **COST_KEYS,
+    **{name: f"subscriptions.{name.removeprefix('subscriptions_')}" for name in _SUBSCRIPTION_SETTINGS},
 }
 
 
@@ -474,7 +509,8 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
     values = dict(raw)
     for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_"),
-                            *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS, *COST_SECTIONS):
+                            *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS, *COST_SECTIONS,
+                            ("subscriptions", "subscriptions_")):
         entries = values.pop(section, None) or {}
         if not isinstance(entries, dict):
             raise SettingsError(f"config file {path}: {section} must be a mapping")
@@ -544,6 +580,7 @@ _ENV_KEYS = {
     **RESILIENCE_ENV,
     **PERSISTED_ENV,
     **COST_ENV,
+    **{f"GATEWAY_{name.upper()}": name for name in _SUBSCRIPTION_SETTINGS},
 }
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}

@@ -85,6 +85,8 @@ class Authenticated:
     tenant_header: str | None = None
     rate_key: str = ""
     tenant_class: str | None = None
+    # the token's exp (seconds since the epoch); None for anonymous callers. Subscriptions end there.
+    expires_at: int | None = None
 
     @property
     def acting_as_platform_admin(self) -> bool:
@@ -221,7 +223,12 @@ def _from_claims(verified: VerifiedToken, tenant: str | None) -> Authenticated:
     principal = Principal(
         authenticated=True, scopes=verified.scopes, user_id=verified.subject, tenant_id=verified.tenant_id
     )
-    return Authenticated(principal, tenant_header=tenant, rate_key=_rate_key(verified.tenant_id, verified.subject))
+    return Authenticated(
+        principal,
+        tenant_header=tenant,
+        rate_key=_rate_key(verified.tenant_id, verified.subject),
+        expires_at=verified.expires_at,
+    )
 
 
 def _from_context(context: CallerContext, tenant: str | None) -> Authenticated:
@@ -238,6 +245,7 @@ def _from_context(context: CallerContext, tenant: str | None) -> Authenticated:
         tenant_header=tenant,
         rate_key=_rate_key(context.tenant_id, context.user_id),
         tenant_class=context.tenant_class,
+        expires_at=context.expires_at,
     )
 
 

@@ -16,17 +16,31 @@ import orjson
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
+from gateway.http.multipart import MultipartFraming
 from gateway.http.negotiation import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
     is_json_content_type,
     negotiate_response_type,
 )
+from gateway.http.sse import SseFraming
 from gateway.http.state import GatewayState
+from gateway.http.streams import (
+    MULTIPART_PROTOCOL,
+    SSE_PROTOCOL,
+    SUBSCRIPTIONS_ELSEWHERE,
+    HttpStreams,
+    StreamCall,
+    StreamDeps,
+    StreamLimits,
+    SubscriptionService,
+    negotiate_stream,
+)
+from gateway.http.ws import GraphQLWebSocket
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem, persisted_from_settings
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings
@@ -80,6 +94,7 @@ class GraphQLEndpoint:
         # x-forwarded-for is always the client address the edge saw, never the client's own header
         self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS - {FORWARDED_FOR_HEADER}
         self._takes_principal: dict[type, bool] = {}
+        self.streams: HttpStreams | None = None  # graphql-sse and multipart subscriptions (set by create_app)
 
     async def aclose(self) -> None:
         """Release what the endpoint holds (the APQ store's Redis connections)."""
@@ -97,7 +112,8 @@ class GraphQLEndpoint:
 
     async def _answer(self, request: Request, request_id: str, observed: Observation) -> Response:
         id_header = {REQUEST_ID_HEADER: request_id}
-        media_type = negotiate_response_type(request.headers.get("accept"))
+        stream = negotiate_stream(request.headers.get("accept")) if self.streams is not None else None
+        media_type = APPLICATION_JSON if stream else negotiate_response_type(request.headers.get("accept"))
         try:
             if media_type is None:
                 raise RequestProblem(
@@ -105,7 +121,7 @@ class GraphQLEndpoint:
                     "NOT_ACCEPTABLE",
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 )
-            return await self._handle(request, request_id, media_type, observed)
+            return await self._handle(request, request_id, media_type, observed, stream)
         except EdgeRejection as problem:
             observed.refused(problem.code, problem.status, by_auth=not isinstance(problem, RequestProblem))
             return _json(
@@ -125,7 +141,9 @@ class GraphQLEndpoint:
                 id_header,
             )
 
-    async def _handle(self, request: Request, request_id: str, media_type: str, observed: Observation) -> Response:
+    async def _handle(
+        self, request: Request, request_id: str, media_type: str, observed: Observation, stream: str | None = None
+    ) -> Response:
         method = request.method
         if method not in ("GET", "POST"):
             raise RequestProblem(
@@ -148,6 +166,8 @@ class GraphQLEndpoint:
                 return await self._batch(decoded, call, observed)
             await self._auth.check_rate(who)
             incoming = _incoming(decoded)
+        if stream is not None and self.streams is not None:  # gateway/http/streams.py
+            return await self.streams.respond(stream, StreamCall(incoming, request, request_id, runtime, who, client))
         body, status = await self._one(incoming, _Call(request, request_id, media_type, runtime, who, client), observed)
         return _json(body, status, media_type, {REQUEST_ID_HEADER: request_id})
 
@@ -219,7 +239,12 @@ class GraphQLEndpoint:
         if observed is not None:
             observed.executed(outcome, codes)
         audit(call.who, call.request_id, outcome.operation_type, operation_name, codes)
-        if method == "GET" and outcome.operation_type in ("mutation", "subscription"):
+        if outcome.operation_type == "subscription" and outcome.request_error:
+            # plain JSON cannot carry a stream: name the protocols that can (same code, nothing ran)
+            return _error_body(SUBSCRIPTIONS_ELSEWHERE, "OPERATION_NOT_ALLOWED"), (
+                200 if call.media_type == APPLICATION_JSON else 400
+            )
+        if method == "GET" and outcome.operation_type == "mutation":
             raise RequestProblem(
                 405,
                 "METHOD_NOT_ALLOWED",
@@ -232,6 +257,17 @@ class GraphQLEndpoint:
             # graphql-response+json clients get 400 when the operation never ran.
             status = 400
         return outcome.to_response(), status
+
+    async def run_one(
+        self, incoming: Incoming, request: Request, request_id: str, runtime: Runtime, who: Authenticated, client: str
+    ) -> dict[str, Any]:
+        """One query or mutation for the subscription protocols (WebSocket, SSE, multipart): its result."""
+        try:
+            call = _Call(request, request_id, APPLICATION_JSON, runtime, who, client)
+            body, _ = await self._one(incoming, call, None)
+        except EdgeRejection as problem:
+            return _error_body(problem.message, problem.code, **problem.extensions)
+        return body
 
     def _takes_principal_of(self, runtime: Runtime) -> bool:
         """Whether ``runtime.execute`` accepts ``principal`` (asked once per runtime class)."""
@@ -439,6 +475,7 @@ def create_app(
     auth: AuthStage | None = None,
     subgraph_health: SubgraphHealth | None = None,
     telemetry: Telemetry | None = None,
+    subscriptions: SubscriptionService | None = None,
 ) -> Starlette:
     """The gateway's ASGI application.
 
@@ -448,7 +485,8 @@ def create_app(
     ``auth`` authenticates and rate-limits requests (default: one built from ``settings``);
     ``subgraph_health`` judges subgraphs for ``/health/ready`` (default: circuit states, reported only);
     ``telemetry`` holds the app's metrics registry (``/metrics``) and tracing (default: from ``settings``
-    and the ``OTEL_*`` variables).
+    and the ``OTEL_*`` variables); ``subscriptions`` serves subscriptions (default: a
+    :class:`gateway.subscriptions.Subscriptions` on ``state`` and ``transport``, closed at shutdown).
     """
     auth = auth or AuthStage(settings)
     # Bound methods, not callable instances: Starlette treats an instance as a raw ASGI app.
@@ -457,15 +495,25 @@ def create_app(
     telemetry = telemetry or Telemetry.from_settings(settings)
     telemetry.watch(lambda: state.current.runtime if state.current is not None else None, transport)
     endpoint = GraphQLEndpoint(settings, state, telemetry.instrument(transport), auth, telemetry)
+    if subscriptions is None:
+        from gateway.subscriptions import Subscriptions  # it imports the runtime, which this module need not
+
+        subscriptions = Subscriptions(settings, state, telemetry.instrument(transport), metrics=telemetry.metrics)
+    deps = StreamDeps(StreamLimits.from_settings(settings), subscriptions, endpoint._persisted,
+                      endpoint._forwarded_headers, endpoint.run_one, telemetry.metrics.subscription_connections)
+    endpoint.streams = HttpStreams(deps, {SSE_PROTOCOL: SseFraming(), MULTIPART_PROTOCOL: MultipartFraming()})
     routes = [
         Route("/graphql", endpoint.handle, methods=_ALL_METHODS),
+        WebSocketRoute("/graphql", GraphQLWebSocket(deps, state, auth).handle),
         Route("/metrics", telemetry.metrics_endpoint, methods=["GET"]),
         Route("/health", health, methods=["GET", "HEAD"]),
         Route("/health/live", health_endpoint.live, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),
     ]
     return Starlette(
-        routes=routes, exception_handlers={Exception: _unhandled}, lifespan=_closing(lifespan, endpoint.aclose)
+        routes=routes,
+        exception_handlers={Exception: _unhandled},
+        lifespan=_closing(_closing(lifespan, subscriptions.aclose), endpoint.aclose),
     )
 
 
