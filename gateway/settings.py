@@ -7,6 +7,8 @@ YAML file (every key optional)::
     host: 0.0.0.0
     port: 4000
     development: false          # enables the x-gateway-debug-plan request header
+    graphiql: null              # GraphiQL at GET /graphql for browsers; null: on in development or DPP_ENV=development
+    graphiql_assets: null       # its installed npm bundle (make install); null: <venv>/share/graphiql
     max_body_bytes: 1048576
     poll_interval: 2.0          # seconds between supergraph file checks; 0 disables hot reload
     default_timeout: 30.0       # seconds, per subgraph request, unless the subgraph sets its own
@@ -102,7 +104,8 @@ YAML file (every key optional)::
       max_connection_lifetime: 0   # seconds a subscription connection may stay open
 
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
-``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``,
+``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``, ``GATEWAY_GRAPHIQL``,
+``GATEWAY_GRAPHIQL_ASSETS``, ``DPP_ENV`` (``development`` turns GraphiQL on unless it is set),
 ``GATEWAY_MAX_BODY_BYTES``, ``GATEWAY_POLL_INTERVAL``, ``GATEWAY_DEFAULT_TIMEOUT``,
 ``GATEWAY_MAX_CONNECTIONS``, ``GATEWAY_FORWARD_HEADERS`` (comma separated),
 ``GATEWAY_LOG_LEVEL``, ``GATEWAY_SHUTDOWN_TIMEOUT``, ``GATEWAY_HEADER_TIMEOUT``, ``GATEWAY_BODY_TIMEOUT``,
@@ -186,6 +189,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 4000
     development: bool = False
+    # GraphiQL for browsers (gateway/http/graphiql.py): None follows ``development`` (``load`` turns it on
+    # for DPP_ENV=development); its assets directory (None: <sys.prefix>/share/graphiql, where make install puts it).
+    graphiql: bool | None = None
+    graphiql_assets: Path | None = None
     max_body_bytes: int = 1_048_576
     poll_interval: float = 2.0
     default_timeout: float = 30.0
@@ -282,6 +289,11 @@ class Settings:
     subscriptions_send_timeout: float = 10.0
     subscriptions_max_connection_lifetime: float = 0.0
 
+    @property
+    def graphiql_enabled(self) -> bool:
+        """Whether GET /graphql serves GraphiQL to browsers (``graphiql``, or else ``development``)."""
+        return self.development if self.graphiql is None else self.graphiql
+
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
         return self.subgraph_timeouts.get(subgraph, self.default_timeout)
@@ -311,6 +323,10 @@ class Settings:
                     values[key] = {**values.get(key, {}), **value}
                 else:
                     values[key] = value
+        env = os.environ if environ is None else environ
+        dpp_env = env.get("DPP_ENV", "").strip().lower()
+        if _coerce("graphiql", values.get("graphiql")) is None and dpp_env == "development":
+            values["graphiql"] = True  # make run: GraphiQL on unless configured otherwise
         return cls.from_mapping(values)
 
     @classmethod
@@ -376,8 +392,10 @@ _LIMIT_SETTINGS = (
 
 def _coerce(name: str, value: Any) -> Any:
     try:
-        if name == "supergraph":
+        if name in ("supergraph", "graphiql_assets"):
             return None if value in (None, "") else Path(value)
+        if name == "graphiql":
+            return None if value is None or str(value).strip().lower() in ("", "auto") else _bool(value)
         if name in ("port", "max_body_bytes", "max_connections", "max_header_bytes", "max_client_connections") \
                 or name in _LIMIT_SETTINGS:
             if isinstance(value, bool):
@@ -537,7 +555,7 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         values["subgraph_urls"] = urls
     if timeouts:
         values["subgraph_timeouts"] = timeouts
-    for name in ("supergraph", "trusted_documents_manifest"):
+    for name in ("supergraph", "trusted_documents_manifest", "graphiql_assets"):
         given = values.get(name)
         if isinstance(given, str) and given and not Path(given).is_absolute():
             values[name] = path.parent / given
@@ -549,6 +567,8 @@ _ENV_KEYS = {
     "GATEWAY_HOST": "host",
     "GATEWAY_PORT": "port",
     "GATEWAY_DEVELOPMENT": "development",
+    "GATEWAY_GRAPHIQL": "graphiql",
+    "GATEWAY_GRAPHIQL_ASSETS": "graphiql_assets",
     "GATEWAY_MAX_BODY_BYTES": "max_body_bytes",
     "GATEWAY_POLL_INTERVAL": "poll_interval",
     "GATEWAY_DEFAULT_TIMEOUT": "default_timeout",

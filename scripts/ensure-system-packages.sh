@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite runs for real (PostgreSQL, Redis) when
+# Installs the Debian packages the test suite runs for real (PostgreSQL, Redis, Chromium) when
 # they are missing. Needs root (or sudo) only when something is actually missing.
 set -euo pipefail
 
@@ -8,6 +8,10 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v runuser >/dev/null 2>&1 || need+=(util-linux)
+# make bench and make bench-dpp drive the servers with wrk.
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+# GraphiQL's browser test (tests/browser) drives Debian's Chromium headless.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
 from gateway.http.multipart import MultipartFraming
+from gateway.http.graphiql import GraphiQL
 from gateway.http.negotiation import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
@@ -502,8 +503,10 @@ def create_app(
     deps = StreamDeps(StreamLimits.from_settings(settings), subscriptions, endpoint._persisted,
                       endpoint._forwarded_headers, endpoint.run_one, telemetry.metrics.subscription_connections)
     endpoint.streams = HttpStreams(deps, {SSE_PROTOCOL: SseFraming(), MULTIPART_PROTOCOL: MultipartFraming()})
+    graphiql = GraphiQL.from_settings(settings)  # browsers' GET /graphql (Accept: text/html), when on
     routes = [
-        Route("/graphql", endpoint.handle, methods=_ALL_METHODS),
+        Route("/graphql", graphiql.page_or(endpoint.handle), methods=_ALL_METHODS),
+        *graphiql.routes,
         WebSocketRoute("/graphql", GraphQLWebSocket(deps, state, auth).handle),
         Route("/metrics", telemetry.metrics_endpoint, methods=["GET"]),
         Route("/health", health, methods=["GET", "HEAD"]),
