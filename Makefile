@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint schema compose bench bench-authz bench-telemetry bench-subscriptions lock clean services
+.PHONY: install run test test-fast lint schema compose bench bench-authz bench-telemetry bench-subscriptions bench-dpp lock clean services
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -60,6 +60,14 @@ bench-telemetry: install
 ## rate, through the Python gateway and Hive Gateway (Node) side by side (bench/subscriptions/run.py).
 bench-subscriptions: install
 	bash bench/subscriptions/run.sh
+
+## The whole DPP stack as its users use it (bench/dpp/run.py): four subgraphs and the gateway, one
+## process each, on SQLite and on PostgreSQL, 10,000 products and passports; QR path, dashboard,
+## catalog listing, mutation mix, { __typename }. BENCH_DPP_ARGS passes options, e.g.
+## BENCH_DPP_ARGS="--before-rev 0e31274" to measure that commit side by side (--help lists them).
+bench-dpp: install
+	bash scripts/ensure-system-packages.sh
+	$(PY) bench/dpp/run.py $(BENCH_DPP_ARGS)
 
 ## Regenerate the lock files (needs uv: pip install uv): the full one for development and CI, and
 ## the runtime-only one the Docker image installs.

@@ -1,0 +1,161 @@
+"""One measured workload of ``make bench-dpp``: wrk (or the mutation client), CPU from /proc, SQL from /metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Measurement:
+    """One workload against one stack."""
+
+    requests: int
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int = 0  # non-2xx answers, socket errors and GraphQL errors
+    note: str = ""
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # process -> CPU ms per request
+    sql: dict[str, float] = field(default_factory=dict)  # subgraph -> SQL statements per request
+
+    @property
+    def cpu_total(self) -> float:
+        return sum(self.cpu_ms.values())
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """User + system CPU seconds of ``pid`` (and, if asked, of its live children) so far."""
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if children:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                child = _stat(int(entry))
+                if child is not None and child[1] == str(pid):
+                    total += cpu_seconds(int(entry))
+    return total
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
+    if match is None:
+        raise ValueError(f"cannot read wrk latency {text!r}")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+@dataclass(frozen=True)
+class Load:
+    """How hard and how long: wrk connections and threads, seconds, Zipf exponent."""
+
+    connections: int = 8
+    threads: int = 1
+    duration: float = 8.0
+    warmup: float = 2.0
+    zipf: float = 1.0
+    mutation_concurrency: int = 4
+
+
+def run_wrk(url: str, bodies: Path, load: Load, duration: float, *, zipf: bool, token: str = "") -> Measurement:
+    """wrk with ``workload.lua`` over the bodies in ``bodies``."""
+    env = {
+        **os.environ,
+        "BENCH_BODIES": str(bodies),
+        "BENCH_ZIPF": str(load.zipf if zipf else 0),
+        "BENCH_TOKEN": token,
+    }
+    command = [
+        "wrk",
+        f"-t{load.threads}",
+        f"-c{load.connections}",
+        f"-d{max(1, round(duration))}s",
+        "--timeout",
+        "30s",
+        "--latency",
+        "-s",
+        str(HERE / "workload.lua"),
+        url,
+    ]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
+    total = re.search(r"(\d+) requests in", out)
+    if rps is None or p50 is None or p99 is None or total is None:
+        raise SystemExit(f"bench-dpp: cannot read wrk output:\n{out}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    graphql = re.search(r"GraphQL errors: (\d+)", out)
+    errors = (int(non_2xx[1]) if non_2xx else 0) + (int(graphql[1]) if graphql else 0)
+    errors += sum(int(n) for n in sockets.groups()) if sockets else 0
+    return Measurement(int(total[1]), float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors)
+
+
+def run_mutations(url: str, token: str, load: Load, duration: float, mix: Mapping[str, str]) -> Measurement:
+    """The mutation mix (``mutate.py``) in a process of its own."""
+    command = [sys.executable, str(HERE / "mutate.py"), "--url", url, "--token", token]
+    command += ["--duration", str(duration), "--concurrency", str(load.mutation_concurrency)]
+    for key, value in mix.items():
+        command += [f"--{key}", value]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    note = f"first error: {result['first_error']}" if result.get("first_error") else ""
+    return Measurement(
+        result["requests"], result["requests_per_second"], result["p50_ms"], result["p99_ms"], result["errors"], note
+    )
+
+
+def measured(
+    drive: Callable[[], Measurement],
+    pids: Mapping[str, int],
+    statements: Callable[[], dict[str, float]],
+    *,
+    children: frozenset[str] = frozenset(),
+    profile: tuple[Path, str] | None = None,
+) -> Measurement:
+    """Run ``drive`` and attach the CPU each process in ``pids`` spent and the statements run, per request.
+
+    ``children``: processes whose live children count too (PostgreSQL's backends). ``profile``:
+    (profile directory, workload name): the processes profile this run only (``launch.py``'s hook).
+    """
+    if profile is not None:
+        (profile[0] / ".workload").write_text(profile[1])
+        for name, pid in pids.items():
+            if name not in children:
+                os.kill(pid, signal.SIGUSR1)
+    sql_before = statements()
+    cpu_before = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
+    m = drive()
+    cpu_after = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
+    sql_after = statements()
+    if profile is not None:
+        for name, pid in pids.items():
+            if name not in children:
+                os.kill(pid, signal.SIGUSR2)
+        time.sleep(0.5)  # the processes write their profiles
+    if m.requests:
+        m.cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / m.requests for name in pids}
+        m.sql = {name: (sql_after[name] - sql_before.get(name, 0.0)) / m.requests for name in sql_after}
+    return m

@@ -1,0 +1,54 @@
+"""The tables ``make bench-dpp`` prints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from measure import Measurement
+
+PROCESSES = ("gateway", "identity", "catalog", "templates", "passport", "postgres")
+SHORT = {"gateway": "gw", "identity": "id", "catalog": "cat", "templates": "tpl", "passport": "pp", "postgres": "pg"}
+
+
+def _cpu(m: Measurement, name: str) -> str:
+    return f"{m.cpu_ms[name]:.2f}" if name in m.cpu_ms else "-"
+
+
+def _sql(m: Measurement) -> str:
+    total = sum(m.sql.values())
+    parts = " ".join(f"{SHORT[k]}{v:.1f}" for k, v in m.sql.items() if v >= 0.05)
+    return f"{total:.1f}" + (f" ({parts})" if parts and len([v for v in m.sql.values() if v >= 0.05]) > 1 else "")
+
+
+def print_table(title: str, results: Mapping[str, Measurement]) -> None:
+    """One stack's table: a row per workload."""
+    processes = [p for p in PROCESSES if any(p in m.cpu_ms for m in results.values())]
+    print(f"\n{title}")
+    head = f"{'workload':<18} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'err':>4} |"
+    head += "".join(f" {p[:9]:>9}" for p in processes) + f" {'total':>7} | SQL/req"
+    print(head)
+    print(f"{'':<18} {'':>8} {'':>8} {'':>8} {'':>4} | CPU ms per request" + " " * 10 + "|")
+    for name, m in results.items():
+        row = f"{name:<18} {m.requests_per_second:>8.1f} {m.p50_ms:>8.1f} {m.p99_ms:>8.1f} {m.errors:>4} |"
+        row += "".join(f" {_cpu(m, p):>9}" for p in processes) + f" {m.cpu_total:>7.2f} | {_sql(m)}"
+        print(row)
+
+
+def print_ratios(title: str, before: Mapping[str, Measurement], after: Mapping[str, Measurement]) -> None:
+    """after/before per workload: throughput, latency and CPU per request (of the whole stack)."""
+    print(f"\n{title}")
+    print(
+        f"{'workload':<18} {'req/s':>8} {'p50':>8} {'p99':>8} {'CPU/req':>8}   (req/s: higher is better; others lower)"
+    )
+    for name, a in after.items():
+        b = before.get(name)
+        if b is None:
+            continue
+
+        def ratio(x: float, y: float) -> str:
+            return f"{x / y:.2f}x" if y else "-"
+
+        print(
+            f"{name:<18} {ratio(a.requests_per_second, b.requests_per_second):>8} {ratio(a.p50_ms, b.p50_ms):>8} "
+            f"{ratio(a.p99_ms, b.p99_ms):>8} {ratio(a.cpu_total, b.cpu_total):>8}"
+        )

@@ -1,0 +1,209 @@
+"""``make bench-dpp``: the real DPP stack measured as its users use it.
+
+Starts PostgreSQL (a throwaway cluster, as the tests do) and/or uses SQLite files, seeds
+``--products`` products and one passport each (most of them published) across the demo
+tenants, starts the four subgraphs and the gateway as one uvicorn process each, and drives
+each workload (``workloads.py``) with wrk (the mutation mix with ``mutate.py``, whose requests
+depend on each other's answers). Prints, per workload, requests/s, p50/p99 latency, the CPU
+milliseconds each process spent per request (user + system from /proc; ``postgres`` sums the
+server's backends) and the SQL statements per request (the subgraphs' ``/metrics`` counters).
+
+``--tree PATH`` (or ``--before-rev REV``, cloned into the work directory) also runs the stack of
+another checkout, side by side: per workload the other checkout is measured first, then this one,
+back to back on the same machine, each on databases of its own seeded by its own code; then the
+ratios. ``--profile DIR`` writes a cProfile file per process and workload.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path[:0] = [str(HERE), str(ROOT)]
+
+from measure import Load, Measurement, measured, run_mutations, run_wrk  # noqa: E402
+from report import print_ratios, print_table  # noqa: E402
+from stack import SERVICES, BenchStack, running  # noqa: E402
+from workloads import WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
+
+from tests.support.postgres import PostgresServer  # noqa: E402
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench/dpp/run.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default="both")
+    parser.add_argument("--products", type=int, default=10_000, help="bulk products, one passport each")
+    parser.add_argument("--duration", type=float, default=8.0, help="measured seconds per workload and stack")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds before each measurement")
+    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of the QR path's uuid popularity")
+    parser.add_argument("--mutation-concurrency", type=int, default=4, help="concurrent mutation chains")
+    parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS), help="comma separated")
+    parser.add_argument("--tree", type=Path, help="another checkout to measure side by side (the 'before')")
+    parser.add_argument("--before-rev", help="clone this revision of this repository as --tree")
+    parser.add_argument("--profile", type=Path, help="write cProfile files per process and workload here")
+    parser.add_argument("--workdir", type=Path, default=HERE.parent / ".out" / "dpp", help="logs, data, bodies")
+    return parser
+
+
+def _clone(rev: str, workdir: Path) -> Path:
+    """A clone of this repository at ``rev`` (kept between runs)."""
+    target = workdir / "trees" / rev
+    if not (target / ".git").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["git", "clone", "--quiet", "--no-checkout", str(ROOT), str(target)], check=True)
+        subprocess.run(["git", "-C", str(target), "checkout", "--quiet", rev], check=True)
+    return target
+
+
+def _describe(tree: Path) -> str:
+    done = subprocess.run(["git", "-C", str(tree), "log", "-1", "--format=%h"], capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "-C", str(tree), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return (done.stdout.strip() or "?") + ("+changes" if dirty.stdout.strip() else "")
+
+
+def _measure(
+    workload: Workload,
+    stack: BenchStack,
+    load: Load,
+    bodies: dict[str, Path],
+    extra_pids: dict[str, int],
+    profile: Path | None,
+) -> Measurement:
+    target = stack.gateway if workload.target == "gateway" else stack.url(workload.target)
+    token = stack.token if workload.signed_in else ""
+
+    def drive(seconds: float) -> Measurement:
+        if workload.mutations:
+            return run_mutations(stack.gateway, stack.token, load, seconds, mutation_mix())
+        return run_wrk(target, bodies[workload.name], load, seconds, zipf=workload.zipf, token=token)
+
+    if load.warmup > 0:
+        drive(load.warmup)
+    return measured(
+        lambda: drive(load.duration),
+        {**stack.pids(), **extra_pids},
+        stack.statements,
+        children=frozenset(extra_pids),
+        profile=(profile, workload.name) if profile is not None else None,
+    )
+
+
+def run_backend(
+    db: str, stacks: list[BenchStack], args: argparse.Namespace, load: Load, postgres: PostgresServer | None
+) -> dict[str, dict[str, Measurement]]:
+    """Seed, start and measure every stack on ``db``; label -> workload -> measurement."""
+    workloads = [w for w in WORKLOADS if w.name in args.workloads.split(",")]
+    extra = {}
+    if postgres is not None:
+        extra["postgres"] = int((postgres.data / "postmaster.pid").read_text().split()[0])
+    for stack in stacks:
+        started = time.monotonic()
+        seeded = stack.seed(args.products)
+        print(
+            f"{db}: seeded {stack.label}: {seeded['products']:,} products, {seeded['passports']:,} passports, "
+            f"{len(seeded['published_uuids']):,} published ({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
+    bodies_dir = args.workdir / db / "bodies"
+    bodies_dir.mkdir(parents=True, exist_ok=True)
+    uuids = stacks[-1].seeded["published_uuids"]
+    bodies = {w.name: write_bodies(w, bodies_dir, uuids) for w in workloads if not w.mutations}
+    results: dict[str, dict[str, Measurement]] = {s.label: {} for s in stacks}
+    with contextlib.ExitStack() as running_stacks:
+        for stack in stacks:
+            running_stacks.enter_context(running(stack))
+        print(f"{db}: {len(stacks)} stack(s) up ({len(SERVICES) + 1} processes each); measuring", flush=True)
+        for workload in workloads:
+            for stack in stacks:
+                m = _measure(workload, stack, load, bodies, extra, stack.profile_dir)
+                results[stack.label][workload.name] = m
+                print(
+                    f"  {db} {stack.label:<7} {workload.name:<18} {m.requests_per_second:9.1f} req/s "
+                    f"p99 {m.p99_ms:7.1f} ms  errors {m.errors}",
+                    flush=True,
+                )
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if shutil.which("wrk") is None:
+        raise SystemExit("bench-dpp: wrk is missing (scripts/ensure-system-packages.sh installs it)")
+    load = Load(args.connections, args.threads, args.duration, args.warmup, args.zipf, args.mutation_concurrency)
+    args.workdir = args.workdir.resolve()
+    shutil.rmtree(args.workdir / "run", ignore_errors=True)
+    trees: list[tuple[str, Path]] = []
+    before = args.tree.resolve() if args.tree else (_clone(args.before_rev, args.workdir) if args.before_rev else None)
+    if before is not None:
+        trees.append(("before", before))
+    trees.append(("after" if before is not None else "this", ROOT))
+    backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    started = time.monotonic()
+    all_results: dict[str, dict[str, dict[str, Measurement]]] = {}
+    postgres: PostgresServer | None = None
+    try:
+        for db in backends:
+            if db == "postgres" and postgres is None:
+                postgres = PostgresServer().start()
+            stacks = []
+            for label, tree in trees:
+                workdir = args.workdir / "run" / db / label
+                if db == "postgres":
+                    assert postgres is not None
+                    databases = {name: postgres.create_database(f"{label}_{name}") for name in SERVICES}
+                else:
+                    databases = {name: f"sqlite+aiosqlite:///{workdir / 'data' / (name + '.db')}" for name in SERVICES}
+                profile = args.profile.resolve() / db / label if args.profile else None
+                if profile is not None:
+                    profile.mkdir(parents=True, exist_ok=True)
+                stacks.append(BenchStack(label, tree, databases, workdir, profile))
+            all_results[db] = run_backend(db, stacks, args, load, postgres if db == "postgres" else None)
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    print(
+        f"\nmake bench-dpp: {args.products:,} bulk products and passports; wrk {load.threads} thread(s), "
+        f"{load.connections} connections, {load.duration:g} s per workload after {load.warmup:g} s warm-up; "
+        f"mutation mix {load.mutation_concurrency} chains; {sys.platform} with {_cpus()} CPUs shared by "
+        f"everything (a loaded machine: compare ratios from one run, not absolute numbers across runs)"
+    )
+    for db, results in all_results.items():
+        for label, tree in trees:
+            print_table(f"{db}, {label} ({_describe(tree)})", results[label])
+        if before is not None:
+            print_ratios(f"{db}: after / before", results["before"], results["after"])
+    if args.profile:
+        print(
+            f"\nprofiles: {args.profile.resolve()}/<db>/<stack>/<workload>/<process>.prof "
+            f"(python -m pstats FILE, then: sort tottime, stats 30)"
+        )
+    print(f"\ntook {time.monotonic() - started:.0f} s; logs in {args.workdir / 'run'}")
+    failed = [
+        (db, label, w) for db, r in all_results.items() for label, ms in r.items() for w, m in ms.items() if m.errors
+    ]
+    for db, label, w in failed:
+        print(
+            f"bench-dpp: {db} {label} {w}: {all_results[db][label][w].errors} errors {all_results[db][label][w].note}"
+        )
+    return 1 if failed else 0
+
+
+def _cpus() -> int:
+    return os.cpu_count() or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
