@@ -1,4 +1,4 @@
-"""The ASGI application of one subgraph: ``/graphql``, ``/metrics`` and ``/health``."""
+"""The ASGI application of one subgraph: ``/graphql`` (HTTP and WebSocket), ``/metrics`` and ``/health``."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from gateway.telemetry.tracing import Tracing
-from subgraphs.common.graphql import SubgraphGraphQL
 from subgraphs.common.service import ServiceDefinition, ServiceRuntime
 from subgraphs.common.settings import Settings
+from subgraphs.common.subscriptions import SubscriptionGraphQL
 from subgraphs.common.tracing import trace_statements, traced
 
 
@@ -26,7 +26,7 @@ def create_app(
     """
     settings = settings or Settings.from_env(definition.name)
     runtime = ServiceRuntime.create(definition, settings)
-    graphql = SubgraphGraphQL(runtime)
+    graphql = SubscriptionGraphQL(runtime)
     tracing = tracing or Tracing.from_environment(definition.name)
     if tracing is not None:
         trace_statements(runtime.database.engine, runtime.database.dialect)
@@ -46,6 +46,7 @@ def create_app(
     app = Starlette(
         routes=[
             Route("/graphql", traced(graphql, tracing, definition.name), methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # subscriptions: graphql-transport-ws (subgraphs.common.subscriptions)
             Route("/metrics", runtime.metrics.endpoint),
             Route("/health", health),
             *(definition.routes(runtime) if definition.routes is not None else ()),

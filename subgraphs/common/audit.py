@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from subgraphs.common.errors import DomainError, conflict_from
+from subgraphs.common.events import EventDraft, draft, publish_quietly
 from subgraphs.common.ids import new_id, utcnow
 from subgraphs.common.writes import begin_write
 
@@ -68,12 +69,18 @@ PLATFORM_ADMIN_ACT = "platform administrator acting in this tenant"
 
 
 class AuditRecord:
-    """What a mutation tells the audit trail while it runs (object id, before and after)."""
+    """What a mutation tells the audit trail while it runs (object id, before and after), and the events it stages."""
 
     def __init__(self, object_id: str | None = None) -> None:
         self.object_id = object_id
         self.before: Any = None
         self.after: Any = None
+        # Published by run_mutation after the commit; dropped with a rolled-back transaction.
+        self.events: list[EventDraft] = []
+
+    def emit(self, typename: str, key: str, kind: str, tenant_id: str | None, **attributes: object) -> None:
+        """Stage an event for subscriptions (``subgraphs.common.events``), published only once this commits."""
+        self.events.append(draft(typename, key, kind, tenant_id, **attributes))
 
 
 async def run_mutation(
@@ -91,7 +98,9 @@ async def run_mutation(
     On success the data and the audit entry commit together. On any failure the
     transaction rolls back completely and the failure is audited separately; the
     exception is re-raised for the GraphQL layer to report; a constraint violation
-    becomes a CONFLICT (:func:`subgraphs.common.errors.conflict_from`).
+    becomes a CONFLICT (:func:`subgraphs.common.errors.conflict_from`). The events ``work``
+    staged with :meth:`AuditRecord.emit` are published on the subgraph's bus after the commit
+    (``ctx.service.events``), so a rolled-back write never reaches a subscription.
 
     ``exclusive`` (the default) makes the transaction a writer from its first
     statement (:func:`subgraphs.common.writes.begin_write`), so the checks a mutation
@@ -136,6 +145,7 @@ async def run_mutation(
         raise
     finally:
         ctx.loaders.clear()
+    await publish_quietly(ctx.service.events, record.events)
     return result
 
 

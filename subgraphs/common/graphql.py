@@ -26,6 +26,7 @@ from subgraphs.common.errors import DomainError
 from subgraphs.common.ids import new_id
 from subgraphs.common.limits import SUBGRAPH_LIMITS, OperationLimitsExtension
 from subgraphs.common.service import ServiceRuntime
+from subgraphs.common.subscriptions_stream import describe_event
 from subgraphs.common.tracing import TraceOperation
 
 log = logging.getLogger("dpp.graphql")
@@ -52,6 +53,14 @@ class ShapeErrors(SchemaExtension):
         pre_errors = self.execution_context.pre_execution_errors
         if pre_errors:
             self.execution_context.pre_execution_errors = [self._shape(e) for e in pre_errors]
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result of a subscription stream: shaped as an operation's, with ``extensions.event``."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = [self._shape(error) for error in errors]
+        describe_event(result)
+        yield
 
     def _shape(self, error: GraphQLError) -> GraphQLError:
         original = error.original_error
@@ -130,12 +139,18 @@ class SubgraphSchema(strawberry.federation.Schema):
 
 
 def build_schema(
-    *, query: type, mutation: type | None = None, types: Iterable[type] = (), **kwargs: Any
+    *,
+    query: type,
+    mutation: type | None = None,
+    subscription: type | None = None,
+    types: Iterable[type] = (),
+    **kwargs: Any,
 ) -> SubgraphSchema:
     """A Federation v2 schema with the shared limits and error shaping."""
     return SubgraphSchema(
         query=query,
         mutation=mutation,
+        subscription=subscription,
         types=list(types),
         extensions=[
             ShapeErrors,

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from subgraphs.common.audit import AuditEntryBase
 from subgraphs.common.db import Database
+from subgraphs.common.events import EventBus, open_bus
 from subgraphs.common.metrics import Metrics
 from subgraphs.common.settings import Settings
 from subgraphs.common.tokens import SubgraphAuth
@@ -63,11 +64,15 @@ class ServiceRuntime:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Token verification and the caller-context source (built in __post_init__).
     auth: SubgraphAuth = field(init=False)
+    # Committed mutations' events for subscriptions (in-process, or Redis Streams with REDIS_URL).
+    events: EventBus = field(init=False)
 
     def __post_init__(self) -> None:
         factory = self.definition.context_source
         self.auth = SubgraphAuth(self.settings, (lambda: factory(self)) if factory is not None else None)
         self.closers.append(self.auth.aclose)
+        self.events = open_bus(self.settings)
+        self.closers.append(self.events.aclose)
 
     @classmethod
     def create(cls, definition: ServiceDefinition, settings: Settings) -> ServiceRuntime:

@@ -120,6 +120,11 @@ class Settings:
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_lockout_seconds: int = 900
+    # Subscriptions (subgraphs.common.events / subscriptions): events queued per subscriber before the
+    # oldest are dropped, entries kept in each Redis stream, seconds between re-checks of a subscriber's token.
+    subscription_queue_size: int = 100
+    events_stream_maxlen: int = 10_000
+    subscription_auth_recheck: float = 5.0
 
     @classmethod
     def from_env(cls, service: str) -> Settings:
@@ -161,6 +166,9 @@ class Settings:
             login_max_failures_per_account=int(_env("LOGIN_MAX_FAILURES_PER_ACCOUNT", "5")),
             login_max_failures_per_address=int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
             login_lockout_seconds=int(_env("LOGIN_LOCKOUT_SECONDS", "900")),
+            subscription_queue_size=int(_env("SUBSCRIPTION_QUEUE_SIZE", "100")),
+            events_stream_maxlen=int(_env("EVENTS_STREAM_MAXLEN", "10000")),
+            subscription_auth_recheck=float(_env("SUBSCRIPTION_AUTH_RECHECK", "5")),
         )
 
     @property

@@ -615,8 +615,33 @@ class Query:
 MutationWork = Callable[[AuditRecord], Awaitable[PassportRow]]
 
 
+# The event kind each mutation stages for subscriptions (subgraphs/passport/subscriptions.py).
+EVENT_KINDS = {
+    "createPassport": "created",
+    "setPassportValues": "updated",
+    "publishPassport": "published",
+    "revisePassport": "revised",
+    "revokePassport": "revoked",
+    "archivePassport": "archived",
+}
+
+
 async def _mutate(info: strawberry.Info, action: str, work: MutationWork, object_id: str | None = None) -> Passport:
-    row = await run_mutation(info.context, action=action, object_type="Passport", work=work, object_id=object_id)
+    async def staged(record: AuditRecord) -> PassportRow:
+        row = await work(record)
+        record.emit(
+            "Passport",
+            row.id,
+            EVENT_KINDS[action],
+            row.tenant_id,
+            status=row.status,
+            productId=row.product_id,
+            templateId=row.template_id,
+            uuid=row.uuid,
+        )
+        return row
+
+    row = await run_mutation(info.context, action=action, object_type="Passport", work=staged, object_id=object_id)
     return Passport.from_row(row)
 
 
@@ -751,4 +776,8 @@ class Mutation:
 
 def build() -> SubgraphSchema:
     """The passport subgraph's federation schema."""
-    return build_schema(query=Query, mutation=Mutation, types=[Passport, Product, Template, Tenant, User])
+    from subgraphs.passport.subscriptions import Subscription  # it imports this module's types
+
+    return build_schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Passport, Product, Template, Tenant, User]
+    )
