@@ -9,6 +9,10 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from gateway.composition.contracts import ContractFilter
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -19,6 +23,25 @@ def _build_parser() -> argparse.ArgumentParser:
     compose.add_argument("config", help="JSON list of {name,url,sdl} or a supergraph.yaml")
     compose.add_argument("output", nargs="?", help="where to write the supergraph")
     compose.add_argument("-o", "--output", dest="output_opt", help="where to write the supergraph")
+    _contract_arguments(compose)
+
+    check = sub.add_parser(
+        "check", help="compose and classify the changes against a running gateway or a supergraph file",
+        description="Exit status: 0 safe (or only dangerous changes), 1 breaking changes, "
+        "2 composition errors, 3 the baseline cannot be read.",
+    )
+    check.add_argument("config", help="JSON list of {name,url,sdl} or a supergraph.yaml")
+    against = check.add_mutually_exclusive_group(required=True)
+    against.add_argument("--supergraph", help="the supergraph file now served")
+    against.add_argument("--url", help="a running gateway's GraphQL endpoint (its schema.graphql or introspection)")
+    check.add_argument("--header", action="append", default=[], help="'Name: value' sent with --url (repeatable)")
+    _contract_arguments(check)
+
+    config = sub.add_parser("config", help="check the gateway configuration; --print shows it with sources")
+    config.add_argument("--config", help="YAML config file (default: GATEWAY_CONFIG)")
+    config.add_argument("--supergraph", help="as gateway serve --supergraph")
+    config.add_argument("--print", dest="print_", action="store_true",
+                        help="print every setting, its value and where it came from (default, file, environment)")
 
     schema = sub.add_parser("schema", help="schema utilities")
     schema_sub = schema.add_subparsers(dest="schema_command", required=True)
@@ -43,13 +66,46 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _contract_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--contract", metavar="NAME", help="filter the supergraph into this contract variant")
+    parser.add_argument("--include", action="append", default=[], metavar="TAG",
+                        help="keep only elements tagged TAG (repeatable, or comma separated)")
+    parser.add_argument("--exclude", action="append", default=[], metavar="TAG",
+                        help="hide elements tagged TAG (repeatable, or comma separated)")
+    parser.add_argument("--keep-unreachable-types", action="store_true",
+                        help="keep types no visible field reaches (hidden by default)")
+
+
+def _contract(args: argparse.Namespace) -> tuple[str, ContractFilter] | None:
+    from gateway.composition.contracts import ContractFilter
+
+    if args.contract is None:
+        if args.include or args.exclude:
+            raise SystemExit("gateway: --include/--exclude need --contract NAME")
+        return None
+
+    def tags(values: list[str]) -> frozenset[str]:
+        return frozenset(t.strip() for v in values for t in v.split(",") if t.strip())
+
+    return args.contract, ContractFilter(tags(args.include), tags(args.exclude), not args.keep_unreachable_types)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gateway`` console script."""
     args = _build_parser().parse_args(argv)
     if args.command == "compose":
         from gateway.composition.command import run_compose
 
-        return run_compose(args.config, args.output_opt or args.output)
+        return run_compose(args.config, args.output_opt or args.output, _contract(args))
+    if args.command == "check":
+        from gateway.check_command import run_check
+
+        return run_check(args.config, supergraph=args.supergraph, url=args.url, headers=args.header,
+                         contract=_contract(args))
+    if args.command == "config":
+        from gateway.config_command import run_config
+
+        return run_config(args.config, supergraph=args.supergraph, print_=args.print_)
     if args.command == "schema":
         from gateway.composition.diff_command import run_diff
 

@@ -39,6 +39,7 @@ from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
 from gateway.telemetry import Telemetry, configure_logging
 from gateway.transport import HTTPTransport
+from gateway.variants import ServedVariants
 
 logger = logging.getLogger("gateway.serve")
 
@@ -212,6 +213,9 @@ def build_app(
         raise SettingsError("supergraph: no supergraph file given (--supergraph, config or GATEWAY_SUPERGRAPH)")
     state = state or GatewayState()
     factory = runtime_factory or gateway_runtime_factory(settings)
+    # contract variants on their own paths, each with its watcher; introspection policies (gateway/variants.py)
+    variants = ServedVariants(settings, factory, on_install=settle_heap if freeze_heap else None)
+    factory = variants.main_factory
     owned_transport = transport is None
     the_transport: SubgraphTransport = transport or HTTPTransport.from_settings(settings)
     watcher = SupergraphWatcher(
@@ -232,6 +236,7 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         auth.log_configuration()
         await watcher.check()
+        await variants.start()
         task = asyncio.create_task(watcher.run(), name="supergraph-watcher")
         probes = asyncio.create_task(subgraph_health.run(subgraph_urls), name="subgraph-probes")
         try:
@@ -243,6 +248,7 @@ def build_app(
                 await task
             with contextlib.suppress(asyncio.CancelledError):
                 await probes
+            await variants.stop()
             if owned_transport and isinstance(the_transport, HTTPTransport):
                 await the_transport.aclose()
             await auth.aclose()
@@ -251,6 +257,8 @@ def build_app(
     app = create_app(settings, state, the_transport, lifespan=lifespan, auth=auth, subgraph_health=subgraph_health,
                      telemetry=telemetry)
     app.state.telemetry = telemetry  # the connection guards count their refusals here (gateway/http/guards.py)
+    app.state.variants = variants
+    variants.mount(app, state, the_transport, auth, telemetry)
     return app
 
 

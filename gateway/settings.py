@@ -103,6 +103,13 @@ YAML file (every key optional)::
       send_timeout: 10          # seconds a client may leave a message unread before it is disconnected
       max_connection_lifetime: 0   # seconds a subscription connection may stay open
 
+    introspection: on           # on the main /graphql: on | off | authenticated | auto (gateway/variants_config.py)
+    variants:                   # contract variants on their own paths (gateway compose --contract)
+      partner:
+        path: /partner/graphql  # default /<name>/graphql
+        supergraph: partner.graphql   # default <name>.graphql beside the main supergraph
+        introspection: auto     # on in development, else authenticated callers only
+
 Environment (``GATEWAY_CONFIG`` names the YAML file for ``gateway serve``):
 ``GATEWAY_SUPERGRAPH``, ``GATEWAY_HOST``, ``GATEWAY_PORT``, ``GATEWAY_DEVELOPMENT``, ``GATEWAY_GRAPHIQL``,
 ``GATEWAY_GRAPHIQL_ASSETS``, ``DPP_ENV`` (``development`` turns GraphiQL on unless it is set),
@@ -123,7 +130,8 @@ none), ``GATEWAY_OIDC_TENANT_FROM_ISSUER`` and ``GATEWAY_OIDC_ROLES_CLAIM``), ``
 ``GATEWAY_TRUSTED_DOCUMENTS_<KEY>``, ``GATEWAY_BATCHING_<KEY>``, ``GATEWAY_DEMAND_CONTROL_<KEY>``,
 ``GATEWAY_SUBSCRIPTIONS_<KEY>``
 (the YAML keys above, upper-cased),
-``GATEWAY_DEDUP_QUERIES``, and per subgraph
+``GATEWAY_DEDUP_QUERIES``, ``GATEWAY_INTROSPECTION``, ``GATEWAY_VARIANTS`` (names) and
+``GATEWAY_VARIANT_<NAME>_PATH`` / ``_SUPERGRAPH`` / ``_INTROSPECTION``, and per subgraph
 ``GATEWAY_SUBGRAPH_<NAME>_URL`` / ``GATEWAY_SUBGRAPH_<NAME>_TIMEOUT`` (``NAME`` is the
 subgraph name upper-cased; a name with ``-`` in it can only be set in the YAML file).
 """
@@ -165,6 +173,14 @@ from gateway.resilience.config import (
     RESILIENCE_SETTINGS,
     check_resilience,
     coerce_resilience,
+)
+from gateway.variants_config import (
+    VariantSettingError,
+    VariantSettings,
+    coerce_introspection,
+    coerce_variants,
+    variants_from_env,
+    variants_from_yaml,
 )
 from graphql_limits import DEFAULT_LIMITS
 from tokenauth.config import IssuerConfig
@@ -294,6 +310,10 @@ class Settings:
         """Whether GET /graphql serves GraphiQL to browsers (``graphiql``, or else ``development``)."""
         return self.development if self.graphiql is None else self.graphiql
 
+    # Contract variants on their own paths and who may introspect (gateway/variants_config.py).
+    introspection: str = "on"
+    variants: tuple[VariantSettings, ...] = ()
+
     def timeout_for(self, subgraph: str) -> float:
         """The request timeout, in seconds, for one subgraph."""
         return self.subgraph_timeouts.get(subgraph, self.default_timeout)
@@ -317,7 +337,7 @@ class Settings:
         layers.append({k: v for k, v in overrides.items() if v is not None})
         for layer in layers:
             for key, value in layer.items():
-                if key in ("subgraph_urls", "subgraph_timeouts") and isinstance(value, Mapping):
+                if key in ("subgraph_urls", "subgraph_timeouts", "variants") and isinstance(value, Mapping):
                     # Per-subgraph entries merge, so the environment can override one URL
                     # without repeating the file's others.
                     values[key] = {**values.get(key, {}), **value}
@@ -453,6 +473,10 @@ def _coerce(name: str, value: Any) -> Any:
             return coerce_cost(name, value)
         if name in PERSISTED_SETTINGS:
             return coerce_persisted(name, value)
+        if name == "introspection":
+            return coerce_introspection(value)
+        if name == "variants":
+            return coerce_variants(value)
         if name in _SUBSCRIPTION_SETTINGS:
             if isinstance(value, bool):
                 raise ValueError(value)
@@ -462,7 +486,7 @@ def _coerce(name: str, value: Any) -> Any:
             return number
     except SettingsError:
         raise
-    except IssuerSettingError as exc:
+    except (IssuerSettingError, VariantSettingError) as exc:
         raise SettingsError(str(exc)) from None
     except (TypeError, ValueError) as exc:
         raise SettingsError(f"{_key(name)}: cannot use {value!r}") from exc
@@ -525,7 +549,15 @@ def _from_yaml(path: Path) -> dict[str, Any]:
         return {}
     if not isinstance(raw, dict):
         raise SettingsError(f"config file {path}: expected a mapping at the top level")
+    from gateway.config_file import check_file_keys
+
+    check_file_keys(path, raw)  # unknown keys: named with their line and the closest known key
     values = dict(raw)
+    if "variants" in values:
+        try:
+            values["variants"] = variants_from_yaml(values["variants"], path.parent)
+        except VariantSettingError as exc:
+            raise SettingsError(f"config file {path}: {exc}") from None
     for section, prefix in (("auth", "auth_"), ("rate_limits", "rate_limit_"), ("authorization", "authorization_"),
                             *RESILIENCE_SECTIONS, *PERSISTED_SECTIONS, *COST_SECTIONS,
                             ("subscriptions", "subscriptions_")):
@@ -597,6 +629,7 @@ _ENV_KEYS = {
     "GATEWAY_REDIS_URL": "redis_url",
     "GATEWAY_AUTHORIZATION_MODE": "authorization_mode",
     "GATEWAY_AUTHORIZATION_DRY_RUN": "authorization_dry_run",
+    "GATEWAY_INTROSPECTION": "introspection",
     **RESILIENCE_ENV,
     **PERSISTED_ENV,
     **COST_ENV,
@@ -613,6 +646,9 @@ def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
         raise SettingsError(str(exc)) from None
     if issuers is not None:
         values["auth_issuers"] = issuers
+    variants = variants_from_env(environ)
+    if variants:
+        values["variants"] = variants
     urls: dict[str, str] = {}
     timeouts: dict[str, str] = {}
     for env_name, value in environ.items():
