@@ -22,7 +22,7 @@ from subgraphs.common.db import Database
 from subgraphs.common.migrations import upgrade
 from subgraphs.common.settings import SERVICE_NAMES, Settings, startup_refusals, startup_warnings
 from subgraphs.registry import load_definition
-from subgraphs.stack import AppSpec, Stack
+from subgraphs.stack import AppSpec, ProcessSpec, ProcessStack, Stack
 
 log = logging.getLogger("dpp")
 
@@ -107,16 +107,39 @@ def _gateway_spec() -> AppSpec | None:
     return AppSpec("gateway", build_app(settings), settings.host, settings.port, guarded)
 
 
+def _process_specs(with_gateway: bool) -> list[ProcessSpec]:
+    """``dpp-subgraph NAME --no-seed`` for each subgraph and ``gateway serve``, as docker-compose runs them."""
+    serve_subgraph = "import sys; from subgraphs.cli import subgraph_main; sys.exit(subgraph_main())"
+    specs = [ProcessSpec(name, [sys.executable, "-c", serve_subgraph, name, "--no-seed"]) for name in SERVICE_NAMES]
+    supergraph = Path(os.environ.get("GATEWAY_SUPERGRAPH", "schema/supergraph.graphql"))
+    if with_gateway and not supergraph.exists():
+        log.warning("%s not found (run make schema); serving the subgraphs only", supergraph)
+    elif with_gateway:
+        identity = Settings.from_env("identity")
+        trust = {
+            "GATEWAY_OIDC_ISSUERS": identity.issuer_url,
+            "GATEWAY_AUTH_CONTEXT_URL": f"{identity.identity_url}/auth/context",
+        }
+        command = [sys.executable, "-m", "gateway.cli", "serve", "--supergraph", str(supergraph)]
+        specs.append(ProcessSpec("gateway", command, {k: v for k, v in trust.items() if not os.environ.get(k)}))
+    return specs
+
+
 def stack_main(argv: Sequence[str] | None = None) -> int:
-    """``dpp-stack``: migrate, seed and serve the four subgraphs and the gateway in one process."""
+    """``dpp-stack``: migrate, seed and serve the four subgraphs and the gateway (one process, or one each)."""
     parser = argparse.ArgumentParser(prog="dpp-stack")
     parser.add_argument("--no-seed", action="store_true")
     parser.add_argument("--no-gateway", action="store_true")
+    parser.add_argument("--processes", action="store_true", help="one process per service, as docker-compose runs them")
     args = parser.parse_args(argv)
     all_settings = {name: Settings.from_env(name) for name in SERVICE_NAMES}
     level = all_settings["identity"].log_level
     _configure_logging(level, all_settings["identity"].log_format)
     check_environment(all_settings["identity"])
+    if args.processes:
+        for name, settings in all_settings.items():
+            prepare(name, settings, seed=_seed_enabled(settings) and not args.no_seed)
+        return ProcessStack(_process_specs(not args.no_gateway)).run()
     specs: list[AppSpec] = []
     for name, settings in all_settings.items():
         prepare(name, settings, seed=_seed_enabled(settings) and not args.no_seed)

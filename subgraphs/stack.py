@@ -1,7 +1,9 @@
-"""Run several ASGI apps in one process and stop them together.
+"""Run several ASGI apps in one process, or one process each, and stop them together.
 
 ``make run`` serves four subgraphs and the gateway; one event loop with one
 uvicorn server per app keeps that to a single process that Ctrl-C stops cleanly.
+``dpp-stack --processes`` runs each service in a process of its own instead, as
+docker-compose and Kubernetes do (:class:`ProcessStack`).
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import uvicorn
@@ -47,8 +53,7 @@ class Stack:
 
     def __init__(self, specs: list[AppSpec], log_level: str = "info") -> None:
         self.servers = [
-            _QuietServer(s.config(s.app, host=s.host, port=s.port, log_level=log_level, lifespan="on"))
-            for s in specs
+            _QuietServer(s.config(s.app, host=s.host, port=s.port, log_level=log_level, lifespan="on")) for s in specs
         ]
         self.specs = specs
 
@@ -79,3 +84,70 @@ class Stack:
         failed = [t.get_name() for t in tasks if t.exception() is not None]
         if failed:
             raise RuntimeError(f"server(s) failed: {', '.join(failed)}")
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSpec:
+    """One service of a :class:`ProcessStack`: a name for logs and the command that serves it."""
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str] = field(default_factory=dict)  # added to this process's environment
+
+
+class ProcessStack:
+    """Runs every :class:`ProcessSpec` as a child process until a signal, or until one of them exits.
+
+    SIGINT or SIGTERM asks every child to finish (SIGTERM; uvicorn drains in-flight requests),
+    waits ``grace`` seconds, then kills what is left. A child that exits on its own stops the
+    others too, and :meth:`run` returns 1: a stack with a service missing is not a stack.
+    """
+
+    def __init__(self, specs: Sequence[ProcessSpec], *, grace: float = 15.0, poll: float = 0.2) -> None:
+        self.specs = list(specs)
+        self.grace = grace
+        self.poll = poll
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._stopping = False
+
+    def _signal(self, _signum: int, _frame: FrameType | None) -> None:
+        self._stopping = True
+
+    def start(self) -> None:
+        """Start every child (each inherits this process's output)."""
+        for spec in self.specs:
+            self.processes[spec.name] = subprocess.Popen(list(spec.command), env={**os.environ, **spec.env})
+            log.info("%-9s pid %d", spec.name, self.processes[spec.name].pid)
+
+    def stop(self) -> None:
+        """SIGTERM every live child, then SIGKILL those still running after ``grace`` seconds."""
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + self.grace
+        for name, process in self.processes.items():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop within %.0f s; killing it", name, self.grace)
+                process.kill()
+                process.wait()
+
+    def run(self) -> int:
+        """Start, supervise and stop; 0 after a requested stop, 1 when a child exited by itself."""
+        previous = {sig: signal.signal(sig, self._signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        failed: list[str] = []
+        try:
+            self.start()
+            while not self._stopping:
+                failed = [name for name, p in self.processes.items() if p.poll() is not None]
+                if failed:
+                    for name in failed:
+                        log.error("%s exited with %s; stopping the stack", name, self.processes[name].returncode)
+                    break
+                time.sleep(self.poll)
+        finally:
+            self.stop()
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        return 1 if failed else 0
