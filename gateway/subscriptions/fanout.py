@@ -10,6 +10,7 @@ runtime's executor, then pushes the result into each subscriber's queue.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import secrets
@@ -218,27 +219,30 @@ class SharedStream:
         attempt, lost_since, subscribed_before = 0, None, False
         while not self.ended:
             try:
-                async for event in subscribe_upstream(
+                async with contextlib.aclosing(subscribe_upstream(
                     self.key.url, self._init, self._request, open_timeout=config.upstream_open_timeout,
                     ping_interval=config.upstream_ping_interval,
-                ):
-                    if event.kind == "subscribed":
-                        if subscribed_before:
-                            self._stats.upstream_reconnects += 1
-                            self.notify(notice(
-                                f"The connection to subgraph '{self.key.subgraph}' was re-established; "
-                                "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED,
-                                serviceName=self.key.subgraph))
-                        subscribed_before, attempt, lost_since = True, 0, None
-                    elif event.kind == "next":
-                        await self._event(event.payload or {})
-                    elif event.kind == "error":
-                        errors = [self._downstream(e) for e in (event.payload or {}).get("errors") or ()]
-                        self._end(SubscriptionMessage({"errors": errors}, final=True))
-                        return
-                    else:
-                        self._end(None)
-                        return
+                )) as events:
+                    async for event in events:
+                        if event.kind == "subscribed":
+                            if subscribed_before:
+                                self._stats.upstream_reconnects += 1
+                                self.notify(notice(
+                                    f"The connection to subgraph '{self.key.subgraph}' was re-established; "
+                                    "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED,
+                                    serviceName=self.key.subgraph))
+                            subscribed_before, attempt, lost_since = True, 0, None
+                        elif event.kind == "next":
+                            await self._event(event.payload or {})
+                            if self.ended:  # the last subscriber left while it was delivered
+                                return
+                        elif event.kind == "error":
+                            errors = [self._downstream(e) for e in (event.payload or {}).get("errors") or ()]
+                            self._end(SubscriptionMessage({"errors": errors}, final=True))
+                            return
+                        else:
+                            self._end(None)
+                            return
             except UpstreamLost as lost:
                 now = loop.time()
                 lost_since = lost_since if lost_since is not None else now

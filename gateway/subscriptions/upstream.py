@@ -9,7 +9,7 @@ yields the subgraph's messages; it answers the subgraph's pings. A lost connecti
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -70,7 +70,7 @@ async def subscribe_upstream(
     open_timeout: float = 10.0,
     ping_interval: float | None = 20.0,
     max_size: int | None = 16 * 1024 * 1024,
-) -> AsyncIterator[UpstreamEvent]:
+) -> AsyncGenerator[UpstreamEvent, None]:
     """Subscribe ``request`` (``{"query", "variables"}``) at the subgraph ``url``; yields its messages.
 
     Ends after ``complete`` or ``error``; raises :class:`UpstreamLost` when the connection fails.
