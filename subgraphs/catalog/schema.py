@@ -403,6 +403,20 @@ def _audited(record: AuditRecord, product: m.Product, before: dict[str, Any] | N
     record.object_id = product.id
     record.before = before
     record.after = None if deleted else domain.snapshot(product)
+    _emit(record, product, "deleted" if deleted else "created" if before is None else "updated")
+
+
+def _emit(record: AuditRecord, product: m.Product, kind: str) -> None:
+    """Stage the product's event for subscriptions (subgraphs/catalog/subscriptions.py), published after the commit."""
+    record.emit(
+        "Product",
+        product.id,
+        kind,
+        product.tenant_id,
+        categoryId=product.category_id,
+        isFeatured=product.is_featured,
+        isEnabled=product.is_enabled,
+    )
 
 
 # Every catalog change needs the catalog:write scope (Managers and Admins have it).
@@ -533,6 +547,8 @@ class Mutation:
                 CatalogRepository(ctx.session), ctx.caller, [item.to_data() for item in items]
             )
             record.after = {"count": len(products), "ids": [p.id for p in products]}
+            for product in products:
+                _emit(record, product, "created")
             return products
 
         rows = await run_mutation(ctx, action="importProducts", object_type="Product", work=work)
@@ -546,4 +562,6 @@ async def _before(repo: CatalogRepository, product_id: str) -> dict[str, Any] | 
 
 def build() -> SubgraphSchema:
     """The catalog subgraph's schema."""
-    return build_schema(query=Query, mutation=Mutation, types=[Tenant, Category, Product])
+    from subgraphs.catalog.subscriptions import Subscription  # it imports this module's types
+
+    return build_schema(query=Query, mutation=Mutation, subscription=Subscription, types=[Tenant, Category, Product])

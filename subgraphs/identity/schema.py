@@ -305,6 +305,10 @@ class InviteUserInput:
 # -- operations -----------------------------------------------------------------------------------
 
 
+# The typename of membership events (subgraphs/identity/subscriptions.py): key = the user, tenant = the tenant.
+MEMBERSHIP = "Membership"
+
+
 def _repo(info: Info) -> IdentityRepository:
     return IdentityRepository(info.context.session)
 
@@ -450,6 +454,7 @@ class Mutation(AuthMutation):
             done = await domain.onboard_tenant(_repo(info), tenant, admin)
             record.object_id = done.tenant.id
             record.after = {**_tenant_json(done.tenant), "adminUserId": done.admin.id, "adminEmail": done.admin.email}
+            record.emit(MEMBERSHIP, done.admin.id, "created", done.tenant.id)
             return done
 
         done = await run_mutation(ctx, action="onboardTenant", object_type="Tenant", work=work)
@@ -472,6 +477,7 @@ class Mutation(AuthMutation):
             user, roles = await invitations.invite_user(_repo(info), tenant_id, draft, input.roles)
             record.object_id = user.id
             record.after = {"email": user.email, "status": user.status, "roles": sorted(input.roles)}
+            record.emit(MEMBERSHIP, user.id, "invited", tenant_id)
             return user, roles
 
         user, roles = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
@@ -511,6 +517,7 @@ class Mutation(AuthMutation):
             )
             record.object_id = signed.user.id
             record.after = {"status": signed.user.status, "tenantId": signed.tenant.id if signed.tenant else None}
+            record.emit(MEMBERSHIP, signed.user.id, "accepted", signed.tenant.id if signed.tenant else None)
             return signed
 
         return _signed_in(ctx, await run_mutation(ctx, action="acceptInvitation", object_type="User", work=work))
@@ -527,6 +534,7 @@ class Mutation(AuthMutation):
             before, after, user = await domain.assign_roles(_repo(info), tenant_id, str(user_id), roles)
             record.before = {"roles": before}
             record.after = {"roles": after}
+            record.emit(MEMBERSHIP, user.id, "rolesChanged", tenant_id)
             return user
 
         user = await run_mutation(ctx, action="assignRoles", object_type="User", work=work, object_id=str(user_id))
@@ -595,4 +603,6 @@ class Mutation(AuthMutation):
 
 def build() -> SubgraphSchema:
     """The identity subgraph's federation schema."""
-    return build_schema(query=Query, mutation=Mutation, types=[Tenant, User])
+    from subgraphs.identity.subscriptions import Subscription  # it imports this module's types
+
+    return build_schema(query=Query, mutation=Mutation, subscription=Subscription, types=[Tenant, User])

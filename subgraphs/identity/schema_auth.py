@@ -127,6 +127,7 @@ class AuthMutation:
         async def work(record: AuditRecord) -> str:
             held, user = await domain.remove_member(IdentityRepository(ctx.session), str(user_id))
             record.before = {"email": user.email, "roles": held}
+            record.emit("Membership", user.id, "removed", tenant_id)  # subgraphs/identity/subscriptions.py
             return user.id
 
         removed = await run_mutation(ctx, action="removeMember", object_type="User", work=work, object_id=str(user_id))

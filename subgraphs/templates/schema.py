@@ -341,8 +341,30 @@ def _authoring(info: strawberry.Info) -> TemplateAuthoring:
     return TemplateAuthoring(_repository(info), info.context.caller)
 
 
+# The event kind each template mutation stages for subscriptions (subgraphs/templates/subscriptions.py).
+EVENT_KINDS = {
+    "createTemplate": "created",
+    "updateTemplateDraft": "updated",
+    "reviseTemplate": "revised",
+    "publishTemplate": "published",
+    "deprecateTemplate": "deprecated",
+    "enableTemplate": "enabled",
+    "disableTemplate": "disabled",
+}
+
+
 async def _mutate(info: strawberry.Info, action: str, object_type: str, work: Any, object_id: str | None = None) -> Any:
-    return await run_mutation(info.context, action=action, object_type=object_type, work=work, object_id=object_id)
+    kind = EVENT_KINDS.get(action)
+
+    async def staged(record: AuditRecord) -> Any:
+        row = await work(record)
+        if kind is not None:
+            # Templates are the platform's (no tenant); enabling one is the acting tenant's own event.
+            tenant_id = info.context.caller.tenant_id if object_type == "TemplateEnablement" else None
+            record.emit("Template", row.id, kind, tenant_id, categoryId=row.category_id, lineageId=row.lineage_id)
+        return row
+
+    return await run_mutation(info.context, action=action, object_type=object_type, work=staged, object_id=object_id)
 
 
 # Every template change needs the templates:write scope (Managers and Admins have it).
@@ -455,4 +477,8 @@ class Mutation:
 
 def build() -> SubgraphSchema:
     """The templates subgraph's federation schema."""
-    return build_schema(query=Query, mutation=Mutation, types=[Template, TemplateField, Category])
+    from subgraphs.templates.subscriptions import Subscription  # it imports this module's types
+
+    return build_schema(
+        query=Query, mutation=Mutation, subscription=Subscription, types=[Template, TemplateField, Category]
+    )
