@@ -23,7 +23,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -202,7 +202,7 @@ class Deadline:
 
 async def follow(
     stream: SubscriptionStream, deadline: Deadline, heartbeat: float
-) -> AsyncIterator[SubscriptionMessage | None]:
+) -> AsyncGenerator[SubscriptionMessage | None, None]:
     """The messages of ``stream``; ``None`` after each ``heartbeat`` seconds without one; a final
     message at ``deadline``. Closes ``stream`` when done (or when the consumer stops)."""
     iterator = aiter(stream)
@@ -352,13 +352,18 @@ class HttpStreams:
         )
 
     async def _chunks(self, framing: Framing, call: StreamCall, deadline: Deadline) -> AsyncIterator[bytes]:
-        opened = await self._open(call)
+        try:
+            opened = await self._open(call)
+        except Exception:
+            logger.exception("request %s: the subscription could not be opened", call.request_id)
+            opened = SubscriptionMessage({"errors": [error("Internal server error", "INTERNAL_SERVER_ERROR")]})
         if isinstance(opened, SubscriptionMessage):
             yield framing.message(opened)
             yield framing.end()
             return
-        async for message in follow(opened, deadline, self._deps.limits.heartbeat_interval):
-            yield framing.heartbeat() if message is None else framing.message(message)
+        async with contextlib.aclosing(follow(opened, deadline, self._deps.limits.heartbeat_interval)) as messages:
+            async for message in messages:
+                yield framing.heartbeat() if message is None else framing.message(message)
         yield framing.end()
 
     async def _open(self, call: StreamCall) -> SubscriptionStream | SubscriptionMessage:

@@ -319,9 +319,10 @@ class _Connection:
             else:
                 # the token's exp ends each subscription with UNAUTHENTICATED (the connection's lifetime closes
                 # the socket instead: clients reconnect and resubscribe)
-                async for event in follow(opened, Deadline.start(who, 0), 0):
-                    if event is not None:
-                        await self.send({"id": op_id, "type": "next", "payload": event.payload})
+                async with contextlib.aclosing(follow(opened, Deadline.start(who, 0), 0)) as events:
+                    async for event in events:
+                        if event is not None:
+                            await self.send({"id": op_id, "type": "next", "payload": event.payload})
             await self.send({"id": op_id, "type": "complete"})
         except asyncio.CancelledError:
             raise
