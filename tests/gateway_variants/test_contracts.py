@@ -11,9 +11,9 @@ gateway still plans through hidden keys.
 
 from __future__ import annotations
 
+from collections.abc import Set
 from pathlib import Path
 
-import pytest
 from graphql import build_schema, lexicographic_sort_schema, print_schema
 
 from gateway.composition import SubgraphSource, compose
@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 LINK = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@tag", "@shareable"])\n'
 
 
-def contract(subgraphs: dict[str, str], include: set[str] = frozenset(), exclude: set[str] = frozenset(),
+def contract(subgraphs: dict[str, str], include: Set[str] = frozenset(), exclude: Set[str] = frozenset(),
              hide_unreachable: bool = True) -> ContractResult:
     sources = [SubgraphSource(name, f"http://{name}.example/graphql", LINK + sdl) for name, sdl in subgraphs.items()]
     composed = compose(sources)
@@ -119,8 +119,8 @@ def test_a_type_left_without_fields_is_removed_and_so_is_an_emptied_union() -> N
         union Result = Post
         type Post { title: String }
     """)
-    only_secret = sdl.replace("type Post @tag(name: \"public\")", "type Post @tag(name: \"internal\")")
-    only_secret = only_secret.replace("search: [Result!]! @tag(name: \"public\")", "search: [Result!] @tag(name: \"x\")")
+    only_secret = sdl.replace('type Post @tag(name: "public")', 'type Post @tag(name: "internal")')
+    only_secret = only_secret.replace('search: [Result!]! @tag(name: "public")', 'search: [Result!] @tag(name: "x")')
     result = contract({"a": only_secret}, exclude={"internal"})
     # every member hidden: the union goes, and the field still returning it makes the contract invalid
     assert codes(result) == ["CONTRACT_REFERENCED_INACCESSIBLE"]
