@@ -178,9 +178,11 @@ class _Checker:
         if st is None:
             return
         if st.kind in ("interface", "union"):
+            # A plan can always explode an abstract type into its implementations, and each is
+            # walked here; the interface's own fields add no path the implementations do not
+            # (walking them from the interface alone would miss the implementations' entity jumps).
             self._walk_abstract(type_name, st.kind, states, path)
-            if st.kind == "union":
-                return
+            return
         for fname, f in st.fields.items():
             if f.deco.inaccessible:
                 continue

@@ -275,10 +275,21 @@ def _not_external(sg: SubgraphSchema, type_name: str, sel: SelectionSetNode) -> 
         if f is None or f.external:
             continue
         if s.selection_set is not None:
+            if t.kind == "interface" and _external_in_an_implementation(sg, t.name, f.name):
+                continue  # as the reference: an interface field @external in an implementation counts as external
             out.extend(_not_external(sg, f.type.named, s.selection_set))
         else:
             out.append(f"{type_name}.{f.name}")
     return out
+
+
+def _external_in_an_implementation(sg: SubgraphSchema, interface: str, field: str) -> bool:
+    for impl in sg.types.values():
+        if interface in impl.interfaces:
+            f = impl.fields.get(field)
+            if f is not None and f.external:
+                return True
+    return False
 
 
 def _check_unused_externals(sg: SubgraphSchema, used: set[tuple[str, str]], errors: list[CompositionError]) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from .harness import SubgraphServer
+from .harness import Scenario, SubgraphServer
+from .references import SCENARIOS
 
 
 @pytest.fixture(scope="session")
@@ -17,3 +18,9 @@ def subgraph_server() -> Iterator[SubgraphServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def reference_scenarios(subgraph_server: SubgraphServer) -> dict[str, Scenario]:
+    """The scenarios answered by Apollo Gateway (``references.py``), started once."""
+    return {name: s.start(subgraph_server) for name, s in SCENARIOS.items()}

@@ -57,6 +57,8 @@ CASES = {
                                            "... on Article { headline } } }"),
     "compositekey-interface": ("compositekey", "{ search { ... on Node { id ... on Product { category { details } } "
                                                "} } }"),
+    "partialunion-playable": ("partialunion", "{ feed { ... on Playable { duration } ... on Media { title } } }"),
+    "providesiface": ("providesiface", "{ animals { id owner { name age } } }"),
     "nodeid": ("nodeid", '{ p: node(id: "p1") { ... on Person { id handle } } '
                          'm: node(id: "m1") { ... on Message { id text } } }'),
 }
