@@ -102,6 +102,17 @@ YAML file (every key optional)::
       ping_interval: 15         # seconds between graphql-transport-ws pings the gateway sends
       send_timeout: 10          # seconds a client may leave a message unread before it is disconnected
       max_connection_lifetime: 0   # seconds a subscription connection may stay open
+      max_per_tenant: 1000      # active subscriptions of one tenant per gateway process (SUBSCRIPTION_LIMIT_REACHED)
+      max_lifetime: 86400       # seconds one subscription may run (SUBSCRIPTION_LIFETIME_EXCEEDED)
+      queue_size: 128           # events waiting for one subscriber (minimum 1) ...
+      slow_consumer: drop_oldest   # ... when full: drop_oldest (+ SUBSCRIPTION_EVENTS_DROPPED) or disconnect
+      reconnect_timeout: 30     # seconds to re-establish a dropped subgraph subscription (SUBGRAPH_SUBSCRIPTION_FAILED)
+      reconnect_backoff: 0.1    # first wait before reconnecting, doubling with jitter ...
+      reconnect_max_backoff: 5  # ... up to this
+      replay_size: 64           # events kept per upstream subscription for Last-Event-ID resume
+      resume_window: 5          # seconds an upstream subscription outlives its last subscriber (resume)
+      upstream_ping_interval: 20   # seconds between WebSocket pings to subgraphs
+      upstream_open_timeout: 10    # seconds to connect to a subgraph and get connection_ack
 
     introspection: on           # on the main /graphql: on | off | authenticated | auto (gateway/variants_config.py)
     variants:                   # contract variants on their own paths (gateway compose --contract)
@@ -304,6 +315,18 @@ class Settings:
     subscriptions_ping_interval: float = 15.0
     subscriptions_send_timeout: float = 10.0
     subscriptions_max_connection_lifetime: float = 0.0
+    # ... and the subscription service's (gateway/subscriptions/config.py)
+    subscriptions_max_per_tenant: int = 1000
+    subscriptions_max_lifetime: float = 86_400.0
+    subscriptions_queue_size: int = 128
+    subscriptions_slow_consumer: str = "drop_oldest"
+    subscriptions_reconnect_timeout: float = 30.0
+    subscriptions_reconnect_backoff: float = 0.1
+    subscriptions_reconnect_max_backoff: float = 5.0
+    subscriptions_replay_size: int = 64
+    subscriptions_resume_window: float = 5.0
+    subscriptions_upstream_ping_interval: float = 20.0
+    subscriptions_upstream_open_timeout: float = 10.0
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -477,6 +500,11 @@ def _coerce(name: str, value: Any) -> Any:
             return coerce_introspection(value)
         if name == "variants":
             return coerce_variants(value)
+        if name == "subscriptions_slow_consumer":
+            policy = str(value).strip().lower()
+            if policy not in ("drop_oldest", "disconnect"):
+                raise SettingsError(f"{_key(name)}: must be drop_oldest or disconnect, not {value!r}")
+            return policy
         if name in _SUBSCRIPTION_SETTINGS:
             if isinstance(value, bool):
                 raise ValueError(value)
@@ -502,6 +530,17 @@ _SUBSCRIPTION_SETTINGS = {
     "subscriptions_ping_interval": "seconds",
     "subscriptions_send_timeout": "seconds",
     "subscriptions_max_connection_lifetime": "seconds",
+    "subscriptions_max_per_tenant": "count",
+    "subscriptions_max_lifetime": "seconds",
+    "subscriptions_queue_size": "count",
+    "subscriptions_slow_consumer": "choice",
+    "subscriptions_reconnect_timeout": "seconds",
+    "subscriptions_reconnect_backoff": "seconds",
+    "subscriptions_reconnect_max_backoff": "seconds",
+    "subscriptions_replay_size": "count",
+    "subscriptions_resume_window": "seconds",
+    "subscriptions_upstream_ping_interval": "seconds",
+    "subscriptions_upstream_open_timeout": "seconds",
 }
 _AUTH_SECONDS = ("auth_jwks_poll_interval", "auth_jwks_min_refresh_interval", "auth_context_ttl", "rate_limit_window")
 _RATE_LIMIT_COUNTS = tuple(f"rate_limit_{c}" for c in (*TENANT_CLASSES, "anonymous"))

@@ -42,4 +42,5 @@ class SubscriptionConfig:
             value = getattr(settings, f"subscriptions_{name}", None)
             if value is not None:
                 values[name] = value
+        values["queue_size"] = max(int(values.get("queue_size", 128)), 1)  # never unbounded
         return cls(**values)

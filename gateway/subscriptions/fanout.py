@@ -43,6 +43,9 @@ __all__ = ["CompletionGroup", "SharedStream", "UpstreamKey"]
 logger = logging.getLogger("gateway.subscriptions")
 
 DOWNSTREAM_SERVICE_ERROR = "DOWNSTREAM_SERVICE_ERROR"
+# codes of a subgraph event without data: a notice that changes nothing, or the end of the subscription
+_NOTICE_CODES = frozenset({"SUBSCRIPTION_EVENTS_DROPPED"})
+_ENDING_CODES = frozenset({"UNAUTHENTICATED", "FORBIDDEN", "NOT_FOUND"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +274,9 @@ class SharedStream:
     async def _event(self, payload: dict[str, Any]) -> None:
         self._stats.upstream_events += 1
         self.received += 1
+        if payload.get("data") is None and payload.get("errors"):
+            self._error_event(payload["errors"])
+            return
         async with self._lock:
             self._seq += 1
             self._buffer.append((self._seq, payload))
@@ -283,6 +289,20 @@ class SharedStream:
                 message = SubscriptionMessage(body, event_id)
                 for subscriber in list(group.subscribers):
                     subscriber.push(message)
+
+    def _error_event(self, raw: Any) -> None:
+        """An event without data: the subgraph's own notice (it dropped events for us), the end of the
+        subscription (token expired or revoked, membership lost, entity deleted: ``complete`` follows),
+        or an event that failed: passed on as it is, nothing to complete."""
+        errors = [self._downstream(e) for e in (raw if isinstance(raw, list) else [raw])]
+        codes = {e["extensions"].get("code") for e in errors}
+        if codes <= _NOTICE_CODES:
+            self.notify(SubscriptionMessage({"errors": errors}))
+        elif codes & _ENDING_CODES:
+            self._end(SubscriptionMessage({"errors": errors}, final=True))
+        else:
+            self._seq += 1
+            self.notify(SubscriptionMessage({"data": None, "errors": errors}, f"{self.token}.{self._seq}"))
 
     async def _complete(self, group: CompletionGroup, payload: dict[str, Any], *, copy: bool) -> dict[str, Any]:
         """One group's payload for one event (the event's data copied when groups share it)."""

@@ -26,6 +26,26 @@ class Subscriber:
     message (and the reader is told how many before the next one) or, with ``disconnect``,
     ends the stream. ``on_close`` runs once, when the stream ends for any reason."""
 
+    __slots__ = (
+        "_closed",
+        "_disconnect_slow",
+        "_dropped",
+        "_ending",
+        "_final",
+        "_on_close",
+        "_queue",
+        "_size",
+        "_stats",
+        "_wake",
+        "group",
+        "headers",
+        "principal",
+        "request",
+        "tenant",
+        "timer",
+        "upstream",
+    )
+
     def __init__(self, *, request: GraphQLRequest, principal: Principal, headers: Mapping[str, str],
                  tenant: str | None, queue_size: int, disconnect_slow: bool, stats: SubscriptionStats,
                  on_close: Callable[[Subscriber], None]) -> None:

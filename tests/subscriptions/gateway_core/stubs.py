@@ -16,6 +16,7 @@ from typing import Any
 
 import strawberry
 import uvicorn
+from graphql import GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
@@ -60,11 +61,18 @@ class Broker:
 @strawberry.federation.type(keys=["id"], name="Item")
 class StockItem:
     id: strawberry.ID
-    name: str
+    label: strawberry.Private[str]
+
+    @strawberry.field
+    def name(self) -> str:
+        """The published name; ``!CODE`` makes it fail with that ``extensions.code`` (data null)."""
+        if self.label.startswith("!"):
+            raise GraphQLError(f"failed: {self.label[1:]}", extensions={"code": self.label[1:]})
+        return self.label
 
     @classmethod
     def resolve_reference(cls, id: strawberry.ID) -> StockItem:
-        return StockItem(id=id, name=f"item {id}")
+        return StockItem(id=id, label=f"item {id}")
 
 
 async def _events(info: strawberry.Info, only: str | None) -> AsyncGenerator[StockItem, None]:
@@ -74,7 +82,7 @@ async def _events(info: strawberry.Info, only: str | None) -> AsyncGenerator[Sto
         while True:
             item_id, name = await queue.get()
             if only is None or item_id == only:
-                yield StockItem(id=strawberry.ID(item_id), name=name)
+                yield StockItem(id=strawberry.ID(item_id), label=name)
     finally:
         broker.remove(queue)
 
@@ -83,7 +91,7 @@ async def _events(info: strawberry.Info, only: str | None) -> AsyncGenerator[Sto
 class StockQuery:
     @strawberry.field
     def item(self, id: strawberry.ID) -> StockItem | None:
-        return StockItem(id=id, name=f"item {id}")
+        return StockItem(id=id, label=f"item {id}")
 
 
 @strawberry.type

@@ -237,3 +237,24 @@ async def test_resume_replays_buffered_events(make_harness: Callable[..., Harnes
     assert (await receive(lost)).payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_EVENTS_MISSED"
     await resumed.aclose()
     await lost.aclose()
+
+
+async def test_subgraph_events_without_data(make_harness: Callable[..., Harness]) -> None:
+    """The subgraph's own drop notice passes as a notice, a failed event as it is, and an
+    UNAUTHENTICATED event (the subgraph ends the subscription) as the final message."""
+    harness = make_harness()
+    broker = harness.stubs.broker
+    stream = await opened(harness, ITEM_WITH_PRICE)
+    await wait_until(lambda: broker.active == 1)
+    broker.publish("1", "!SUBSCRIPTION_EVENTS_DROPPED")
+    broker.publish("1", "!BOOM")
+    broker.publish("1", "!UNAUTHENTICATED")
+    dropped, failed, ended = await receive(stream), await receive(stream), await receive(stream)
+    assert "data" not in dropped.payload and not dropped.final
+    assert dropped.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_EVENTS_DROPPED"
+    assert failed.payload["data"] is None and not failed.final and failed.event_id is not None
+    assert failed.payload["errors"][0]["extensions"] == {"code": "BOOM", "serviceName": "stock"}
+    assert ended.final and ended.payload["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    with pytest.raises(StopAsyncIteration):
+        await receive(stream)
+    await wait_until(lambda: broker.active == 0)
