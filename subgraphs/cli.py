@@ -102,6 +102,10 @@ def _gateway_spec() -> AppSpec | None:
         "GATEWAY_AUTH_CONTEXT_URL": f"{identity.identity_url}/auth/context",
         **os.environ,
     }
+    if supergraph.with_name("partner.graphql").exists():
+        # the partner contract (make schema) on /partner/graphql, introspectable as development wants
+        environ.setdefault("GATEWAY_VARIANTS", "partner")
+        environ.setdefault("GATEWAY_VARIANT_PARTNER_INTROSPECTION", "on")
     settings = GatewaySettings.load(environ=environ, supergraph=str(supergraph))
     guarded = functools.partial(GuardedConfig, guards=connection_guards(settings))
     return AppSpec("gateway", build_app(settings), settings.host, settings.port, guarded)
