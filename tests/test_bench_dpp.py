@@ -1,0 +1,81 @@
+"""``make bench-dpp`` works: the harness at a tiny scale (100 products, 1-second workloads) prints its table
+(about 40 s a test: marked slow).
+
+The numbers are not checked (two shared cores); that every workload ran without an error against
+the real stack (four subgraphs and the gateway, one process each), that the table has every
+column, and, side by side with a second checkout (``--tree``, here the same one), the ratios and
+the per-process profiles.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKLOADS = ("typename-passport", "typename-gateway", "qr-gateway", "qr-passport", "dashboard", "catalog", "mutations")
+
+
+def _bench(tmp_path: Path, *args: str) -> str:
+    tiny = ["--products", "100", "--duration", "1", "--warmup", "1", "--workdir", str(tmp_path / "work")]
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "dpp" / "run.py"), *tiny, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def _rows(out: str, title: str) -> dict[str, list[str]]:
+    """The rows of the table under ``title``: workload -> its cells."""
+    lines = out.split("\n" + title, 1)[1].split("\n\n", 1)[0].splitlines()
+    return {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in WORKLOADS}
+
+
+@pytest.mark.slow
+def test_the_bench_prints_every_workload_with_cpu_and_sql_per_request(tmp_path: Path) -> None:
+    out = _bench(tmp_path, "--db", "sqlite")
+    assert "seeded this: 160 products, 109 passports" in out
+    header = next(line for line in out.splitlines() if line.startswith("workload") and "SQL/req" in line)
+    for column in ("req/s", "p50 ms", "p99 ms", "gateway", "identity", "catalog", "templates", "passport"):
+        assert column in header
+    rows = _rows(out, "sqlite, this")
+    assert set(rows) == set(WORKLOADS)
+    for name, cells in rows.items():
+        assert float(cells[1]) > 0, name  # requests/s
+        assert cells[4] == "0", (name, cells)  # no error answers
+    assert float(rows["typename-passport"][-1]) == 0  # { __typename } runs no SQL
+    assert float(rows["qr-passport"][-1]) > 0
+    assert "a loaded machine" in out
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_the_bench_compares_two_checkouts_on_postgres_and_writes_profiles(tmp_path: Path) -> None:
+    profiles = tmp_path / "profiles"
+    out = _bench(
+        tmp_path,
+        "--db",
+        "postgres",
+        "--tree",
+        str(ROOT),
+        "--workloads",
+        "typename-passport,qr-gateway",
+        "--profile",
+        str(profiles),
+    )
+    for label in ("before", "after"):
+        rows = _rows(out, f"postgres, {label}")
+        assert set(rows) == {"typename-passport", "qr-gateway"}
+        assert "postgres" in out.split(f"\npostgres, {label}", 1)[1].splitlines()[1]  # the server's CPU column
+    ratios = _rows(out, "postgres: after / before")
+    assert set(ratios) == {"typename-passport", "qr-gateway"}
+    assert all(cell.endswith("x") for cells in ratios.values() for cell in cells[1:])
+    for process in ("gateway", "identity", "catalog", "templates", "passport"):
+        assert (profiles / "postgres" / "after" / "qr-gateway" / f"{process}.prof").stat().st_size > 0
