@@ -27,6 +27,7 @@ CHROMIUM_FLAGS = (
     "--headless",
     "--no-sandbox",  # root in CI; the page is our own
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # small /dev/shm in containers
     "--disable-quic",
     "--no-first-run",
     "--no-default-browser-check",
