@@ -36,7 +36,7 @@ class Subscriber:
         "_queue",
         "_size",
         "_stats",
-        "_wake",
+        "_waiter",
         "group",
         "headers",
         "principal",
@@ -56,12 +56,13 @@ class Subscriber:
         self.upstream: Any = None  # the shared upstream stream it is attached to (set by the service)
         self.group: Any = None  # its completion group there
         self.timer: asyncio.TimerHandle | None = None  # maximum lifetime
-        self._queue: deque[SubscriptionMessage] = deque()
+        # both made on first use and dropped when done with: an idle subscriber holds neither
+        self._queue: deque[SubscriptionMessage] | None = None
+        self._waiter: asyncio.Future[None] | None = None
         self._size = queue_size
         self._disconnect_slow = disconnect_slow
         self._stats = stats
         self._on_close = on_close
-        self._wake = asyncio.Event()
         self._dropped = 0
         self._final: SubscriptionMessage | None = None
         self._ending = False  # no more messages are taken (a final one, or normal completion, is set)
@@ -76,16 +77,19 @@ class Subscriber:
         """Queue ``message`` for the reader (never blocks)."""
         if self._ending or self._closed:
             return
-        if len(self._queue) >= self._size:
+        queue = self._queue
+        if queue is None:
+            queue = self._queue = deque()
+        elif len(queue) >= self._size:
             if self._disconnect_slow:
-                self._queue.clear()
+                self._queue = None
                 self.finish(final("The subscriber did not keep up with its events.", SUBSCRIPTION_CONSUMER_TOO_SLOW))
                 return
-            self._queue.popleft()
+            queue.popleft()
             self._dropped += 1
             self._stats.events_dropped += 1
-        self._queue.append(message)
-        self._wake.set()
+        queue.append(message)
+        self._wake()
 
     def finish(self, message: SubscriptionMessage | None = None) -> None:
         """End the stream after what is queued: with ``message`` (final) or, without one, normally."""
@@ -94,7 +98,7 @@ class Subscriber:
         self._ending = True
         self._final = message
         self._detach()
-        self._wake.set()
+        self._wake()
 
     def __aiter__(self) -> Subscriber:
         return self
@@ -107,23 +111,35 @@ class Subscriber:
                 count, self._dropped = self._dropped, 0
                 return notice(f"{count} event(s) were dropped because the subscriber did not keep up.",
                               SUBSCRIPTION_EVENTS_DROPPED, dropped=count)
-            if self._queue:
+            queue = self._queue
+            if queue:
                 self._stats.events_delivered += 1
-                return self._queue.popleft()
+                message = queue.popleft()
+                if not queue:
+                    self._queue = None
+                return message
             if self._ending:
                 self._closed = True
                 if self._final is not None:
                     return self._final
                 raise StopAsyncIteration
-            self._wake.clear()
-            await self._wake.wait()
+            waiter = self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
 
     async def aclose(self) -> None:
         """The client left: stop and detach (idempotent)."""
         self._closed = True
-        self._queue.clear()
+        self._queue = None
         self._detach()
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     def _detach(self) -> None:
         if self.timer is not None:
