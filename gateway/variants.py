@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ class IntrospectionGuard:
     def __init__(self, runtime: Runtime, policy: IntrospectionPolicy) -> None:
         self.runtime = runtime
         self.policy = policy
+        self._takes_principal = _takes_principal(runtime)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.runtime, name)
@@ -95,7 +97,7 @@ class IntrospectionGuard:
         if not self.policy.allows(principal) and self._introspects(request):
             error = {"message": self.policy.refusal(), "extensions": {"code": INTROSPECTION_DISABLED}}
             return ExecutionOutcome(errors=[error], request_error=True, operation_type="query")
-        options: dict[str, Any] = {"principal": principal} if _takes_principal(self.runtime) else {}
+        options: dict[str, Any] = {"principal": principal} if self._takes_principal else {}
         return await self.runtime.execute(request, transport=transport, headers=headers, include_plan=include_plan,
                                           allow_mutations=allow_mutations, **options)
 
@@ -117,8 +119,6 @@ def _operations(document: DocumentNode) -> list[OperationDefinitionNode]:
 
 
 def _takes_principal(runtime: Runtime) -> bool:
-    import inspect
-
     return "principal" in inspect.signature(runtime.execute).parameters
 
 
