@@ -85,16 +85,17 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def _gateway_spec() -> AppSpec | None:
-    """The gateway over ``GATEWAY_SUPERGRAPH`` (default ``schema/supergraph.graphql``), as ``gateway serve`` runs it."""
-    from gateway.http.guards import GuardedConfig
-    from gateway.serve import build_app, connection_guards
-    from gateway.settings import Settings as GatewaySettings
-
+def _gateway_supergraph() -> Path | None:
+    """``GATEWAY_SUPERGRAPH`` (default ``schema/supergraph.graphql``), or None (with a warning) when missing."""
     supergraph = Path(os.environ.get("GATEWAY_SUPERGRAPH", "schema/supergraph.graphql"))
     if not supergraph.exists():
         log.warning("%s not found (run make schema); serving the subgraphs only", supergraph)
         return None
+    return supergraph
+
+
+def _gateway_environ(supergraph: Path) -> dict[str, str]:
+    """This environment with the stack's gateway defaults under it (set variables win)."""
     # The stack's gateway trusts the stack's identity (issuer and /auth/context) unless told otherwise.
     identity = Settings.from_env("identity")
     environ = {
@@ -106,7 +107,19 @@ def _gateway_spec() -> AppSpec | None:
         # the partner contract (make schema) on /partner/graphql, introspectable as development wants
         environ.setdefault("GATEWAY_VARIANTS", "partner")
         environ.setdefault("GATEWAY_VARIANT_PARTNER_INTROSPECTION", "on")
-    settings = GatewaySettings.load(environ=environ, supergraph=str(supergraph))
+    return environ
+
+
+def _gateway_spec() -> AppSpec | None:
+    """The gateway over ``GATEWAY_SUPERGRAPH`` (default ``schema/supergraph.graphql``), as ``gateway serve`` runs it."""
+    from gateway.http.guards import GuardedConfig
+    from gateway.serve import build_app, connection_guards
+    from gateway.settings import Settings as GatewaySettings
+
+    supergraph = _gateway_supergraph()
+    if supergraph is None:
+        return None
+    settings = GatewaySettings.load(environ=_gateway_environ(supergraph), supergraph=str(supergraph))
     guarded = functools.partial(GuardedConfig, guards=connection_guards(settings))
     return AppSpec("gateway", build_app(settings), settings.host, settings.port, guarded)
 
@@ -115,17 +128,10 @@ def _process_specs(with_gateway: bool) -> list[ProcessSpec]:
     """``dpp-subgraph NAME --no-seed`` for each subgraph and ``gateway serve``, as docker-compose runs them."""
     serve_subgraph = "import sys; from subgraphs.cli import subgraph_main; sys.exit(subgraph_main())"
     specs = [ProcessSpec(name, [sys.executable, "-c", serve_subgraph, name, "--no-seed"]) for name in SERVICE_NAMES]
-    supergraph = Path(os.environ.get("GATEWAY_SUPERGRAPH", "schema/supergraph.graphql"))
-    if with_gateway and not supergraph.exists():
-        log.warning("%s not found (run make schema); serving the subgraphs only", supergraph)
-    elif with_gateway:
-        identity = Settings.from_env("identity")
-        trust = {
-            "GATEWAY_OIDC_ISSUERS": identity.issuer_url,
-            "GATEWAY_AUTH_CONTEXT_URL": f"{identity.identity_url}/auth/context",
-        }
+    supergraph = _gateway_supergraph() if with_gateway else None
+    if supergraph is not None:
         command = [sys.executable, "-m", "gateway.cli", "serve", "--supergraph", str(supergraph)]
-        specs.append(ProcessSpec("gateway", command, {k: v for k, v in trust.items() if not os.environ.get(k)}))
+        specs.append(ProcessSpec("gateway", command, _gateway_environ(supergraph)))
     return specs
 
 

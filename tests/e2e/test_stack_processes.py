@@ -109,6 +109,10 @@ def test_dpp_stack_processes_serves_through_the_gateway_and_stops_cleanly(tmp_pa
         assert node["product"]["category"]["name"]  # catalog
         assert node["template"]["name"]  # templates
 
+        if (ROOT / "schema" / "partner.graphql").exists():  # the same gateway defaults as in one process
+            partner = httpx.post(gateway + "/partner/graphql", json={"query": "{ __typename }"})
+            assert partner.json() == {"data": {"__typename": "Query"}}
+
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=40) == 0, (tmp_path / "stack.log").read_text()[-3000:]
         assert not [pid for pid in children if _alive(pid)]
