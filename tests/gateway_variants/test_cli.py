@@ -156,3 +156,35 @@ def test_a_bad_config_file_is_refused_naming_the_key(
     assert expected in capsys.readouterr().err
     assert main(["serve", "--config", str(config), "--supergraph", str(tmp_path / "s.graphql")]) == 2
     assert expected in capsys.readouterr().err
+
+
+def test_check_falls_back_to_introspection_and_says_when_both_are_refused(
+    tmp_path: Path, base: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A GraphQL server without schema.graphql (an older gateway, another router): introspection is read.
+    from graphql import graphql_sync
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    api = api_schema_from_supergraph(base.read_text())
+
+    async def graphql(request: Request) -> JSONResponse:
+        result = graphql_sync(api, (await request.json())["query"])
+        return JSONResponse({"data": result.data})
+
+    same = write_config(tmp_path / "same.json", products=PRODUCTS, reviews=REVIEWS)
+    removed = write_config(tmp_path / "removed.json", products=PRODUCTS.replace("cost: Float", ""), reviews=REVIEWS)
+    with ServerThread(Starlette(routes=[Route("/graphql", graphql, methods=["POST"])])) as server:
+        assert main(["check", str(same), "--url", server.url + "/graphql"]) == 0
+        assert main(["check", str(removed), "--url", server.url + "/graphql"]) == 1
+    capsys.readouterr()
+    # a gateway that lets no anonymous caller introspect: neither way works, exit 3 says so
+    settings = Settings.from_mapping({"supergraph": base, "poll_interval": 0, "log_level": "warning",
+                                      "introspection": "authenticated"})
+    app = build_app(settings)
+    with ServerThread(app, build_server(settings, app)) as server:
+        assert main(["check", str(same), "--url", server.url + "/graphql"]) == 3
+    err = capsys.readouterr().err
+    assert "refused both schema.graphql (401)" in err and "INTROSPECTION_DISABLED" in err
