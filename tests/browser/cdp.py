@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +95,15 @@ class Page:
             raise RuntimeError(f"{expression!r}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 15.0, what: str = "") -> Any:
+    def until(self, condition: Callable[[], bool], timeout: float = 30.0, what: str = "a condition") -> None:
+        """Collect events until ``condition()`` holds (it may look at :attr:`events` or at a server)."""
+        deadline = time.monotonic() + timeout
+        while not condition():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"timed out waiting for {what}")
+            self.pump(0.05)
+
+    def wait_for(self, expression: str, timeout: float = 30.0, what: str = "") -> Any:
         """Poll ``expression`` until it is truthy; its value."""
         deadline = time.monotonic() + timeout
         while True:
@@ -106,7 +114,7 @@ class Page:
                 raise TimeoutError(f"timed out waiting for {what or expression}")
             self.pump(0.1)
 
-    def navigate(self, url: str, timeout: float = 15.0) -> None:
+    def navigate(self, url: str, timeout: float = 30.0) -> None:
         """Open ``url`` and wait for its load event."""
         self.send("Page.navigate", {"url": url})
         deadline = time.monotonic() + timeout

@@ -58,12 +58,15 @@ def _outside_loopback(urls: list[str]) -> list[str]:
 
 def test_page_loads_everything_from_the_gateway(served: Served, browser: Page, tmp_path: Path) -> None:
     _open(browser, served.gateway + "/graphql")
-    browser.pump(0.5)  # let late requests (schema, fonts) be recorded
+    # The introspection query went to the gateway's own /graphql.
+    browser.until(
+        lambda: any(r["url"] == served.gateway + "/graphql" for r in browser.requests("POST")),
+        what="the schema request",
+    )
+    browser.pump(0.3)  # late requests (fonts) are recorded too
     urls = browser.requested_urls()
     assert _outside_loopback(urls) == []
     assert any("/graphiql/assets/" in url and url.endswith("graphiql.min.js") for url in urls)
-    # The introspection query went to the gateway's own /graphql.
-    assert any(r["url"] == served.gateway + "/graphql" for r in browser.requests("POST"))
     assert browser.problems() == []  # no CSP violation, console error or exception
 
 

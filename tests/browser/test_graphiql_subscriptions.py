@@ -7,8 +7,7 @@ adds ``Item.price`` to each event); the DPP subgraphs' subscriptions are not in 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -50,19 +49,11 @@ def streaming(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Streaming]:
         prices.stop()
 
 
-def _until(condition: Callable[[], bool], page: Page, timeout: float = 10.0) -> None:
-    """Wait, collecting the page's events, until ``condition()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        page.pump(0.05)
-
-
 def test_subscription_events_show_up_in_the_result_pane(streaming: Streaming, browser: Page, tmp_path: Path) -> None:
     _open(browser, f"{streaming.gateway}/graphql?query={quote(SUBSCRIPTION)}")
     before = streaming.broker.subscribed
     browser.evaluate("document.querySelector('.graphiql-execute-button').click()")
-    _until(lambda: streaming.broker.active > 0 and streaming.broker.subscribed > before, browser)
+    browser.until(lambda: streaming.broker.active > 0 and streaming.broker.subscribed > before, what="upstream")
     streaming.broker.publish("1", "first edition")
     first = browser.wait_for(_once(RESULT, "first edition"), what="the first event")
     assert '"price": 9.5' in first  # joined from the prices subgraph by the gateway, per event
@@ -75,7 +66,7 @@ def test_subscription_events_show_up_in_the_result_pane(streaming: Streaming, br
     # The stop button completes the subscription on the socket (the gateway keeps its upstream a few
     # seconds for resumption, so the stand-in subgraph is not waited for).
     browser.evaluate("document.querySelector('.graphiql-execute-button').click()")
-    _until(lambda: any('"complete"' in frame for frame in _frames_sent(browser)), browser)
+    browser.until(lambda: any('"complete"' in frame for frame in _frames_sent(browser)), what="complete")
 
 
 def _frames_sent(page: Page) -> list[str]:
