@@ -46,6 +46,7 @@ from gateway.supergraph.links import LINK_SPEC, Link, read_links
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set, top_level_fields
+from .rules import DEFAULT_ROOT_NAMES, check_document
 from .typeref import TypeRef, from_ast
 
 FEDERATION_URL = "https://specs.apollo.dev/federation/"
@@ -84,7 +85,6 @@ MACHINERY_TYPES = frozenset({"_Service", "_Any", "_Entity", "_FieldSet", "FieldS
 MACHINERY_ROOT_FIELDS = frozenset({"_service", "_entities"})
 BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean", "ID"})
 ROOT_KINDS = ("query", "mutation", "subscription")
-DEFAULT_ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
 DEFAULT_DEPRECATION = "No longer supported"
 
 
@@ -290,6 +290,7 @@ def parse_subgraph(source: SubgraphSource, errors: list[CompositionError]) -> Su
         errors.append(CompositionError("INVALID_GRAPHQL", f"[{sub}] {exc.message}", (sub,)))
         return None
     names, fed2, version, links = _link_names(doc, errors, sub)
+    errors.extend(check_document(sub, doc, names.canonical, fed2, version))
     sg = SubgraphSchema(name=sub, url=source.url, fed2=fed2, version=version)
 
     # Root types may have other names in a subgraph; the supergraph always says Query/Mutation/Subscription.

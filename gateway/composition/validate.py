@@ -15,6 +15,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set
+from .rules import check_demand_control
 from .subgraph import SubgraphField, SubgraphSchema, SubgraphType
 from .supergraph import ComposedSupergraph, SField, SType
 
@@ -122,6 +123,7 @@ def validate_subgraphs(subgraphs: list[SubgraphSchema]) -> list[CompositionError
                 _check_provides(sg, t, f, errors, used_externals)
         if sg.fed2:
             _check_unused_externals(sg, used_externals, errors)
+        errors.extend(check_demand_control(sg))
     return errors
 
 
