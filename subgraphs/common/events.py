@@ -296,7 +296,7 @@ class RedisEventBus(EventBus):
                 self.reading.set()
                 delay = 0.2
                 while True:
-                    answer = await client.xread({self.stream: self.last_id}, count=500, block=self.block_ms)
+                    answer: Any = await client.xread({self.stream: self.last_id}, count=500, block=self.block_ms)
                     for _stream, entries in answer or ():
                         for event_id, fields in entries:
                             self.last_id = str(event_id)

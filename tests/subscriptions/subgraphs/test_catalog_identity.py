@@ -1,4 +1,4 @@
-"""Catalog and identity subscriptions over graphql-transport-ws, straight to each subgraph (SQLite, in-process bus)."""
+"""Catalog, templates and identity subscriptions over graphql-transport-ws, straight to each subgraph (SQLite)."""
 
 from __future__ import annotations
 
@@ -25,12 +25,26 @@ DELETE = "mutation($id: ID!, $v: Int!) { deleteProduct(id: $id, expectedVersion:
 MEMBERSHIP = "subscription { membershipChanged { id memberships { active roles { name } } } }"
 ASSIGN = "mutation($id: ID!, $roles: [String!]!) { assignRoles(userId: $id, roles: $roles) { id } }"
 REMOVE = "mutation($id: ID!) { removeMember(userId: $id) }"
+IMPORT = "mutation($items: [ProductInput!]!) { importProducts(items: $items) { id } }"
+PUBLISHED = "subscription($c: ID) { templatePublished(categoryId: $c) { id version status } }"
+REVISE = "mutation($id: ID!) { reviseTemplate(id: $id) { id } }"
+PUBLISH = "mutation($id: ID!) { publishTemplate(id: $id) { id version } }"
+QUEUE = 2  # the catalog server's SUBSCRIPTION_QUEUE_SIZE
 
 
 @pytest.fixture(scope="module")
 def catalog_server(module_issuer: IdentityIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp('catalog') / 'catalog.db').as_posix()}"
-    with running_subgraph("catalog", url, subscription_auth_recheck=0.3, **module_issuer.overrides()) as server:
+    with running_subgraph(
+        "catalog", url, subscription_auth_recheck=0.3, subscription_queue_size=QUEUE, **module_issuer.overrides()
+    ) as server:
+        yield server.url
+
+
+@pytest.fixture(scope="module")
+def templates_server(module_issuer: IdentityIssuer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    url = f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp('templates') / 'templates.db').as_posix()}"
+    with running_subgraph("templates", url, **module_issuer.overrides()) as server:
         yield server.url
 
 
@@ -97,3 +111,47 @@ def test_membership_changes_reach_the_member_and_removal_ends_with_forbidden(own
         final = ws.receive()
         assert final["type"] == "next" and final["payload"]["errors"][0]["extensions"]["code"] == "FORBIDDEN", final
         assert ws.receive() == {"id": op, "type": "complete"}
+
+
+def test_a_subscriber_that_falls_behind_loses_its_oldest_events_and_is_told(
+    catalog_server: str, module_issuer: IdentityIssuer
+) -> None:
+    manager = module_issuer.token_for("acme-manager")
+    batteries = demo.template("product-dpp").category_id
+    items = [{"name": f"Burst {i}", "sku": f"BURST-{i}", "categoryId": batteries} for i in range(5)]
+    with connected(catalog_server, token=manager) as ws:
+        op = ws.subscribe(EVENTS)
+        assert ws.nothing_for(0.2)
+        created = [p["id"] for p in data(catalog_server, IMPORT, {"items": items}, token=manager)["importProducts"]]
+        notice = ws.receive()
+        assert notice["id"] == op and notice["payload"]["data"] is None, notice
+        error = notice["payload"]["errors"][0]
+        assert error["extensions"] == {"code": "SUBSCRIPTION_EVENTS_DROPPED", "dropped": len(items) - QUEUE}
+        kept = [ws.receive()["payload"]["data"]["productEvents"]["id"] for _ in range(QUEUE)]
+        assert kept == created[-QUEUE:], "the newest events are kept, in order"
+        assert ws.nothing_for(0.2)
+
+
+def test_template_publications_reach_every_signed_in_tenant(
+    templates_server: str, module_issuer: IdentityIssuer
+) -> None:
+    root = module_issuer.token_for("root")
+    template = demo.template("supply-chain-dpp")
+    with (
+        connected(templates_server, token=module_issuer.token_for("greenloop-admin")) as greenloop,
+        connected(templates_server, token=module_issuer.token_for("acme-viewer")) as acme,
+        connected(templates_server) as anonymous,
+    ):
+        mine = greenloop.subscribe(PUBLISHED, {"c": template.category_id})
+        acme.subscribe(PUBLISHED, {"c": demo.template("product-dpp").category_id})
+        refused = anonymous.subscribe(PUBLISHED)
+        message = anonymous.receive()
+        assert (message["id"], message["type"]) == (refused, "error")
+        assert message["payload"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        draft = data(templates_server, REVISE, {"id": template.id}, token=root)["reviseTemplate"]["id"]
+        assert greenloop.nothing_for(0.2), "a draft is not a publication"
+        published = data(templates_server, PUBLISH, {"id": draft}, token=root)["publishTemplate"]
+        message = greenloop.receive()
+        assert message["id"] == mine
+        assert message["payload"]["data"]["templatePublished"] == {**published, "status": "PUBLISHED"}
+        assert acme.nothing_for(0.2), "the acme subscriber asked for another category"
