@@ -100,7 +100,7 @@ class _Connection:
     """One acknowledged-or-not graphql-transport-ws connection: its state machine and its operations.
 
     Methods: run, the frame handlers (_on_text, _init, _subscribe, _complete), one per operation
-    (_operate), the timers (_init_deadline, _ping, _expiry, _lifetime) and the two outputs (send, close).
+    (_operate), the timers (_close_after, _ping, _expiry) and the outputs (send, _refuse, close).
     """
 
     def __init__(self, owner: GraphQLWebSocket, websocket: WebSocket) -> None:
@@ -118,13 +118,16 @@ class _Connection:
         self._send_lock = asyncio.Lock()
         self._operations: dict[str, asyncio.Task[None]] = {}
         self._timers: set[asyncio.Task[None]] = set()
+        self._init_timer: asyncio.Task[None] | None = None
 
     # -- the connection -----------------------------------------------------------------------------------------
     async def run(self) -> None:
         if self._limits.init_timeout > 0:
-            self._start(self._init_deadline())
+            init = self._close_after(self._limits.init_timeout, INIT_TIMEOUT, "Connection initialisation timeout")
+            self._start(init, unless_initialised=True)
         if self._limits.max_connection_lifetime > 0:
-            self._start(self._lifetime())
+            lifetime = self._limits.max_connection_lifetime
+            self._start(self._close_after(lifetime, GOING_AWAY, "Connection lifetime exceeded; reconnect"))
         reader = asyncio.ensure_future(self._read())
         waiter = asyncio.ensure_future(self._done.wait())
         try:
@@ -153,10 +156,12 @@ class _Connection:
                     return
             await self._on_text(text)
 
-    def _start(self, work: Coroutine[Any, Any, None]) -> None:
+    def _start(self, work: Coroutine[Any, Any, None], *, unless_initialised: bool = False) -> None:
         task = asyncio.ensure_future(work)
         self._timers.add(task)
         task.add_done_callback(self._timers.discard)
+        if unless_initialised:
+            self._init_timer = task
 
     async def send(self, message: Mapping[str, Any]) -> None:
         """Write one message; a client that does not take it within the send timeout is dropped."""
@@ -170,9 +175,11 @@ class _Connection:
                     await self._ws.send_text(text)
         except TimeoutError:
             logger.info("websocket client %s did not read for %s s: dropped", self._client, timeout)
-            self._drop()
+            self._closed = True
         except (WebSocketDisconnect, RuntimeError, OSError):
-            self._drop()
+            self._closed = True
+        if self._closed:
+            self._done.set()
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` (``reason`` cut to the 123 bytes a close frame holds)."""
@@ -183,10 +190,6 @@ class _Connection:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self._limits.send_timeout or None):
                 await self._ws.close(code, cut)
-        self._done.set()
-
-    def _drop(self) -> None:
-        self._closed = True
         self._done.set()
 
     # -- messages from the client -------------------------------------------------------------------------------
@@ -221,6 +224,8 @@ class _Connection:
             await self.close(TOO_MANY_INIT, "Too many initialisation requests")
             return
         self._init_seen = True
+        if self._init_timer is not None:
+            self._init_timer.cancel()
         payload = message.get("payload")
         headers = _auth_headers(self._ws.headers, payload if isinstance(payload, dict) else {})
         if (payload is not None and not isinstance(payload, dict)) or headers is None:
@@ -272,14 +277,12 @@ class _Connection:
             return
         task = asyncio.ensure_future(self._operate(op_id, incoming, who))
         self._operations[op_id] = task
-        task.add_done_callback(lambda done: self._forget(op_id, done))
+        task.add_done_callback(
+            lambda done: self._operations.pop(op_id) if self._operations.get(op_id) is done else None
+        )
 
     async def _refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
         await self.send({"id": op_id, "type": "error", "payload": errors})
-
-    def _forget(self, op_id: str, task: asyncio.Task[None]) -> None:
-        if self._operations.get(op_id) is task:
-            del self._operations[op_id]
 
     async def _complete(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
@@ -332,10 +335,9 @@ class _Connection:
             await self._refuse(op_id, [error(text, "INTERNAL_SERVER_ERROR")])
 
     # -- timers -------------------------------------------------------------------------------------------------
-    async def _init_deadline(self) -> None:
-        await asyncio.sleep(self._limits.init_timeout)
-        if not self._init_seen:
-            await self.close(INIT_TIMEOUT, "Connection initialisation timeout")
+    async def _close_after(self, seconds: float, code: int, reason: str) -> None:
+        await asyncio.sleep(seconds)
+        await self.close(code, reason)
 
     async def _ping(self) -> None:
         while not self._closed:
@@ -351,10 +353,6 @@ class _Connection:
         if running:
             await asyncio.wait(running, timeout=self._limits.send_timeout or 5.0)
         await self.close(FORBIDDEN, "Forbidden: the token expired")
-
-    async def _lifetime(self) -> None:
-        await asyncio.sleep(self._limits.max_connection_lifetime)
-        await self.close(GOING_AWAY, "Connection lifetime exceeded; reconnect")
 
 
 def _auth_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any]) -> dict[str, str] | None:
