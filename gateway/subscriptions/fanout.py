@@ -104,7 +104,8 @@ class SharedStream:
         self._transport = transport
         self._on_ended = on_ended
         self.groups: dict[Hashable, CompletionGroup] = {}
-        self._buffer: deque[tuple[int, dict[str, Any]]] = deque(maxlen=max(config.replay_size, 0) or None)
+        # the last events as received (JSON), for Last-Event-ID resume; replay_size 0: none kept
+        self._buffer: deque[tuple[int, bytes]] = deque(maxlen=max(config.replay_size, 0))
         self._seq = 0
         self._lock = asyncio.Lock()  # events, replays and regrouping happen one at a time, in order
         self._task: asyncio.Task[None] | None = None
@@ -139,6 +140,17 @@ class SharedStream:
                 return
             if subscriber.closed:
                 return
+            self.groups[group.key] = group
+            group.subscribers.append(subscriber)
+            subscriber.upstream, subscriber.group = self, group
+
+    async def move(self, subscriber: Subscriber, group: CompletionGroup) -> None:
+        """Put an attached ``subscriber`` into ``group`` between two events (hot reload)."""
+        async with self._lock:
+            if subscriber.group is None or self.ended:
+                return
+            self.detach_for_move(subscriber)
+            group = self.groups.get(group.key, group)
             self.groups[group.key] = group
             group.subscribers.append(subscriber)
             subscriber.upstream, subscriber.group = self, group
@@ -279,7 +291,8 @@ class SharedStream:
             return
         async with self._lock:
             self._seq += 1
-            self._buffer.append((self._seq, payload))
+            if self._buffer.maxlen:
+                self._buffer.append((self._seq, orjson.dumps(payload)))
             groups = list(self.groups.values())
             if not groups:
                 return
@@ -301,8 +314,7 @@ class SharedStream:
         elif codes & _ENDING_CODES:
             self._end(SubscriptionMessage({"errors": errors}, final=True))
         else:
-            self._seq += 1
-            self.notify(SubscriptionMessage({"data": None, "errors": errors}, f"{self.token}.{self._seq}"))
+            self.notify(SubscriptionMessage({"data": None, "errors": errors}))
 
     async def _complete(self, group: CompletionGroup, payload: dict[str, Any], *, copy: bool) -> dict[str, Any]:
         """One group's payload for one event (the event's data copied when groups share it)."""
@@ -332,6 +344,6 @@ class SharedStream:
                                    SUBSCRIPTION_EVENTS_MISSED))
             if token != self.token:
                 return  # another stream's ids: nothing here follows that event
-        for n, payload in buffered:
-            body = await self._complete(group, payload, copy=True)
+        for n, raw in buffered:
+            body = await self._complete(group, orjson.loads(raw), copy=False)
             subscriber.push(SubscriptionMessage(body, f"{self.token}.{n}"))

@@ -151,6 +151,10 @@ class Subscriptions:
         # subgraphs get the client's JSON values with defaults filled in (as for queries)
         variables = {name: raw[name] if name in raw else vd.default
                      for name, vd in op.variables.items() if name in raw or vd.has_default}
+        if prepared.cost is not None:  # demand control, as for queries (refused before any subgraph call)
+            verdict = runtime.demand.check(prepared.cost, definition, variables)
+            if verdict.error is not None:
+                raise _Refused([verdict.error])
         authorized = runtime.authorize(prepared, principal, headers)
         if not isinstance(authorized, AuthorizedPlan):
             raise _Refused(authorized.errors)
@@ -158,6 +162,8 @@ class Subscriptions:
 
     async def _attach(self, subscriber: Subscriber, runtime: Gateway, prepared: PreparedOperation,
                       variables: dict[str, Any], authorized: AuthorizedPlan, last_event_id: str | None) -> None:
+        """Attach ``subscriber`` to the upstream its primary fetch asks for (opened when new).
+        An attached one (hot reload) moves between two events when its upstream stays the same."""
         plan = authorized.plan
         assert isinstance(plan, SubscriptionNode)
         primary = plan.primary
@@ -171,16 +177,27 @@ class Subscriptions:
             authorization=_header(headers, "authorization") or "",
             tenant=subscriber.tenant or "",
         )
+        group_key = (id(prepared), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), authorized.plan_text,
+                     orjson.dumps(authorized.errors))
+        group = CompletionGroup(group_key, runtime, prepared, variables, authorized, subscriber.principal, headers)
+        old = subscriber.upstream
+        if old is not None and old.key == key and not old.ended:
+            await old.move(subscriber, group)
+            return
+        if old is not None:
+            old.detach_for_move(subscriber)
         stream = self._streams.get(key)
         if stream is None or stream.ended:
             stream = SharedStream(key, primary, primary_variables, init_payload(headers), config=self.config,
                                   stats=self.stats, transport=self._transport, on_ended=self._stream_ended)
             self._streams[key] = stream
             stream.start()
-        group_key = (id(prepared), orjson.dumps(variables, option=orjson.OPT_SORT_KEYS), authorized.plan_text,
-                     orjson.dumps(authorized.errors))
-        group = CompletionGroup(group_key, runtime, prepared, variables, authorized, subscriber.principal, headers)
         await stream.attach(subscriber, group, last_event_id)
+        if old is not None:
+            subscriber.push(notice("The subscription moved to a new upstream after a schema reload; "
+                                   "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED))
+            if old is not stream:
+                old.close_if_unused()
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -221,8 +238,8 @@ class Subscriptions:
     async def _reload(self, loaded: LoadedSupergraph) -> None:
         runtime = loaded.runtime
         for subscriber in list(self._subscribers):
-            if subscriber.closed or self._state.current is not loaded:
-                continue
+            if subscriber.closed or subscriber.upstream is None or self._state.current is not loaded:
+                continue  # ended, still being attached (it keeps what it was opened with), or reloaded again
             try:
                 if not isinstance(runtime, Gateway):
                     raise _Refused([error("the new runtime cannot serve subscriptions", SERVICE_UNAVAILABLE)])
@@ -233,17 +250,7 @@ class Subscriptions:
                 subscriber.finish(final(f"The subscription no longer holds after a schema reload: {reasons}",
                                         SUBSCRIPTION_SCHEMA_RELOAD))
                 continue
-            old = subscriber.upstream
-            old_key = old.key if old is not None else None
-            if old is not None:
-                old.detach_for_move(subscriber)
             await self._attach(subscriber, runtime, prepared, variables, authorized, None)
-            new = subscriber.upstream
-            if new is not None and new.key != old_key:
-                subscriber.push(notice("The subscription moved to a new upstream after a schema reload; "
-                                       "events may have been missed.", SUBSCRIPTION_UPSTREAM_RECONNECTED))
-            if old is not None and old is not new:
-                old.close_if_unused()
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:

@@ -9,9 +9,13 @@ import pytest
 from prometheus_client import generate_latest
 
 from gateway.contracts import GraphQLRequest, Principal
+from gateway.cost import DemandControlConfig
+from gateway.http.state import sdl_digest
+from gateway.runtime import Gateway
 from gateway.subscriptions import SubscriptionRejected, SubscriptionStream
 
 from .conftest import Harness, receive, wait_until
+from .stubs import supergraph
 
 ITEM_WITH_PRICE = 'subscription { itemChanged(id: "1") { id name price } }'
 HEADERS = {"authorization": "Bearer t-1", "x-tenant-id": "tenant-a", "x-request-id": "req-1"}
@@ -252,9 +256,37 @@ async def test_subgraph_events_without_data(make_harness: Callable[..., Harness]
     dropped, failed, ended = await receive(stream), await receive(stream), await receive(stream)
     assert "data" not in dropped.payload and not dropped.final
     assert dropped.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_EVENTS_DROPPED"
-    assert failed.payload["data"] is None and not failed.final and failed.event_id is not None
+    assert failed.payload["data"] is None and not failed.final
     assert failed.payload["errors"][0]["extensions"] == {"code": "BOOM", "serviceName": "stock"}
     assert ended.final and ended.payload["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     with pytest.raises(StopAsyncIteration):
         await receive(stream)
     await wait_until(lambda: broker.active == 0)
+
+
+async def test_hot_reload_to_another_subgraph_url_moves_the_upstream(make_harness: Callable[..., Harness]) -> None:
+    harness = make_harness()
+    broker, stubs = harness.stubs.broker, harness.stubs
+    stream = await opened(harness, ITEM_WITH_PRICE)
+    await wait_until(lambda: broker.active == 1)
+    before = broker.subscribed
+    moved = stubs.stock.url.replace("127.0.0.1", "localhost")
+    harness.install(supergraph(moved, stubs.prices.url))
+    notice = await receive(stream)
+    assert notice.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_UPSTREAM_RECONNECTED"
+    await wait_until(lambda: broker.subscribed == before + 1 and broker.active == 1)  # new one open, old one closed
+    assert [s.key.url for s in harness.service.streams] == [moved]
+    broker.publish("1", "moved")
+    assert (await receive(stream)).payload["data"]["itemChanged"]["name"] == "moved"
+    await stream.aclose()
+
+
+async def test_demand_control_applies_to_subscriptions(make_harness: Callable[..., Harness]) -> None:
+    harness = make_harness()
+    sdl = harness.stubs.supergraph()
+    strict = Gateway.from_supergraph_sdl(sdl, cost=DemandControlConfig(mode="enforce", max_cost=0))
+    harness.state.install(strict, sdl_digest(sdl))
+    refused = await harness.service.open(GraphQLRequest(ITEM_WITH_PRICE), principal=ALICE, headers=HEADERS)
+    assert isinstance(refused, SubscriptionRejected)
+    assert refused.errors[0]["extensions"]["code"] == "COST_ESTIMATED_TOO_EXPENSIVE"
+    assert harness.service.stats.upstreams == 0
