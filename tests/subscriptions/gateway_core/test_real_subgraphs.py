@@ -135,3 +135,31 @@ async def test_another_tenant_receives_nothing(stack: Stack, service: Subscripti
         await receive(theirs, 1.0)
     await mine.aclose()
     await theirs.aclose()
+
+
+async def test_a_subscription_the_subgraph_refuses_ends_with_its_error(stack: Stack, service: Subscriptions) -> None:
+    foreign = next(p for p in demo.PASSPORTS if p.name == "GRL_ORGANIC_TEE_02")
+    principal, headers = member(stack.issuer, "acme-viewer")
+    stream = await service.open(GraphQLRequest(CHANGED, {"id": foreign.id}), principal=principal, headers=headers)
+    assert not isinstance(stream, SubscriptionRejected), stream
+    message = await receive(stream, 15)
+    assert message.final
+    assert message.payload["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert message.payload["errors"][0]["extensions"]["serviceName"] == "passport"
+    await asyncio.sleep(0.1)
+    assert service.stats.upstreams == 0
+
+
+async def test_anonymous_public_passport_subscription(stack: Stack, service: Subscriptions) -> None:
+    query = "subscription($uuid: String!) { publicPassportChanged(uuid: $uuid) { uuid status } }"
+    published = next(p for p in demo.PASSPORTS if p.name == "ACME_CELL_PACK_02")  # PUBLISHED
+    stream = await service.open(GraphQLRequest(query, {"uuid": published.public_uuid}), principal=Principal(),
+                                headers={})
+    assert not isinstance(stream, SubscriptionRejected), stream
+    await asyncio.sleep(0.5)
+    admin = stack.issuer.token_for("acme-admin")
+    archive = "mutation($id: ID!) { archivePassport(id: $id) { status } }"
+    await post(stack.passport, archive, {"id": published.id}, admin)
+    message = await receive(stream, 15)
+    assert message.payload == {"data": {"publicPassportChanged": {"uuid": published.public_uuid, "status": "ARCHIVED"}}}
+    await stream.aclose()
