@@ -36,10 +36,12 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 ASSETS_PATH = "/graphiql/assets"
 TEXT_HTML = "text/html"
-# Scripts, styles and connections (fetch, and WebSocket for subscriptions) from this origin only;
-# GraphiQL's fonts and icons are data: URIs inside its stylesheet; nothing may frame the page.
+# Scripts, stylesheets and connections (fetch, and WebSocket for subscriptions) from this origin only;
+# GraphiQL's fonts and icons are data: URIs inside its stylesheet; nothing may frame the page. Inline
+# styles are allowed (not inline scripts): GraphiQL's dialogs add a <style> element whose content
+# depends on the scrollbar's width, so no hash can name it.
 CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; font-src 'self' data:; "
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; font-src 'self' data:; "
     "img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _PAGE_HEADERS = {

@@ -112,3 +112,24 @@ def test_schema_explorer_opens(served: Served, browser: Page, tmp_path: Path) ->
     shot = Path(os.environ.get("GRAPHIQL_SCREENSHOT") or tmp_path / "graphiql.png")
     assert browser.screenshot(shot).stat().st_size > 10_000
     assert browser.problems() == []
+
+
+def test_typing_autocompletes_from_the_schema_and_dialogs_open_cleanly(served: Served, browser: Page) -> None:
+    _open(browser, served.gateway + "/graphql")
+    browser.until(lambda: bool(browser.requests("POST")), what="the schema request")
+    browser.evaluate(
+        "(() => { const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;"
+        " cm.setValue('{\\n  \\n}'); cm.focus(); cm.setCursor({line: 1, ch: 2}); })()"
+    )
+    for key in "cat":  # real key presses: CodeMirror asks the schema for completions as a person types
+        browser.send("Input.dispatchKeyEvent", {"type": "keyDown", "text": key, "key": key})
+        browser.send("Input.dispatchKeyEvent", {"type": "keyUp", "key": key})
+    hints = browser.wait_for(
+        "[...document.querySelectorAll('.CodeMirror-hint')].map(e => e.innerText)", what="completions"
+    )
+    assert "categories" in hints and "catalogAuditLog" in hints
+    # The settings dialog adds an inline <style> (scroll lock): allowed by the policy, so no violation.
+    browser.evaluate("document.querySelector('[aria-label=\"Open settings dialog\"]').click()")
+    browser.wait_for("document.querySelector('[role=dialog]') !== null", what="the settings dialog")
+    browser.pump(0.3)
+    assert browser.problems() == []

@@ -33,7 +33,9 @@ def test_a_browser_gets_the_page_with_a_strict_policy(page: httpx.Response) -> N
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
     policy = dict(part.strip().split(" ", 1) for part in CONTENT_SECURITY_POLICY.split(";"))
-    assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'"
+    assert policy["default-src"] == "'none'" and policy["script-src"] == "'self'"  # no inline or foreign script
+    assert policy["style-src"] == "'self' 'unsafe-inline'" and policy["font-src"] == "'self' data:"
+    assert not any("http" in sources or "*" in sources for sources in policy.values())  # no other origin
     assert policy["connect-src"] == "'self'" and policy["frame-ancestors"] == "'none'"
     assert page.headers["cache-control"] == "no-store"
     assert page.headers["x-content-type-options"] == "nosniff"
