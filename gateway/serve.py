@@ -39,7 +39,7 @@ from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
 from gateway.telemetry import Telemetry, configure_logging
 from gateway.transport import HTTPTransport
-from gateway.variants import ServedVariants
+from gateway.variants import IntrospectionPolicy, ServedVariants
 
 logger = logging.getLogger("gateway.serve")
 
@@ -47,17 +47,18 @@ RuntimeFactory = Callable[[str], Runtime]
 """Builds a runtime from supergraph SDL; raises on an invalid supergraph."""
 
 
-def gateway_runtime_factory(settings: Settings) -> RuntimeFactory:
-    """The production factory: :class:`gateway.runtime.Gateway` with the configured URL overrides."""
+def gateway_runtime_factory(settings: Settings, introspection: IntrospectionPolicy | None = None) -> RuntimeFactory:
+    """The production factory: :class:`gateway.runtime.Gateway` with the configured URL overrides
+    (policed by ``introspection`` unless that is None or on: gateway/introspection_gate.py)."""
 
     def build(sdl: str) -> Runtime:
         from gateway.authorization import AuthorizationConfig
         from gateway.cost.config import cost_config_from_settings
+        from gateway.introspection_gate import runtime_class
         from gateway.limits import limits_from_settings
-        from gateway.runtime import Gateway
 
         overrides = dict(settings.subgraph_urls) or None
-        runtime: Runtime = Gateway.from_supergraph_sdl(
+        runtime: Runtime = runtime_class(introspection).from_supergraph_sdl(
             sdl,
             subgraph_url_overrides=overrides,
             limits=limits_from_settings(settings),
@@ -212,9 +213,8 @@ def build_app(
     if settings.supergraph is None:
         raise SettingsError("supergraph: no supergraph file given (--supergraph, config or GATEWAY_SUPERGRAPH)")
     state = state or GatewayState()
-    factory = runtime_factory or gateway_runtime_factory(settings)
     # contract variants on their own paths, each with its watcher; introspection policies (gateway/variants.py)
-    variants = ServedVariants(settings, factory, on_install=settle_heap if freeze_heap else None)
+    variants = ServedVariants(settings, runtime_factory, on_install=settle_heap if freeze_heap else None)
     factory = variants.main_factory
     owned_transport = transport is None
     the_transport: SubgraphTransport = transport or HTTPTransport.from_settings(settings)

@@ -39,8 +39,14 @@ from gateway.telemetry import Telemetry
 from gateway.variants_config import MAIN_PATH, VariantSettings
 
 INTROSPECTION_DISABLED = "INTROSPECTION_DISABLED"
+INTROSPECTION_MODES_RESOLVED = ("on", "off", "authenticated")
 SDL_MEDIA_TYPE = "text/plain; charset=utf-8"
 _MENTIONS_INTROSPECTION = re.compile(r"__(?:schema|type)(?![_0-9A-Za-z])")
+
+
+def mentions_introspection(query: str) -> bool:
+    """Whether ``__schema`` or ``__type`` occurs in the text (``__typename`` does not count); cheap."""
+    return _MENTIONS_INTROSPECTION.search(query) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +72,18 @@ class IntrospectionPolicy:
             return "Introspection is only allowed for authenticated callers here; send a bearer token."
         return "Introspection is disabled on this endpoint."
 
+    def refused(self) -> ExecutionOutcome:
+        """The answer to a refused introspection: a request error, nothing executed."""
+        error = {"message": self.refusal(), "extensions": {"code": INTROSPECTION_DISABLED}}
+        return ExecutionOutcome(errors=[error], request_error=True, operation_type="query")
+
 
 class IntrospectionGuard:
-    """A runtime that refuses introspection to callers its policy does not allow.
+    """A runtime (of a custom factory) that refuses introspection to callers its policy does not allow.
 
-    Everything else (attributes the edge, telemetry and health read) is the wrapped runtime's.
-    The check reuses the runtime's own cached preparation (limits first, then validation), so
-    an operation is parsed once and an oversized document is refused by the limits as before.
+    The production runtime is policed by subclassing instead (gateway/introspection_gate.py), so that
+    what needs the :class:`~gateway.runtime.Gateway` itself (subscriptions) keeps it; this wrapper
+    serves other runtimes, whose attributes it passes through.
     """
 
     def __init__(self, runtime: Runtime, policy: IntrospectionPolicy) -> None:
@@ -95,14 +106,13 @@ class IntrospectionGuard:
     ) -> ExecutionOutcome:
         """Refuse introspection the policy denies ``principal``; run anything else on the runtime."""
         if not self.policy.allows(principal) and self._introspects(request):
-            error = {"message": self.policy.refusal(), "extensions": {"code": INTROSPECTION_DISABLED}}
-            return ExecutionOutcome(errors=[error], request_error=True, operation_type="query")
+            return self.policy.refused()
         options: dict[str, Any] = {"principal": principal} if self._takes_principal else {}
         return await self.runtime.execute(request, transport=transport, headers=headers, include_plan=include_plan,
                                           allow_mutations=allow_mutations, **options)
 
     def _introspects(self, request: GraphQLRequest) -> bool:
-        if not _MENTIONS_INTROSPECTION.search(request.query):
+        if not mentions_introspection(request.query):
             return False  # no __schema / __type anywhere in the text: nothing to parse
         prepare = getattr(self.runtime, "prepare", None)
         if prepare is not None:
@@ -126,7 +136,7 @@ RuntimeFactory = Callable[[str], Runtime]
 
 
 def guarded(factory: RuntimeFactory, policy: IntrospectionPolicy) -> RuntimeFactory:
-    """``factory`` whose runtimes follow ``policy`` (unchanged when the policy is ``on``)."""
+    """``factory`` (a custom one) whose runtimes follow ``policy`` (unchanged when the policy is ``on``)."""
     if policy.mode == "on":
         return factory
 
@@ -187,18 +197,24 @@ class _Served:
 class ServedVariants:
     """The variants of one server: their states and watchers, their routes, their lifetimes."""
 
-    def __init__(self, settings: Settings, factory: RuntimeFactory, on_install: Callable[[], None] | None) -> None:
-        from gateway.serve import SupergraphWatcher
+    def __init__(self, settings: Settings, runtime_factory: RuntimeFactory | None,
+                 on_install: Callable[[], None] | None) -> None:
+        from gateway.serve import SupergraphWatcher, gateway_runtime_factory
+
+        def factory_for(policy: IntrospectionPolicy) -> RuntimeFactory:
+            if runtime_factory is None:  # production: a policed Gateway subclass
+                return gateway_runtime_factory(settings, policy)
+            return guarded(runtime_factory, policy)
 
         self._settings = settings
         self.main_policy = IntrospectionPolicy.resolve(settings.introspection, settings.development)
-        self.main_factory = guarded(factory, self.main_policy)
+        self.main_factory = factory_for(self.main_policy)
         self._variants: list[_Served] = []
         for variant in settings.variants:
             policy = IntrospectionPolicy.resolve(variant.introspection, settings.development)
             state = GatewayState()
             watcher = SupergraphWatcher(variant.supergraph_beside(settings.supergraph), state,
-                                        guarded(factory, policy), settings.poll_interval, on_install=on_install)
+                                        factory_for(policy), settings.poll_interval, on_install=on_install)
             self._variants.append(_Served(variant, state, policy, watcher))
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.http.state import GatewayState
+from gateway.runtime import Gateway
 from gateway.serve import build_app, build_server
 from gateway.settings import Settings
 from tests.support.servers import ServerThread
@@ -26,12 +28,12 @@ TYPES = {"query": "{ __schema { queryType { name } } }"}
 
 
 @contextmanager
-def gateway(tmp_path: Path, **values: Any) -> Iterator[str]:
+def gateway(tmp_path: Path, state: GatewayState | None = None, **values: Any) -> Iterator[str]:
     shutil.copyfile(ROOT / "schema" / "supergraph.graphql", tmp_path / "supergraph.graphql")
     shutil.copyfile(ROOT / "schema" / "partner.graphql", tmp_path / "partner.graphql")
     settings = Settings.from_mapping({"supergraph": tmp_path / "supergraph.graphql", "poll_interval": 0,
                                       "log_level": "warning", **values})
-    app = build_app(settings)
+    app = build_app(settings, state=state)
     with ServerThread(app, build_server(settings, app)) as server:
         yield server.url
 
@@ -51,7 +53,10 @@ def test_auto_is_on_in_development(tmp_path: Path) -> None:
 def test_off_refuses_everyone_and_on_nobody(tmp_path: Path) -> None:
     variants = {"partner": {"introspection": "off"}, "open": {"supergraph": str(tmp_path / "partner.graphql"),
                                                             "introspection": "on"}}
-    with gateway(tmp_path, introspection="off", variants=variants) as url:
+    state = GatewayState()
+    with gateway(tmp_path, state, introspection="off", variants=variants) as url:
+        # the policed runtime is still a Gateway: subscriptions (gateway/subscriptions) need one
+        assert state.current is not None and isinstance(state.current.runtime, Gateway)
         for path in ("/graphql", "/partner/graphql"):
             refused = httpx.post(url + path, json=TYPES, headers={"accept": "application/graphql-response+json"})
             assert refused.status_code == 400 and _code(refused) == "INTROSPECTION_DISABLED"
