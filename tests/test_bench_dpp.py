@@ -16,7 +16,16 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-WORKLOADS = ("typename-passport", "typename-gateway", "qr-gateway", "qr-passport", "dashboard", "catalog", "mutations")
+WORKLOADS = (
+    "typename-passport",
+    "typename-gateway",
+    "qr-gateway",
+    "qr-gateway@80%",
+    "qr-passport",
+    "dashboard",
+    "catalog",
+    "mutations",
+)
 
 
 def _bench(tmp_path: Path, *args: str) -> str:

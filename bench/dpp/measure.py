@@ -42,12 +42,17 @@ def _stat(pid: int) -> list[str] | None:
 
 
 def cpu_seconds(pid: int, *, children: bool = False) -> float:
-    """User + system CPU seconds of ``pid`` (and, if asked, of its live children) so far."""
+    """User + system CPU seconds of ``pid`` so far; with ``children``, of its children too.
+
+    Children count whether they still run (their own /proc entry) or have exited and been
+    reaped (the parent's cutime + cstime): PostgreSQL's backends come and go with the pools.
+    """
     fields = _stat(pid)
     if fields is None:
         return 0.0
     total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     if children:
+        total += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 child = _stat(int(entry))
@@ -119,6 +124,20 @@ def run_mutations(url: str, token: str, load: Load, duration: float, mix: Mappin
     command += ["--duration", str(duration), "--concurrency", str(load.mutation_concurrency)]
     for key, value in mix.items():
         command += [f"--{key}", value]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    note = f"first error: {result['first_error']}" if result.get("first_error") else ""
+    return Measurement(
+        result["requests"], result["requests_per_second"], result["p50_ms"], result["p99_ms"], result["errors"], note
+    )
+
+
+def run_rate(
+    url: str, bodies: Path, load: Load, duration: float, rate: float, *, zipf: bool, token: str = ""
+) -> Measurement:
+    """``rate.py``: ``rate`` requests per second on a fixed schedule, latency from the scheduled instant."""
+    command = [sys.executable, str(HERE / "rate.py"), "--url", url, "--bodies", str(bodies), "--rate", f"{rate:.1f}"]
+    command += ["--duration", str(duration), "--zipf", str(load.zipf if zipf else 0), "--token", token]
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     note = f"first error: {result['first_error']}" if result.get("first_error") else ""

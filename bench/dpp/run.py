@@ -29,10 +29,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
 
-from measure import Load, Measurement, measured, run_mutations, run_wrk  # noqa: E402
+from measure import Load, Measurement, measured, run_mutations, run_rate, run_wrk  # noqa: E402
 from report import print_ratios, print_table  # noqa: E402
 from stack import SERVICES, BenchStack, running  # noqa: E402
-from workloads import WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
+from workloads import PACED_SHARE, WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
 
 from tests.support.postgres import PostgresServer  # noqa: E402
 
@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--connections", type=int, default=8, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
     parser.add_argument("--zipf", type=float, default=1.0, help="Zipf exponent of the QR path's uuid popularity")
+    parser.add_argument("--rounds", type=int, default=1, help="alternating rounds per workload; the best counts")
     parser.add_argument("--mutation-concurrency", type=int, default=4, help="concurrent mutation chains")
     parser.add_argument("--workloads", default=",".join(w.name for w in WORKLOADS), help="comma separated")
     parser.add_argument("--tree", type=Path, help="another checkout to measure side by side (the 'before')")
@@ -80,14 +81,18 @@ def _measure(
     load: Load,
     bodies: dict[str, Path],
     extra_pids: dict[str, int],
-    profile: Path | None,
+    peak: float | None,
 ) -> Measurement:
     target = stack.gateway if workload.target == "gateway" else stack.url(workload.target)
     token = stack.token if workload.signed_in else ""
+    profile = stack.profile_dir
 
     def drive(seconds: float) -> Measurement:
         if workload.mutations:
             return run_mutations(stack.gateway, stack.token, load, seconds, mutation_mix())
+        if peak is not None:
+            rate = max(1.0, PACED_SHARE * peak)
+            return run_rate(target, bodies[workload.name], load, seconds, rate, zipf=workload.zipf, token=token)
         return run_wrk(target, bodies[workload.name], load, seconds, zipf=workload.zipf, token=token)
 
     if load.warmup > 0:
@@ -127,15 +132,33 @@ def run_backend(
             running_stacks.enter_context(running(stack))
         print(f"{db}: {len(stacks)} stack(s) up ({len(SERVICES) + 1} processes each); measuring", flush=True)
         for workload in workloads:
-            for stack in stacks:
-                m = _measure(workload, stack, load, bodies, extra, stack.profile_dir)
-                results[stack.label][workload.name] = m
-                print(
-                    f"  {db} {stack.label:<7} {workload.name:<18} {m.requests_per_second:9.1f} req/s "
-                    f"p99 {m.p99_ms:7.1f} ms  errors {m.errors}",
-                    flush=True,
-                )
+            for _round in range(args.rounds):
+                for stack in stacks:
+                    peak = None
+                    if workload.paced_by is not None:
+                        if workload.paced_by not in results[stack.label]:
+                            print(f"  {db} {stack.label}: {workload.name} skipped: needs {workload.paced_by}'s peak")
+                            continue
+                        peak = results[stack.label][workload.paced_by].requests_per_second
+                    m = _measure(workload, stack, load, bodies, extra, peak)
+                    print(
+                        f"  {db} {stack.label:<7} {workload.name:<18} {m.requests_per_second:9.1f} req/s "
+                        f"p99 {m.p99_ms:7.1f} ms  errors {m.errors}",
+                        flush=True,
+                    )
+                    kept = results[stack.label].get(workload.name)
+                    if kept is None or _better(workload, m, kept):
+                        results[stack.label][workload.name] = m
     return results
+
+
+def _better(workload: Workload, m: Measurement, kept: Measurement) -> bool:
+    """Of several rounds the best counts: the highest throughput, at a fixed rate the lowest p99."""
+    if m.errors != kept.errors:
+        return m.errors > kept.errors  # an error is never hidden by a better round
+    if workload.paced_by is not None:
+        return m.p99_ms < kept.p99_ms
+    return m.requests_per_second > kept.requests_per_second
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
             postgres.stop()
     print(
         f"\nmake bench-dpp: {args.products:,} bulk products and passports; wrk {load.threads} thread(s), "
-        f"{load.connections} connections, {load.duration:g} s per workload after {load.warmup:g} s warm-up; "
+        f"{load.connections} connections, {load.duration:g} s per workload after {load.warmup:g} s warm-up, "
+        f"best of {args.rounds} alternating round(s); qr-gateway@80%: {PACED_SHARE:.0%} of qr-gateway's peak, "
+        f"fixed rate, latency from the scheduled instant; "
         f"mutation mix {load.mutation_concurrency} chains; {sys.platform} with {_cpus()} CPUs shared by "
         f"everything (a loaded machine: compare ratios from one run, not absolute numbers across runs)"
     )

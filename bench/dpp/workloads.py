@@ -38,7 +38,8 @@ class Workload:
 
     ``target``: ``gateway`` or a subgraph name (asked directly); ``zipf``: the bodies are
     picked by a Zipf law (otherwise uniformly); ``signed_in``: with the demo admin's token;
-    ``mutations``: driven by ``mutate.py`` instead of wrk.
+    ``mutations``: driven by ``mutate.py`` instead of wrk; ``paced_by``: driven by ``rate.py`` at a
+    fixed rate, a share of the peak the named workload measured just before on the same stack.
     """
 
     name: str
@@ -47,12 +48,19 @@ class Workload:
     zipf: bool = False
     signed_in: bool = False
     mutations: bool = False
+    paced_by: str | None = None  # a fixed rate: PACED_SHARE of this workload's requests/s (rate.py)
+
+
+PACED_SHARE = 0.8
 
 
 WORKLOADS: tuple[Workload, ...] = (
     Workload("typename-passport", "passport", "{ __typename } on the passport subgraph directly"),
     Workload("typename-gateway", "gateway", "{ __typename } on the gateway"),
     Workload("qr-gateway", "gateway", "publicPassport(uuid) with product, anonymous, Zipf over uuids", zipf=True),
+    Workload(
+        "qr-gateway@80%", "gateway", "the QR path at 80% of its peak, fixed rate", zipf=True, paced_by="qr-gateway"
+    ),
     Workload("qr-passport", "passport", "the same on the passport subgraph directly", zipf=True),
     Workload("dashboard", "gateway", "passports(first: 50) + product, category, template, fields", signed_in=True),
     Workload("catalog", "gateway", "products(filter, orderBy, first: 20), 6 filter variants", signed_in=True),

@@ -1,0 +1,169 @@
+"""Latency at a fixed request rate (open loop): ``make bench-dpp``'s "at 80% of peak" rows.
+
+wrk sends the next request on a connection as soon as the previous answer arrives (closed loop),
+so it measures peak throughput and the latency at saturation. The issue's latency target is at a
+given share of the peak; this client sends requests on a fixed schedule (``--rate`` per second)
+whatever the answers do, over as many keep-alive connections as it needs (up to
+``--max-connections``), and measures each request's latency from the instant it was *scheduled*,
+so a stall counts for every request it delays (no coordinated omission). Raw asyncio streams, one
+prepared HTTP/1.1 request per body: a few tens of microseconds of CPU per request.
+
+Bodies come from a file (one JSON body a line), picked by the same Zipf law as ``workload.lua``.
+Prints one JSON line: requests, errors, achieved rate, p50/p99/max latency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import json
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass
+class Tally:
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str | None = None
+
+
+class Pool:
+    """Keep-alive connections to one host; opens more when all are busy, up to ``limit``."""
+
+    def __init__(self, host: str, port: int, limit: int) -> None:
+        self.host, self.port, self.limit = host, port, limit
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.opened = 0
+        self.freed = asyncio.Condition()
+
+    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        async with self.freed:
+            while not self.idle and self.opened >= self.limit:
+                await self.freed.wait()
+            if self.idle:
+                return self.idle.pop()
+            self.opened += 1
+        return await asyncio.open_connection(self.host, self.port)
+
+    async def give(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
+        async with self.freed:
+            if connection is None:
+                self.opened -= 1
+            else:
+                self.idle.append(connection)
+            self.freed.notify()
+
+
+async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes) -> tuple[int, bytes]:
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+    if "content-length" in headers:
+        return status, await reader.readexactly(int(headers["content-length"]))
+    body = b""
+    while True:  # chunked
+        size = int((await reader.readline()).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return status, body
+        body += chunk[:-2]
+
+
+async def _one(pool: Pool, request: bytes, scheduled: float, tally: Tally) -> None:
+    connection = None
+    try:
+        connection = await pool.take()
+        status, body = await _exchange(*connection, request)
+        tally.latencies.append(time.perf_counter() - scheduled)
+        if status != 200 or b'"errors"' in body:
+            tally.errors += 1
+            tally.first_error = tally.first_error or f"HTTP {status}: {body[:300]!r}"
+    except (OSError, asyncio.IncompleteReadError, ValueError) as error:
+        tally.errors += 1
+        tally.first_error = tally.first_error or repr(error)
+        if connection is not None:
+            connection[1].close()
+        connection = None
+    finally:
+        await pool.give(connection)
+
+
+def _requests(url: str, bodies: list[str], token: str) -> list[bytes]:
+    parts = urlsplit(url)
+    auth = f"Authorization: Bearer {token}\r\n" if token else ""
+    prepared = []
+    for body in bodies:
+        data = body.encode()
+        head = (
+            f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"Accept: application/json\r\n{auth}Content-Length: {len(data)}\r\n\r\n"
+        )
+        prepared.append(head.encode() + data)
+    return prepared
+
+
+async def run(args: argparse.Namespace, bodies: list[str]) -> dict[str, object]:
+    parts = urlsplit(args.url)
+    requests = _requests(args.url, bodies, args.token)
+    weights = [1 / (k**args.zipf) for k in range(1, len(requests) + 1)] if args.zipf > 0 else [1.0] * len(requests)
+    cdf, total = [], 0.0
+    for w in weights:
+        total += w
+        cdf.append(total)
+    chooser = random.Random(12345)
+    pool = Pool(parts.hostname or "127.0.0.1", parts.port or 80, args.max_connections)
+    tally = Tally()
+    count = int(args.rate * args.duration)
+    started = time.perf_counter()
+    tasks = []
+    for i in range(count):
+        scheduled = started + i / args.rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        index = min(len(requests) - 1, bisect.bisect_left(cdf, chooser.random() * total))
+        tasks.append(asyncio.create_task(_one(pool, requests[index], scheduled, tally)))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    latencies = sorted(tally.latencies)
+
+    def pct(share: float) -> float:
+        return latencies[min(len(latencies) - 1, max(0, round(share * len(latencies)) - 1))] * 1000 if latencies else 0
+
+    return {
+        "requests": len(latencies),
+        "errors": tally.errors,
+        "first_error": tally.first_error,
+        "requests_per_second": len(latencies) / elapsed if elapsed else 0.0,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "max_ms": latencies[-1] * 1000 if latencies else 0.0,
+        "connections": pool.opened,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/dpp/rate.py")
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--bodies", required=True, help="file with one JSON body a line")
+    parser.add_argument("--rate", type=float, required=True, help="requests per second")
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--zipf", type=float, default=0.0)
+    parser.add_argument("--token", default="")
+    parser.add_argument("--max-connections", type=int, default=64)
+    args = parser.parse_args(argv)
+    bodies = [line for line in Path(args.bodies).read_text().splitlines() if line]
+    print(json.dumps(asyncio.run(run(args, bodies))))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
