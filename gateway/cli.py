@@ -28,7 +28,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser(
         "check", help="compose and classify the changes against a running gateway or a supergraph file",
         description="Exit status: 0 safe (or only dangerous changes), 1 breaking changes, "
-        "2 composition errors, 3 the baseline cannot be read.",
+        "2 composition errors, 3 the config or the baseline cannot be read.",
     )
     check.add_argument("config", help="JSON list of {name,url,sdl} or a supergraph.yaml")
     against = check.add_mutually_exclusive_group(required=True)
