@@ -11,7 +11,8 @@ Introspection is decided per variant and per caller (:class:`IntrospectionPolicy
 ``off``, ``authenticated`` (a verified token), or ``auto`` (``on`` in development, else
 ``authenticated``). A refused operation is answered ``INTROSPECTION_DISABLED`` before anything
 runs; ``GET <path>/schema.graphql`` (the variant's API schema as SDL, for code generators)
-follows the same policy.
+follows the same policy. ``/health`` and ``/health/ready`` report each variant's supergraph and
+answer 503 while one is not loaded (``/health/live`` does not look at them).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, parse, print_schema
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -178,8 +180,6 @@ class SchemaDownload:
 
 
 def _problem(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    import orjson
-
     body = {"errors": [{"message": message, "extensions": {"code": code}}]}
     return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}),
                     media_type="application/json; charset=utf-8")
@@ -238,6 +238,38 @@ class ServedVariants:
             routes.append(Route(f"{path}/schema.graphql", SchemaDownload(served.state, served.policy, auth).handle,
                                 methods=["GET", "HEAD"]))
         app.router.routes.extend(routes)
+        if self._variants:
+            for i, route in enumerate(app.router.routes):
+                if isinstance(route, Route) and route.path in ("/health", "/health/ready"):
+                    app.router.routes[i] = Route(route.path, self._with_variants(route.endpoint),
+                                                 methods=["GET", "HEAD"])
+
+    def _with_variants(self, endpoint: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """``/health`` and ``/health/ready`` also report each variant; one not loaded yet makes them 503."""
+
+        async def answer(request: Request) -> Response:
+            response: Response = await endpoint(request)
+            try:
+                body = orjson.loads(response.body)
+            except orjson.JSONDecodeError:
+                return response
+            report: dict[str, Any] = {}
+            for served in self._variants:
+                loaded, rejected = served.state.current, served.state.last_rejected
+                entry: dict[str, Any] = {"path": served.settings.path, "status": "pass" if loaded else "fail"}
+                if loaded is not None:
+                    entry["supergraph"] = {"sha256": loaded.sha256, "loadedAt": loaded.loaded_at.isoformat()}
+                if rejected is not None:
+                    entry["rejected"] = {"sha256": rejected.sha256, "rejectedAt": rejected.rejected_at.isoformat()}
+                report[served.settings.name] = entry
+            body["variants"] = report
+            status = response.status_code
+            if status == 200 and any(e["status"] == "fail" for e in report.values()):
+                status, body["status"] = 503, "fail"
+            return Response(orjson.dumps(body), status_code=status, headers={"cache-control": "no-store"},
+                            media_type="application/json; charset=utf-8")
+
+        return answer
 
     async def start(self) -> None:
         """Load every variant's supergraph, then keep polling them (hot reload)."""

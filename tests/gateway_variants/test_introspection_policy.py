@@ -9,6 +9,7 @@ introspection.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,3 +81,20 @@ def test_authenticated_refuses_anonymous_and_rejects_bad_tokens(tmp_path: Path, 
         # a token that does not verify is refused by authentication itself, as on every request
         forged = httpx.get(url + "/graphql/schema.graphql", headers={"authorization": bad_token})
         assert forged.status_code == 401 and _code(forged) != "INTROSPECTION_DISABLED"
+
+
+def test_readiness_waits_for_every_variant(tmp_path: Path) -> None:
+    missing = tmp_path / "late.graphql"
+    with gateway(tmp_path, poll_interval=0.1, variants={"late": {"supergraph": str(missing)}}) as url:
+        ready = httpx.get(url + "/health/ready")
+        assert ready.status_code == 503
+        assert ready.json()["variants"]["late"] == {"path": "/late/graphql", "status": "fail"}
+        assert httpx.get(url + "/health/live").status_code == 200  # liveness does not look at variants
+        assert httpx.post(url + "/late/graphql", json=TYPES).status_code == 503
+        shutil.copyfile(ROOT / "schema" / "partner.graphql", missing)
+        deadline = time.monotonic() + 15
+        while (ready := httpx.get(url + "/health/ready")).status_code != 200:
+            assert time.monotonic() < deadline, ready.json()
+            time.sleep(0.1)
+        assert ready.json()["variants"]["late"]["status"] == "pass"
+        assert "supergraph" in ready.json()
