@@ -113,6 +113,8 @@ YAML file (every key optional)::
       resume_window: 5          # seconds an upstream subscription outlives its last subscriber (resume)
       upstream_ping_interval: 20   # seconds between WebSocket pings to subgraphs
       upstream_open_timeout: 10    # seconds to connect to a subgraph and get connection_ack
+      upstream_max_operations: 100 # subscriptions multiplexed over one WebSocket to a subgraph
+      upstream_queue_size: 256     # subgraph messages waiting for one upstream subscription
 
     introspection: on           # on the main /graphql: on | off | authenticated | auto (gateway/variants_config.py)
     variants:                   # contract variants on their own paths (gateway compose --contract)
@@ -327,6 +329,8 @@ class Settings:
     subscriptions_resume_window: float = 5.0
     subscriptions_upstream_ping_interval: float = 20.0
     subscriptions_upstream_open_timeout: float = 10.0
+    subscriptions_upstream_max_operations: int = 100
+    subscriptions_upstream_queue_size: int = 256
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -541,6 +545,8 @@ _SUBSCRIPTION_SETTINGS = {
     "subscriptions_resume_window": "seconds",
     "subscriptions_upstream_ping_interval": "seconds",
     "subscriptions_upstream_open_timeout": "seconds",
+    "subscriptions_upstream_max_operations": "count",
+    "subscriptions_upstream_queue_size": "count",
 }
 _AUTH_SECONDS = ("auth_jwks_poll_interval", "auth_jwks_min_refresh_interval", "auth_context_ttl", "rate_limit_window")
 _RATE_LIMIT_COUNTS = tuple(f"rate_limit_{c}" for c in (*TENANT_CLASSES, "anonymous"))

@@ -27,6 +27,8 @@ class SubscriptionConfig:
     resume_window: float = 5.0  # seconds an upstream outlives its last subscriber (for resume)
     upstream_ping_interval: float = 20.0  # WebSocket pings towards subgraphs (0: none)
     upstream_open_timeout: float = 10.0  # seconds to connect and get connection_ack
+    upstream_max_operations: int = 100  # subscriptions multiplexed over one subgraph WebSocket
+    upstream_queue_size: int = 256  # subgraph messages waiting for one upstream subscription
 
     def __post_init__(self) -> None:
         if self.slow_consumer not in SLOW_CONSUMER_POLICIES:
@@ -43,4 +45,5 @@ class SubscriptionConfig:
             if value is not None:
                 values[name] = value
         values["queue_size"] = max(int(values.get("queue_size", 128)), 1)  # never unbounded
+        values["upstream_queue_size"] = max(int(values.get("upstream_queue_size", 256)), 1)
         return cls(**values)

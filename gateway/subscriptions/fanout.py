@@ -17,7 +17,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -36,7 +36,10 @@ from gateway.subscriptions.messages import (
 )
 from gateway.subscriptions.stats import SubscriptionStats
 from gateway.subscriptions.subscriber import Subscriber
-from gateway.subscriptions.upstream import UpstreamLost, subscribe_upstream
+from gateway.subscriptions.upstream import UpstreamLost
+
+if TYPE_CHECKING:
+    from gateway.subscriptions.connections import UpstreamPool
 
 __all__ = ["CompletionGroup", "SharedStream", "UpstreamKey"]
 
@@ -91,7 +94,8 @@ class SharedStream:
 
     def __init__(self, key: UpstreamKey, primary: FetchNode, variables: Mapping[str, Any],
                  init: Mapping[str, str], *, config: SubscriptionConfig, stats: SubscriptionStats,
-                 transport: SubgraphTransport, on_ended: Callable[[SharedStream], None]) -> None:
+                 transport: SubgraphTransport, pool: UpstreamPool,
+                 on_ended: Callable[[SharedStream], None]) -> None:
         self.key = key
         self.primary = primary
         self.token = secrets.token_hex(4)  # event ids are "<token>.<n>": resume only within this stream
@@ -102,6 +106,7 @@ class SharedStream:
         self._config = config
         self._stats = stats
         self._transport = transport
+        self._pool = pool
         self._on_ended = on_ended
         self.groups: dict[Hashable, CompletionGroup] = {}
         # the last events as received (JSON), for Last-Event-ID resume; replay_size 0: none kept
@@ -234,10 +239,7 @@ class SharedStream:
         attempt, lost_since, subscribed_before = 0, None, False
         while not self.ended:
             try:
-                async with contextlib.aclosing(subscribe_upstream(
-                    self.key.url, self._init, self._request, open_timeout=config.upstream_open_timeout,
-                    ping_interval=config.upstream_ping_interval,
-                )) as events:
+                async with contextlib.aclosing(self._pool.subscribe(self.key.url, self._init, self._request)) as events:
                     async for event in events:
                         if event.kind == "subscribed":
                             if subscribed_before:

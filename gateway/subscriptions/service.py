@@ -23,6 +23,7 @@ from gateway.contracts import GraphQLRequest, Principal, SubgraphTransport
 from gateway.planner import SubscriptionNode
 from gateway.runtime import BAD_USER_INPUT, AuthorizedPlan, Gateway, PreparedOperation, _null_conditions
 from gateway.subscriptions.config import SubscriptionConfig
+from gateway.subscriptions.connections import UpstreamPool
 from gateway.subscriptions.fanout import CompletionGroup, SharedStream, UpstreamKey
 from gateway.subscriptions.messages import (
     OPERATION_NOT_ALLOWED,
@@ -72,6 +73,11 @@ class Subscriptions:
         self._state = state
         self._transport = transport
         self._streams: dict[UpstreamKey, SharedStream] = {}
+        self._pool = UpstreamPool(
+            self.stats, open_timeout=self.config.upstream_open_timeout,
+            ping_interval=self.config.upstream_ping_interval, max_operations=self.config.upstream_max_operations,
+            queue_size=self.config.upstream_queue_size,
+        )
         self._subscribers: set[Subscriber] = set()
         self._tenants: Counter[str] = Counter()
         self._closed = False
@@ -128,6 +134,7 @@ class Subscriptions:
             await stream.aclose()
         for subscriber in list(self._subscribers):
             subscriber.finish(None)
+        await self._pool.aclose()
 
     # -- preparation ---------------------------------------------------------------------------
 
@@ -189,7 +196,8 @@ class Subscriptions:
         stream = self._streams.get(key)
         if stream is None or stream.ended:
             stream = SharedStream(key, primary, primary_variables, init_payload(headers), config=self.config,
-                                  stats=self.stats, transport=self._transport, on_ended=self._stream_ended)
+                                  stats=self.stats, transport=self._transport, pool=self._pool,
+                                  on_ended=self._stream_ended)
             self._streams[key] = stream
             stream.start()
         await stream.attach(subscriber, group, last_event_id)

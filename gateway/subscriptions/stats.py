@@ -10,6 +10,8 @@ class SubscriptionStats:
     """Totals since start plus the current counts (``upstreams`` and ``subscribers`` open now)."""
 
     upstreams: int = 0  # upstream subgraph subscriptions open now
+    connections: int = 0  # WebSockets to subgraphs open now (they multiplex the upstreams)
+    connections_opened: int = 0
     subscribers: int = 0  # client subscriptions open now
     upstreams_opened: int = 0
     subscriptions_opened: int = 0

@@ -1,15 +1,15 @@
-"""A ``graphql-transport-ws`` client for one subscription to one subgraph.
+"""The ``graphql-transport-ws`` protocol towards subgraphs: connecting, messages, failures.
 
-:func:`subscribe_upstream` connects (the subgraph URL with http -> ws), sends
-``connection_init`` with the forwarded identity, waits for ``connection_ack``, subscribes and
-yields the subgraph's messages; it answers the subgraph's pings. A lost connection raises
-:class:`UpstreamLost`, saying whether trying again can help (a refused token cannot).
+:func:`connect_upstream` connects (the subgraph URL with http -> ws), sends ``connection_init``
+with the forwarded identity and waits for ``connection_ack``; the subscriptions themselves are
+multiplexed over such connections by :mod:`gateway.subscriptions.connections`. A lost connection
+is an :class:`UpstreamLost`, saying whether trying again can help (a refused token cannot).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,10 +18,11 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 from websockets.typing import Subprotocol
 
-__all__ = ["PROTOCOL", "UpstreamEvent", "UpstreamLost", "init_payload", "subscribe_upstream", "websocket_url"]
+__all__ = [
+    "PROTOCOL", "UpstreamEvent", "UpstreamLost", "connect_upstream", "decode", "init_payload", "lost", "websocket_url",
+]
 
 PROTOCOL = Subprotocol("graphql-transport-ws")
-_SUBSCRIPTION_ID = "1"  # one subscription per connection
 # graphql-transport-ws close codes after which connecting again gives the same answer
 _FINAL_CLOSE_CODES = frozenset({4400, 4401, 4403, 4406, 4409, 4429})
 _IDENTITY_HEADERS = ("authorization", "x-tenant-id", "x-request-id")
@@ -62,19 +63,16 @@ def init_payload(headers: Mapping[str, str]) -> dict[str, str]:
     return {name: lowered[name] for name in _IDENTITY_HEADERS if lowered.get(name)}
 
 
-async def subscribe_upstream(
+async def connect_upstream(
     url: str,
     init: Mapping[str, Any],
-    request: Mapping[str, Any],
     *,
     open_timeout: float = 10.0,
     ping_interval: float | None = 20.0,
     max_size: int | None = 16 * 1024 * 1024,
-) -> AsyncGenerator[UpstreamEvent, None]:
-    """Subscribe ``request`` (``{"query", "variables"}``) at the subgraph ``url``; yields its messages.
-
-    Ends after ``complete`` or ``error``; raises :class:`UpstreamLost` when the connection fails.
-    """
+) -> ClientConnection:
+    """A WebSocket to the subgraph at ``url``, initialised with ``init`` and acknowledged;
+    raises :class:`UpstreamLost`."""
     try:
         ws = await connect(
             websocket_url(url), subprotocols=[PROTOCOL], open_timeout=open_timeout,
@@ -89,53 +87,34 @@ async def subscribe_upstream(
     except (OSError, TimeoutError, InvalidHandshake) as exc:
         raise UpstreamLost(f"cannot connect: {type(exc).__name__}: {exc}", retry=True) from exc
     try:
-        async for event in _session(ws, init, request, open_timeout):
-            yield event
+        await ws.send(orjson.dumps({"type": "connection_init", "payload": dict(init)}).decode())
+        async with asyncio.timeout(open_timeout):
+            while True:
+                message = decode(await ws.recv())
+                if message.get("type") == "connection_ack":
+                    return ws
+                if message.get("type") == "ping":
+                    await ws.send('{"type":"pong"}')
     except ConnectionClosed as exc:
-        code = exc.rcvd.code if exc.rcvd is not None else None
-        reason = exc.rcvd.reason if exc.rcvd is not None else ""
-        text = f"connection closed ({code} {reason})".replace(" )", ")") if code else "connection lost"
-        raise UpstreamLost(text, retry=code not in _FINAL_CLOSE_CODES, close_code=code) from exc
-    except TimeoutError as exc:
-        raise UpstreamLost("no connection_ack in time", retry=True) from exc
-    finally:
         await ws.close()
+        raise lost(exc) from exc
+    except TimeoutError as exc:
+        await ws.close()
+        raise UpstreamLost("no connection_ack in time", retry=True) from exc
+    except BaseException:
+        await ws.close()
+        raise
 
 
-async def _session(ws: ClientConnection, init: Mapping[str, Any], request: Mapping[str, Any],
-                   open_timeout: float) -> AsyncIterator[UpstreamEvent]:
-    await ws.send(orjson.dumps({"type": "connection_init", "payload": dict(init)}).decode())
-    async with asyncio.timeout(open_timeout):
-        while True:
-            message = _decode(await ws.recv())
-            if message.get("type") == "connection_ack":
-                break
-            if message.get("type") == "ping":
-                await ws.send('{"type":"pong"}')
-    await ws.send(orjson.dumps({"id": _SUBSCRIPTION_ID, "type": "subscribe", "payload": dict(request)}).decode())
-    yield UpstreamEvent("subscribed")
-    async for raw in ws:
-        message = _decode(raw)
-        kind = message.get("type")
-        if kind == "ping":
-            await ws.send('{"type":"pong"}')
-            continue
-        if message.get("id") != _SUBSCRIPTION_ID:
-            continue
-        if kind == "next":
-            payload = message.get("payload")
-            yield UpstreamEvent("next", payload if isinstance(payload, dict) else {})
-        elif kind == "error":
-            errors = message.get("payload")
-            yield UpstreamEvent("error", {"errors": errors if isinstance(errors, list) else [errors]})
-            return
-        elif kind == "complete":
-            yield UpstreamEvent("complete")
-            return
-    raise UpstreamLost("connection closed by the subgraph", retry=True)
+def lost(exc: ConnectionClosed) -> UpstreamLost:
+    """What a closed connection means for its subscriptions (a refusal is not retried)."""
+    code = exc.rcvd.code if exc.rcvd is not None else None
+    reason = exc.rcvd.reason if exc.rcvd is not None else ""
+    text = f"connection closed ({code} {reason})".replace(" )", ")") if code else "connection lost"
+    return UpstreamLost(text, retry=code not in _FINAL_CLOSE_CODES, close_code=code)
 
 
-def _decode(raw: str | bytes) -> dict[str, Any]:
+def decode(raw: str | bytes) -> dict[str, Any]:
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError:

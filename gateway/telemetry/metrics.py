@@ -220,6 +220,9 @@ class SubscriptionCollector(Collector):
                                 value=stats.upstreams)
         yield GaugeMetricFamily("gateway_subscription_subscribers", "Client subscriptions open now",
                                 value=stats.subscribers)
+        yield GaugeMetricFamily("gateway_subscription_upstream_connections",
+                                "WebSockets to subgraphs open now (each multiplexes upstream subscriptions)",
+                                value=getattr(stats, "connections", 0))
         yield GaugeMetricFamily("gateway_subscription_dedup_ratio",
                                 "Client subscriptions per upstream subscription open now", value=stats.dedup_ratio)
         for name, documentation, attribute in self._COUNTERS:

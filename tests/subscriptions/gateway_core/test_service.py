@@ -290,3 +290,47 @@ async def test_demand_control_applies_to_subscriptions(make_harness: Callable[..
     assert isinstance(refused, SubscriptionRejected)
     assert refused.errors[0]["extensions"]["code"] == "COST_ESTIMATED_TOO_EXPENSIVE"
     assert harness.service.stats.upstreams == 0
+
+
+async def test_upstream_subscriptions_of_one_identity_share_a_connection(
+        make_harness: Callable[..., Harness]) -> None:
+    harness = make_harness()
+    broker, stats = harness.stubs.broker, harness.service.stats
+    connections = len(broker.init_payloads)
+    priced = await opened(harness, ITEM_WITH_PRICE)
+    named = await opened(harness, 'subscription { itemChanged(id: "1") { name } }')
+    events = await opened(harness, "subscription { itemEvents { name } }")
+    await wait_until(lambda: broker.active == 3)
+    assert (stats.upstreams, stats.connections) == (3, 1)
+    assert len(broker.init_payloads) == connections + 1  # one connection_init for three subscriptions
+    # the subgraph restarts: all three come back over one new connection
+    harness.stubs.stock.stop()
+    harness.stubs.stock.start()
+    for stream in (priced, named, events):
+        notice = await receive(stream)
+        assert notice.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_UPSTREAM_RECONNECTED"
+    await wait_until(lambda: broker.active == 3)
+    assert len(broker.init_payloads) == connections + 2 and stats.connections == 1
+    broker.publish("1", "together")
+    for stream in (priced, named, events):
+        message = await receive(stream)
+        assert next(iter(message.payload["data"].values()))["name"] == "together"
+    # one stopped subscription leaves the connection to the others; the last one closes it
+    await named.aclose()
+    await wait_until(lambda: broker.active == 2)
+    assert stats.connections == 1
+    await priced.aclose()
+    await events.aclose()
+    await wait_until(lambda: broker.active == 0 and stats.connections == 0)
+
+
+async def test_a_full_connection_opens_another(make_harness: Callable[..., Harness]) -> None:
+    harness = make_harness(upstream_max_operations=1)
+    broker, stats = harness.stubs.broker, harness.service.stats
+    first = await opened(harness, ITEM_WITH_PRICE)
+    second = await opened(harness, 'subscription { itemChanged(id: "1") { name } }')
+    await wait_until(lambda: broker.active == 2)
+    assert stats.connections == 2
+    await first.aclose()
+    await second.aclose()
+    await wait_until(lambda: stats.connections == 0)
