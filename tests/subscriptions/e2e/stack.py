@@ -89,6 +89,7 @@ class Reader:
     def __init__(self, read: Callable[[], Iterator[Any]]) -> None:
         self.items: queue.Queue[Any] = queue.Queue()
         self._read = read
+        self._stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -96,9 +97,16 @@ class Reader:
         try:
             for item in self._read():
                 self.items.put(item)
+                if self._stopped.is_set():
+                    return  # leaving the generator closes its connection
         except Exception as exc:  # reported to the test through the queue
             self.items.put(exc)
         self.items.put("END")
+
+    def stop(self) -> None:
+        """Close the stream at its next item (a heartbeat at the latest)."""
+        self._stopped.set()
+        self.thread.join(10)
 
     def next(self, timeout: float = 15.0, *, skip: Callable[[Any], bool] = lambda item: item is None) -> Any:
         deadline = time.monotonic() + timeout

@@ -9,6 +9,7 @@ subscribed at the same time receives nothing; a token that expires ends the subs
 from __future__ import annotations
 
 import queue
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -35,7 +36,11 @@ def ws_items(stack: Stack, token: str) -> Iterator[Any]:
         init(ws, token)
         subscribe(ws, "1", PRODUCT_EVENTS)
         while True:
-            message = recv(ws, timeout=60)
+            try:
+                message = recv(ws, timeout=0.5)
+            except TimeoutError:
+                yield None  # nothing yet (the reader can stop here)
+                continue
             yield message.get("payload")
             if message["type"] != "next":
                 return
@@ -75,17 +80,21 @@ def test_event_with_fields_of_two_subgraphs_and_nothing_for_another_tenant(stack
     before = stack.metric("gateway_subscriptions_opened_total")
     viewer = Reader(lambda: read(stack, stack.token("acme-viewer")))
     stranger = Reader(lambda: read(stack, stack.token("greenloop-admin")))
-    stack.wait_opened(before, 2)
-    name = f"Cell Pack {uuid.uuid4().hex[:6]}"
-    product = stack.rename_product(name)
-    payload = viewer.next()
-    assert "errors" not in payload, payload
-    event = payload["data"]["productEvents"]
-    assert (event["id"], event["name"], event["version"]) == (product["id"], name, product["version"])
-    assert isinstance(event["passportCount"], int) and event["passportCount"] >= 1  # from the passport subgraph
-    assert event["passports"] and all(p["name"] for p in event["passports"])
-    with pytest.raises(queue.Empty):
-        stranger.next(timeout=1.5)
+    try:
+        stack.wait_opened(before, 2)
+        name = f"Cell Pack {uuid.uuid4().hex[:6]}"
+        product = stack.rename_product(name)
+        payload = viewer.next()
+        assert "errors" not in payload, payload
+        event = payload["data"]["productEvents"]
+        assert (event["id"], event["name"], event["version"]) == (product["id"], name, product["version"])
+        assert isinstance(event["passportCount"], int) and event["passportCount"] >= 1  # from the passport subgraph
+        assert event["passports"] and all(p["name"] for p in event["passports"])
+        with pytest.raises(queue.Empty):
+            stranger.next(timeout=1.5)
+    finally:
+        viewer.stop()
+        stranger.stop()
 
 
 def test_token_expiry_ends_the_subscription(stack: Stack) -> None:
@@ -115,3 +124,32 @@ def test_query_over_websocket_runs_through_the_gateway(stack: Stack) -> None:
         assert message["type"] == "next" and "errors" not in message["payload"], message
         assert message["payload"]["data"]["products"]["nodes"][0]["name"]
         assert recv(ws) == {"id": "q", "type": "complete"}
+
+
+def test_sse_resume_with_last_event_id(stack: Stack) -> None:
+    """An SSE client that lost its connection comes back with Last-Event-ID and gets the event it missed."""
+    token = stack.token("acme-viewer")
+    headers = {"accept": "text/event-stream", "authorization": f"Bearer {token}"}
+    before = stack.metric("gateway_subscriptions_opened_total")
+    first = Reader(lambda: sse_events_of(stack, headers))
+    stack.wait_opened(before)
+    stack.rename_product(f"Cell Pack {uuid.uuid4().hex[:6]}")
+    seen = first.next()
+    assert seen.id, seen
+    first.stop()
+    events = stack.metric("gateway_subscription_upstream_events_total")
+    missed = stack.rename_product(f"Cell Pack {uuid.uuid4().hex[:6]}")  # while nobody listens
+    deadline = time.monotonic() + 10
+    while stack.metric("gateway_subscription_upstream_events_total") <= events:  # the gateway has it (buffered)
+        assert time.monotonic() < deadline, "the event never reached the gateway"
+        time.sleep(0.05)
+    again = Reader(lambda: sse_events_of(stack, {**headers, "last-event-id": seen.id}))
+    replayed = again.next()
+    assert replayed.data["data"]["productEvents"]["name"] == missed["name"], replayed
+    again.stop()
+
+
+def sse_events_of(stack: Stack, headers: dict[str, str]) -> Iterator[Any]:
+    with httpx.stream("POST", stack.graphql, json={"query": PRODUCT_EVENTS}, headers=headers, timeout=60) as response:
+        assert response.status_code == 200
+        yield from sse_events(response)
