@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from gateway.planner.groups import FetchGroup
 from gateway.planner.nodes import FetchNode, FlattenNode, PlanNode, alias_conflicts
 from gateway.planner.operation import NormalizedOperation
@@ -10,11 +12,13 @@ from gateway.planner.operation import NormalizedOperation
 def fetch_node(g: FetchGroup, op: NormalizedOperation) -> PlanNode:
     """``g`` as a fetch (root fetches) or a flatten around one (entity fetches at ``g.path``)."""
     kind = "query" if g.is_entity else op.kind
-    used = tuple(v for v in op.variables if v in g.variables)
+    renamed = alias_conflicts([g.selset])  # first: it may alias fields of the selection
+    body = g.selset.print_compact()
+    # only what the printed selection uses: a subgraph rejects a declared variable it never sees
+    # (a fragment this subgraph cannot return, or one left empty, is not printed)
+    used = tuple(v for v in op.variables if v in g.variables and re.search(rf"\${v}(?!\w)", body))
     var_defs = [f"${v}:{op.variables[v].type}{op.variables[v].default_text}" for v in used]
     var_defs.extend(f"${c.name}:{c.type}" for c in g.context)
-    renamed = alias_conflicts([g.selset])
-    body = g.selset.print_compact()
     if g.is_entity:
         defs = "($representations:[_Any!]!" + "".join("," + d for d in var_defs) + ")"
         operation = f"query{defs}{{_entities(representations:$representations){{{body}}}}}"

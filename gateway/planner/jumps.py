@@ -165,6 +165,7 @@ class KeyJumps:
                 fgc = sg.field_in_graph(step.parent_type, step.name, g)
                 type_str = (fgc.type if fgc is not None and fgc.type else None) or (fd.type if fd else "")
                 sub = selset.add_field(step.response_name, step.name, step.args, step.directives, True, type_str)
+                group.variables |= step.variables
                 assert sub is not None
                 selset = sub
             group.use(pos.conds)

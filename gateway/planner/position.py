@@ -35,6 +35,7 @@ class ChainStep:
     args: str
     directives: str
     type_condition: str | None = None
+    variables: frozenset[str] = frozenset()  # used by args and directives: the re-entering fetch declares them
 
 
 def fragment_step(parent_type: str, type_condition: str) -> ChainStep:

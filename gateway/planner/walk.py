@@ -173,9 +173,8 @@ class Walk:
                 continue
             cond = s.type_condition or pos.type
             fconds = pos.conds | frozenset(s.conditions)
-            if s.directives:
-                pos.group.variables |= s.variables
             if cond == pos.type:
+                pos.group.variables |= s.variables
                 sub = pos
                 if s.directives:
                     sub = Position(group=pos.group, selset=pos.selset.add_fragment(None, s.directives),
@@ -185,12 +184,14 @@ class Walk:
                 continue
             if sg.kind(cond) == "object":
                 if cond not in possible:
-                    continue  # this subgraph never returns that type here
+                    continue  # this subgraph never returns that type here (nor uses the fragment's variables)
+                pos.group.variables |= s.variables
                 providers |= self.plan_object(self._member(pos, cond, s.directives, fconds), s.selections)
                 continue
             overlap = [r for r in possible if r in sg.api_possible_types(cond)]
             if not overlap:
                 continue
+            pos.group.variables |= s.variables
             if (
                 sg.type_in_graph(cond, graph)
                 and not sg.is_interface_object(cond, graph)
@@ -248,7 +249,7 @@ class Walk:
         elif pos.anchor is not None:  # a value type, or an abstract type narrowed below (see _member)
             child.anchor = pos.anchor
             child.chain = (*pos.chain, ChainStep(parent_type=pos.type, response_name=rn, name=f.name,
-                                                 args=f.args, directives=f.directives))
+                                                 args=f.args, directives=f.directives, variables=f.variables))
         self.ancestors.append(pos)  # @fromContext reads from the objects above
         try:
             return {pos.group} | self.plan_sels(child, f.selections)

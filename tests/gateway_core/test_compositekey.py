@@ -34,3 +34,21 @@ async def test_through_a_union_member(reference_scenarios: dict[str, Scenario]) 
     body = await run(scenario.gateway(), "{ search { ... on Product { category { details } } } }")
     assert "errors" not in body
     assert body["data"]["search"][0] == {"category": {"details": "c1 details for x1"}}
+
+
+async def test_a_variable_of_a_field_on_the_way_back_is_declared_by_the_re_entering_fetch(
+    reference_scenarios: dict[str, Scenario],
+) -> None:
+    """Found by the differential fuzzing: the re-entering fetch repeats ``category @skip(if: $v)``
+    on its way to ``details`` but did not declare ``$v`` ("Variable '$v' is not defined.")."""
+    scenario = reference_scenarios["compositekey"]
+    query = "query($v: Boolean!) { products { id c: category @skip(if: $v) { details } } }"
+    for v in (False, True):
+        scenario.reset()
+        body = await run(scenario.gateway(), query, {"v": v})
+        assert "errors" not in body, body
+        expected = [{"id": p, **({} if v else {"c": c})} for p, c in (
+            ("p1", {"details": "c1 details for x1"}), ("p2", None), ("p3", {"details": "c1 details for x3"}))]
+        assert body["data"]["products"] == expected
+        for request in scenario.subgraphs["b"].requests:
+            assert "$v:Boolean!" in request["query"]
