@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLError, OperationType, get_operation_ast, parse
 from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
@@ -33,7 +34,7 @@ from subgraphs.common.audit import correlation_id_from
 from subgraphs.common.caller import ANONYMOUS
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
-from subgraphs.common.graphql import SubgraphGraphQL
+from subgraphs.common.graphql import SubgraphGraphQL, error_response
 from subgraphs.common.service import ServiceRuntime
 from subgraphs.common.subscriptions_stream import ConnectionContext, ScopedLoaders
 
@@ -41,6 +42,22 @@ log = logging.getLogger("dpp.subscriptions")
 
 # What connection_init's payload (and the upgrade request's headers) may carry.
 CONNECTION_KEYS = ("authorization", "x-tenant-id", "x-request-id")
+OVER_HTTP = "Subscriptions are served over WebSocket (subprotocol graphql-transport-ws) on /graphql, not over HTTP"
+
+
+class _SubscriptionOverHTTP(Exception):
+    """A subscription operation arrived as a plain HTTP request."""
+
+
+def is_subscription(query: object, operation_name: object) -> bool:
+    """True when ``query`` selects a subscription operation (parsed only when it mentions one)."""
+    if not isinstance(query, str) or "subscription" not in query:
+        return False
+    try:
+        operation = get_operation_ast(parse(query), operation_name if isinstance(operation_name, str) else None)
+    except GraphQLError:
+        return False  # the request's own parse error is reported as usual
+    return operation is not None and operation.operation == OperationType.SUBSCRIPTION
 
 
 def connection_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any] | None) -> dict[str, str]:
@@ -75,6 +92,20 @@ class SubscriptionGraphQL(SubgraphGraphQL):
             loaders=ScopedLoaders(),
             headers=upgrade,
         )
+
+    async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
+        """As :meth:`SubgraphGraphQL.run`; a subscription over HTTP is refused with OPERATION_NOT_ALLOWED."""
+        try:
+            return await super().run(request, context, root_value)
+        except _SubscriptionOverHTTP:
+            return error_response(400, OVER_HTTP, "OPERATION_NOT_ALLOWED")
+
+    async def execute_single(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Strawberry's single-operation execution, refusing subscriptions (they need a WebSocket)."""
+        data = kwargs["request_data"]
+        if is_subscription(data.query, data.operation_name):
+            raise _SubscriptionOverHTTP
+        return await super().execute_single(**kwargs)
 
     async def on_ws_connect(self, context: Any) -> UnsetType | dict[str, object] | None:
         """``connection_init``: authenticate the connection, or close it with 4403."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
@@ -152,3 +153,21 @@ def test_a_revoked_token_ends_the_subscription(passport_server: str, module_issu
         assert message["payload"]["data"] is None
         assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert ws.receive() == {"id": op, "type": "complete"}
+
+
+@pytest.mark.parametrize("accept", ["application/json", 'multipart/mixed;subscriptionSpec="1.0"', "text/event-stream"])
+def test_a_subscription_over_http_is_refused_with_a_code(
+    passport_server: str, module_issuer: IdentityIssuer, accept: str
+) -> None:
+    token = module_issuer.token_for("acme-viewer")
+    response = httpx.post(
+        passport_server + "/graphql",
+        json={"query": "subscription Watch { passportEvents { id } }", "operationName": "Watch"},
+        headers={"authorization": f"Bearer {token}", "accept": accept},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["extensions"]["code"] == "OPERATION_NOT_ALLOWED"
+    # A query that merely mentions the word runs as before.
+    body = gql(passport_server + "/graphql", 'query { publicPassport(uuid: "subscription") { uuid } }')
+    assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
