@@ -20,8 +20,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
-from gateway.http.multipart import MultipartFraming
 from gateway.http.graphiql import GraphiQL
+from gateway.http.multipart import MultipartFraming
 from gateway.http.negotiation import (
     APPLICATION_JSON,
     GRAPHQL_RESPONSE_JSON,
