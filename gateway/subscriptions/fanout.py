@@ -120,10 +120,6 @@ class SharedStream:
 
     # -- subscribers ---------------------------------------------------------------------------
 
-    @property
-    def subscriber_count(self) -> int:
-        return sum(len(g.subscribers) for g in self.groups.values())
-
     def start(self) -> None:
         self._stats.upstreams += 1
         self._stats.upstreams_opened += 1
@@ -154,33 +150,30 @@ class SharedStream:
         async with self._lock:
             if subscriber.group is None or self.ended:
                 return
-            self.detach_for_move(subscriber)
+            self.detach(subscriber, keep_open=True)
             group = self.groups.get(group.key, group)
             self.groups[group.key] = group
             group.subscribers.append(subscriber)
             subscriber.upstream, subscriber.group = self, group
 
-    def detach(self, subscriber: Subscriber) -> None:
-        """Remove ``subscriber``; the upstream closes ``resume_window`` seconds after the last one left."""
-        self.detach_for_move(subscriber)
-        if not self.groups and not self.ended and self._linger is None:
-            window = self._config.resume_window
-            if window > 0:
-                self._linger = asyncio.get_running_loop().call_later(window, self.close_if_unused)
-            else:
-                self.close_if_unused()
-
-    def detach_for_move(self, subscriber: Subscriber) -> None:
-        """Remove ``subscriber`` and keep the upstream open (it is being attached elsewhere, perhaps here)."""
+    def detach(self, subscriber: Subscriber, *, keep_open: bool = False) -> None:
+        """Remove ``subscriber``; the upstream closes ``resume_window`` seconds after the last one left
+        (``keep_open``: not now, the subscriber moves elsewhere, perhaps back here)."""
         group: CompletionGroup | None = subscriber.group
         subscriber.upstream = None
         subscriber.group = None
-        if group is None:
+        if group is not None:
+            if subscriber in group.subscribers:
+                group.subscribers.remove(subscriber)
+            if not group.subscribers and self.groups.get(group.key) is group:
+                del self.groups[group.key]
+        if keep_open or self.groups or self.ended or self._linger is not None:
             return
-        if subscriber in group.subscribers:
-            group.subscribers.remove(subscriber)
-        if not group.subscribers and self.groups.get(group.key) is group:
-            del self.groups[group.key]
+        window = self._config.resume_window
+        if window > 0:
+            self._linger = asyncio.get_running_loop().call_later(window, self.close_if_unused)
+        else:
+            self.close_if_unused()
 
     def close_if_unused(self) -> None:
         """Close the upstream when no subscriber is attached."""
@@ -254,7 +247,8 @@ class SharedStream:
                             if self.ended:  # the last subscriber left while it was delivered
                                 return
                         elif event.kind == "error":
-                            errors = [self._downstream(e) for e in (event.payload or {}).get("errors") or ()]
+                            raw = (event.payload or {}).get("errors") or ()
+                            errors = [downstream(e, self.key.subgraph) for e in raw]
                             self._end(SubscriptionMessage({"errors": errors}, final=True))
                             return
                         else:
@@ -276,14 +270,6 @@ class SharedStream:
                 logger.info("subscription upstream to %s lost (%s); reconnecting in %.2fs",
                             self.key.subgraph, lost.reason, delay)
                 await asyncio.sleep(delay)
-
-    def _downstream(self, err: Any) -> dict[str, Any]:
-        if not isinstance(err, dict):
-            return error(str(err), DOWNSTREAM_SERVICE_ERROR, serviceName=self.key.subgraph)
-        out = dict(err)
-        out["extensions"] = {"code": DOWNSTREAM_SERVICE_ERROR, "serviceName": self.key.subgraph,
-                             **(err.get("extensions") or {})}
-        return out
 
     async def _event(self, payload: dict[str, Any]) -> None:
         self._stats.upstream_events += 1
@@ -309,7 +295,7 @@ class SharedStream:
         """An event without data: the subgraph's own notice (it dropped events for us), the end of the
         subscription (token expired or revoked, membership lost, entity deleted: ``complete`` follows),
         or an event that failed: passed on as it is, nothing to complete."""
-        errors = [self._downstream(e) for e in (raw if isinstance(raw, list) else [raw])]
+        errors = [downstream(e, self.key.subgraph) for e in (raw if isinstance(raw, list) else [raw])]
         codes = {e["extensions"].get("code") for e in errors}
         if codes <= _NOTICE_CODES:
             self.notify(SubscriptionMessage({"errors": errors}))
@@ -326,7 +312,7 @@ class SharedStream:
             data = orjson.loads(orjson.dumps(data))
         if self.primary.renamed and isinstance(data, dict):
             restore_names(data, self.primary.selection)
-        errors = [self._downstream(e) for e in payload.get("errors") or ()]
+        errors = [downstream(e, self.key.subgraph) for e in payload.get("errors") or ()]
         try:
             return await group.complete(data, errors, self._transport)
         except asyncio.CancelledError:
@@ -349,3 +335,13 @@ class SharedStream:
         for n, raw in buffered:
             body = await self._complete(group, orjson.loads(raw), copy=False)
             subscriber.push(SubscriptionMessage(body, f"{self.token}.{n}"))
+
+
+def downstream(err: Any, subgraph: str) -> dict[str, Any]:
+    """A subgraph's error as the client sees it: its code (DOWNSTREAM_SERVICE_ERROR when it has
+    none) and the subgraph's name."""
+    if not isinstance(err, dict):
+        return error(str(err), DOWNSTREAM_SERVICE_ERROR, serviceName=subgraph)
+    out = dict(err)
+    out["extensions"] = {"code": DOWNSTREAM_SERVICE_ERROR, "serviceName": subgraph, **(err.get("extensions") or {})}
+    return out

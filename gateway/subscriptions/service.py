@@ -192,7 +192,7 @@ class Subscriptions:
             await old.move(subscriber, group)
             return
         if old is not None:
-            old.detach_for_move(subscriber)
+            old.detach(subscriber, keep_open=True)
         stream = self._streams.get(key)
         if stream is None or stream.ended:
             stream = SharedStream(key, primary, primary_variables, init_payload(headers), config=self.config,
