@@ -20,6 +20,7 @@ from .subgraph import (
     BUILTIN_SCALARS,
     ArgumentDef,
     Decorations,
+    JoinDirective,
     SubgraphField,
     SubgraphSchema,
     SubgraphType,
@@ -117,6 +118,22 @@ def merge_decorations(decos: list[Decorations]) -> Decorations:
     out.cost_first = next((d.cost_first for d in decos if d.cost is not None and d.list_size is not None), False)
     out.policies = _combine_requirements([d.policies for d in decos])
     return out
+
+
+def merge_join_directives(per_graph: list[tuple[str, Decorations]]) -> list[JoinDirective]:
+    """``@join__directive`` applications of one element: one per distinct arguments, with the graphs
+    that apply it, grouped by directive name in first-seen order (as the reference composer does)."""
+    out: list[JoinDirective] = []
+    for graph, d in per_graph:
+        for jd in d.join_directives:
+            for i, existing in enumerate(out):
+                if existing.name == jd.name and existing.args == jd.args:
+                    out[i] = JoinDirective(existing.name, existing.args, (*existing.graphs, graph))
+                    break
+            else:
+                out.append(JoinDirective(jd.name, jd.args, (graph,)))
+    names = list(dict.fromkeys(j.name for j in out))
+    return [j for n in names for j in out if j.name == n]
 
 
 def _combine_requirements(reqs: list[list[list[str]] | None]) -> list[list[str]] | None:
@@ -270,6 +287,7 @@ class Merger:
 
     def _merge_composite(self, name: str, kind: str, defs: list[tuple[SubgraphSchema, SubgraphType]]) -> SType:
         st = SType(name, kind, merge_decorations([t.deco for _, t in defs]))
+        st.deco.join_directives = merge_join_directives([(self.enum_of[s.name], t.deco) for s, t in defs])
         st.join_types = self._join_types(defs)
         st.contexts = [f"{s.name}__{c}" for s, t in defs for c in t.contexts]
         for s, t in defs:
@@ -417,6 +435,7 @@ class Merger:
             joins if needs else [],
             resolved_in,
         )
+        sf.deco.join_directives = merge_join_directives([(self.enum_of[s.name], f.deco) for s, f in fdefs])
         return sf
 
     def _merge_args(

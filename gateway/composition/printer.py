@@ -27,6 +27,7 @@ REQUIRES_SCOPES = "https://specs.apollo.dev/requiresScopes/v0.1"
 POLICY = "https://specs.apollo.dev/policy/v0.1"
 CONTEXT = "https://specs.apollo.dev/context/v0.1"
 COST = "https://specs.apollo.dev/cost/v0.1"
+CACHE_TAG = "https://specs.apollo.dev/cacheTag/v0.1"
 
 _LINK_PURPOSE = '''enum link__Purpose {
   """
@@ -62,6 +63,7 @@ class _Features:
         self.tag = self.inaccessible = self.authenticated = self.scopes = self.policy = False
         self.override_label = False
         self.context = self.cost = self.list_size = False
+        self.join_directives: set[str] = set()
         for t in sg.types.values():
             self._deco(t.deco)
             self.context |= bool(t.contexts)
@@ -83,12 +85,13 @@ class _Features:
         self.policy |= d.policies is not None
         self.cost |= d.cost is not None or d.list_size is not None
         self.list_size |= d.list_size is not None
+        self.join_directives.update(j.name for j in d.join_directives)
 
 
 def print_supergraph(sg: ComposedSupergraph) -> str:
     """The supergraph SDL."""
     feats = _Features(sg)
-    join_v05 = feats.override_label or feats.context or feats.cost
+    join_v05 = feats.override_label or feats.context or feats.cost or bool(feats.join_directives)
     links = [f"@link(url: {_s(LINK_V1)})", f"@link(url: {_s(JOIN_V05 if join_v05 else JOIN_V03)}, for: EXECUTION)"]
     if feats.tag:
         links.append(f"@link(url: {_s(TAG)})")
@@ -110,6 +113,8 @@ def print_supergraph(sg: ComposedSupergraph) -> str:
             seen_urls.add(d.link_url)
             imports = [x.link_import for x in sg.directives.values() if x.link_url == d.link_url and x.link_import]
             links.append(f"@link(url: {_s(d.link_url)}, import: [{', '.join(_s(i) for i in imports)}])")
+    if "federation__cacheTag" in feats.join_directives:
+        links.append(f"@link(url: {_s(CACHE_TAG)}, for: EXECUTION)")
     out: list[str] = []
     schema = "schema\n" + "".join(f"  {link}\n" for link in links) + "{\n"
     schema += "".join(f"  {kind}: {name}\n" for kind, name in sg.roots.items()) + "}"
@@ -276,6 +281,10 @@ def _decorations(d: Decorations, joins: list[str], include_deprecated: bool = Tr
     if d.inaccessible:
         out.append("@inaccessible")
     out.extend(joins)
+    out.extend(
+        f"@join__directive(graphs: [{', '.join(j.graphs)}], name: {_s(j.name)}, args: {j.args})"
+        for j in d.join_directives
+    )
     if d.authenticated:
         out.append("@authenticated")
     if d.scopes is not None:

@@ -72,8 +72,12 @@ FEDERATION_DIRECTIVES = frozenset(
         "fromContext",
         "cost",
         "listSize",
+        "cacheTag",
     }
 )
+
+#: Federation directives the supergraph carries as ``@join__directive`` (name there, first version).
+JOIN_DIRECTIVES = {"cacheTag": ("federation__cacheTag", (2, 12))}
 
 #: What a Federation 1 subgraph may use without any ``@link``.
 FED1_DIRECTIVES = frozenset(
@@ -107,6 +111,15 @@ class ListSize:
     require_one_slicing_argument: bool | None = True
 
 
+@dataclass(frozen=True, slots=True)
+class JoinDirective:
+    """A directive the supergraph keeps per subgraph: ``@join__directive(graphs:, name:, args:)``."""
+
+    name: str  # as the supergraph names it (``federation__cacheTag``)
+    args: str  # the arguments as a GraphQL object value, ``{format: "..."}``
+    graphs: tuple[str, ...] = ()  # join__Graph values, once merged
+
+
 @dataclass(slots=True)
 class Decorations:
     """What any schema element may carry into the supergraph besides its shape."""
@@ -125,6 +138,7 @@ class Decorations:
     cost: int | None = None
     list_size: ListSize | None = None
     cost_first: bool = False
+    join_directives: list[JoinDirective] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -269,6 +283,15 @@ def _link_names(
         if src.startswith("@"):
             canonical = src[1:]
             if canonical not in FEDERATION_DIRECTIVES:
+                errors.append(
+                    CompositionError(
+                        "INVALID_LINK_DIRECTIVE_USAGE",
+                        f'[{sub}] Cannot import unknown element "{src}".',
+                        (sub,),
+                    )
+                )
+                continue
+            if canonical in JOIN_DIRECTIVES and fed_link.version < JOIN_DIRECTIVES[canonical][1]:
                 errors.append(
                     CompositionError(
                         "INVALID_LINK_DIRECTIVE_USAGE",
@@ -425,6 +448,9 @@ class _Reader:
                 out.cost_first = out.list_size is None
             elif canon == "listSize":
                 out.list_size = read_list_size(args)
+            elif canon in JOIN_DIRECTIVES:
+                printed = ", ".join(f"{a.name.value}: {print_ast(a.value)}" for a in app.arguments or ())
+                out.join_directives.append(JoinDirective(JOIN_DIRECTIVES[canon][0], "{" + printed + "}"))
             elif local in self.composed:
                 out.composed.append(print_ast(app))
         return out
@@ -574,6 +600,7 @@ def _merge_deco(into: Decorations, other: Decorations) -> None:
         into.policies = and_requirements(into.policies, other.policies)
     into.composed.extend(c for c in other.composed if c not in into.composed)
     into.specified_by = into.specified_by or other.specified_by
+    into.join_directives.extend(other.join_directives)
     into.cost, into.list_size = merge_cost([into.cost, other.cost]), merge_list_size([into.list_size, other.list_size])
 
 
