@@ -34,6 +34,7 @@ from gateway.cost import DemandControl, DemandControlConfig, PreparedCost
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes, format_data
+from gateway.incremental import incremental_outcome, with_defer
 from gateway.introspection import INTROSPECTION_MIDDLEWARE, introspection_document
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
@@ -45,6 +46,7 @@ from gateway.planner import (
     normalize_operation,
     print_plan,
 )
+from gateway.planner.defer import DeferPlan, defer_key, has_defer, plan_deferred
 from gateway.planner.operation import NormalizedOperation, nullable_condition_variables
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
@@ -91,6 +93,8 @@ class PreparedOperation:
     nullable_conditions: tuple[str, ...] = ()
     # demand control: the operation's static cost estimate (None: demand control off)
     cost: PreparedCost | None = None
+    # @defer: the deferred plan per @defer(if:) variable values (None: nothing is deferred)
+    deferred: dict[tuple[tuple[str, bool], ...], DeferPlan | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +158,7 @@ class Gateway:
         self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
+        self._request_schema = with_defer(supergraph.api_schema)  # requests may say @defer
         self.limits = OperationLimitsStage(limits)
         # Prepared operations by operation text and by printed document, one budget for both
         # (entries and estimated bytes, see gateway.plan_cache).
@@ -245,7 +250,7 @@ class Gateway:
 
     def _validate_and_plan(self, document: DocumentNode, operation_name: str | None) -> PreparedOperation:
         with stage_span("graphql.validate"):
-            errors = validate(self.api_schema, document)
+            errors = validate(self._request_schema, document)
         if errors:
             return PreparedOperation(errors=tuple(_error(e, GRAPHQL_VALIDATION_FAILED) for e in errors))
         ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
@@ -299,8 +304,12 @@ class Gateway:
         include_plan: bool = False,
         allow_mutations: bool = True,
         principal: Principal = ANONYMOUS,
+        incremental: bool = False,
     ) -> ExecutionOutcome:
-        """Validate, plan (cached), authorize for ``principal`` and execute one operation."""
+        """Validate, plan (cached), authorize for ``principal`` and execute one operation.
+
+        ``incremental``: the client takes incremental delivery; an operation with an active
+        ``@defer`` then answers with an :class:`~gateway.incremental.IncrementalOutcome`."""
         prepared = self.prepare(request.query, request.operation_name)
         if prepared.errors:
             if prepared.planning_failed:
@@ -345,6 +354,11 @@ class Gateway:
                 ext = {"cost": self.demand.report(prepared.cost, prepared.definition, verdict, None)}
                 return ExecutionOutcome(errors=[verdict.error], request_error=True, operation_type=op.kind,
                                         extensions=ext if self.demand.config.expose else None)
+        if incremental and has_defer(op):
+            streamed = await self._deferred(prepared, forwarded, transport=transport, headers=headers,
+                                            principal=principal)
+            if streamed is not None:
+                return streamed
         outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
                                           include_plan=include_plan, principal=principal)
         if verdict is not None and prepared.cost is not None and self.demand.config.expose:
@@ -435,6 +449,52 @@ class Gateway:
                 errors=[{"message": verdict.planning_error, "extensions": {"code": QUERY_PLANNING_FAILED}}],
             )
         return AuthorizedPlan(verdict.plan, verdict.plan_text, tuple(verdict.errors))
+
+    async def _deferred(self, prepared: PreparedOperation, variables: Mapping[str, Any], *,
+                        transport: SubgraphTransport, headers: Mapping[str, str],
+                        principal: Principal) -> ExecutionOutcome | None:
+        """``@defer`` delivered incrementally (gateway/incremental.py); None: run it whole (nothing
+        active to defer, or authorization took selections out of the plan)."""
+        op = prepared.operation
+        assert op is not None
+        decided = self.authorize(prepared, principal, headers)
+        if isinstance(decided, ExecutionOutcome):
+            return decided
+        if decided.plan is not prepared.plan:
+            return await self.run_prepared(prepared, variables, transport=transport, headers=headers,
+                                           principal=principal, authorized=decided)
+        key = defer_key(op, variables)
+        if key not in prepared.deferred:
+            try:
+                prepared.deferred[key] = plan_deferred(self._planner, op, dict(key))
+            except PlanningError:
+                prepared.deferred[key] = None  # the whole plan still serves
+        plan = prepared.deferred[key]
+        if plan is None:
+            return None
+        introspection: Mapping[str, Any] | None = None
+        errors: list[dict[str, Any]] = []
+        if prepared.introspection is not None:
+            introspection, found = self._introspect(prepared, variables)
+            errors.extend(dict(e) for e in found)
+
+        def context(data: dict[str, Any]) -> FetchContext:
+            return FetchContext(transport=transport, headers=headers, urls=self._urls, variables=variables,
+                                object_types=self._object_types, possible=self._possible, data=data)
+
+        with stage_span("graphql.execute"):
+            return await incremental_outcome(plan, self.api_schema, variables, context, operation_type=op.kind,
+                                             initial_errors=errors, introspection=introspection)
+
+    def deferred_plan_text(self, query: str, variables: Mapping[str, Any] | None = None,
+                           operation_name: str | None = None) -> str:
+        """The printed ``Defer { Primary, [Deferred] }`` plan of an operation with ``@defer``
+        (its ordinary plan when nothing is deferred; raises ``ValueError`` like :meth:`plan_text`)."""
+        prepared = self.prepare(query, operation_name)
+        if prepared.errors or prepared.operation is None:
+            raise ValueError("; ".join(e["message"] for e in prepared.errors))
+        plan = plan_deferred(self._planner, prepared.operation, dict(defer_key(prepared.operation, variables or {})))
+        return print_plan(plan.node) if plan is not None else prepared.plan_text
 
     def _plan_variant(self, op: NormalizedOperation) -> tuple[Plan | None, str]:
         """Plan an operation the authorization stage filtered (raises PlanningError)."""

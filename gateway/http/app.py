@@ -21,6 +21,7 @@ from starlette.routing import Route, WebSocketRoute
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
 from gateway.http.graphiql import GraphiQL
+from gateway.http.incremental import accepts_incremental, incremental_response
 from gateway.http.multipart import MultipartFraming
 from gateway.http.negotiation import (
     APPLICATION_JSON,
@@ -42,6 +43,7 @@ from gateway.http.streams import (
     negotiate_stream,
 )
 from gateway.http.ws import GraphQLWebSocket
+from gateway.incremental import IncrementalOutcome
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem, persisted_from_settings
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings
@@ -115,6 +117,8 @@ class GraphQLEndpoint:
         id_header = {REQUEST_ID_HEADER: request_id}
         stream = negotiate_stream(request.headers.get("accept")) if self.streams is not None else None
         media_type = APPLICATION_JSON if stream else negotiate_response_type(request.headers.get("accept"))
+        if media_type is None and accepts_incremental(request.headers.get("accept")):
+            media_type = APPLICATION_JSON  # @defer clients that name only multipart (gateway/http/incremental.py)
         try:
             if media_type is None:
                 raise RequestProblem(
@@ -169,7 +173,12 @@ class GraphQLEndpoint:
             incoming = _incoming(decoded)
         if stream is not None and self.streams is not None:  # gateway/http/streams.py
             return await self.streams.respond(stream, StreamCall(incoming, request, request_id, runtime, who, client))
-        body, status = await self._one(incoming, _Call(request, request_id, media_type, runtime, who, client), observed)
+        # @defer: a client taking multipart/mixed;deferSpec gets the parts as they come
+        deferred: list[IncrementalOutcome] | None = [] if accepts_incremental(request.headers.get("accept")) else None
+        call = _Call(request, request_id, media_type, runtime, who, client)
+        body, status = await self._one(incoming, call, observed, deferred)
+        if deferred:
+            return incremental_response(deferred[0], {REQUEST_ID_HEADER: request_id}, self._settings.router_timeout)
         return _json(body, status, media_type, {REQUEST_ID_HEADER: request_id})
 
     async def _batch(self, items: list[Any], call: _Call, observed: Observation) -> Response:
@@ -199,9 +208,11 @@ class GraphQLEndpoint:
         return _json(list(answers), 200, call.media_type, {REQUEST_ID_HEADER: call.request_id})
 
     async def _one(
-        self, incoming: Incoming, call: _Call, observed: Observation | None
+        self, incoming: Incoming, call: _Call, observed: Observation | None,
+        deferred: list[IncrementalOutcome] | None = None,
     ) -> tuple[dict[str, Any], int]:
-        """Resolve persisted ids and run one operation: its response body and HTTP status."""
+        """Resolve persisted ids and run one operation: its response body and HTTP status
+        (``deferred``: the client takes incremental delivery; an incremental outcome lands there)."""
         method = call.request.method
         try:
             resolved = await self._persisted.resolve(incoming)
@@ -217,6 +228,8 @@ class GraphQLEndpoint:
         # The plan shows subgraph names and internal shapes: development servers only.
         include_plan = self._settings.development and _truthy(call.request.headers.get(DEBUG_PLAN_HEADER))
         options: dict[str, Any] = {"principal": call.who.principal} if self._takes_principal_of(runtime) else {}
+        if deferred is not None and "incremental" in inspect.signature(runtime.execute).parameters:
+            options["incremental"] = True
         # The router timeout bounds each operation's execution, besides each subgraph fetch's own timeout.
         deadline = asyncio.timeout(self._settings.router_timeout or None)
         try:
@@ -236,6 +249,8 @@ class GraphQLEndpoint:
             raise RequestProblem(504, "GATEWAY_TIMEOUT", message) from None
         if not outcome.request_error:
             await self._persisted.register(resolved)  # a document that never ran is not kept
+        if deferred is not None and isinstance(outcome, IncrementalOutcome):
+            deferred.append(outcome)
         codes = _codes(outcome)
         if observed is not None:
             observed.executed(outcome, codes)

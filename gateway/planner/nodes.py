@@ -293,3 +293,25 @@ class SubscriptionNode:
 
 Plan = PlanNode | SubscriptionNode
 """What the planner makes of one operation (a subscription's plan is never nested)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredNode:
+    """The fetches of one ``@defer``red fragment (Apollo's DeferredNode): run once the data of
+    the block it ``depends`` on (``None``: the primary) is in, delivered as one incremental
+    payload with an item per object at ``path`` ("@" walks into lists, "|T" keeps type T)."""
+
+    id: int
+    label: str | None
+    depends: int | None
+    path: tuple[str, ...]
+    node: PlanNode | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeferNode:
+    """An operation with active ``@defer``s: the ``primary`` fetches nothing deferred (only the
+    keys the deferred fetches start from); each ``deferred`` block runs after what it needs."""
+
+    primary: PlanNode | None
+    deferred: tuple[DeferredNode, ...]

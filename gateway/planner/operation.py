@@ -24,6 +24,7 @@ from graphql import (
     ObjectValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
+    StringValueNode,
     ValueNode,
     VariableNode,
     print_ast,
@@ -59,6 +60,18 @@ class OpFragment:
     directives: str = ""
     conditions: tuple[Condition, ...] = ()
     variables: frozenset[str] = frozenset()
+    defer: DeferDirective | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeferDirective:
+    """An ``@defer`` on a fragment: its ``label`` and its ``if`` (a literal, or a variable's name).
+
+    Only incremental delivery reads it (:mod:`gateway.planner.defer`); everything else treats
+    the fragment as a plain inline fragment, which is what the merged answer is."""
+
+    label: str | None
+    condition: bool | str = True
 
 
 OpSelection = OpField | OpFragment
@@ -116,6 +129,25 @@ def _conditions(directives: Sequence[DirectiveNode] | None) -> tuple[str, tuple[
     return (" " + " ".join(printed)) if printed else "", tuple(conds), used
 
 
+def _defer(directives: Sequence[DirectiveNode] | None) -> DeferDirective | None:
+    """The fragment's ``@defer`` (validation has checked its arguments)."""
+    for d in directives or ():
+        if d.name.value != "defer":
+            continue
+        label: str | None = None
+        condition: bool | str = True
+        for a in d.arguments or ():
+            if a.name.value == "label" and isinstance(a.value, StringValueNode):
+                label = a.value.value
+            elif a.name.value == "if":
+                if isinstance(a.value, BooleanValueNode):
+                    condition = a.value.value
+                elif isinstance(a.value, VariableNode):
+                    condition = a.value.name.value
+        return DeferDirective(label, condition)
+    return None
+
+
 def value_to_json(node: ValueNode) -> Any:
     """A literal (variable-free) value as JSON."""
     from graphql import value_from_ast_untyped
@@ -151,7 +183,7 @@ class _Normalizer:
         out: list[OpSelection] = []
         if node is None:
             return out
-        spread: set[tuple[str, str]] = set()
+        spread: set[tuple[str, str, DeferDirective | None]] = set()
         for sel in node.selections:
             if isinstance(sel, FieldNode):
                 printed, conds, used = _conditions(sel.directives)
@@ -179,6 +211,7 @@ class _Normalizer:
                         directives=printed,
                         conditions=conds,
                         variables=frozenset(used),
+                        defer=_defer(sel.directives),
                     )
                 )
             elif isinstance(sel, FragmentSpreadNode):
@@ -187,9 +220,10 @@ class _Normalizer:
                 if frag is None or name in self._active:
                     continue  # validation rejects these; never loop
                 printed, conds, used = _conditions(sel.directives)
-                if (name, printed) in spread:
+                defer = _defer(sel.directives)
+                if (name, printed, defer) in spread:
                     continue
-                spread.add((name, printed))
+                spread.add((name, printed, defer))
                 out.append(
                     OpFragment(
                         type_condition=frag.type_condition.name.value,
@@ -197,6 +231,7 @@ class _Normalizer:
                         directives=printed,
                         conditions=conds,
                         variables=frozenset(used),
+                        defer=defer,
                     )
                 )
         return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.planner.nodes import (
+    DeferNode,
     FetchNode,
     FlattenNode,
     ParallelNode,
@@ -17,11 +18,14 @@ from gateway.planner.nodes import (
 )
 
 
-def print_plan(node: Plan | None) -> str:
+def print_plan(node: Plan | DeferNode | None) -> str:
     """Print a plan tree (``None``: an operation answered by the gateway alone)."""
     lines = ["QueryPlan {"]
     if node is not None:
-        body = _subscription(node, 1) if isinstance(node, SubscriptionNode) else _node(node, 1)
+        if isinstance(node, DeferNode):
+            body = _defer(node, 1)
+        else:
+            body = _subscription(node, 1) if isinstance(node, SubscriptionNode) else _node(node, 1)
         body[-1] += ","
         lines.extend(body)
     lines.append("}")
@@ -43,6 +47,28 @@ def _subscription(node: SubscriptionNode, indent: int) -> list[str]:
         out.extend(rest)
         out.append(pad + "  },")
     out.append(pad + "}")
+    return out
+
+
+def _defer(node: DeferNode, indent: int) -> list[str]:
+    """``Defer { Primary {...}, [Deferred(...) {...}, ...] }`` (Apollo's shape)."""
+    pad = "  " * indent
+    out = [pad + "Defer {", pad + "  Primary {"]
+    if node.primary is not None:
+        primary = _node(node.primary, indent + 2)
+        primary[-1] += ","
+        out.extend(primary)
+    out.extend([pad + "  },", pad + "  ["])
+    for d in node.deferred:
+        depends = "primary" if d.depends is None else str(d.depends)
+        label = f', label: "{d.label}"' if d.label is not None else ""
+        out.append(pad + f'    Deferred(id: {d.id}, depends: {depends}, path: "{print_path(d.path)}"{label}) {{')
+        if d.node is not None:
+            sub = _node(d.node, indent + 3)
+            sub[-1] += ","
+            out.extend(sub)
+        out.append(pad + "    },")
+    out.extend([pad + "  ]", pad + "}"])
     return out
 
 

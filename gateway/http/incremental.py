@@ -1,0 +1,87 @@
+"""Incremental delivery over HTTP: ``multipart/mixed`` with ``deferSpec=20220824`` (Apollo's format).
+
+A client that sends ``Accept: multipart/mixed;deferSpec=20220824, application/json`` (Apollo
+Client does) and an operation with an active ``@defer`` gets
+``content-type: multipart/mixed;boundary="graphql";deferSpec=20220824``: each payload of
+:mod:`gateway.incremental` is one ``application/json`` part, the closing delimiter ends it.
+Every other request (no ``@defer``, or a client that does not take multipart) is answered with
+one JSON body; the deferred parts are then part of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import orjson
+from starlette.responses import StreamingResponse
+
+from gateway.http.multipart import BOUNDARY
+from gateway.incremental import IncrementalOutcome
+
+__all__ = ["DEFER_SPEC", "accepts_incremental", "incremental_response"]
+
+DEFER_SPEC = "20220824"
+CONTENT_TYPE = f'multipart/mixed;boundary="{BOUNDARY}";deferSpec={DEFER_SPEC}'
+GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
+_PART = b"\r\n--" + BOUNDARY.encode() + b"\r\ncontent-type: application/json; charset=utf-8\r\n\r\n"
+_END = b"\r\n--" + BOUNDARY.encode() + b"--\r\n"
+
+
+def accepts_incremental(accept: str | None) -> bool:
+    """Whether ``Accept`` names ``multipart/mixed`` with the ``deferSpec`` this gateway speaks."""
+    for item in (accept or "").split(","):
+        media, _, rest = item.partition(";")
+        if media.strip().lower() != "multipart/mixed":
+            continue
+        params: dict[str, str] = {}
+        for param in rest.split(";"):
+            key, sep, value = param.partition("=")
+            if sep:
+                params[key.strip().lower()] = value.strip().strip('"')
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        if params.get("deferspec") == DEFER_SPEC and quality > 0:
+            return True
+    return False
+
+
+def incremental_response(outcome: IncrementalOutcome, headers: Mapping[str, str],
+                         timeout: float | None) -> StreamingResponse:
+    """The multipart response: the first payload now, the others as they come (within ``timeout``
+    seconds in all; past it a last part says so with ``GATEWAY_TIMEOUT``)."""
+    return StreamingResponse(_parts(outcome, timeout), headers=dict(headers), media_type=CONTENT_TYPE)
+
+
+async def _parts(outcome: IncrementalOutcome, seconds: float | None) -> AsyncIterator[bytes]:
+    yield _PART + orjson.dumps(outcome.to_response())
+    rest = outcome.subsequent
+    if rest is not None:
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + seconds if seconds else None
+        try:
+            while True:
+                # the deadline is never held across a yield: the client's reading is not timed
+                left = None if ends is None else max(0.0, ends - loop.time())
+                try:
+                    payload = await asyncio.wait_for(anext(rest), left)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    yield _PART + orjson.dumps(_late(seconds or 0))
+                    break
+                yield _PART + orjson.dumps(payload)
+        finally:
+            await rest.aclose()  # type: ignore[attr-defined]
+    yield _END
+
+
+def _late(timeout: float) -> dict[str, Any]:
+    return {
+        "errors": [{"message": f"The deferred parts did not complete within {timeout:g} seconds",
+                    "extensions": {"code": GATEWAY_TIMEOUT}}],
+        "hasNext": False,
+    }

@@ -1,0 +1,115 @@
+"""The DPP federation behind the @defer tests: identity (the session's issuer), catalog, templates
+and passport on SQLite, and the production gateway app in front.
+
+The templates subgraph sits behind a :class:`Gate`: while the gate is closed, every request that
+reaches templates waits, so a test can prove that the first payload arrived before the deferred
+subgraph answered (ordering, not a timing threshold)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from gateway.settings import Settings
+from subgraphs.common.app import create_app
+from subgraphs.registry import load_definition
+from tests.gateway_http.auth_stack import SUPERGRAPH, serving_gateway
+from tests.support.fixtures import identity_issuers
+from tests.support.identity import IdentityIssuer, IdentityIssuers
+from tests.support.servers import ServerThread, free_socket
+from tests.support.subgraphs import prepare_database, running_subgraph, subgraph_settings
+from tokenauth import IssuerConfig
+
+__all__ = ["identity_issuers", "stack"]
+
+
+class Gate:
+    """ASGI middleware: HTTP requests wait while the gate is closed (it is open by default)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._open = threading.Event()
+        self._open.set()
+        self.waiting = threading.Semaphore(0)  # released once per request that found the gate closed
+
+    def close(self) -> None:
+        self._open.clear()
+
+    def open(self) -> None:
+        self._open.set()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not self._open.is_set():
+            self.waiting.release()
+            await anyio.to_thread.run_sync(self._open.wait, 30.0)
+        await self.app(scope, receive, send)
+
+
+@contextmanager
+def gated_subgraph(name: str, database_url: str, **overrides: object) -> Iterator[tuple[ServerThread, Gate]]:
+    prepare_database(name, database_url)
+    sock = free_socket()
+    settings = subgraph_settings(name, database_url, port=int(sock.getsockname()[1]), **overrides)
+    gate = Gate(create_app(load_definition(name), settings))
+    server = ServerThread(gate, sock=sock).start()
+    try:
+        yield server, gate
+    finally:
+        gate.open()
+        server.stop()
+
+
+@dataclass
+class Stack:
+    url: str
+    issuer: IdentityIssuer
+    templates: Gate
+
+    @property
+    def graphql(self) -> str:
+        return self.url + "/graphql"
+
+    def token(self, user: str = "acme-admin") -> str:
+        return self.issuer.token_for(user)
+
+    def post(self, query: str, variables: dict[str, Any] | None = None, *, accept: str = "application/json",
+             token: str | None = None) -> httpx.Response:
+        headers = {"accept": accept, "authorization": f"Bearer {token or self.token()}"}
+        return httpx.post(self.graphql, json={"query": query, "variables": variables or {}}, headers=headers,
+                          timeout=60)
+
+
+@pytest.fixture(scope="module")
+def stack(identity_issuers: IdentityIssuers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    def identity_db() -> str:
+        return f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp('identity-db') / 'identity.db').as_posix()}"
+
+    issuer = identity_issuers.get("sqlite", identity_db)
+    with ExitStack() as running:
+        servers = {}
+        for name in ("catalog", "passport"):
+            url = f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp(name) / f'{name}.db').as_posix()}"
+            servers[name] = running.enter_context(running_subgraph(name, url, **issuer.overrides()))
+        url = f"sqlite+aiosqlite:///{(tmp_path_factory.mktemp('templates') / 'templates.db').as_posix()}"
+        servers["templates"], gate = running.enter_context(gated_subgraph("templates", url, **issuer.overrides()))
+        settings = Settings.from_mapping(
+            {
+                "supergraph": SUPERGRAPH,
+                "poll_interval": 0,
+                "log_level": "warning",
+                "subgraph_urls": {"identity": issuer.url, **{n: s.url + "/graphql" for n, s in servers.items()}},
+                "auth_issuers": [IssuerConfig(issuer.base_url, audiences=("dpp",))],
+                "auth_context_url": issuer.base_url + "/auth/context",
+                "auth_jwks_min_refresh_interval": 0,
+                "retry_attempts": 0,
+            }
+        )
+        gateway = running.enter_context(serving_gateway(settings))
+        yield Stack(gateway.url, issuer, gate)
