@@ -115,7 +115,9 @@ def run_wrk(url: str, bodies: Path, load: Load, duration: float, *, zipf: bool, 
     graphql = re.search(r"GraphQL errors: (\d+)", out)
     errors = (int(non_2xx[1]) if non_2xx else 0) + (int(graphql[1]) if graphql else 0)
     errors += sum(int(n) for n in sockets.groups()) if sockets else 0
-    return Measurement(int(total[1]), float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors)
+    first = re.search(r"^First error: (.*)$", out, re.M)
+    note = f"first error: {first[1]}" if first and errors else ""
+    return Measurement(int(total[1]), float(rps[1]), _ms(p50[1]), _ms(p99[1]), errors, note)
 
 
 def run_mutations(url: str, token: str, load: Load, duration: float, mix: Mapping[str, str]) -> Measurement:

@@ -2,7 +2,8 @@
 -- $BENCH_ZIPF > 0 picks a line by a Zipf law of that exponent (line 1 the most popular, the bench
 -- shuffles the lines), otherwise uniformly; $BENCH_TOKEN adds a bearer token. The random sequence is
 -- seeded the same on every run, so two stacks measured back to back see the same requests.
--- A 200 answer whose body holds "errors" counts as a GraphQL error; done() prints the count.
+-- A 200 answer whose body holds "errors" counts as a GraphQL error; done() prints the count and
+-- the first failed answer (any status) for the bench's error note.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Accept"] = "application/json"
@@ -67,15 +68,24 @@ function request()
 end
 
 function response(status, headers, body)
-  if status == 200 and string.find(body, '"errors"', 1, true) then
+  local failed = status ~= 200 or string.find(body, '"errors"', 1, true)
+  if failed and status == 200 then
     errors = errors + 1
+  end
+  if failed and first_error == nil then
+    first_error = "HTTP " .. status .. ": " .. string.gsub(string.sub(body, 1, 300), "\n", " ")
   end
 end
 
 function done(summary, latency, requests)
   local total = 0
+  local first = nil
   for _, thread in ipairs(threads) do
     total = total + (thread:get("errors") or 0)
+    first = first or thread:get("first_error")
   end
   io.write(string.format("GraphQL errors: %d\n", total))
+  if first then
+    io.write("First error: " .. first .. "\n")
+  end
 end
