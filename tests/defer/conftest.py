@@ -15,6 +15,7 @@ from typing import Any
 
 import anyio
 import httpx
+import orjson
 import pytest
 
 from gateway.settings import Settings
@@ -29,6 +30,34 @@ from tokenauth import IssuerConfig
 
 __all__ = ["identity_issuers", "stack"]
 
+MULTIPART = "multipart/mixed;deferSpec=20220824, application/json"  # what Apollo Client sends
+DELIMITER = b"\r\n--graphql"
+
+
+def read_parts(chunks: Iterator[bytes]) -> Iterator[Any]:
+    """The JSON of each multipart part as soon as it is complete (a part's JSON parses)."""
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        while True:
+            start = buffer.find(DELIMITER)
+            if start < 0:
+                break
+            rest = buffer[start + len(DELIMITER):]
+            if rest.startswith(b"--"):
+                return
+            head_end = rest.find(b"\r\n\r\n")
+            if head_end < 0:
+                break
+            following = rest.find(DELIMITER, head_end)
+            content = rest[head_end + 4: following if following >= 0 else len(rest)]
+            try:
+                part = orjson.loads(content)
+            except orjson.JSONDecodeError:
+                break  # not all of it yet
+            yield part
+            buffer = rest[head_end + 4 + len(content):]
+
 
 class Gate:
     """ASGI middleware: HTTP requests wait while the gate is closed (it is open by default)."""
@@ -38,6 +67,8 @@ class Gate:
         self._open = threading.Event()
         self._open.set()
         self.waiting = threading.Semaphore(0)  # released once per request that found the gate closed
+        self.failing = False  # answer 503 instead (the subgraph is down)
+        self.passed = 0  # requests let through
 
     def close(self) -> None:
         self._open.clear()
@@ -49,6 +80,13 @@ class Gate:
         if scope["type"] == "http" and not self._open.is_set():
             self.waiting.release()
             await anyio.to_thread.run_sync(self._open.wait, 30.0)
+        if scope["type"] == "http":
+            self.passed += 1
+        if scope["type"] == "http" and self.failing:
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": b"down for maintenance"})
+            return
         await self.app(scope, receive, send)
 
 
@@ -78,6 +116,15 @@ class Stack:
 
     def token(self, user: str = "acme-admin") -> str:
         return self.issuer.token_for(user)
+
+    def parts(self, query: str, variables: dict[str, Any] | None = None, *,
+              accept: str = MULTIPART) -> Iterator[Any]:
+        """The response as it arrives: the ``httpx.Response`` first, then each part's JSON."""
+        headers = {"accept": accept, "authorization": f"Bearer {self.token()}"}
+        body = {"query": query, "variables": variables or {}}
+        with httpx.stream("POST", self.graphql, json=body, headers=headers, timeout=60) as response:
+            yield response
+            yield from read_parts(response.iter_bytes())
 
     def post(self, query: str, variables: dict[str, Any] | None = None, *, accept: str = "application/json",
              token: str | None = None) -> httpx.Response:
