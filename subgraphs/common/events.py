@@ -263,11 +263,20 @@ class RedisEventBus(EventBus):
         """``XADD`` every draft (one round trip); the events with the stream's ids."""
         if not drafts:
             return []
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
         stamped = [self._stamp("", item) for item in drafts]
-        pipe = self._redis().pipeline(transaction=False)
-        for event in stamped:
-            pipe.xadd(self.stream, event.to_fields(), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
-        ids = await pipe.execute()
+        for attempt in (1, 2):
+            pipe = self._redis().pipeline(transaction=False)
+            for event in stamped:
+                pipe.xadd(self.stream, event.to_fields(), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+            try:
+                ids = await pipe.execute()
+                break
+            except RedisConnectionError:
+                # A pooled connection Redis closed (a restart, an idle timeout): once more on a fresh one.
+                if attempt == 2:
+                    raise
         return [
             Event.from_fields(str(event_id), event.to_fields()) for event_id, event in zip(ids, stamped, strict=True)
         ]

@@ -95,7 +95,12 @@ def test_with_redis_a_mutation_on_one_instance_reaches_a_subscriber_of_another(
     ):
         op = ws.subscribe(EVENTS)
         local_op = local.subscribe(EVENTS)
-        time.sleep(0.3)  # the instances' stream readers take their starting point
+        for server in (first, second):  # each instance's stream reader has taken its starting point
+            bus = server.server.config.app.state.runtime.events
+            deadline = time.monotonic() + 10
+            while not bus.reading.is_set():
+                assert time.monotonic() < deadline, "the Redis stream reader did not start"
+                time.sleep(0.02)
         version = touch(first.url, manager)
         seen = []
         for client, expected in ((ws, op), (local, local_op)):
