@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.websockets import WebSocket
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 from strawberry.types.unset import UNSET, UnsetType
 
 from subgraphs.common.audit import correlation_id_from
@@ -36,7 +37,7 @@ from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
 from subgraphs.common.graphql import SubgraphGraphQL, error_response
 from subgraphs.common.service import ServiceRuntime
-from subgraphs.common.subscriptions_stream import ConnectionContext, ScopedLoaders
+from subgraphs.common.subscriptions_stream import ConnectionContext, ScopedLoaders, operation_scope
 
 log = logging.getLogger("dpp.subscriptions")
 
@@ -70,8 +71,26 @@ def connection_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any] | 
     return headers
 
 
+class ScopedOperations(BaseGraphQLTransportWSHandler[Any, Any]):
+    """Strawberry's graphql-transport-ws handler; each operation gets a database scope of its own.
+
+    A query or mutation sent over the WebSocket (the protocol allows them) uses that scope's session
+    and loaders, closed when the operation ends; a subscription's events use their own scopes on top.
+    """
+
+    async def run_operation(self, operation: Operation[Any, Any]) -> None:
+        """Run ``operation`` (in its own task) with a fresh scope current."""
+        if not isinstance(self.context, ConnectionContext):  # pragma: no cover - get_context made it
+            await super().run_operation(operation)
+            return
+        async with operation_scope(self.context):
+            await super().run_operation(operation)
+
+
 class SubscriptionGraphQL(SubgraphGraphQL):
     """:class:`SubgraphGraphQL` that also serves subscriptions over graphql-transport-ws."""
+
+    graphql_transport_ws_handler_class = ScopedOperations
 
     def __init__(self, runtime: ServiceRuntime) -> None:
         super().__init__(runtime)

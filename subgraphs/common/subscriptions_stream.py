@@ -29,7 +29,8 @@ import base64
 import binascii
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -90,6 +91,18 @@ class EventScope:
 # The scope of the event being executed by the current operation task. Each graphql-transport-ws
 # operation runs in a task of its own, so operations of one connection never see each other's scope.
 _CURRENT: ContextVar[EventScope | None] = ContextVar("dpp_subscription_event", default=None)
+
+
+@asynccontextmanager
+async def operation_scope(ctx: ConnectionContext) -> AsyncIterator[EventScope]:
+    """A scope current for one operation of a connection (its task), closed when the operation ends."""
+    scope = EventScope(ctx, None)
+    token = _CURRENT.set(scope)
+    try:
+        yield scope
+    finally:
+        _CURRENT.reset(token)
+        await scope.aclose()
 
 
 class ScopedLoaders(Loaders):

@@ -171,3 +171,23 @@ def test_a_subscription_over_http_is_refused_with_a_code(
     # A query that merely mentions the word runs as before.
     body = gql(passport_server + "/graphql", 'query { publicPassport(uuid: "subscription") { uuid } }')
     assert body["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_queries_and_mutations_over_the_websocket_run_in_a_scope_of_their_own(
+    passport_server: str, module_issuer: IdentityIssuer
+) -> None:
+    manager = module_issuer.token_for("acme-manager")
+    with connected(passport_server, token=manager) as ws, connected(passport_server, token=manager) as watcher:
+        watching = watcher.subscribe(CHANGED, {"id": PACK_06.id})
+        asked = ws.subscribe(VERSION, {"id": PACK_06.id})
+        message = ws.receive()
+        assert (message["id"], message["type"]) == (asked, "next"), message
+        version = message["payload"]["data"]["passport"]["version"]
+        assert ws.receive() == {"id": asked, "type": "complete"}
+        values = [{"key": "manufacture_date", "value": "2025-04-01"}]
+        changed = ws.subscribe(SET_VALUES, {"id": PACK_06.id, "v": version, "values": values})
+        message = ws.receive()
+        assert message["payload"] == {"data": {"setPassportValues": {"version": version + 1}}}, message
+        assert ws.receive() == {"id": changed, "type": "complete"}
+        event = watcher.receive()
+        assert event["id"] == watching and event["payload"]["data"]["passportChanged"]["version"] == version + 1
