@@ -34,17 +34,18 @@ import asyncio
 import contextlib
 import logging
 import re
+import time
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection
+from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
 from gateway.http.state import GatewayState
-from gateway.http.streams import WS_PROTOCOL, Deadline, StreamDeps, error, follow
+from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
 from gateway.persisted import Incoming, PersistedProblem
 from gateway.subscriptions.messages import (
     OPERATION_NOT_ALLOWED,
@@ -99,9 +100,16 @@ class GraphQLWebSocket:
 class _Connection:
     """One acknowledged-or-not graphql-transport-ws connection: its state machine and its operations.
 
-    Methods: run, the frame handlers (_on_text, _init, _subscribe, _complete), one per operation
-    (_operate), the timers (_close_after, _ping, _expiry) and the outputs (send, _refuse, close).
+    Lean per socket (thousands stay open): the ASGI task reads; timers are loop handles, not tasks;
+    each running operation is one task. Methods: run, the frame handlers (_on_text, _init, _subscribe,
+    _complete), one per operation (_operate), the timers (_later, _ping, _expire) and the outputs
+    (send, _refuse, close, _stop).
     """
+
+    __slots__ = tuple(
+        "_auth_headers _client _closed _deps _forwarded _init_seen _limits _operations _owner"
+        " _request_id _spawned _task _timers _who _ws".split()
+    )
 
     def __init__(self, owner: GraphQLWebSocket, websocket: WebSocket) -> None:
         self._owner = owner
@@ -110,76 +118,89 @@ class _Connection:
         self._ws = websocket
         self._client = websocket.client.host if websocket.client else "unknown"
         self._who: Authenticated | None = None
-        self._request: Request | None = None
-        self._request_id = uuid.uuid4().hex
+        self._auth_headers: dict[str, str] = {}
+        self._forwarded: dict[str, str] = {}  # what goes to subgraphs for this connection's operations
+        self._request_id = ""
         self._init_seen = False
         self._closed = False
-        self._done = asyncio.Event()
-        self._send_lock = asyncio.Lock()
+        self._task: asyncio.Task[Any] | None = None
         self._operations: dict[str, asyncio.Task[None]] = {}
-        self._timers: set[asyncio.Task[None]] = set()
-        self._init_timer: asyncio.Task[None] | None = None
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # at most one per kind (init, lifetime, ping, expiry)
+        self._spawned: set[asyncio.Task[None]] | None = None
 
     # -- the connection -----------------------------------------------------------------------------------------
     async def run(self) -> None:
+        self._task = task = asyncio.current_task()
         if self._limits.init_timeout > 0:
-            init = self._close_after(self._limits.init_timeout, INIT_TIMEOUT, "Connection initialisation timeout")
-            self._start(init, unless_initialised=True)
+            self._later("init", self._limits.init_timeout, self._init_timed_out)
         if self._limits.max_connection_lifetime > 0:
-            lifetime = self._limits.max_connection_lifetime
-            self._start(self._close_after(lifetime, GOING_AWAY, "Connection lifetime exceeded; reconnect"))
-        reader = asyncio.ensure_future(self._read())
-        waiter = asyncio.ensure_future(self._done.wait())
+            self._later("lifetime", self._limits.max_connection_lifetime, self._lifetime_over)
         try:
-            await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
+            while not self._closed:
+                message = await self._ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is None:
+                    try:
+                        text = (message.get("bytes") or b"").decode("utf-8")
+                    except UnicodeDecodeError:
+                        await self.close(BAD_REQUEST, "Invalid message received")
+                        break
+                await self._on_text(text)
+        except asyncio.CancelledError:
+            if not self._closed or task is None:
+                raise  # the server's, not ours (_stop)
+            task.uncancel()
         finally:
             self._closed = True
-            pending = [reader, waiter, *self._operations.values(), *self._timers]
+            for timer in self._timers.values():
+                timer.cancel()
+            pending = [*self._operations.values(), *(self._spawned or ())]
             for task in pending:
                 task.cancel()
             for task in pending:
                 with contextlib.suppress(BaseException):
                     await task
 
-    async def _read(self) -> None:
-        while not self._closed:
-            message = await self._ws.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                data = message.get("bytes") or b""
-                try:
-                    text = data.decode("utf-8")
-                except UnicodeDecodeError:
-                    await self.close(BAD_REQUEST, "Invalid message received")
-                    return
-            await self._on_text(text)
+    def _later(self, kind: str, seconds: float, callback: Callable[[], None]) -> None:
+        """Call ``callback`` in ``seconds`` (a loop timer; replaces the previous one of its ``kind``)."""
+        previous = self._timers.pop(kind, None)
+        if previous is not None:
+            previous.cancel()
+        self._timers[kind] = asyncio.get_running_loop().call_later(seconds, callback)
 
-    def _start(self, work: Coroutine[Any, Any, None], *, unless_initialised: bool = False) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task of its own, kept until done (pings, closes from timers)."""
+        if self._spawned is None:
+            self._spawned = set()
         task = asyncio.ensure_future(work)
-        self._timers.add(task)
-        task.add_done_callback(self._timers.discard)
-        if unless_initialised:
-            self._init_timer = task
+        self._spawned.add(task)
+        task.add_done_callback(self._spawned.discard)
+
+    def _stop(self) -> None:
+        """End the connection from another task: the reading task stops waiting for the client."""
+        self._closed = True
+        if self._task is not None and self._task is not asyncio.current_task():
+            self._task.cancel()
 
     async def send(self, message: Mapping[str, Any]) -> None:
-        """Write one message; a client that does not take it within the send timeout is dropped."""
+        """Write one message; a client that does not take it within the send timeout is dropped.
+
+        No lock: uvicorn writes each message in one piece once the socket is writable.
+        """
         if self._closed:
             return
         text = orjson.dumps(message).decode("utf-8")
         timeout = self._limits.send_timeout or None
         try:
-            async with self._send_lock, asyncio.timeout(timeout):
-                if not self._closed:
-                    await self._ws.send_text(text)
+            async with asyncio.timeout(timeout):
+                await self._ws.send_text(text)
         except TimeoutError:
             logger.info("websocket client %s did not read for %s s: dropped", self._client, timeout)
-            self._closed = True
+            self._stop()
         except (WebSocketDisconnect, RuntimeError, OSError):
-            self._closed = True
-        if self._closed:
-            self._done.set()
+            self._stop()
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` (``reason`` cut to the 123 bytes a close frame holds)."""
@@ -190,7 +211,7 @@ class _Connection:
         with contextlib.suppress(Exception):
             async with asyncio.timeout(self._limits.send_timeout or None):
                 await self._ws.close(code, cut)
-        self._done.set()
+        self._stop()
 
     # -- messages from the client -------------------------------------------------------------------------------
     async def _on_text(self, text: str) -> None:
@@ -224,8 +245,9 @@ class _Connection:
             await self.close(TOO_MANY_INIT, "Too many initialisation requests")
             return
         self._init_seen = True
-        if self._init_timer is not None:
-            self._init_timer.cancel()
+        timer = self._timers.pop("init", None)
+        if timer is not None:
+            timer.cancel()
         payload = message.get("payload")
         headers = _auth_headers(self._ws.headers, payload if isinstance(payload, dict) else {})
         if (payload is not None and not isinstance(payload, dict)) or headers is None:
@@ -242,15 +264,15 @@ class _Connection:
                 await self.close(FORBIDDEN, f"Forbidden: {problem.message}")
             return
         request_id = headers.get("x-request-id", "")
-        if _SAFE_REQUEST_ID.match(request_id):
-            self._request_id = request_id
+        self._request_id = request_id if _SAFE_REQUEST_ID.match(request_id) else uuid.uuid4().hex
         self._who = who
-        self._request = _request_for(self._ws, headers)
+        self._auth_headers = headers
+        self._forwarded = self._deps.forwarded_headers(self._request(), self._request_id, who, self._client)
         await self.send({"type": "connection_ack"})
         if self._limits.ping_interval > 0:
-            self._start(self._ping())
+            self._later("ping", self._limits.ping_interval, self._ping)
         if who.expires_at is not None:
-            self._start(self._expiry())
+            self._later("expiry", max(0.0, who.expires_at - time.time()), lambda: self._spawn(self._expire()))
 
     async def _subscribe(self, message: dict[str, Any]) -> None:
         who = self._who
@@ -296,8 +318,6 @@ class _Connection:
     # -- one operation ------------------------------------------------------------------------------------------
     async def _operate(self, op_id: str, incoming: Incoming, who: Authenticated) -> None:
         deps = self._deps
-        request = self._request
-        assert request is not None
         try:
             loaded = self._owner.state.current
             if loaded is None:
@@ -309,23 +329,24 @@ class _Connection:
             except PersistedProblem as problem:
                 await self._refuse(op_id, [error(problem.message, problem.code)])
                 return
-            headers = deps.forwarded_headers(request, self._request_id, who, self._client)
-            opened = await deps.subscriptions.open(resolved.request, principal=who.principal, headers=headers)
+            opened = await deps.subscriptions.open(resolved.request, principal=who.principal, headers=self._forwarded)
             if isinstance(opened, SubscriptionRejected):
                 codes = {(e.get("extensions") or {}).get("code") for e in opened.errors}
                 if codes != {OPERATION_NOT_ALLOWED}:
                     await self._refuse(op_id, list(opened.errors))
                     return
                 # a query or mutation: one result through the HTTP endpoint's path
+                request = self._request()
                 body = await deps.run_one(incoming, request, self._request_id, loaded.runtime, who, self._client)
                 await self.send({"id": op_id, "type": "next", "payload": body})
             else:
-                # the token's exp ends each subscription with UNAUTHENTICATED (the connection's lifetime closes
-                # the socket instead: clients reconnect and resubscribe)
-                async with contextlib.aclosing(follow(opened, Deadline.start(who, 0), 0)) as events:
-                    async for event in events:
-                        if event is not None:
-                            await self.send({"id": op_id, "type": "next", "payload": event.payload})
+                try:
+                    async for event in opened:
+                        await self.send({"id": op_id, "type": "next", "payload": event.payload})
+                        if event.final:
+                            break
+                finally:
+                    await opened.aclose()
             await self.send({"id": op_id, "type": "complete"})
         except asyncio.CancelledError:
             raise
@@ -334,24 +355,35 @@ class _Connection:
             text = "Internal server error"
             await self._refuse(op_id, [error(text, "INTERNAL_SERVER_ERROR")])
 
-    # -- timers -------------------------------------------------------------------------------------------------
-    async def _close_after(self, seconds: float, code: int, reason: str) -> None:
-        await asyncio.sleep(seconds)
-        await self.close(code, reason)
+    def _request(self) -> Request:
+        """The upgrade request with this connection's credentials, as the HTTP endpoint wants it."""
+        return _request_for(self._ws, self._auth_headers)
 
-    async def _ping(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(self._limits.ping_interval)
-            await self.send({"type": "ping"})
+    # -- timers (loop callbacks) ---------------------------------------------------------------------------------
+    def _init_timed_out(self) -> None:
+        if not self._init_seen:
+            self._spawn(self.close(INIT_TIMEOUT, "Connection initialisation timeout"))
 
-    async def _expiry(self) -> None:
-        assert self._who is not None
-        deadline = Deadline.start(self._who, 0)
-        await asyncio.sleep(deadline.remaining())
-        # each subscription ends itself at the same deadline (UNAUTHENTICATED, complete); then the socket goes
-        running = list(self._operations.values())
-        if running:
-            await asyncio.wait(running, timeout=self._limits.send_timeout or 5.0)
+    def _lifetime_over(self) -> None:
+        # closed, not completed: graphql-ws clients reconnect and resubscribe
+        self._spawn(self.close(GOING_AWAY, "Connection lifetime exceeded; reconnect"))
+
+    def _ping(self) -> None:
+        if not self._closed:
+            self._spawn(self.send({"type": "ping"}))
+            self._later("ping", self._limits.ping_interval, self._ping)
+
+    async def _expire(self) -> None:
+        """The token's exp: each operation ends with UNAUTHENTICATED and complete, then the socket (4403)."""
+        running, self._operations = self._operations, {}
+        for task in running.values():
+            task.cancel()
+        for op_id, task in running.items():
+            with contextlib.suppress(BaseException):
+                await task
+            ended = {"errors": [error(TOKEN_EXPIRED_MESSAGE, UNAUTHENTICATED)]}
+            await self.send({"id": op_id, "type": "next", "payload": ended})
+            await self.send({"id": op_id, "type": "complete"})
         await self.close(FORBIDDEN, "Forbidden: the token expired")
 
 
