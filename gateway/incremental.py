@@ -30,7 +30,7 @@ from gateway.executor import FetchContext, ResponseFormatter, merge, run_plan
 from gateway.executor.response import _BUBBLE
 from gateway.planner.defer import DeferBlock, DeferPlan
 from gateway.planner.nodes import TYPE_FILTER, FetchNode
-from gateway.planner.operation import OpFragment
+from gateway.planner.operation import OpFragment, conditions_hold
 
 __all__ = ["IncrementalOutcome", "IncrementalRun", "incremental_outcome", "with_defer"]
 
@@ -168,6 +168,8 @@ class IncrementalRun:
         shape = block.shape[0]
         cond = shape.type_condition if isinstance(shape, OpFragment) else None
         fetch_errors = list(errors)
+        if not conditions_hold(shape.conditions, self.variables):
+            return [], fetch_errors  # @skip / @include left the fragment out: no item
         for path, sent, raw in self._locate(block.node.path):
             type_ = self._runtime_type(block, raw)
             if type_ is None or (cond is not None and not _applies(self.schema, cond, type_)):

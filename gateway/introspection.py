@@ -58,15 +58,21 @@ def _introspection_selections(selection_set: SelectionSetNode, fragments: Mappin
         if isinstance(s, InlineFragmentNode):
             inner = _introspection_selections(s.selection_set, fragments)
             if inner is not None:
-                kept.append(dataclasses.replace(s, selection_set=inner))
+                kept.append(dataclasses.replace(s, selection_set=inner, directives=_undeferred(s.directives)))
         elif isinstance(s, FragmentSpreadNode):
             frag = fragments.get(s.name.value)
             inner = _introspection_selections(frag.selection_set, fragments) if frag is not None else None
             if frag is not None and inner is not None:
                 # the spread becomes an inline fragment: its own directives, the fragment's condition
-                kept.append(InlineFragmentNode(type_condition=frag.type_condition, directives=s.directives,
-                                               selection_set=inner))
+                kept.append(InlineFragmentNode(type_condition=frag.type_condition,
+                                               directives=_undeferred(s.directives), selection_set=inner))
     return dataclasses.replace(selection_set, selections=tuple(kept)) if kept else None
+
+
+def _undeferred(directives: Any) -> tuple[Any, ...]:
+    """The directives without ``@defer``: the gateway answers introspection at once (graphql-core
+    would refuse to execute a deferred fragment); gateway/incremental.py delivers it deferred."""
+    return tuple(d for d in directives or () if d.name.value != "defer")
 
 
 def _released_directive_locations(next_: Any, root: Any, info: Any, **args: Any) -> Any:

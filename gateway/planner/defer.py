@@ -333,7 +333,6 @@ def _plan_at_entity(planner: QueryPlanner, op: NormalizedOperation, found: _Foun
     walk.jumps.add_fieldset(rep.selection, key_sels, anchor.type, names)
     group.reps[anchor.type] = rep
     group.rep_keys[anchor.type] = key.fields
-    group.use(frozenset())
     pos = Position(group=group, selset=group.selset.add_fragment(anchor.type), type=anchor.type, path=anchor.path,
                    entry_key=frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections))
     pos.anchor = pos

@@ -172,3 +172,21 @@ def test_request_errors_stay_json(stack: Stack) -> None:
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()
     assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+
+
+def test_a_deferred_fragment_left_out_by_include_has_no_item(stack: Stack) -> None:
+    query = "query($i: Boolean!) { categories { id ... @defer @include(if: $i) { templates { name } } } }"
+    passed = stack.templates.passed
+    parts = all_parts(stack, query, {"i": False})
+    assert parts[1:] == [{"hasNext": False}]
+    assert stack.templates.passed == passed  # the deferred fetch was not sent
+    assert merged(parts) == stack.post(query, {"i": False}).json()["data"]
+
+
+def test_introspection_in_a_deferred_fragment(stack: Stack) -> None:
+    query = '{ categories { id } ... @defer(label: "meta") { __typename t: __type(name: "Category") { name } } }'
+    parts = all_parts(stack, query)
+    assert parts[1]["incremental"] == [
+        {"data": {"__typename": "Query", "t": {"name": "Category"}}, "path": [], "label": "meta"}
+    ]
+    assert merged(parts) == stack.post(query).json()["data"]

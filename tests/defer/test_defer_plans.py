@@ -36,6 +36,9 @@ CASES: dict[str, tuple[Path, str, dict[str, object]]] = {
                      {"v": False}),
     "dpp-if-true": (DPP, "query($v: Boolean!) { categories { id ... @defer(if: $v) { templates { name } } } }",
                     {"v": True}),
+    # @include on the deferred fragment: the deferred fetch is conditioned like any other
+    "dpp-include": (DPP, "query($i: Boolean!) { categories { id ... @defer @include(if: $i) { templates { name } } } }",
+                    {"i": False}),
     # @requires below a deferred fragment: the deferred block gathers the required fields itself
     "products-requires": (FIXTURES / "products" / "supergraph.graphql",
                           "{ topProducts { name ... @defer { shippingEstimate inStock } } }", {}),
