@@ -177,3 +177,21 @@ def test_sse_client_that_never_reads_is_dropped(edge: Edge) -> None:
         assert flood.produced < 200, flood.produced
     finally:
         sock.close()
+
+
+def test_sse_connection_lifetime_ends_the_stream(edge_issuer) -> None:  # type: ignore[no-untyped-def]
+    from .ticker import running_edge
+
+    with running_edge(edge_issuer, subscriptions_max_connection_lifetime=1) as short:
+        items = [e for e in events(short, TICKS % "sse-life", count=100) if e is not None]
+        assert items[0].event == "next"
+        assert items[0].data["errors"][0]["extensions"]["code"] == "CONNECTION_LIFETIME_EXCEEDED"
+        assert items[1].event == "complete"
+        wait_until(lambda: short.ticker.active == 0, what="stream closed")
+
+
+def test_multipart_token_expiry_is_a_transport_error(edge: Edge) -> None:
+    token = edge.token(exp=int(time.time()) + 2)
+    seen = [p for p in parts(edge, TICKS % "mp-exp", count=100, authorization=f"Bearer {token}") if p != {}]
+    assert seen[0]["payload"] is None and seen[0]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert seen[1] == "END"
