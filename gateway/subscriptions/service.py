@@ -118,10 +118,8 @@ class Subscriptions:
         self.stats.subscribers += 1
         self.stats.subscriptions_opened += 1
         if self.config.max_lifetime > 0:
-            subscriber.timer = asyncio.get_running_loop().call_later(
-                self.config.max_lifetime, subscriber.finish,
-                final(f"The subscription reached its maximum lifetime of {self.config.max_lifetime:g} s.",
-                      SUBSCRIPTION_LIFETIME_EXCEEDED))
+            loop = asyncio.get_running_loop()
+            subscriber.timer = loop.call_later(self.config.max_lifetime, self._expired, subscriber)
         await self._attach(subscriber, runtime, prepared, variables, authorized, last_event_id)
         return subscriber
 
@@ -225,6 +223,10 @@ class Subscriptions:
         stream = subscriber.upstream
         if stream is not None:
             stream.detach(subscriber)
+
+    def _expired(self, subscriber: Subscriber) -> None:
+        subscriber.finish(final(f"The subscription reached its maximum lifetime of {self.config.max_lifetime:g} s.",
+                                SUBSCRIPTION_LIFETIME_EXCEEDED))
 
     def _stream_ended(self, stream: SharedStream) -> None:
         if self._streams.get(stream.key) is stream:
