@@ -47,10 +47,16 @@ class GatewayState:
         self._rejected: RejectedSupergraph | None = None
         self._listeners: list[Callable[[LoadedSupergraph], None]] = []
 
-    def on_install(self, listener: Callable[[LoadedSupergraph], None]) -> None:
+    def on_install(self, listener: Callable[[LoadedSupergraph], None]) -> Callable[[], None]:
         """Call ``listener`` with each supergraph installed from now on (hot reload: the
-        subscription service re-prepares its running subscriptions)."""
+        subscription service re-prepares its running subscriptions); returns what removes it."""
         self._listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return remove
 
     @property
     def current(self) -> LoadedSupergraph | None:

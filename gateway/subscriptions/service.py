@@ -82,7 +82,7 @@ class Subscriptions:
         self._tenants: Counter[str] = Counter()
         self._closed = False
         self._reloads: set[asyncio.Task[None]] = set()
-        state.on_install(self._installed)
+        self._unhook = state.on_install(self._installed)
         if metrics is not None:
             metrics.watch_subscriptions(self.stats)
 
@@ -126,6 +126,7 @@ class Subscriptions:
     async def aclose(self) -> None:
         """End every subscription and upstream (server shutdown)."""
         self._closed = True
+        self._unhook()
         for task in list(self._reloads):
             task.cancel()
         for stream in list(self._streams.values()):
