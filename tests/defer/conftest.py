@@ -7,6 +7,7 @@ subgraph answered (ordering, not a timing threshold)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -109,6 +110,7 @@ class Stack:
     url: str
     issuer: IdentityIssuer
     templates: Gate
+    settings: Settings
 
     @property
     def graphql(self) -> str:
@@ -159,4 +161,12 @@ def stack(identity_issuers: IdentityIssuers, tmp_path_factory: pytest.TempPathFa
             }
         )
         gateway = running.enter_context(serving_gateway(settings))
-        yield Stack(gateway.url, issuer, gate)
+        yield Stack(gateway.url, issuer, gate, settings)
+
+
+@pytest.fixture(scope="module")
+def impatient(stack: Stack) -> Iterator[Stack]:
+    """A second gateway on the same subgraphs whose router timeout is one second."""
+    settings = dataclasses.replace(stack.settings, router_timeout=1.0)
+    with serving_gateway(settings) as gateway:
+        yield Stack(gateway.url, stack.issuer, stack.templates, settings)

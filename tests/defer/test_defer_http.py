@@ -190,3 +190,22 @@ def test_introspection_in_a_deferred_fragment(stack: Stack) -> None:
         {"data": {"__typename": "Query", "t": {"name": "Category"}}, "path": [], "label": "meta"}
     ]
     assert merged(parts) == stack.post(query).json()["data"]
+
+
+def test_the_router_timeout_ends_the_deferred_parts_with_gateway_timeout(impatient: Stack) -> None:
+    gate = impatient.templates
+    gate.close()
+    try:
+        stream = impatient.parts(LIST)
+        next(stream)
+        first = next(stream)
+        assert first["hasNext"] is True and first["data"]["categories"]
+        last = next(stream)  # the templates subgraph is still held
+        assert last == {
+            "errors": [{"message": "The deferred parts did not complete within 1 seconds",
+                        "extensions": {"code": "GATEWAY_TIMEOUT"}}],
+            "hasNext": False,
+        }
+        assert list(stream) == []
+    finally:
+        gate.open()
