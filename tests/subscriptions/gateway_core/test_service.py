@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
@@ -12,6 +13,8 @@ from gateway.contracts import GraphQLRequest, Principal
 from gateway.cost import DemandControlConfig
 from gateway.http.state import sdl_digest
 from gateway.runtime import Gateway
+from gateway.serve import SupergraphWatcher, gateway_runtime_factory
+from gateway.settings import Settings
 from gateway.subscriptions import SubscriptionRejected, SubscriptionStream
 
 from .conftest import Harness, receive, wait_until
@@ -334,3 +337,20 @@ async def test_a_full_connection_opens_another(make_harness: Callable[..., Harne
     await first.aclose()
     await second.aclose()
     await wait_until(lambda: stats.connections == 0)
+
+
+async def test_the_supergraph_watcher_reload_reaches_running_subscriptions(
+        make_harness: Callable[..., Harness], tmp_path: Path) -> None:
+    """``gateway serve``'s hot reload path: the watcher installs the new file's runtime, the
+    service re-prepares: a subscription asking for a field that is gone ends."""
+    harness = make_harness()
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(harness.stubs.supergraph())
+    watcher = SupergraphWatcher(path, harness.state, gateway_runtime_factory(Settings()), 0)
+    await watcher.check()  # the text the harness installed already: nothing new
+    priced = await opened(harness, ITEM_WITH_PRICE)
+    await wait_until(lambda: harness.stubs.broker.active == 1)
+    path.write_text(harness.stubs.supergraph(renamed=True) + "\n")
+    assert await watcher.check()
+    ended = await receive(priced)
+    assert ended.final and ended.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_SCHEMA_RELOAD"
