@@ -77,7 +77,7 @@ class CompletionGroup:
         self.authorized = authorized
         self.principal = principal
         self.headers = dict(headers)
-        self.subscribers: list[Subscriber] = []
+        self.subscribers: dict[Subscriber, None] = {}  # an ordered set: O(1) to leave
 
     async def complete(self, data: Any, errors: list[dict[str, Any]], transport: SubgraphTransport) -> dict[str, Any]:
         """The client payload of one event: the plan's ``rest`` run over ``data``, shaped."""
@@ -142,7 +142,7 @@ class SharedStream:
             if subscriber.closed:
                 return
             self.groups[group.key] = group
-            group.subscribers.append(subscriber)
+            group.subscribers[subscriber] = None
             subscriber.upstream, subscriber.group = self, group
 
     async def move(self, subscriber: Subscriber, group: CompletionGroup) -> None:
@@ -153,7 +153,7 @@ class SharedStream:
             self.detach(subscriber, keep_open=True)
             group = self.groups.get(group.key, group)
             self.groups[group.key] = group
-            group.subscribers.append(subscriber)
+            group.subscribers[subscriber] = None
             subscriber.upstream, subscriber.group = self, group
 
     def detach(self, subscriber: Subscriber, *, keep_open: bool = False) -> None:
@@ -163,8 +163,7 @@ class SharedStream:
         subscriber.upstream = None
         subscriber.group = None
         if group is not None:
-            if subscriber in group.subscribers:
-                group.subscribers.remove(subscriber)
+            group.subscribers.pop(subscriber, None)
             if not group.subscribers and self.groups.get(group.key) is group:
                 del self.groups[group.key]
         if keep_open or self.groups or self.ended or self._linger is not None:
