@@ -27,13 +27,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gateway.planner.arrange import arrange
-from gateway.planner.errors import PlanningError
 from gateway.planner.fetches import fetch_node
 from gateway.planner.groups import finished
 from gateway.planner.nodes import (
     TYPE_FILTER,
     DeferNode,
     DeferredNode,
+    FragItem,
     PlanNode,
     Representation,
     SelSet,
@@ -337,9 +337,23 @@ def _plan_at_entity(planner: QueryPlanner, op: NormalizedOperation, found: _Foun
                    entry_key=frozenset(s.name for s in key_sels if isinstance(s, OpField) and not s.selections))
     pos.anchor = pos
     walk.plan_sels(pos, sels)
+    keys = frozenset({"__typename", *pos.entry_key})
+    if _holds_only(group.selset, keys):
+        # the entry fetch would only ask for the keys the data already holds (what the fetches
+        # after it read from it): it is not sent, they start from the primary's data
+        group.selset = SelSet()
     groups = finished(walk.groups.groups)
     if not groups:
         return None
-    if group not in groups:
-        raise PlanningError(f"a deferred fetch of {anchor.type} has nothing to start from")
     return arrange(groups, lambda g: fetch_node(g, query))
+
+
+def _holds_only(selset: SelSet, names: frozenset[str]) -> bool:
+    """Whether every field of ``selset`` (through its fragments) is a leaf named in ``names``."""
+    for item in selset.items.values():
+        if isinstance(item, FragItem):
+            if not _holds_only(item.sub, names):
+                return False
+        elif item.sub is not None or item.name not in names or item.args or item.alias:
+            return False
+    return True

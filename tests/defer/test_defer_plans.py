@@ -42,6 +42,10 @@ CASES: dict[str, tuple[Path, str, dict[str, object]]] = {
     # @requires below a deferred fragment: the deferred block gathers the required fields itself
     "products-requires": (FIXTURES / "products" / "supergraph.graphql",
                           "{ topProducts { name ... @defer { shippingEstimate inStock } } }", {}),
+    # a mutation: the deferred part is a query on the entity the mutation returned (the mutation
+    # is never sent twice); the entry fetch that would only repeat the keys is not sent
+    "mutation-requires": (FIXTURES / "mutations" / "supergraph.graphql",
+                          'mutation { c: addProduct(name: "n", price: 1) { name ... @defer { isExpensive } } }', {}),
     # on one member of an abstract type: items only for that type's objects
     "abstract-member": (FIXTURES / "abstract" / "supergraph.graphql",
                         '{ media { title ... on Book @defer(label: "book") { pages } } }', {}),
