@@ -356,7 +356,7 @@ class Gateway:
                                         extensions=ext if self.demand.config.expose else None)
         if incremental and has_defer(op):
             streamed = await self._deferred(prepared, forwarded, transport=transport, headers=headers,
-                                            principal=principal)
+                                            principal=principal, include_plan=include_plan)
             if streamed is not None:
                 return streamed
         outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
@@ -452,7 +452,7 @@ class Gateway:
 
     async def _deferred(self, prepared: PreparedOperation, variables: Mapping[str, Any], *,
                         transport: SubgraphTransport, headers: Mapping[str, str],
-                        principal: Principal) -> ExecutionOutcome | None:
+                        principal: Principal, include_plan: bool = False) -> ExecutionOutcome | None:
         """``@defer`` delivered incrementally (gateway/incremental.py); None: run it whole (nothing
         active to defer, or authorization took selections out of the plan)."""
         op = prepared.operation
@@ -483,8 +483,11 @@ class Gateway:
                                 object_types=self._object_types, possible=self._possible, data=data)
 
         with stage_span("graphql.execute"):
-            return await incremental_outcome(plan, self.api_schema, variables, context, operation_type=op.kind,
-                                             initial_errors=errors, introspection=introspection)
+            outcome = await incremental_outcome(plan, self.api_schema, variables, context, operation_type=op.kind,
+                                                initial_errors=errors, introspection=introspection)
+        if include_plan:
+            outcome.extensions = {"queryPlan": {"text": print_plan(plan.node)}}
+        return outcome
 
     def deferred_plan_text(self, query: str, variables: Mapping[str, Any] | None = None,
                            operation_name: str | None = None) -> str:

@@ -7,9 +7,14 @@ payload was sent while the deferred subgraph had not answered, without timing an
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
-from .conftest import MULTIPART, Stack
+import httpx
+
+from tests.gateway_http.auth_stack import serving_gateway
+
+from .conftest import MULTIPART, Stack, read_parts
 
 LIST = '{ categories { id name ... @defer(label: "templates") { templates { name } } } }'
 PLAIN_LIST = "{ categories { id name templates { name } } }"
@@ -209,3 +214,15 @@ def test_the_router_timeout_ends_the_deferred_parts_with_gateway_timeout(impatie
         assert list(stream) == []
     finally:
         gate.open()
+
+
+def test_the_debug_plan_header_shows_the_defer_plan(stack: Stack) -> None:
+    settings = dataclasses.replace(stack.settings, development=True)
+    with serving_gateway(settings) as gateway:
+        headers = {"accept": MULTIPART, "authorization": f"Bearer {stack.token()}", "x-gateway-debug-plan": "1"}
+        with httpx.stream("POST", gateway.url + "/graphql", json={"query": LIST}, headers=headers,
+                          timeout=60) as response:
+            parts = list(read_parts(response.iter_bytes()))
+    text = parts[0]["extensions"]["queryPlan"]["text"]
+    assert "Defer {" in text and 'Deferred(id: 1, depends: primary, path: "categories.@", label: "templates")' in text
+    assert "extensions" not in parts[1]
