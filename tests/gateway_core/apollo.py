@@ -53,8 +53,12 @@ class ApolloGateway:
 
     def __enter__(self) -> ApolloGateway:
         with self._log.open("wb") as log:
-            self._proc = subprocess.Popen([str(NODE), str(SCRIPT), str(self._sdl), str(self.port)], cwd=BENCH,
-                                          stdout=log, stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                [str(NODE), str(SCRIPT), str(self._sdl), str(self.port)],
+                cwd=BENCH,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + 60
         while True:
             if self._proc.poll() is not None:

@@ -165,6 +165,8 @@ class OperationGenerator:
             value = b.rng.randint(0, 3)
         elif named.name == "Boolean":
             value = b.rng.random() < 0.5
+        elif named.name in ("ID", "String"):
+            value = b.rng.choice(["1", "x"])
         elif isinstance(named, GraphQLEnumType):
             return b.rng.choice(list(named.values))
         else:

@@ -44,11 +44,13 @@ class ReferenceScenario:
 
 # -- compositekey: an entity re-entered by its composite key (see test_compositekey.py) ---------------
 
-PRODUCTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "p1": {"id": "p1", "pid": "x1", "name": "Chair", "price": 40, "category": {"id": "c1", "title": "Furniture"}},
-    "p2": {"id": "p2", "pid": "x2", "name": "Lamp", "price": 25, "category": None},
-    "p3": {"id": "p3", "pid": "x3", "name": "Desk", "price": 90, "category": {"id": "c1", "title": "Furniture"}},
-})
+PRODUCTS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "p1": {"id": "p1", "pid": "x1", "name": "Chair", "price": 40, "category": {"id": "c1", "title": "Furniture"}},
+        "p2": {"id": "p2", "pid": "x2", "name": "Lamp", "price": 25, "category": None},
+        "p3": {"id": "p3", "pid": "x3", "name": "Desk", "price": 90, "category": {"id": "c1", "title": "Furniture"}},
+    }
+)
 ARTICLE = MappingProxyType({"__typename": "Article", "id": "a1", "headline": "New chairs"})
 
 
@@ -98,11 +100,13 @@ COMPOSITEKEY = ReferenceScenario(
 # a serves feed: Item = Book | Movie; b serves picks: Item = Book | Song; c adds Movie/Song fields
 # and the interface Playable, which neither root subgraph knows.
 
-MEDIA: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "b1": {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
-    "m1": {"__typename": "Movie", "id": "m1", "title": "Alien", "duration": 117},
-    "s1": {"__typename": "Song", "id": "s1", "title": "Blue", "length": 210, "artist": "Joni", "duration": 4},
-})
+MEDIA: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "b1": {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
+        "m1": {"__typename": "Movie", "id": "m1", "title": "Alien", "duration": 117},
+        "s1": {"__typename": "Song", "id": "s1", "title": "Blue", "length": 210, "artist": "Joni", "duration": 4},
+    }
+)
 
 
 def _pick(mid: str, *fields: str) -> dict[str, Any]:
@@ -115,18 +119,25 @@ PARTIALUNION = ReferenceScenario(
     resolvers={
         "a": {
             "fields": {"Query.feed": lambda _s: [_pick(i, "id", "title") for i in ("b1", "m1", "b1")]},
-            "entities": {"Book": lambda r: _pick(r["id"], "id", "title"),
-                         "Movie": lambda r: _pick(r["id"], "id", "title")},
+            "entities": {
+                "Book": lambda r: _pick(r["id"], "id", "title"),
+                "Movie": lambda r: _pick(r["id"], "id", "title"),
+            },
         },
         "b": {
-            "fields": {"Query.picks": lambda _s: [_pick("s1", "id", "title", "length"),
-                                                  _pick("b1", "id", "title", "pages")]},
-            "entities": {"Book": lambda r: _pick(r["id"], "id", "title", "pages"),
-                         "Song": lambda r: _pick(r["id"], "id", "title", "length")},
+            "fields": {
+                "Query.picks": lambda _s: [_pick("s1", "id", "title", "length"), _pick("b1", "id", "title", "pages")]
+            },
+            "entities": {
+                "Book": lambda r: _pick(r["id"], "id", "title", "pages"),
+                "Song": lambda r: _pick(r["id"], "id", "title", "length"),
+            },
         },
         "c": {
-            "entities": {"Movie": lambda r: _pick(r["id"], "id", "duration"),
-                         "Song": lambda r: _pick(r["id"], "id", "artist", "duration")},
+            "entities": {
+                "Movie": lambda r: _pick(r["id"], "id", "duration"),
+                "Song": lambda r: _pick(r["id"], "id", "artist", "duration"),
+            },
         },
     },
     queries=(
@@ -142,19 +153,23 @@ PARTIALUNION = ReferenceScenario(
 
 # -- providesiface: @provides through an interface field @external in every implementation ----------
 
-OWNERS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
-    "d1": {"__typename": "Dog", "id": "d1", "owner": {"name": "Ann", "age": 31}, "breed": "collie"},
-    "c1": {"__typename": "Cat", "id": "c1", "owner": {"name": "Bo", "age": 40}, "lives": 9},
-})
+OWNERS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
+    {
+        "d1": {"__typename": "Dog", "id": "d1", "owner": {"name": "Ann", "age": 31}, "breed": "collie"},
+        "c1": {"__typename": "Cat", "id": "c1", "owner": {"name": "Bo", "age": 40}, "lives": 9},
+    }
+)
 
 PROVIDESIFACE = ReferenceScenario(
     name="providesiface",
     resolvers={
         "a": {
-            "fields": {"Query.animals": lambda _s: [
-                {"__typename": a["__typename"], "id": a["id"], "owner": {"name": a["owner"]["name"]}}
-                for a in OWNERS.values()
-            ]},
+            "fields": {
+                "Query.animals": lambda _s: [
+                    {"__typename": a["__typename"], "id": a["id"], "owner": {"name": a["owner"]["name"]}}
+                    for a in OWNERS.values()
+                ]
+            },
             "entities": {"Dog": lambda r: {"id": r["id"]}, "Cat": lambda r: {"id": r["id"]}},
         },
         "b": {

@@ -47,8 +47,14 @@ async def test_a_variable_of_a_field_on_the_way_back_is_declared_by_the_re_enter
         scenario.reset()
         body = await run(scenario.gateway(), query, {"v": v})
         assert "errors" not in body, body
-        expected = [{"id": p, **({} if v else {"c": c})} for p, c in (
-            ("p1", {"details": "c1 details for x1"}), ("p2", None), ("p3", {"details": "c1 details for x3"}))]
+        expected = [
+            {"id": p, **({} if v else {"c": c})}
+            for p, c in (
+                ("p1", {"details": "c1 details for x1"}),
+                ("p2", None),
+                ("p3", {"details": "c1 details for x3"}),
+            )
+        ]
         assert body["data"]["products"] == expected
         for request in scenario.subgraphs["b"].requests:
             assert "$v:Boolean!" in request["query"]

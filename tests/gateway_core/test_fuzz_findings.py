@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-from .harness import Scenario, run
+from .autodata import start_auto_scenario
+from .harness import Scenario, SubgraphServer, run
 
 PICKS_WITH_MOVIE = "query($v: Boolean!) { picks { ... on Book { id } ... on Movie @include(if: $v) { title } } }"
 
@@ -33,3 +34,31 @@ def test_the_plan_declares_only_the_variables_a_fetch_prints(reference_scenarios
     assert not prepared.errors
     assert prepared.plan is not None
     assert "$v" not in prepared.plan.operation  # type: ignore[union-attr]
+
+
+# -- where Apollo Gateway answers wrongly: this gateway's answer, pinned ----------------------------
+
+
+async def test_a_fragment_on_the_item_type_of_a_narrower_list_keeps_its_fields(subgraph_server: SubgraphServer) -> None:
+    """``Similar.similar`` is ``[Item]`` in the API but ``[Journal]`` on ``Journal``: below a Journal,
+    ``... on Journal { sku }`` applies to every item. Apollo Gateway asks no ``__typename`` there and
+    then drops ``sku`` from its answer; the subgraph does send it."""
+    scenario = start_auto_scenario(subgraph_server, "catalog")
+    query = (
+        "{ review(id: 3) { product { ... on Novel { publisher { ... on Self { email } } } "
+        "... on Similar { similar { a5: id ... on Journal { sku } ... on Novel { id } } } } } }"
+    )
+    body = await run(scenario.gateway(), query)
+    assert "errors" not in body
+    similar = body["data"]["review"]["product"]["similar"]
+    assert similar and all(item is None or set(item) == {"a5", "sku"} for item in similar)
+
+
+async def test_an_excluded_required_field_does_not_lose_its_siblings(subgraph_server: SubgraphServer) -> None:
+    """``isSpam @include(if: false)`` (a field with @requires) beside ``body``: Apollo Gateway skips the
+    fetch that serves both and answers null objects (with value completion errors in its extensions)."""
+    scenario = start_auto_scenario(subgraph_server, "reqargs")
+    body = await run(scenario.gateway(), "{ feed { id comments(limit: 3) { body isSpam @include(if: false) } } }")
+    assert "errors" not in body
+    comments = [c for post in body["data"]["feed"] if post for c in post["comments"] or ()]
+    assert comments and all(c is None or (set(c) == {"body"} and isinstance(c["body"], str)) for c in comments)
