@@ -93,7 +93,9 @@ class PreparedOperation:
     nullable_conditions: tuple[str, ...] = ()
     # demand control: the operation's static cost estimate (None: demand control off)
     cost: PreparedCost | None = None
-    # @defer: the deferred plan per @defer(if:) variable values (None: nothing is deferred)
+    # @defer: whether any fragment says it, and the deferred plan per @defer(if:) variable values
+    # (None: nothing is deferred)
+    has_defer: bool = False
     deferred: dict[tuple[tuple[str, bool], ...], DeferPlan | None] = field(default_factory=dict)
 
 
@@ -291,6 +293,7 @@ class Gateway:
             plan_text=print_plan(plan),
             access=self._authorization.analyze(operation),
             cost=self.demand.prepare(document, definition),
+            has_defer=has_defer(operation),
         )
 
     # -- execution ----------------------------------------------------------------------------
@@ -354,7 +357,7 @@ class Gateway:
                 ext = {"cost": self.demand.report(prepared.cost, prepared.definition, verdict, None)}
                 return ExecutionOutcome(errors=[verdict.error], request_error=True, operation_type=op.kind,
                                         extensions=ext if self.demand.config.expose else None)
-        if incremental and has_defer(op):
+        if incremental and prepared.has_defer:
             streamed = await self._deferred(prepared, forwarded, transport=transport, headers=headers,
                                             principal=principal, include_plan=include_plan)
             if streamed is not None:

@@ -55,26 +55,32 @@ from gateway.supergraph.model import Supergraph
 __all__ = ["DeferBlock", "DeferPlan", "defer_key", "has_defer", "plan_deferred", "without_helpers"]
 
 
+def _defers(op: NormalizedOperation) -> list[DeferDirective]:
+    """Every ``@defer`` of ``op``; each selection list is visited once (a named fragment's list is
+    shared by all its spreads), so the work is linear in the document."""
+    found: list[DeferDirective] = []
+    seen: set[int] = set()
+    stack: list[list[OpSelection]] = [op.selections]
+    while stack:
+        sels = stack.pop()
+        if id(sels) in seen:
+            continue
+        seen.add(id(sels))
+        for s in sels:
+            if isinstance(s, OpFragment) and s.defer is not None:
+                found.append(s.defer)
+            if s.selections:
+                stack.append(s.selections)
+    return found
+
+
 def has_defer(op: NormalizedOperation) -> bool:
     """Whether any fragment of ``op`` carries ``@defer`` (active or not)."""
-    stack: list[OpSelection] = list(op.selections)
-    while stack:
-        s = stack.pop()
-        if isinstance(s, OpFragment) and s.defer is not None:
-            return True
-        stack.extend(s.selections or ())
-    return False
+    return bool(_defers(op))
 
 
 def _defer_variables(op: NormalizedOperation) -> tuple[str, ...]:
-    names: set[str] = set()
-    stack: list[OpSelection] = list(op.selections)
-    while stack:
-        s = stack.pop()
-        if isinstance(s, OpFragment) and s.defer is not None and isinstance(s.defer.condition, str):
-            names.add(s.defer.condition)
-        stack.extend(s.selections or ())
-    return tuple(sorted(names))
+    return tuple(sorted({d.condition for d in _defers(op) if isinstance(d.condition, str)}))
 
 
 def defer_key(op: NormalizedOperation, variables: Mapping[str, Any]) -> tuple[tuple[str, bool], ...]:
