@@ -98,7 +98,9 @@ class SharedStream:
                  on_ended: Callable[[SharedStream], None]) -> None:
         self.key = key
         self.primary = primary
-        self.token = secrets.token_hex(4)  # event ids are "<token>.<n>": resume only within this stream
+        # an event's id is the subgraph bus's (``extensions.event.id``: the same on every gateway replica
+        # holding this subscription) or else "<token>.<n>", which only this stream knows
+        self.token = secrets.token_hex(4)
         self._request: dict[str, Any] = {"query": primary.operation}
         if variables:
             self._request["variables"] = dict(variables)
@@ -109,8 +111,8 @@ class SharedStream:
         self._pool = pool
         self._on_ended = on_ended
         self.groups: dict[Hashable, CompletionGroup] = {}
-        # the last events as received (JSON), for Last-Event-ID resume; replay_size 0: none kept
-        self._buffer: deque[tuple[int, bytes]] = deque(maxlen=max(config.replay_size, 0))
+        # the last events as received (number, id, JSON), for Last-Event-ID resume; replay_size 0: none kept
+        self._buffer: deque[tuple[int, str, bytes]] = deque(maxlen=max(config.replay_size, 0))
         self._seq = 0
         self._lock = asyncio.Lock()  # events, replays and regrouping happen one at a time, in order
         self._task: asyncio.Task[None] | None = None
@@ -278,12 +280,12 @@ class SharedStream:
             return
         async with self._lock:
             self._seq += 1
+            event_id = _bus_id(payload) or f"{self.token}.{self._seq}"
             if self._buffer.maxlen:
-                self._buffer.append((self._seq, orjson.dumps(payload)))
+                self._buffer.append((self._seq, event_id, orjson.dumps(payload)))
             groups = list(self.groups.values())
             if not groups:
                 return
-            event_id = f"{self.token}.{self._seq}"
             results = await asyncio.gather(*(self._complete(g, payload, copy=i > 0) for i, g in enumerate(groups)))
             for group, body in zip(groups, results, strict=True):
                 message = SubscriptionMessage(body, event_id)
@@ -321,19 +323,51 @@ class SharedStream:
             return {"data": None, "errors": [error("The event could not be completed.", "INTERNAL_SERVER_ERROR")]}
 
     async def _replay(self, subscriber: Subscriber, group: CompletionGroup, last_event_id: str) -> None:
-        token, _, number = last_event_id.partition(".")
-        seq = int(number) if number.isdigit() else -1
-        buffered = [entry for entry in self._buffer if entry[0] > seq]
-        complete = token == self.token and seq >= 0 and (
-            seq >= self._seq or (bool(buffered) and buffered[0][0] == seq + 1))
+        """Complete and push to ``subscriber`` the buffered events after ``last_event_id``; tell it
+        when events since may be missing (an id older than the buffer, or one it cannot place)."""
+        entries = list(self._buffer)
+        found = next((i for i, entry in enumerate(entries) if entry[1] == last_event_id), None)
+        if found is not None:
+            after, complete = entries[found + 1:], True
+        else:
+            after, complete = _after(entries, last_event_id, self.token, self._seq)
         if not complete:
             subscriber.push(notice("Events since the given Last-Event-ID may have been missed.",
                                    SUBSCRIPTION_EVENTS_MISSED))
-            if token != self.token:
-                return  # another stream's ids: nothing here follows that event
-        for n, raw in buffered:
+        for _, event_id, raw in after:
             body = await self._complete(group, orjson.loads(raw), copy=False)
-            subscriber.push(SubscriptionMessage(body, f"{self.token}.{n}"))
+            subscriber.push(SubscriptionMessage(body, event_id))
+
+
+_Entry = tuple[int, str, bytes]
+
+
+def _after(entries: list[_Entry], last: str, token: str, seq: int) -> tuple[list[_Entry], bool]:
+    """The buffered events after an id not in the buffer, and whether none can be missing."""
+    mark, _, number = last.partition(".")
+    if mark == token and number.isdigit():  # this stream's own numbering
+        n = int(number)
+        newer = [entry for entry in entries if entry[0] > n]
+        return newer, n >= seq or (bool(newer) and newer[0][0] == n + 1)
+    order = _bus_order(last)
+    if order is None:
+        return [], False  # another stream's id: nothing here is known to follow it
+    newer = [entry for entry in entries if (o := _bus_order(entry[1])) is not None and o > order]
+    return newer, False  # older than the buffer: what came between is gone
+
+
+def _bus_id(payload: Mapping[str, Any]) -> str | None:
+    """The subgraph bus's event id (``extensions.event.id``, ``<milliseconds>-<sequence>``), if any."""
+    event = (payload.get("extensions") or {}).get("event") if isinstance(payload.get("extensions"), dict) else None
+    value = event.get("id") if isinstance(event, dict) else None
+    return value if isinstance(value, str) and _bus_order(value) is not None else None
+
+
+def _bus_order(event_id: str) -> tuple[int, int] | None:
+    ms, sep, seq = event_id.partition("-")
+    if not sep or not ms.isdigit() or not seq.isdigit():
+        return None
+    return int(ms), int(seq)
 
 
 def downstream(err: Any, subgraph: str) -> dict[str, Any]:

@@ -163,3 +163,43 @@ async def test_anonymous_public_passport_subscription(stack: Stack, service: Sub
     message = await receive(stream, 15)
     assert message.payload == {"data": {"publicPassportChanged": {"uuid": published.public_uuid, "status": "ARCHIVED"}}}
     await stream.aclose()
+
+
+async def test_event_ids_are_the_bus_ids_so_another_replica_can_resume(stack: Stack) -> None:
+    """Two gateway services (two replicas) on the same subgraphs: an event has the same id on both,
+    so a client that read event 1 on one and comes back to the other after event 2 gets event 2."""
+    sdl = SUPERGRAPH.read_text()
+    transport = HTTPTransport.from_settings(Settings())
+    replicas = []
+    for _ in range(2):
+        state = GatewayState()
+        state.install(Gateway.from_supergraph_sdl(sdl, {"passport": stack.passport, "catalog": stack.catalog}),
+                      sdl_digest(sdl))
+        replicas.append(Subscriptions(Settings(), state, transport, config=SubscriptionConfig(resume_window=5)))
+    one, two = replicas
+    principal, headers = member(stack.issuer, "acme-viewer")
+    request = GraphQLRequest(CHANGED, {"id": PACK.id})
+    try:
+        client = await one.open(request, principal=principal, headers=headers)
+        other = await two.open(request, principal=principal, headers=headers)  # keeps replica two's upstream
+        assert not isinstance(client, SubscriptionRejected) and not isinstance(other, SubscriptionRejected)
+        await asyncio.sleep(0.5)
+        manager = stack.issuer.token_for("acme-manager")
+        await touch(stack, manager)
+        first = await receive(client, 15)
+        assert first.event_id is not None and first.event_id.count("-") == 1, first.event_id  # <ms>-<seq>
+        assert (await receive(other, 15)).event_id == first.event_id
+        await client.aclose()  # the connection to replica one drops ...
+        version = await touch(stack, manager)
+        missed = await receive(other, 15)
+        resumed = await two.open(request, principal=principal, headers=headers, last_event_id=first.event_id)
+        assert not isinstance(resumed, SubscriptionRejected)
+        replayed = await receive(resumed, 15)  # ... and it comes back to replica two
+        assert replayed.event_id == missed.event_id
+        assert replayed.payload["data"]["passportChanged"]["version"] == version
+        await resumed.aclose()
+        await other.aclose()
+    finally:
+        for replica in replicas:
+            await replica.aclose()
+        await transport.aclose()
