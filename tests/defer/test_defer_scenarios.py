@@ -15,14 +15,14 @@ from gateway.incremental import IncrementalOutcome
 from gateway.transport import HTTPTransport
 from tests.gateway_core.harness import Scenario, SubgraphServer, run, start_scenario
 
-MEDIA = [
+MEDIA: list[dict[str, Any]] = [
     {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
     {"__typename": "Movie", "id": "m1", "title": "Alien", "duration": 117},
     {"__typename": "Song", "id": "s1", "title": "Blue"},
     {"__typename": "Book", "id": "b2", "title": "Emma", "pages": 300},
 ]
 MEDIA_BY_ID = {m["id"]: m for m in MEDIA}
-PRODUCTS = {"p1": {"id": "p1", "name": "Kettle", "cost": 12.5, "margin": 3.5}}
+PRODUCTS: dict[str, dict[str, Any]] = {"p1": {"id": "p1", "name": "Kettle", "cost": 12.5, "margin": 3.5}}
 
 
 @pytest.fixture(scope="module")
