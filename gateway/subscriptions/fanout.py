@@ -261,6 +261,8 @@ class SharedStream:
                 waited = now - lost_since
                 if not lost.retry or waited >= config.reconnect_timeout:
                     self._stats.upstream_failures += 1
+                    logger.warning("subscription upstream to %s given up after %.1fs: %s",
+                                   self.key.subgraph, waited, lost.reason)
                     code = "UNAUTHENTICATED" if lost.close_code == 4403 else SUBGRAPH_SUBSCRIPTION_FAILED
                     self._end(final(f"The subscription to subgraph '{self.key.subgraph}' could not be "
                                     f"(re)established: {lost.reason}", code, serviceName=self.key.subgraph))
