@@ -120,7 +120,11 @@ class Subscriptions:
         if self.config.max_lifetime > 0:
             loop = asyncio.get_running_loop()
             subscriber.timer = loop.call_later(self.config.max_lifetime, self._expired, subscriber)
-        await self._attach(subscriber, runtime, prepared, variables, authorized, last_event_id)
+        try:
+            await self._attach(subscriber, runtime, prepared, variables, authorized, last_event_id)
+        except BaseException:  # the edge gave up waiting (client gone): nothing may stay behind
+            await subscriber.aclose()
+            raise
         return subscriber
 
     async def aclose(self) -> None:

@@ -354,3 +354,22 @@ async def test_the_supergraph_watcher_reload_reaches_running_subscriptions(
     assert await watcher.check()
     ended = await receive(priced)
     assert ended.final and ended.payload["errors"][0]["extensions"]["code"] == "SUBSCRIPTION_SCHEMA_RELOAD"
+
+
+async def test_an_open_cancelled_while_attaching_leaves_nothing_behind(make_harness: Callable[..., Harness]) -> None:
+    harness = make_harness(resume_window=0.2)
+    broker = harness.stubs.broker
+    stream = await opened(harness, ITEM_WITH_PRICE)
+    await wait_until(lambda: broker.active == 1)
+    upstream = harness.service.streams[0]
+    async with upstream._lock:  # an event being completed holds the stream: the next open waits
+        pending = asyncio.ensure_future(harness.service.open(GraphQLRequest(ITEM_WITH_PRICE), principal=ALICE,
+                                                             headers=HEADERS))
+        await asyncio.sleep(0.05)
+        assert harness.service.stats.subscribers == 2
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+    assert harness.service.stats.subscribers == 1
+    await stream.aclose()
+    await wait_until(lambda: broker.active == 0 and harness.service.stats.subscribers == 0)
