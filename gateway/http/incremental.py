@@ -64,10 +64,12 @@ async def _parts(outcome: IncrementalOutcome, seconds: float | None) -> AsyncIte
         ends = loop.time() + seconds if seconds else None
         try:
             while True:
-                # the deadline is never held across a yield: the client's reading is not timed
-                left = None if ends is None else max(0.0, ends - loop.time())
+                # the deadline covers waiting for the next payload, never a yield (the client's
+                # reading is not timed); the payloads are read in this task, so a client that
+                # leaves cancels the deferred fetches right here
                 try:
-                    payload = await asyncio.wait_for(anext(rest), left)
+                    async with asyncio.timeout_at(ends):
+                        payload = await anext(rest)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:

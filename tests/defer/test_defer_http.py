@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.gateway_http.auth_stack import serving_gateway
 
@@ -226,3 +228,18 @@ def test_the_debug_plan_header_shows_the_defer_plan(stack: Stack) -> None:
     text = parts[0]["extensions"]["queryPlan"]["text"]
     assert "Defer {" in text and 'Deferred(id: 1, depends: primary, path: "categories.@", label: "templates")' in text
     assert "extensions" not in parts[1]
+
+
+def test_a_client_leaving_mid_stream_leaves_no_error(stack: Stack, caplog: pytest.LogCaptureFixture) -> None:
+    gate = stack.templates
+    gate.close()
+    try:
+        stream = stack.parts(LIST)
+        next(stream)
+        assert next(stream)["hasNext"] is True
+        assert gate.waiting.acquire(timeout=20)
+        stream.close()  # the client goes away while the deferred fetch is held
+    finally:
+        gate.open()
+    assert merged(all_parts(stack, LIST)) == stack.post(PLAIN_LIST).json()["data"]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("gateway")]
