@@ -25,6 +25,8 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
@@ -131,6 +133,7 @@ def run_backend(
         for stack in stacks:
             running_stacks.enter_context(running(stack))
         print(f"{db}: {len(stacks)} stack(s) up ({len(SERVICES) + 1} processes each); measuring", flush=True)
+        _check_answers(db, workloads, stacks, bodies)
         for workload in workloads:
             for _round in range(args.rounds):
                 for stack in stacks:
@@ -150,6 +153,32 @@ def run_backend(
                     if kept is None or _better(workload, m, kept):
                         results[stack.label][workload.name] = m
     return results
+
+
+def _check_answers(db: str, workloads: list[Workload], stacks: list[BenchStack], bodies: dict[str, Path]) -> None:
+    """Ask each read workload's first requests of every stack once: no errors, and the same answers everywhere.
+
+    Both stacks hold the same seeded data, so a faster checkout must answer byte for byte alike
+    (as JSON); a difference is printed (it may be intended), an error answer stops the bench.
+    """
+    for workload in workloads:
+        if workload.mutations or workload.paced_by is not None:
+            continue
+        for line in bodies[workload.name].read_text().splitlines()[:3]:
+            answers = []
+            for stack in stacks:
+                url = stack.gateway if workload.target == "gateway" else stack.url(workload.target)
+                headers = {"content-type": "application/json"}
+                if workload.signed_in:
+                    headers["authorization"] = f"Bearer {stack.token}"
+                answer = httpx.post(url, content=line, headers=headers, timeout=60).json()
+                if "errors" in answer:
+                    raise SystemExit(f"bench-dpp: {db} {stack.label} {workload.name} answered {answer['errors']}")
+                answers.append(answer)
+            if any(a != answers[0] for a in answers[1:]):
+                print(f"  {db}: {workload.name}: the stacks answer differently to {line[:120]}...", flush=True)
+    if len(stacks) > 1:
+        print(f"  {db}: answers of the read workloads compared between the stacks", flush=True)
 
 
 def _better(workload: Workload, m: Measurement, kept: Measurement) -> bool:
