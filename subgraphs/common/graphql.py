@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -10,12 +9,16 @@ from typing import Any
 import orjson
 import strawberry
 from cross_web import HTTPException
-from graphql import DirectiveNode, GraphQLError, VariableNode, Visitor, visit
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
+from strawberry.http import process_result
+from strawberry.schema.schema import DEFAULT_ALLOWED_OPERATION_TYPES
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UNSET
 
 from subgraphs.common.audit import correlation_id_from
@@ -23,20 +26,18 @@ from subgraphs.common.authz import Authorize
 from subgraphs.common.caller import caller_from_headers
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
-from subgraphs.common.ids import new_id
-from subgraphs.common.limits import SUBGRAPH_LIMITS, OperationLimitsExtension
+from subgraphs.common.execution import execute_prepared, prepared_operation, shape_error
+from subgraphs.common.limits import DOCUMENTS_ATTRIBUTE, SUBGRAPH_LIMITS, DocumentCache, OperationLimitsExtension
 from subgraphs.common.service import ServiceRuntime
 from subgraphs.common.subscriptions_stream import describe_event
 from subgraphs.common.tracing import TraceOperation
-
-log = logging.getLogger("dpp.graphql")
 
 # tokens, depth, height, aliases, root fields, directives, fragments, introspection (graphql_limits)
 LIMITS = SUBGRAPH_LIMITS
 
 
 class ShapeErrors(SchemaExtension):
-    """Gives every error a stable ``extensions.code`` and masks unexpected ones.
+    """Gives every error a stable ``extensions.code`` and masks unexpected ones (:func:`shape_error`).
 
     Domain errors keep their message and code. Parse and validation errors get
     GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. Anything else is logged
@@ -46,13 +47,14 @@ class ShapeErrors(SchemaExtension):
 
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
+        context = self.execution_context
+        result = context.result
         errors = getattr(result, "errors", None)
         if result is not None and errors:
             result.errors = [self._shape(error) for error in errors]
-        pre_errors = self.execution_context.pre_execution_errors
+        pre_errors = context.pre_execution_errors
         if pre_errors:
-            self.execution_context.pre_execution_errors = [self._shape(e) for e in pre_errors]
+            context.pre_execution_errors = [self._shape(e) for e in pre_errors]
 
     def on_stream_result(self, result: Any) -> Iterator[None]:
         """Each result of a subscription stream: shaped as an operation's, with ``extensions.event``."""
@@ -63,79 +65,52 @@ class ShapeErrors(SchemaExtension):
         yield
 
     def _shape(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, DomainError):
-            return GraphQLError(
-                original.message,
-                error.nodes,
-                error.source,
-                error.positions,
-                error.path,
-                extensions=original.as_extensions(),
-            )
-        if original is None:
-            if error.extensions and "code" in error.extensions:
-                return error
-            code = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
-            return GraphQLError(
-                error.message,
-                error.nodes,
-                error.source,
-                error.positions,
-                error.path,
-                extensions={**(error.extensions or {}), "code": code},
-            )
-        if isinstance(original, GraphQLError):
-            # graphql-core refusing a value during execution (a null `if` of @skip/@include,
-            # a variable's default that coercion rejects): the request's fault, told as it is.
-            return GraphQLError(
-                self._null_condition(error) or original.message,
-                error.nodes,
-                error.source,
-                error.positions,
-                error.path,
-                extensions={"code": "BAD_USER_INPUT"},
-            )
-        context = self.execution_context.context
-        correlation_id = getattr(context, "correlation_id", None) or new_id()
-        log.error("unexpected error at %s (correlation id %s)", error.path, correlation_id, exc_info=original)
-        return GraphQLError(
-            f"Internal server error (correlation id {correlation_id})",
-            error.nodes,
-            error.source,
-            error.positions,
-            error.path,
-            extensions={"code": "INTERNAL_SERVER_ERROR", "correlationId": correlation_id},
-        )
-
-    def _null_condition(self, error: GraphQLError) -> str | None:
-        """The message for a @skip/@include whose ``if`` variable is null, when that is the error."""
-        variables = self.execution_context.variables or {}
-        document = self.execution_context.graphql_document
-        if document is None or "Boolean!" not in error.message:
-            return None
-        found: list[str] = []
-
-        class NullCondition(Visitor):
-            def enter_directive(self, node: DirectiveNode, *_args: Any) -> None:
-                if node.name.value not in ("skip", "include") or found:
-                    return
-                for argument in node.arguments or ():
-                    value = argument.value
-                    if argument.name.value == "if" and isinstance(value, VariableNode):
-                        name = value.name.value
-                        if name in variables and variables[name] is None:
-                            found.append(f"@{node.name.value}(if: ${name}) needs true or false, but ${name} is null")
-
-        visit(document, NullCondition())
-        return found[0] if found else None
+        context = self.execution_context
+        return shape_error(error, context.context, context.variables, context.graphql_document)
 
 
 class SubgraphSchema(strawberry.federation.Schema):
-    """A federation schema that leaves error logging to :class:`ShapeErrors`."""
+    """A federation schema that leaves error logging to :class:`ShapeErrors`.
+
+    A document already parsed and validated (:mod:`subgraphs.common.limits`) is executed
+    the short way (:mod:`subgraphs.common.execution`); anything else takes Strawberry's path.
+    """
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Errors are logged (when unexpected) by :class:`ShapeErrors`, not here."""
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        """Strawberry's ``execute``, without its per-request pipeline for documents known valid."""
+        allowed = DEFAULT_ALLOWED_OPERATION_TYPES if allowed_operation_types is None else allowed_operation_types
+        prepared = prepared_operation(self, query, operation_name, allowed)
+        if prepared is None:
+            return await super().execute(
+                query,
+                variable_values,
+                context_value,
+                root_value,
+                operation_name,
+                allowed_operation_types,
+                operation_extensions,
+            )
+        return await execute_prepared(
+            self,
+            prepared,
+            context=context_value,
+            variables=variable_values,
+            operation_name=operation_name,
+            root_value=root_value,
+            operation_extensions=operation_extensions,
+        )
 
 
 def build_schema(
@@ -170,6 +145,24 @@ def error_response(status: int, message: str, code: str) -> Response:
     return Response(orjson.dumps(body), status_code=status, media_type="application/json")
 
 
+# What a POST may run the short way (a subscription over POST streams: Strawberry's view).
+_POST_OPERATIONS = frozenset({OperationType.QUERY, OperationType.MUTATION})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """``receive`` that first hands out ``body`` again (it was read before the view runs)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay
+
+
 # HTTP status of a request refused before execution, by the error code of the refusal.
 _AUTH_STATUS = {"UNAUTHENTICATED": 401, "FORBIDDEN": 403, "AUTHENTICATION_UNAVAILABLE": 503}
 
@@ -178,8 +171,14 @@ class SubgraphGraphQL(GraphQL):
     """Strawberry's ASGI view with our context, credentials check, metrics and cleanup."""
 
     def __init__(self, runtime: ServiceRuntime) -> None:
-        super().__init__(runtime.definition.schema_factory(), graphql_ide=None, allow_queries_via_get=True)
+        schema = runtime.definition.schema_factory()
+        super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
         self.runtime = runtime
+        self._subgraph_schema = schema
+        # Parsed and validated documents by text (subgraphs/common/limits.py), also on the runtime for tests.
+        documents = DocumentCache(runtime.settings.document_cache_size)
+        setattr(schema, DOCUMENTS_ATTRIBUTE, documents)
+        runtime.extra[DOCUMENTS_ATTRIBUTE] = documents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -209,13 +208,56 @@ class SubgraphGraphQL(GraphQL):
         scope.setdefault("state", {})["dpp_context"] = context
         outcome = "ok"
         try:
-            await super().__call__(scope, receive, send)
+            body = await request.body()
+            answer = await self._short_way(request, body, context)
+            if answer is not None:
+                await answer(scope, receive, send)
+            else:
+                await super().__call__(scope, _replay(body, receive), send)
         except Exception:
             outcome = "error"
             raise
         finally:
             await context.aclose()
             self.runtime.metrics.observe_request(time.perf_counter() - started, outcome)
+
+    async def _short_way(self, request: Request, body: bytes, context: RequestContext) -> Response | None:
+        """The answer to a JSON POST of a document already checked (:mod:`subgraphs.common.execution`).
+
+        None for anything else (GET, another content type, a stream or a batch, a new or invalid
+        document...): Strawberry's view handles those, and fills the document cache.
+        """
+        if request.method != "POST" or self._get_stream_transport_from_headers(request.headers) is not None:
+            return None
+        if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+            return None
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        query, variables = data.get("query"), data.get("variables")
+        operation_name, extensions = data.get("operationName"), data.get("extensions")
+        if not (
+            isinstance(query, str)
+            and isinstance(variables, dict | None)
+            and isinstance(operation_name, str | None)
+            and isinstance(extensions, dict | None)
+        ):
+            return None
+        prepared = prepared_operation(self._subgraph_schema, query, operation_name, _POST_OPERATIONS)
+        if prepared is None:
+            return None
+        result = await execute_prepared(
+            self._subgraph_schema,
+            prepared,
+            context=context,
+            variables=variables,
+            operation_name=operation_name,
+            operation_extensions=extensions,
+        )
+        return Response(orjson.dumps(process_result(result)), media_type="application/json")
 
     async def run(self, request: Any, context: Any = UNSET, root_value: Any = UNSET) -> Any:
         """Strawberry's request handling, with its HTTP refusals as GraphQL errors with a code.

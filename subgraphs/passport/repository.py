@@ -1,13 +1,14 @@
 """Persistence of passports and their versions, through the request's tenant-scoped session.
 
 No function here filters by tenant: :mod:`subgraphs.common.tenancy` does it for every
-ORM SELECT. Only :func:`public_passport_by_uuid` opts out (``public_read``), because a
+ORM SELECT. Only :func:`public_passports` opts out (``public_read``), because a
 published passport behind its QR code is public by nature; the domain then shows only
 its PUBLIC fields.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from subgraphs.passport.models import Passport
+from subgraphs.passport.models import Passport, PassportVersion
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,3 +92,27 @@ async def current_version(session: AsyncSession, passport_id: str) -> int | None
     stmt = sa.select(col(Passport.version)).where(col(Passport.id) == passport_id)
     row = (await session.exec(stmt.execution_options(populate_existing=True))).first()  # type: ignore[call-overload]
     return None if row is None else int(row[0])
+
+
+PublicRows = tuple[Passport, PassportVersion | None]
+
+
+async def public_passports(session: AsyncSession, uuids: Sequence[str]) -> list[PublicRows | None]:
+    """Per public uuid, any tenant's passport and its latest published version, in one statement.
+
+    The public read (``public_read``) behind ``publicPassport``: the domain shows only PUBLIC fields.
+    """
+    stmt = (
+        sa.select(Passport, PassportVersion)
+        .outerjoin(
+            PassportVersion,
+            sa.and_(
+                col(PassportVersion.passport_id) == Passport.id,
+                col(PassportVersion.number) == Passport.published_version,
+            ),
+        )
+        .where(col(Passport.uuid).in_(list(dict.fromkeys(uuids))))
+        .execution_options(public_read=True)
+    )
+    found = {row[0].uuid: (row[0], row[1]) for row in (await session.exec(stmt)).all()}  # type: ignore[call-overload]
+    return [found.get(uuid) for uuid in uuids]

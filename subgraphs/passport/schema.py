@@ -55,6 +55,7 @@ from subgraphs.passport.models import AuditEntry as AuditEntryRow
 from subgraphs.passport.models import Passport as PassportRow
 from subgraphs.passport.models import PassportVersion as PassportVersionRow
 from subgraphs.passport.peers import HttpPeers
+from subgraphs.passport.public_cache import load_public_view, public_views
 
 # Who may read values above PUBLIC (see the module docstring).
 READ_RESTRICTED = requires_scopes("passport:restricted", "passport:write")
@@ -605,11 +606,9 @@ class Query:
     )
     async def public_passport(self, info: strawberry.Info, uuid: str) -> PublicPassport | None:
         ctx: RequestContext = info.context
-        row = await loaders.public_passport_by_uuid(ctx).load(uuid)
-        version = None
-        if row is not None and row.published_version:
-            version = await loaders.public_version_by_key(ctx).load((row.id, row.published_version))
-        return PublicPassport.from_view(domain.public_view(uuid, row, version))
+        # Cached until the passport changes (subgraphs/passport/public_cache.py).
+        view = await public_views(ctx.service).get(uuid, lambda: load_public_view(ctx, uuid))
+        return PublicPassport.from_view(view)
 
 
 MutationWork = Callable[[AuditRecord], Awaitable[PassportRow]]
@@ -642,6 +641,7 @@ async def _mutate(info: strawberry.Info, action: str, work: MutationWork, object
         return row
 
     row = await run_mutation(info.context, action=action, object_type="Passport", work=staged, object_id=object_id)
+    await public_views(info.context.service).forget(row.uuid)  # committed: drop its public view everywhere
     return Passport.from_row(row)
 
 
