@@ -97,6 +97,7 @@ class GraphQLEndpoint:
         # x-forwarded-for is always the client address the edge saw, never the client's own header
         self._forward = frozenset(settings.forward_headers) - NEVER_FORWARDED_HEADERS - {FORWARDED_FOR_HEADER}
         self._takes_principal: dict[type, bool] = {}
+        self._takes_incremental: dict[type, bool] = {}
         self.streams: HttpStreams | None = None  # graphql-sse and multipart subscriptions (set by create_app)
 
     async def aclose(self) -> None:
@@ -228,7 +229,7 @@ class GraphQLEndpoint:
         # The plan shows subgraph names and internal shapes: development servers only.
         include_plan = self._settings.development and _truthy(call.request.headers.get(DEBUG_PLAN_HEADER))
         options: dict[str, Any] = {"principal": call.who.principal} if self._takes_principal_of(runtime) else {}
-        if deferred is not None and "incremental" in inspect.signature(runtime.execute).parameters:
+        if deferred is not None and self._takes_incremental_of(runtime):
             options["incremental"] = True
         # The router timeout bounds each operation's execution, besides each subgraph fetch's own timeout.
         deadline = asyncio.timeout(self._settings.router_timeout or None)
@@ -292,6 +293,16 @@ class GraphQLEndpoint:
         if takes is None:
             takes = "principal" in inspect.signature(runtime.execute).parameters
             self._takes_principal[kind] = takes
+        return takes
+
+    def _takes_incremental_of(self, runtime: Runtime) -> bool:
+        """Whether ``runtime.execute`` accepts ``incremental`` (by name, or through ``**options``)."""
+        kind = type(runtime)
+        takes = self._takes_incremental.get(kind)
+        if takes is None:
+            parameters = inspect.signature(runtime.execute).parameters
+            takes = "incremental" in parameters or any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+            self._takes_incremental[kind] = takes
         return takes
 
     def _forwarded_headers(self, request: Request, request_id: str, who: Authenticated, client: str) -> dict[str, str]:

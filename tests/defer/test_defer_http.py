@@ -243,3 +243,16 @@ def test_a_client_leaving_mid_stream_leaves_no_error(stack: Stack, caplog: pytes
         gate.open()
     assert merged(all_parts(stack, LIST)) == stack.post(PLAIN_LIST).json()["data"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name.startswith("gateway")]
+
+
+def test_a_gateway_with_an_introspection_policy_serves_defer(stack: Stack) -> None:
+    """/graphql with introspection "authenticated" runs a policed Gateway subclass whose execute
+    takes **options: it is asked for incremental delivery too (it answered one JSON body before)."""
+    settings = dataclasses.replace(stack.settings, introspection="authenticated")
+    with serving_gateway(settings) as gateway:
+        headers = {"accept": MULTIPART, "authorization": f"Bearer {stack.token()}"}
+        with httpx.stream("POST", gateway.url + "/graphql", json={"query": LIST}, headers=headers,
+                          timeout=60) as response:
+            assert response.headers["content-type"].startswith("multipart/mixed")
+            parts = list(read_parts(response.iter_bytes()))
+    assert [p["hasNext"] for p in parts] == [True, False]
