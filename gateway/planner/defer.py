@@ -135,10 +135,12 @@ class _Anchor:
 
 @dataclass(frozen=True, slots=True)
 class _Step:
-    """A field or a type narrowing from an anchor down to a deferred fragment."""
+    """A field, or a fragment (a type narrowing, or @skip/@include), from an anchor down to a
+    deferred fragment."""
 
     field: OpField | None
     type_condition: str | None = None
+    fragment: OpFragment | None = None  # its directives and conditions go along
 
 
 @dataclass(slots=True)
@@ -192,8 +194,10 @@ class _Splitter:
             sub = ctx
             if cond is not None and cond != ctx.type:
                 narrowing = self.sg.kind(cond) == "object"
-                sub = replace(ctx, type=cond, chain=(*ctx.chain, _Step(None, cond)),
+                sub = replace(ctx, type=cond, chain=(*ctx.chain, _Step(None, cond, s)),
                               type_filter=cond if narrowing else ctx.type_filter)
+            elif s.conditions:
+                sub = replace(ctx, chain=(*ctx.chain, _Step(None, None, s)))
             frag = OpFragment(type_condition=cond, selections=[], directives=s.directives,
                               conditions=s.conditions, variables=s.variables)
             if sub is not ctx and self.is_entity(sub.type):
@@ -288,6 +292,8 @@ def _wrap(chain: tuple[_Step, ...], inner: OpSelection) -> list[OpSelection]:
     for step in reversed(chain):
         if step.field is not None:
             sel = replace(step.field, selections=[sel])
+        elif step.fragment is not None:
+            sel = replace(step.fragment, selections=[sel], defer=None)
         else:
             sel = OpFragment(type_condition=step.type_condition, selections=[sel])
     return [sel]

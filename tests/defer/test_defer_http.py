@@ -256,3 +256,13 @@ def test_a_gateway_with_an_introspection_policy_serves_defer(stack: Stack) -> No
             assert response.headers["content-type"].startswith("multipart/mixed")
             parts = list(read_parts(response.iter_bytes()))
     assert [p["hasNext"] for p in parts] == [True, False]
+
+
+def test_a_block_re_asked_from_the_root_keeps_the_conditions_on_its_way(stack: Stack) -> None:
+    query = ("query($x: Boolean!) { ... @include(if: $x) { products(first: 2) { totalCount "
+             "... @defer(label: \"edges\") { edges { node { name } } } } } }")
+    off = all_parts(stack, query, {"x": False})
+    assert off == [{"data": {}, "hasNext": True}, {"hasNext": False}]
+    on = all_parts(stack, query, {"x": True})
+    assert [i["path"] for i in on[1]["incremental"]] == [["products"]]
+    assert merged(on) == stack.post(query.replace(' @defer(label: "edges")', ""), {"x": True}).json()["data"]

@@ -39,6 +39,9 @@ CASES: dict[str, tuple[Path, str, dict[str, object]]] = {
     # @include on the deferred fragment: the deferred fetch is conditioned like any other
     "dpp-include": (DPP, "query($i: Boolean!) { categories { id ... @defer @include(if: $i) { templates { name } } } }",
                     {"i": False}),
+    # re-asked from the root below an @include: the deferred fetch keeps the condition
+    "dpp-include-chain": (DPP, "query($x: Boolean!) { ... @include(if: $x) { products(first: 2) { totalCount "
+                               "... @defer { edges { node { name } } } } } }", {"x": False}),
     # @requires below a deferred fragment: the deferred block gathers the required fields itself
     "products-requires": (FIXTURES / "products" / "supergraph.graphql",
                           "{ topProducts { name ... @defer { shippingEstimate inStock } } }", {}),
