@@ -236,6 +236,9 @@ class Walk:
         pos.group.variables |= f.variables
         if sub is None or not f.selections:
             return {pos.group}
+        if sg.kind(sub_type) == "object" and sg.kind(base_type(fd.type)) != "object":
+            # abstract in the API, one object type in this subgraph: the response says which
+            sub.add_field("__typename", "__typename")
         path = pos.path + ((TYPE_FILTER + pos.type_filter,) if pos.type_filter else ()) + (rn,)
         path += ("@",) * fd.type.count("[")
         if fg is not None and fg.provides is not None:

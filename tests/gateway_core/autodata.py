@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from graphql import (
@@ -235,17 +236,23 @@ def _scalar(name: str, oid: str) -> Any:
     return f"{name[:1].lower()}{h % 1_000_000}"
 
 
-def start_auto_scenario(server: SubgraphServer, name: str) -> AutoScenario:
-    """Register fixture ``name``'s subgraphs answering from :class:`AutoData`."""
+def start_auto_scenario(server: SubgraphServer, name: str, directory: Path | None = None) -> AutoScenario:
+    """Register the subgraphs of fixture ``name`` (or of the scenario in ``directory``: its subgraph
+    files and ``supergraph.graphql``, or a composition corpus case with ``expected-supergraph.graphql``)
+    answering from :class:`AutoData`."""
     from gateway.runtime import Gateway
 
-    sdl = (FIXTURES / name / "supergraph.graphql").read_text()
+    where = directory or FIXTURES / name
+    sdl_file = where / "supergraph.graphql"
+    if not sdl_file.exists():
+        sdl_file = where / "expected-supergraph.graphql"
+    sdl = sdl_file.read_text()
     data = AutoData(api=Gateway.from_supergraph_sdl(sdl).api_schema)
-    files = sorted(p for p in (FIXTURES / name).glob("*.graphql") if p.stem != "supergraph")
+    files = sorted(p for p in where.glob("*.graphql") if p.stem != "supergraph" and not p.stem.startswith("expected"))
     for p in files:
         data.add_keys(p.read_text())
     apps = {p.stem: server.register(f"auto-{name}/{p.stem}", data.schema(p.read_text())) for p in files}
-    return AutoScenario(name=name, server=server, subgraphs=apps, path_prefix=f"auto-{name}")
+    return AutoScenario(name=name, server=server, subgraphs=apps, path_prefix=f"auto-{name}", sdl=sdl)
 
 
 @dataclass
@@ -253,12 +260,15 @@ class AutoScenario(Scenario):
     """A fixture's subgraphs answering from :class:`AutoData`, served under ``auto-<name>/``."""
 
     path_prefix: str = ""
+    sdl: str = ""
+
+    def supergraph_sdl(self) -> str:
+        return self.sdl
 
     def gateway(self, sdl: str | None = None) -> Any:
         from gateway.runtime import Gateway
 
-        overrides = {n: self.server.url(f"{self.path_prefix}/{n}") for n in self.subgraphs}
-        return Gateway.from_supergraph_sdl(sdl or self.supergraph_sdl(), subgraph_url_overrides=overrides)
+        return Gateway.from_supergraph_sdl(sdl or self.sdl, subgraph_url_overrides=self.urls())
 
     def urls(self) -> dict[str, str]:
         return {n: self.server.url(f"{self.path_prefix}/{n}") for n in self.subgraphs}

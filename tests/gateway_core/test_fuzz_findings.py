@@ -6,9 +6,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .autodata import start_auto_scenario
 from .harness import Scenario, SubgraphServer, run
 
+CORPUS = Path(__file__).resolve().parents[1] / "composition" / "cases"
 PICKS_WITH_MOVIE = "query($v: Boolean!) { picks { ... on Book { id } ... on Movie @include(if: $v) { title } } }"
 
 
@@ -62,3 +65,18 @@ async def test_an_excluded_required_field_does_not_lose_its_siblings(subgraph_se
     assert "errors" not in body
     comments = [c for post in body["data"]["feed"] if post for c in post["comments"] or ()]
     assert comments and all(c is None or (set(c) == {"body"} and isinstance(c["body"], str)) for c in comments)
+
+
+async def test_a_field_abstract_in_the_api_but_one_object_type_in_its_subgraph_asks_its_typename(
+    subgraph_server: SubgraphServer,
+) -> None:
+    """Composition corpus case ``field-type-subtype``: ``featured`` is ``Media`` in the API and ``Photo`` in
+    subgraph ``b``, which serves it. Asked without ``__typename``, the answer could not say which type
+    the object is, and ``featured`` came back null (Apollo Gateway keeps the object but drops ``width``)."""
+    scenario = start_auto_scenario(subgraph_server, "field-type-subtype", CORPUS / "field-type-subtype")
+    body = await run(scenario.gateway(), "{ featured { id ... on Photo { id width } } }")
+    assert "errors" not in body
+    featured = body["data"]["featured"]
+    assert featured is not None and set(featured) == {"id", "width"}
+    [request] = scenario.subgraphs["b"].requests
+    assert "featured{__typename" in request["query"].replace(" ", "")
