@@ -52,3 +52,40 @@ def print_ratios(title: str, before: Mapping[str, Measurement], after: Mapping[s
             f"{name:<18} {ratio(a.requests_per_second, b.requests_per_second):>8} {ratio(a.p50_ms, b.p50_ms):>8} "
             f"{ratio(a.p99_ms, b.p99_ms):>8} {ratio(a.cpu_total, b.cpu_total):>8}"
         )
+
+
+def print_markdown(results: Mapping[str, Mapping[str, Mapping[str, Measurement]]]) -> None:
+    """Every database and workload in one Markdown table (db -> stack label -> workload -> measurement).
+
+    With two stacks (before, after): each side's requests/s, p99, CPU per request (every process
+    together) and SQL per request, and the after/before throughput ratio.
+    """
+    labels = list(next(iter(results.values())))
+    print()
+    if len(labels) == 1:
+        print("| db | workload | req/s | p50 ms | p99 ms | CPU ms/req (all processes) | SQL/req |")
+        print("|---|---|---|---|---|---|---|")
+        for db, stacks in results.items():
+            for name, m in stacks[labels[0]].items():
+                print(
+                    f"| {db} | {name} | {m.requests_per_second:.1f} | {m.p50_ms:.1f} | {m.p99_ms:.1f} "
+                    f"| {m.cpu_total:.2f} | {sum(m.sql.values()):.1f} |"
+                )
+        return
+    print(
+        "| db | workload | req/s before | req/s after | ratio | p99 ms before | p99 ms after "
+        "| CPU ms/req before | CPU ms/req after | SQL/req before | SQL/req after |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for db, stacks in results.items():
+        before, after = stacks[labels[0]], stacks[labels[-1]]
+        for name, a in after.items():
+            b = before.get(name)
+            if b is None:
+                continue
+            ratio = f"{a.requests_per_second / b.requests_per_second:.2f}x" if b.requests_per_second else "-"
+            print(
+                f"| {db} | {name} | {b.requests_per_second:.1f} | {a.requests_per_second:.1f} | {ratio} "
+                f"| {b.p99_ms:.1f} | {a.p99_ms:.1f} | {b.cpu_total:.2f} | {a.cpu_total:.2f} "
+                f"| {sum(b.sql.values()):.1f} | {sum(a.sql.values()):.1f} |"
+            )

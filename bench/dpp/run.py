@@ -32,7 +32,7 @@ ROOT = HERE.parents[1]
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 from measure import Load, Measurement, measured, run_mutations, run_rate, run_wrk  # noqa: E402
-from report import print_ratios, print_table  # noqa: E402
+from report import print_markdown, print_ratios, print_table  # noqa: E402
 from stack import SERVICES, BenchStack, running  # noqa: E402
 from workloads import PACED_SHARE, WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
 
@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
             print_table(f"{db}, {label} ({_describe(tree)})", results[label])
         if before is not None:
             print_ratios(f"{db}: after / before", results["before"], results["after"])
+    if all_results:
+        print_markdown(all_results)
     if args.profile:
         print(
             f"\nprofiles: {args.profile.resolve()}/<db>/<stack>/<workload>/<process>.prof "
