@@ -114,9 +114,16 @@ class ProcessStack:
         self._stopping = True
 
     def start(self) -> None:
-        """Start every child (each inherits this process's output)."""
+        """Start every child (each inherits this process's output).
+
+        Each child runs in a session of its own, so Ctrl-C in a terminal reaches only this
+        process, which passes on exactly one SIGTERM (a second signal makes uvicorn drop
+        in-flight requests).
+        """
         for spec in self.specs:
-            self.processes[spec.name] = subprocess.Popen(list(spec.command), env={**os.environ, **spec.env})
+            self.processes[spec.name] = subprocess.Popen(
+                list(spec.command), env={**os.environ, **spec.env}, start_new_session=True
+            )
             log.info("%-9s pid %d", spec.name, self.processes[spec.name].pid)
 
     def stop(self) -> None:

@@ -147,3 +147,36 @@ def test_a_child_that_exits_stops_the_others_and_the_stack_fails(tmp_path: Path)
     assert marker.exists()  # asked to stop (SIGTERM), not killed
     assert stack.processes["steady"].returncode == 0
     assert stack.processes["broken"].returncode == 3
+
+
+def test_ctrl_c_reaches_each_child_once_as_sigterm(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the whole foreground group; the children hear one SIGTERM, not SIGINT too."""
+    log = tmp_path / "signals"
+    child = (
+        "import signal, sys, time, pathlib\n"
+        f"log = pathlib.Path({str(log)!r})\n"
+        "def note(signum, _frame):\n"
+        "    with log.open('a') as f: f.write(signal.Signals(signum).name + '\\n')\n"
+        "    if signum == signal.SIGTERM: sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, note)\n"
+        "signal.signal(signal.SIGINT, note)\n"
+        "log.touch()\n"
+        "time.sleep(60)\n"
+    )
+    stack = (
+        "import sys\n"
+        "from subgraphs.stack import ProcessSpec, ProcessStack\n"
+        f"sys.exit(ProcessStack([ProcessSpec('child', [sys.executable, '-c', {child!r}])]).run())\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", stack], cwd=ROOT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not log.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the parent's whole group
+        assert process.wait(timeout=20) == 0
+        assert log.read_text().split() == ["SIGTERM"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
