@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -86,6 +88,12 @@ class Stack:
             raise RuntimeError(f"server(s) failed: {', '.join(failed)}")
 
 
+def _die_with_parent() -> None:
+    """In a child before exec (Linux): SIGTERM when the supervisor dies, even by SIGKILL (no orphaned servers)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
     """One service of a :class:`ProcessStack`: a name for logs and the command that serves it."""
@@ -122,7 +130,10 @@ class ProcessStack:
         """
         for spec in self.specs:
             self.processes[spec.name] = subprocess.Popen(
-                list(spec.command), env={**os.environ, **spec.env}, start_new_session=True
+                list(spec.command),
+                env={**os.environ, **spec.env},
+                start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
             log.info("%-9s pid %d", spec.name, self.processes[spec.name].pid)
 

@@ -149,9 +149,8 @@ def test_a_child_that_exits_stops_the_others_and_the_stack_fails(tmp_path: Path)
     assert stack.processes["broken"].returncode == 3
 
 
-def test_ctrl_c_reaches_each_child_once_as_sigterm(tmp_path: Path) -> None:
-    """A terminal's Ctrl-C signals the whole foreground group; the children hear one SIGTERM, not SIGINT too."""
-    log = tmp_path / "signals"
+def _recording_stack(log: Path) -> subprocess.Popen[bytes]:
+    """A ProcessStack (in a session of its own) whose one child writes each signal it gets to ``log``."""
     child = (
         "import signal, sys, time, pathlib\n"
         f"log = pathlib.Path({str(log)!r})\n"
@@ -169,12 +168,36 @@ def test_ctrl_c_reaches_each_child_once_as_sigterm(tmp_path: Path) -> None:
         f"sys.exit(ProcessStack([ProcessSpec('child', [sys.executable, '-c', {child!r}])]).run())\n"
     )
     process = subprocess.Popen([sys.executable, "-c", stack], cwd=ROOT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
+def test_ctrl_c_reaches_each_child_once_as_sigterm(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C signals the whole foreground group; the children hear one SIGTERM, not SIGINT too."""
+    log = tmp_path / "signals"
+    process = _recording_stack(log)
     try:
-        deadline = time.monotonic() + 30
-        while not log.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C does: the parent's whole group
         assert process.wait(timeout=20) == 0
+        assert log.read_text().split() == ["SIGTERM"]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_children_stop_when_the_supervisor_is_killed(tmp_path: Path) -> None:
+    """kill -9 of dpp-stack leaves no server behind holding its port: each child gets SIGTERM."""
+    log = tmp_path / "signals"
+    process = _recording_stack(log)
+    try:
+        process.kill()
+        process.wait()
+        deadline = time.monotonic() + 20
+        while not log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert log.read_text().split() == ["SIGTERM"]
     finally:
         if process.poll() is None:
