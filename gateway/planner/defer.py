@@ -350,9 +350,14 @@ def _plan_at_entity(planner: QueryPlanner, op: NormalizedOperation, found: _Foun
     pos.anchor = pos
     walk.plan_sels(pos, sels)
     keys = frozenset({"__typename", *pos.entry_key})
+    for g in walk.groups.groups:
+        # a fetch on the anchor's own objects that reads only the keys the primary brought
+        # starts beside the entry fetch (deeper fetches wait: their objects come from it)
+        if (group in g.deps and g.is_entity and g.path == anchor.path
+                and all(_holds_only(rep.selection, keys) for rep in g.reps.values())):
+            g.deps.discard(group)
     if _holds_only(group.selset, keys):
-        # the entry fetch would only ask for the keys the data already holds (what the fetches
-        # after it read from it): it is not sent, they start from the primary's data
+        # the entry fetch would only ask for the keys the data already holds: not sent
         group.selset = SelSet()
     groups = finished(walk.groups.groups)
     if not groups:

@@ -49,6 +49,9 @@ CASES: dict[str, tuple[Path, str, dict[str, object]]] = {
     # is never sent twice); the entry fetch that would only repeat the keys is not sent
     "mutation-requires": (FIXTURES / "mutations" / "supergraph.graphql",
                           'mutation { c: addProduct(name: "n", price: 1) { name ... @defer { isExpensive } } }', {}),
+    # fetches on the deferred objects that read only their keys start together; deeper ones wait
+    "products-parallel": (FIXTURES / "products" / "supergraph.graphql",
+                          "{ topProducts { name ... @defer { inStock reviews { body author { name } } } } }", {}),
     # on one member of an abstract type: items only for that type's objects
     "abstract-member": (FIXTURES / "abstract" / "supergraph.graphql",
                         '{ media { title ... on Book @defer(label: "book") { pages } } }', {}),

@@ -14,6 +14,7 @@ from gateway.contracts import GraphQLRequest, Principal
 from gateway.incremental import IncrementalOutcome
 from gateway.transport import HTTPTransport
 from tests.gateway_core.harness import Scenario, SubgraphServer, run, start_scenario
+from tests.gateway_core.test_products import RESOLVERS as PRODUCTS_RESOLVERS
 
 MEDIA: list[dict[str, Any]] = [
     {"__typename": "Book", "id": "b1", "title": "Dune", "pages": 412},
@@ -78,6 +79,11 @@ def authz(server: SubgraphServer) -> Scenario:
     })
 
 
+@pytest.fixture(scope="module")
+def products(server: SubgraphServer) -> Scenario:
+    return start_scenario(server, "products", PRODUCTS_RESOLVERS)
+
+
 async def incremental(gateway: Any, query: str, **kwargs: Any) -> list[dict[str, Any]]:
     """Every payload of one execution that asked for incremental delivery."""
     async with HTTPTransport() as transport:
@@ -137,3 +143,23 @@ async def test_a_plan_trimmed_by_authorization_is_answered_whole(authz: Scenario
                         scopes=frozenset({"passport:restricted", "grades:read"}))
     parts = await incremental(gw, query, principal=allowed)
     assert parts[1]["incremental"] == [{"data": {"restricted": "restr-p1", "grade": "A"}, "path": ["products", 0]}]
+
+
+@pytest.mark.parametrize("query", [
+    "{ topProducts { name ... @defer { shippingEstimate inStock } } }",  # @requires in the deferred part
+    "{ topProducts { name ... @defer { inStock reviews { body author { name } } } } }",  # parallel, then deeper
+    '{ topProducts { upc ... @defer(label: "w") { warehouse name } } }',  # a field error in the deferred part
+    "{ topProducts { name ... @defer { reviews { body ... @defer { author { name } } } } } }",  # nested, in lists
+])
+async def test_the_parts_add_up_to_the_answer_without_defer(products: Scenario, query: str) -> None:
+    gw = products.gateway()
+    parts = await incremental(gw, query)
+    plain = await run(gw, query.replace('@defer(label: "w")', "").replace("@defer", ""))
+    assert parts[0]["hasNext"] is True and parts[-1]["hasNext"] is False
+    assert merged(parts) == plain["data"]
+    errors = [e for p in parts for i in p.get("incremental", ()) for e in i.get("errors", ())]
+    assert errors == plain.get("errors", [])
+    for p in parts[1:]:
+        for item in p.get("incremental", ()):
+            for e in item.get("errors", ()):
+                assert e["path"][: len(item["path"])] == item["path"]  # carried by the item it is under
