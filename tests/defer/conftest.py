@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -120,7 +120,7 @@ class Stack:
         return self.issuer.token_for(user)
 
     def parts(self, query: str, variables: dict[str, Any] | None = None, *,
-              accept: str = MULTIPART) -> Iterator[Any]:
+              accept: str = MULTIPART) -> Generator[Any, None, None]:
         """The response as it arrives: the ``httpx.Response`` first, then each part's JSON."""
         headers = {"accept": accept, "authorization": f"Bearer {self.token()}"}
         body = {"query": query, "variables": variables or {}}
