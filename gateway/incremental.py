@@ -18,6 +18,7 @@ a deferred fragment finds its objects, and an object nulled earlier gets no item
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,8 @@ from gateway.planner.nodes import TYPE_FILTER, FetchNode
 from gateway.planner.operation import OpFragment, conditions_hold
 
 __all__ = ["IncrementalOutcome", "IncrementalRun", "incremental_outcome", "with_defer"]
+
+logger = logging.getLogger("gateway.incremental")
 
 
 @dataclass(slots=True)
@@ -117,7 +120,12 @@ class IncrementalRun:
             while remaining:
                 block, errors = await self._done.get()
                 remaining -= 1
-                items, loose = self._items(block, errors)
+                try:
+                    items, loose = self._items(block, errors)
+                except Exception:  # a bug must cost this part, not the stream (and no traceback leaks)
+                    logger.exception("shaping deferred block %s failed", block.node.id)
+                    items, loose = [], [{"message": "Internal server error",
+                                         "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]
                 for child in self._children.get(block.node.id, []):
                     if items:
                         self._start(child)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -470,8 +471,9 @@ class Gateway:
         if key not in prepared.deferred:
             try:
                 prepared.deferred[key] = plan_deferred(self._planner, op, dict(key))
-            except PlanningError:
-                prepared.deferred[key] = None  # the whole plan still serves
+            except Exception:  # the whole plan still serves: the client gets one JSON body
+                logging.getLogger("gateway.incremental").warning("no deferred plan", exc_info=True)
+                prepared.deferred[key] = None
         plan = prepared.deferred[key]
         if plan is None:
             return None
