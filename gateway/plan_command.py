@@ -39,5 +39,8 @@ def run_plan(supergraph_path: str, query_file: str, variables_json: str | None, 
         for err in prepared.errors:
             print(f"error: {err['message']}", file=sys.stderr)
         return 1
+    if prepared.has_defer:  # the Defer { Primary, [Deferred] } plan for these @defer(if:) values
+        print(gateway.deferred_plan_text(query, variables if variables_json else None, operation_name))
+        return 0
     print(prepared.plan_text)
     return 0

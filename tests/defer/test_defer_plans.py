@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from gateway.plan_command import run_plan
 from gateway.runtime import Gateway
 from tests.gateway_core.harness import FIXTURES
 
@@ -96,3 +97,12 @@ def test_defer_if_false_is_the_ordinary_plan() -> None:
 
 def test_deferred_plans_are_deterministic() -> None:
     assert len({case_plan("dpp-nested") for _ in range(3)}) == 1
+
+
+def test_the_plan_command_prints_the_defer_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    query = tmp_path / "q.graphql"
+    query.write_text(CASES["dpp-if-true"][1])
+    assert run_plan(str(DPP), str(query), '{"v": true}', None) == 0
+    assert capsys.readouterr().out == (PLANS / "dpp-if-true.txt").read_text()
+    assert run_plan(str(DPP), str(query), '{"v": false}', None) == 0
+    assert capsys.readouterr().out == (PLANS / "dpp-if-false.txt").read_text()
