@@ -46,6 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
+from gateway.http.ws_send import NextFrames, SendWatch, next_prefix
 from gateway.persisted import Incoming, PersistedProblem
 from gateway.subscriptions.messages import (
     OPERATION_NOT_ALLOWED,
@@ -78,6 +79,8 @@ class GraphQLWebSocket:
         self.deps = deps
         self.state = state
         self.auth = auth
+        self.frames = NextFrames()  # each event's payload encoded once for all its subscribers
+        self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's writes
 
     async def handle(self, websocket: WebSocket) -> None:
         """Serve one socket until either side closes it."""
@@ -108,7 +111,7 @@ class _Connection:
 
     __slots__ = tuple(
         "_auth_headers _client _closed _deps _forwarded _init_seen _limits _operations _owner"
-        " _request_id _spawned _task _timers _who _ws".split()
+        " _request_id _spawned _task _timers _who _ws writing writing_since".split()
     )
 
     def __init__(self, owner: GraphQLWebSocket, websocket: WebSocket) -> None:
@@ -127,6 +130,8 @@ class _Connection:
         self._operations: dict[str, asyncio.Task[None]] = {}
         self._timers: dict[str, asyncio.TimerHandle] = {}  # at most one per kind (init, lifetime, ping, expiry)
         self._spawned: set[asyncio.Task[None]] | None = None
+        self.writing = 0  # writes in flight and when the oldest began (the owner's SendWatch looks)
+        self.writing_since = 0.0
 
     # -- the connection -----------------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -185,22 +190,28 @@ class _Connection:
             self._task.cancel()
 
     async def send(self, message: Mapping[str, Any]) -> None:
-        """Write one message; a client that does not take it within the send timeout is dropped.
+        """Write one message; a client that does not take it within the send timeout is dropped."""
+        if not self._closed:
+            await self.send_text(orjson.dumps(message).decode("utf-8"))
 
-        No lock: uvicorn writes each message in one piece once the socket is writable.
-        """
+    async def send_text(self, text: str) -> None:
+        """Write one frame; the owner's :class:`SendWatch` drops a client that leaves it unread for
+        the send timeout (:meth:`too_slow`). No lock: uvicorn writes each message in one piece once
+        the socket is writable."""
         if self._closed:
             return
-        text = orjson.dumps(message).decode("utf-8")
-        timeout = self._limits.send_timeout or None
+        watch = self._owner.watch
+        watch.begin(self)
         try:
-            async with asyncio.timeout(timeout):
-                await self._ws.send_text(text)
-        except TimeoutError:
-            logger.info("websocket client %s did not read for %s s: dropped", self._client, timeout)
-            self._stop()
+            await self._ws.send_text(text)
         except (WebSocketDisconnect, RuntimeError, OSError):
             self._stop()
+        finally:
+            watch.end(self)
+
+    def too_slow(self) -> None:
+        logger.info("websocket client %s did not read for %s s: dropped", self._client, self._limits.send_timeout)
+        self._stop()
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` (``reason`` cut to the 123 bytes a close frame holds)."""
@@ -340,9 +351,10 @@ class _Connection:
                 body = await deps.run_one(incoming, request, self._request_id, loaded.runtime, who, self._client)
                 await self.send({"id": op_id, "type": "next", "payload": body})
             else:
+                prefix, frames = next_prefix(op_id), self._owner.frames
                 try:
                     async for event in opened:
-                        await self.send({"id": op_id, "type": "next", "payload": event.payload})
+                        await self.send_text(frames.frame(prefix, event))
                         if event.final:
                             break
                 finally:

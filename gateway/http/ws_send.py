@@ -1,0 +1,100 @@
+"""The WebSocket edge's hot path: ``next`` frames encoded once per event, one send-timeout timer per process.
+
+A fan-out hands the same :class:`~gateway.subscriptions.messages.SubscriptionMessage` to every
+subscriber of a completion group. :class:`NextFrames` encodes its payload once (the last message
+seen, by identity) and each connection only glues its operation id around it.
+
+A client that leaves a message unread for ``subscriptions.send_timeout`` seconds is dropped. A
+timer per write (``asyncio.timeout``) costs a loop timer created and cancelled for every delivery,
+although nearly every write completes at once (the socket buffer takes it). :class:`SendWatch`
+instead marks each connection while one of its writes is in flight and sweeps the marked ones from
+one loop timer, armed only while writes are in flight, every quarter of the timeout: a stalled client
+is dropped between ``send_timeout`` and ``1.25 * send_timeout`` seconds after its write began.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Protocol
+
+import orjson
+
+from gateway.subscriptions.messages import SubscriptionMessage
+
+__all__ = ["NextFrames", "SendWatch", "Watched", "next_prefix"]
+
+
+def next_prefix(op_id: str) -> str:
+    """The start of a ``next`` frame of operation ``op_id``, up to its payload."""
+    return '{"id":' + orjson.dumps(op_id).decode("utf-8") + ',"type":"next","payload":'
+
+
+class NextFrames:
+    """``next`` frames whose payload JSON is encoded once per message (see the module docstring).
+
+    Holds the last message it encoded (one per app): a payload is never mutated once handed out
+    (the service's contract), so its identity stands for its encoding.
+    """
+
+    __slots__ = ("_json", "_message")
+
+    def __init__(self) -> None:
+        self._message: SubscriptionMessage | None = None
+        self._json = ""
+
+    def frame(self, prefix: str, message: SubscriptionMessage) -> str:
+        """The text of ``message``'s ``next`` frame for the operation whose :func:`next_prefix` is ``prefix``."""
+        if message is not self._message:
+            self._json = orjson.dumps(message.payload).decode("utf-8")
+            self._message = message
+        return prefix + self._json + "}"
+
+
+class Watched(Protocol):
+    """A connection :class:`SendWatch` looks after."""
+
+    writing: int  # writes in flight
+    writing_since: float  # time.monotonic() when the oldest of them began
+
+    def too_slow(self) -> None:
+        """Its client has not taken a write for the send timeout: drop it."""
+
+
+class SendWatch:
+    """Drops connections whose write waited longer than ``timeout`` seconds (0: never); see the module."""
+
+    __slots__ = ("_pending", "_timeout", "_timer")
+
+    def __init__(self, timeout: float) -> None:
+        self._timeout = timeout
+        self._pending: set[Watched] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def begin(self, conn: Watched) -> None:
+        """A write of ``conn`` starts."""
+        conn.writing += 1
+        if conn.writing > 1 or not self._timeout:
+            return
+        conn.writing_since = time.monotonic()
+        self._pending.add(conn)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._timeout / 4, self._sweep)
+
+    def end(self, conn: Watched) -> None:
+        """A write of ``conn`` is over (done, failed or cancelled)."""
+        conn.writing -= 1
+        if conn.writing <= 0:
+            conn.writing = 0
+            self._pending.discard(conn)
+        else:  # the socket took one: the others wait from now
+            conn.writing_since = time.monotonic()
+
+    def _sweep(self) -> None:
+        self._timer = None
+        deadline = time.monotonic() - self._timeout
+        for conn in [c for c in self._pending if c.writing_since <= deadline]:
+            self._pending.discard(conn)
+            conn.too_slow()
+        if self._pending:
+            self._timer = asyncio.get_running_loop().call_later(self._timeout / 4, self._sweep)
