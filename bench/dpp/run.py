@@ -29,6 +29,7 @@ import httpx
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
+KEEP_RUNS = 5  # run directories kept under <workdir>/runs (logs; the databases are removed after each run)
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 from measure import Load, Measurement, measured, run_mutations, run_rate, run_wrk  # noqa: E402
@@ -124,7 +125,7 @@ def run_backend(
             f"{len(seeded['published_uuids']):,} published ({time.monotonic() - started:.0f} s)",
             flush=True,
         )
-    bodies_dir = args.workdir / db / "bodies"
+    bodies_dir = args.run_dir / db / "bodies"
     bodies_dir.mkdir(parents=True, exist_ok=True)
     uuids = stacks[-1].seeded["published_uuids"]
     bodies = {w.name: write_bodies(w, bodies_dir, uuids) for w in workloads if not w.mutations}
@@ -196,7 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("bench-dpp: wrk is missing (scripts/ensure-system-packages.sh installs it)")
     load = Load(args.connections, args.threads, args.duration, args.warmup, args.zipf, args.mutation_concurrency)
     args.workdir = args.workdir.resolve()
-    shutil.rmtree(args.workdir / "run", ignore_errors=True)
+    # A directory per run, so that two runs at once (two people on one machine) do not share files.
+    args.run_dir = args.workdir / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    for old in sorted((args.workdir / "runs").glob("*"))[:-KEEP_RUNS]:
+        shutil.rmtree(old, ignore_errors=True)
     trees: list[tuple[str, Path]] = []
     before = args.tree.resolve() if args.tree else (_clone(args.before_rev, args.workdir) if args.before_rev else None)
     if before is not None:
@@ -212,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                 postgres = PostgresServer().start()
             stacks = []
             for label, tree in trees:
-                workdir = args.workdir / "run" / db / label
+                workdir = args.run_dir / db / label
                 if db == "postgres":
                     assert postgres is not None
                     databases = {name: postgres.create_database(f"{label}_{name}") for name in SERVICES}
@@ -226,6 +230,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if postgres is not None:
             postgres.stop()
+        for data in args.run_dir.glob("*/*/data"):  # the SQLite files; the logs stay
+            shutil.rmtree(data, ignore_errors=True)
     print(
         f"\nmake bench-dpp: {args.products:,} bulk products and passports; wrk {load.threads} thread(s), "
         f"{load.connections} connections, {load.duration:g} s per workload after {load.warmup:g} s warm-up, "
@@ -246,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             f"\nprofiles: {args.profile.resolve()}/<db>/<stack>/<workload>/<process>.prof "
             f"(python -m pstats FILE, then: sort tottime, stats 30)"
         )
-    print(f"\ntook {time.monotonic() - started:.0f} s; logs in {args.workdir / 'run'}")
+    print(f"\ntook {time.monotonic() - started:.0f} s; logs in {args.run_dir}")
     failed = [
         (db, label, w) for db, r in all_results.items() for label, ms in r.items() for w, m in ms.items() if m.errors
     ]
