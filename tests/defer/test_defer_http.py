@@ -266,3 +266,13 @@ def test_a_block_re_asked_from_the_root_keeps_the_conditions_on_its_way(stack: S
     on = all_parts(stack, query, {"x": True})
     assert [i["path"] for i in on[1]["incremental"]] == [["products"]]
     assert merged(on) == stack.post(query.replace(' @defer(label: "edges")', ""), {"x": True}).json()["data"]
+
+
+def test_defer_on_a_named_fragment_spread(stack: Stack) -> None:
+    query = ('query { categories { id ...T @defer(label: "t") } products(first: 1) { edges { node { category '
+             "{ ...T } } } } } fragment T on Category { templates { name } }")
+    parts = all_parts(stack, query)
+    category = parts[0]["data"]["products"]["edges"][0]["node"]["category"]
+    assert "templates" in category  # the same fragment spread without @defer is in the first part
+    assert {i["label"] for i in parts[1]["incremental"]} == {"t"}
+    assert merged(parts) == stack.post(query.replace(' @defer(label: "t")', "")).json()["data"]

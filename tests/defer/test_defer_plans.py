@@ -32,6 +32,9 @@ CASES: dict[str, tuple[Path, str, dict[str, object]]] = {
     # nested: the inner block depends on the outer one
     "dpp-nested": (DPP, '{ categories { id ... @defer(label: "outer") { name '
                         '... @defer(label: "inner") { templates { name version } } } } }', {}),
+    # on a named fragment's spread (the same fragment spread again without @defer stays in the primary)
+    "dpp-named-fragment": (DPP, 'query { categories { id ...T @defer(label: "t") } products(first: 1) { edges { '
+                                "node { category { ...T } } } } } fragment T on Category { templates { name } }", {}),
     # @defer(if: $v) with $v false: an inline fragment, the ordinary plan
     "dpp-if-false": (DPP, "query($v: Boolean!) { categories { id ... @defer(if: $v) { templates { name } } } }",
                      {"v": False}),
