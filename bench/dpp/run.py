@@ -208,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     trees.append(("after" if before is not None else "this", ROOT))
     backends = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     started = time.monotonic()
+    load_before = os.getloadavg()
     all_results: dict[str, dict[str, dict[str, Measurement]]] = {}
     postgres: PostgresServer | None = None
     try:
@@ -238,7 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         f"best of {args.rounds} alternating round(s); qr-gateway@80%: {PACED_SHARE:.0%} of qr-gateway's peak, "
         f"fixed rate, latency from the scheduled instant; "
         f"mutation mix {load.mutation_concurrency} chains; {sys.platform} with {_cpus()} CPUs shared by "
-        f"everything (a loaded machine: compare ratios from one run, not absolute numbers across runs)"
+        f"everything (a loaded machine: compare ratios from one run, not absolute numbers across runs; "
+        f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
     )
     for db, results in all_results.items():
         for label, tree in trees:
