@@ -92,7 +92,7 @@ class KeyJumps:
         try:
             first_error: PlanningError | None = None
             # undoing needs a snapshot, worth taking only when there is another way to try
-            fallback = len(targets) > 1 or (pos.anchor is not None and bool(pos.chain))
+            fallback = len(targets) > 1 or any(chain for _, chain in pos.anchors())
             for graph, entity in targets:
                 fg = self.sg.field_in_graph(entity, f.name, graph)
                 requires = fg.requires if fg is not None else None
@@ -120,20 +120,26 @@ class KeyJumps:
             walk.depth -= 1
 
     def reenter(self, pos: Position, f: OpField) -> set[FetchGroup] | None:
-        """Fetch ``f`` by asking another subgraph for the same path from the nearest anchor: the
-        root (shared root fields; queries only, a mutation must not run twice) or an entity
-        (its field leading here is resolved by another subgraph too)."""
+        """Fetch ``f`` by asking another subgraph for the same path from an anchor, nearest first
+        (:meth:`Position.anchors`): the root (shared root fields; queries only, a mutation must not
+        run twice) or an entity (its field leading here is resolved by another subgraph too)."""
+        for anchor, chain in pos.anchors():
+            if chain:
+                found = self._reenter_from(pos, f, anchor, chain)
+                if found is not None:
+                    return found
+        return None
+
+    def _reenter_from(self, pos: Position, f: OpField, anchor: Position, chain: tuple[ChainStep, ...]
+                      ) -> set[FetchGroup] | None:
         sg, walk = self.sg, self.walk
-        anchor = pos.anchor
-        if anchor is None or not pos.chain:
-            return None
         at_root = not anchor.path and not anchor.group.is_entity
         if at_root and walk.op.kind != "query":
             return None
         for g in sg.subgraphs:
             if g == pos.group.subgraph:
                 continue
-            if not all(_step_in_graph(sg, step, g) for step in pos.chain):
+            if not all(_step_in_graph(sg, step, g) for step in chain):
                 continue
             fg = sg.field_in_graph(pos.type, f.name, g)
             if fg is None or fg.external or fg.inactive or fg.requires is not None:
@@ -142,8 +148,8 @@ class KeyJumps:
                 group = walk.groups.root_groups.get(g)
                 if group is None:
                     group = walk.groups.root_groups[g] = walk.groups.new(g, (), is_entity=False)
-                if pos.chain[0].response_name not in group.root_fields:
-                    group.root_fields.append(pos.chain[0].response_name)
+                if chain[0].response_name not in group.root_fields:
+                    group.root_fields.append(chain[0].response_name)
                 selset = group.selset
                 deps: set[FetchGroup] = set()
             else:
@@ -157,7 +163,7 @@ class KeyJumps:
                     continue
                 apos.group.deps |= deps
                 group, selset = apos.group, apos.selset
-            for step in pos.chain:
+            for step in chain:
                 if step.type_condition:
                     selset = selset.add_fragment(step.type_condition)
                     continue
@@ -170,7 +176,7 @@ class KeyJumps:
                 selset = sub
             group.use(pos.conds)
             tpos = Position(group=group, selset=selset, type=pos.type, path=pos.path, client=pos.client,
-                            anchor=anchor, chain=pos.chain, type_filter=pos.type_filter, conds=pos.conds)
+                            anchor=anchor, chain=chain, type_filter=pos.type_filter, conds=pos.conds)
             return walk.add_local(tpos, f) | deps
         return None
 

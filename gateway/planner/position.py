@@ -61,6 +61,10 @@ class Position:
     # same path is asked from that anchor in a subgraph that resolves the whole of it.
     anchor: Position | None = None
     chain: tuple[ChainStep, ...] = ()
+    # On an entity position (its own anchor): the anchor above it and the way from there, for a
+    # field whose subgraph knows this type only as a value type (it must be re-entered higher up).
+    outer_anchor: Position | None = None
+    outer_chain: tuple[ChainStep, ...] = ()
     # Set when this object type was reached through a fragment on an abstract field: objects of
     # other types share the response path, so paths below here say which type they go through
     # (``review|[UserReview].product``) and entity fetches there skip the other types' objects.
@@ -68,6 +72,17 @@ class Position:
     # @skip/@include conditions of the client selections leading here: the data asked for at
     # this position is only needed when all of them hold
     conds: frozenset[Condition] = frozenset()
+
+    def anchors(self) -> list[tuple[Position, tuple[ChainStep, ...]]]:
+        """The anchors to re-enter from, nearest first, each with the way from it down to here."""
+        out: list[tuple[Position, tuple[ChainStep, ...]]] = []
+        anchor: Position | None = self.anchor
+        chain = self.chain
+        while anchor is not None and len(out) < 8:
+            out.append((anchor, chain))
+            chain = (*anchor.outer_chain, *chain)
+            anchor = anchor.outer_anchor
+        return out
 
     def helper_name(self, f: OpField) -> str:
         """The response name for ``f`` at this level (see :func:`helper_name`)."""

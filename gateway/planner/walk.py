@@ -136,10 +136,11 @@ class Walk:
         member = Position(group=pos.group, selset=pos.selset.add_fragment(type_name, directives), type=type_name,
                           path=pos.path, provided=narrowed(pos.provided, type_name, self.sg.applies),
                           entry_key=pos.entry_key, client=pos.client, type_filter=type_name, conds=conds)
+        _narrow_anchor(pos, member)
         if self._is_entity_here(type_name, pos.group.subgraph):
-            member.anchor = member  # an entity: other subgraphs can be reached by its key
-        else:
-            _narrow_anchor(pos, member)
+            # an entity: other subgraphs can be reached by its key (or higher up, see Position.anchors)
+            member.outer_anchor, member.outer_chain = member.anchor, member.chain
+            member.anchor, member.chain = member, ()
         return member
 
     def _is_entity_here(self, type_name: str, graph: str) -> bool:
@@ -247,12 +248,15 @@ class Walk:
             provided = below(pos.provided, pos.type, f.name, sg.applies)
         pos.group.use(pos.conds)
         child = Position(group=pos.group, selset=sub, type=sub_type, path=path, provided=provided, conds=pos.conds)
+        step = ChainStep(parent_type=pos.type, response_name=rn, name=f.name, args=f.args, directives=f.directives,
+                         variables=f.variables)
         if sg.kind(sub_type) == "object" and self._is_entity_here(sub_type, graph):
             child.anchor = child  # an entity here: other subgraphs can be reached by its key
+            if pos.anchor is not None:
+                child.outer_anchor, child.outer_chain = pos.anchor, (*pos.chain, step)
         elif pos.anchor is not None:  # a value type, or an abstract type narrowed below (see _member)
             child.anchor = pos.anchor
-            child.chain = (*pos.chain, ChainStep(parent_type=pos.type, response_name=rn, name=f.name,
-                                                 args=f.args, directives=f.directives, variables=f.variables))
+            child.chain = (*pos.chain, step)
         self.ancestors.append(pos)  # @fromContext reads from the objects above
         try:
             return {pos.group} | self.plan_sels(child, f.selections)

@@ -80,3 +80,21 @@ async def test_a_field_abstract_in_the_api_but_one_object_type_in_its_subgraph_a
     assert featured is not None and set(featured) == {"id", "width"}
     [request] = scenario.subgraphs["b"].requests
     assert "featured{__typename" in request["query"].replace(" ", "")
+
+
+async def test_a_value_type_field_below_an_entity_the_other_subgraph_does_not_know_re_enters_higher_up(
+    subgraph_server: SubgraphServer,
+) -> None:
+    """Composition corpus case ``value-type-reached-after-jump``: ``orders`` serves ``order`` and knows
+    ``Address`` as an entity; ``shipping`` adds ``Address.label`` to a keyless ``Address`` reached through
+    the shared ``Order.address``. The address cannot be re-entered in ``shipping`` by its key: the order
+    must be (by ``Order``'s key), then ``address { label }``. Was QUERY_PLANNING_FAILED ("cannot plan
+    Address.label from subgraph 'orders': no other subgraph resolves it by a key")."""
+    scenario = start_auto_scenario(
+        subgraph_server, "value-type-reached-after-jump", CORPUS / "value-type-reached-after-jump"
+    )
+    body = await run(scenario.gateway(), "{ order { id address { label city } } }")
+    assert "errors" not in body, body
+    assert set(body["data"]["order"]["address"]) == {"label", "city"}
+    [request] = scenario.subgraphs["shipping"].requests
+    assert "... on Order{address{label}}" in request["query"]
