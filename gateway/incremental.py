@@ -162,7 +162,13 @@ class IncrementalRun:
 
     async def _run(self, block: DeferBlock) -> None:
         ctx = self._context(self._data)
-        await run_plan(block.node.node, ctx)
+        try:
+            await run_plan(block.node.node, ctx)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the executor guards each fetch; anything else must not hang the stream
+            logger.exception("deferred block %s failed", block.node.id)
+            ctx.errors.append({"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR"}})
         self._done.put_nowait((block, ctx.errors))
 
     # -- shaping ------------------------------------------------------------------------------
