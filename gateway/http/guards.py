@@ -31,6 +31,12 @@ connection (cheap: no task, no polling), plus a byte count while headers are inc
   uvicorn's own ``limit_concurrency`` does the same count but answers plain text; it is
   left off.
 
+Graceful shutdown: uvicorn's HTTP protocol only stops keep-alive when the server stops, so an
+open streaming response (graphql-sse, multipart subscriptions) would hold the shutdown for the
+whole ``shutdown_timeout``. A streaming response puts a callback into its ASGI scope under
+:data:`STREAM_SHUTDOWN`; :meth:`GuardedHttpToolsProtocol.shutdown` calls it, and the response
+ends at once with a last message (gateway/http/streams.py). WebSockets end on their own (1012).
+
 The refusals are GraphQL errors with stable codes (``REQUEST_TIMEOUT``,
 ``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``), counted by code in the app's
 ``gateway_errors_total`` (the telemetry ``gateway serve`` puts in ``app.state.telemetry``; a closed
@@ -52,6 +58,9 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 logger = logging.getLogger("gateway.guards")
+
+# ASGI scope key: a zero-argument callback a streaming response registers; called when the server stops
+STREAM_SHUTDOWN = "gateway.stream_shutdown"
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
@@ -246,6 +255,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().on_headers_complete()
         finally:
             self.app = app
+
+    def shutdown(self) -> None:
+        """The server stops: a streaming response still running is told to end now (see the module)."""
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            stop = cycle.scope.get(STREAM_SHUTDOWN)  # type: ignore[misc]
+            if callable(stop):
+                stop()
+        super().shutdown()
 
     def on_message_complete(self) -> None:
         self._disarm()

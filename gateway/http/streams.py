@@ -11,6 +11,10 @@ as it does any other, then hands it to :class:`HttpStreams`: the operation goes 
 subscription service (``gateway.subscriptions``); a query or mutation the service refuses
 with ``OPERATION_NOT_ALLOWED`` runs once through the endpoint (one result, then the end).
 
+When the server stops (SIGTERM), each open stream ends at once with a final message
+(``SERVER_SHUTTING_DOWN``: subscribe again, with ``Last-Event-ID`` over graphql-sse) and the
+protocol's end (``event: complete``, the closing delimiter); gateway/http/guards.py tells it.
+
 A client that stops reading holds at most one message in the gateway: each write waits for the
 socket at most ``subscriptions.send_timeout`` seconds, then the connection is dropped (the
 service's queue is bounded and drops or disconnects on its own side).
@@ -28,11 +32,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import Receive, Scope, Send
 
 from gateway.auth.stage import UNAUTHENTICATED, Authenticated
 from gateway.contracts import GraphQLRequest, Runtime
+from gateway.http.stream_response import BoundedStreamingResponse
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem
 from gateway.settings import Settings
 from gateway.subscriptions.messages import (
@@ -51,6 +54,8 @@ EVENT_STREAM = "text/event-stream"
 MULTIPART_MIXED = "multipart/mixed"
 
 CONNECTION_LIFETIME_EXCEEDED = "CONNECTION_LIFETIME_EXCEEDED"
+SERVER_SHUTTING_DOWN = "SERVER_SHUTTING_DOWN"
+SHUTDOWN_MESSAGE = "The gateway is shutting down; subscribe again (graphql-sse: with Last-Event-ID to resume)"
 TOKEN_EXPIRED_MESSAGE = "The token expired; subscribe again with a fresh token"
 LIFETIME_MESSAGE = "The connection reached its maximum lifetime; subscribe again"
 SUBSCRIPTIONS_ELSEWHERE = (
@@ -246,75 +251,6 @@ class Framing(Protocol):
     def end(self) -> bytes: ...
 
 
-class BoundedStreamingResponse(Response):
-    """An ASGI streaming response whose every write waits at most ``send_timeout`` seconds.
-
-    Starlette's ``StreamingResponse`` waits for a client that stops reading forever; this one
-    gives up (the connection is closed, ``chunks`` is closed) once a write has waited that long.
-    A client disconnect stops the stream at once too.
-    """
-
-    def __init__(
-        self,
-        chunks: AsyncIterator[bytes],
-        *,
-        content_type: str,
-        headers: Mapping[str, str],
-        send_timeout: float,
-        on_end: Callable[[], None],
-    ) -> None:
-        self.status_code = 200
-        self.background = None
-        self._chunks = chunks
-        self._raw = [(b"content-type", content_type.encode("latin-1"))] + [
-            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
-        ]
-        self._send_timeout = send_timeout if send_timeout > 0 else None
-        self._on_end = on_end
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        writer = asyncio.ensure_future(self._write(send))
-        listener = asyncio.ensure_future(_disconnected(receive))
-        try:
-            await asyncio.wait({writer, listener}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (writer, listener):
-                task.cancel()
-            for task in (writer, listener):
-                with contextlib.suppress(BaseException):
-                    await task
-            self._on_end()
-
-    async def _write(self, send: Send) -> None:
-        try:
-            async with asyncio.timeout(self._send_timeout):
-                await send({"type": "http.response.start", "status": 200, "headers": self._raw})
-            async for chunk in self._chunks:
-                async with asyncio.timeout(self._send_timeout):
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            async with asyncio.timeout(self._send_timeout):
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-        except TimeoutError:
-            logger.info("streaming client did not read for %s s: dropped", self._send_timeout)
-        except OSError:
-            pass  # the client went away while we wrote
-        finally:
-            await _close(self._chunks)
-
-
-async def _close(chunks: AsyncIterator[bytes]) -> None:
-    close = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
-
-
-async def _disconnected(receive: Receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return
-
-
 @dataclass(frozen=True, slots=True)
 class StreamCall:
     """One streaming HTTP request, authenticated and decoded by the endpoint."""
@@ -333,6 +269,8 @@ class HttpStreams:
     def __init__(self, deps: StreamDeps, framings: Mapping[str, Framing]) -> None:
         self._deps = deps
         self._framings = dict(framings)
+        ending = SubscriptionMessage({"errors": [error(SHUTDOWN_MESSAGE, SERVER_SHUTTING_DOWN)]}, final=True)
+        self._farewells = {name: f.message(ending) + f.end() for name, f in self._framings.items()}
 
     async def respond(self, protocol: str, call: StreamCall) -> BoundedStreamingResponse:
         """The streaming response of one request; every outcome (refusals too) is in the stream."""
@@ -349,6 +287,7 @@ class HttpStreams:
             headers=headers,
             send_timeout=deps.limits.send_timeout,
             on_end=gauge.dec,
+            farewell=self._farewells[protocol],
         )
 
     async def _chunks(self, framing: Framing, call: StreamCall, deadline: Deadline) -> AsyncIterator[bytes]:

@@ -1,0 +1,102 @@
+"""SIGTERM to a real ``gateway serve`` process while an SSE / multipart subscriber is connected.
+
+uvicorn's HTTP protocol does not tell an application that the server stops; before the
+streaming responses listened for it (gateway/http/guards.py STREAM_SHUTDOWN), an open stream
+held the shutdown for the whole ``shutdown_timeout`` (30 s here) and the client's stream was cut
+without its end. Now the stream ends at once with SERVER_SHUTTING_DOWN and the protocol's end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.servers import free_socket
+
+from ..gateway_core.stubs import Broker, StubServer, prices_server, stock_server, supergraph
+
+SSE = "text/event-stream"
+MULTIPART = 'multipart/mixed;subscriptionSpec="1.0"'
+ENDS = {SSE: b"event: complete\ndata:\n\n", MULTIPART: b"\r\n--graphql--\r\n"}
+
+
+@pytest.fixture(scope="module")
+def stubs() -> Iterator[tuple[Broker, StubServer, StubServer]]:
+    broker = Broker()
+    stock, prices = stock_server(broker).start(), prices_server().start()
+    try:
+        yield broker, stock, prices
+    finally:
+        stock.stop()
+        prices.stop()
+
+
+def _serve(supergraph_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    sock = free_socket()
+    port = int(sock.getsockname()[1])
+    sock.close()
+    env = {**os.environ, "GATEWAY_LOG_LEVEL": "warning", "GATEWAY_SHUTDOWN_TIMEOUT": "30"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--supergraph", str(supergraph_path), "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+        try:
+            if httpx.get(url + "/health/ready", timeout=2).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "the gateway process did not become ready"
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("accept", [SSE, MULTIPART], ids=["sse", "multipart"])
+def test_sigterm_ends_an_open_stream_at_once(
+    stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path, accept: str
+) -> None:
+    broker, stock, prices = stubs
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(supergraph(stock.url, prices.url))
+    process, url = _serve(path)
+    try:
+        before = broker.active
+        query = {"query": "subscription { itemEvents { id name price } }"}
+        with httpx.stream("POST", url + "/graphql", json=query, headers={"accept": accept}, timeout=15) as response:
+            assert response.status_code == 200
+            chunks = response.iter_raw()
+            deadline = time.monotonic() + 15
+            while broker.active <= before:
+                assert time.monotonic() < deadline, "the upstream subscription did not open"
+                time.sleep(0.02)
+            broker.publish("1", "first")
+            body = b""
+            while b'"first"' not in body:
+                body += next(chunks)
+            process.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            for chunk in chunks:  # the stream ends (a ReadTimeout after 15 s before the fix)
+                body += chunk
+            ended = time.monotonic() - stopped
+        assert b"SERVER_SHUTTING_DOWN" in body, body[-400:]
+        assert body.endswith(ENDS[accept]), body[-200:]
+        assert ended < 5, ended
+        process.wait(timeout=10)
+        assert time.monotonic() - stopped < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
