@@ -163,3 +163,24 @@ async def test_the_parts_add_up_to_the_answer_without_defer(products: Scenario, 
         for item in p.get("incremental", ()):
             for e in item.get("errors", ()):
                 assert e["path"][: len(item["path"])] == item["path"]  # carried by the item it is under
+
+
+@pytest.mark.parametrize("query", [
+    "{ media { ... @defer { title } } }",  # on an interface (no key): re-asked from the root
+    "{ media { title ... @defer { ... on Book { pages } ... on Movie { duration } } } }",
+    '{ media { ... on Book { title ... @defer(label: "p") { pages } } } }',  # under a narrowing fragment
+])
+async def test_abstract_lists_add_up_to_the_answer_without_defer(abstract: Scenario, query: str) -> None:
+    gw = abstract.gateway()
+    parts = await incremental(gw, query)
+    assert parts[0]["hasNext"] is True and parts[-1]["hasNext"] is False
+    plain = await run(gw, query.replace('@defer(label: "p")', "").replace("@defer", ""))
+    assert merged(parts) == plain["data"]
+
+
+async def test_a_defer_under_a_narrowing_fragment_has_items_for_that_type_only(abstract: Scenario) -> None:
+    query = '{ media { ... on Book { title ... @defer(label: "p") { pages } } } }'
+    parts = await incremental(abstract.gateway(), query)
+    assert [(i["path"], i["data"]) for i in parts[1]["incremental"]] == [
+        (["media", 0], {"pages": 412}), (["media", 3], {"pages": 300})
+    ]
