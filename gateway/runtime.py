@@ -1,103 +1,68 @@
 """The gateway runtime: a loaded supergraph that validates, plans and executes operations.
 
 ``Gateway`` implements :class:`gateway.contracts.Runtime`. Per distinct operation
-text (and operation name) it parses, validates, normalises and plans once; the
-prepared result is cached, so a cache hit goes straight to execution.
+text (and operation name) it parses, validates, normalises and plans once
+(:mod:`gateway.preparation`); the prepared result is cached, so a cache hit goes
+straight to execution, which is this module's work: variables, demand control,
+authorization, the plan's fetches, introspection and response shaping.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
-import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import (
-    DocumentNode,
-    GraphQLError,
     GraphQLObjectType,
     GraphQLSchema,
-    OperationDefinitionNode,
     execute,
-    print_ast,
-    validate,
 )
 from graphql.execution.values import get_variable_values
 from graphql.type import is_abstract_type
 
-from gateway.authorization import AuthorizationConfig, AuthorizationStage, OperationChecks
+from gateway.authorization import AuthorizationConfig, AuthorizationStage
 from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
-from gateway.cost import DemandControl, DemandControlConfig, PreparedCost
+from gateway.cost import DemandControl, DemandControlConfig
 from gateway.executor import FetchContext, merge, run_plan
-from gateway.executor.response import ShapeCache
-from gateway.executor.shaping import CompiledShapes, format_data
-from gateway.incremental import incremental_outcome, with_defer
-from gateway.introspection import INTROSPECTION_MIDDLEWARE, introspection_document
+from gateway.executor.shaping import format_data
+from gateway.incremental import incremental_outcome
+from gateway.introspection import INTROSPECTION_MIDDLEWARE
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
-from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache, estimate_prepared_bytes
+from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache
 from gateway.planner import (
     Plan,
-    PlanningError,
     QueryPlanner,
     SubscriptionNode,
-    normalize_operation,
     print_plan,
 )
-from gateway.planner.defer import DeferPlan, defer_key, has_defer, plan_deferred
-from gateway.planner.operation import NormalizedOperation, nullable_condition_variables
+from gateway.planner.defer import defer_key, plan_deferred
+from gateway.planner.operation import NormalizedOperation
+from gateway.preparation import (
+    BAD_USER_INPUT,
+    OPERATION_NOT_ALLOWED,
+    QUERY_PLANNING_FAILED,
+    OperationPreparer,
+    PreparedOperation,
+    request_error,
+)
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
 from gateway.telemetry.tracing import stage_span
 
-__all__ = ["AuthorizedPlan", "Gateway", "PreparedOperation", "SupergraphError"]
-
-GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
-GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
-BAD_USER_INPUT = "BAD_USER_INPUT"
-OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
-QUERY_PLANNING_FAILED = "QUERY_PLANNING_FAILED"
+__all__ = [
+    "BAD_USER_INPUT",
+    "OPERATION_NOT_ALLOWED",
+    "QUERY_PLANNING_FAILED",
+    "AuthorizedPlan",
+    "Gateway",
+    "PreparedOperation",
+    "SupergraphError",
+]
 
 _INTROSPECTION_CACHE_PER_OPERATION = 16
-_TEXT_KEY_CHARS = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class PreparedOperation:
-    """A parsed, validated and planned operation (or the request errors that stopped it)."""
-
-    errors: tuple[dict[str, Any], ...] = ()
-    document: DocumentNode | None = None
-    definition: OperationDefinitionNode | None = None
-    operation: NormalizedOperation | None = None
-    plan: Plan | None = None
-    introspection: DocumentNode | None = None
-    plan_text: str = ""
-    # valid operation the supergraph cannot serve: answered with data null, not as a request error
-    planning_failed: bool = False
-    # response-shaping work shared by all executions of this operation: the compiled
-    # instructions of the fast path, and the reference formatter's (it takes over for
-    # responses that need error paths)
-    compiled: CompiledShapes = field(default_factory=CompiledShapes)
-    shapes: ShapeCache = field(default_factory=ShapeCache)
-    # introspection answers depend only on the API schema and the variables, and partners
-    # send the same large introspection query again and again: keep a few per operation
-    introspection_results: dict[bytes, tuple[dict[str, Any], tuple[dict[str, Any], ...]]] = field(
-        default_factory=dict
-    )
-    # the @authenticated / @requiresScopes / @policy checks of the operation (None: it asks for none)
-    access: OperationChecks | None = None
-    # nullable variables (with a default) that an @skip/@include `if` reads: an explicit null
-    # for one of them is a request error
-    nullable_conditions: tuple[str, ...] = ()
-    # demand control: the operation's static cost estimate (None: demand control off)
-    cost: PreparedCost | None = None
-    # @defer: whether any fragment says it, and the deferred plan per @defer(if:) variable values
-    # (None: nothing is deferred)
-    has_defer: bool = False
-    deferred: dict[tuple[tuple[str, bool], ...], DeferPlan | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,43 +75,6 @@ class AuthorizedPlan:
     errors: tuple[dict[str, Any], ...] = ()
 
 
-@dataclass(slots=True)
-class PrepareStats:
-    """Plan cache hits and misses, and the seconds spent preparing the misses (read by /metrics)."""
-
-    hits: int = 0
-    misses: int = 0
-    seconds: float = 0.0
-
-
-def _error(exc: GraphQLError, code: str) -> dict[str, Any]:
-    out: dict[str, Any] = {"message": exc.message}
-    if exc.locations:
-        out["locations"] = [{"line": loc.line, "column": loc.column} for loc in exc.locations]
-    out["extensions"] = {"code": code}
-    return out
-
-
-def _locations(ops: list[OperationDefinitionNode]) -> dict[str, Any]:
-    """``{"locations": [...]}`` of the operations a client could have meant (where each starts)."""
-    found = [node.loc.source.get_location(node.loc.start) for node in ops if node.loc is not None]
-    return {"locations": [{"line": loc.line, "column": loc.column} for loc in found]} if found else {}
-
-
-def _cached_bytes(key_chars: int, prepared: PreparedOperation) -> int:
-    """The estimated bytes a cache entry holds (the model is in :mod:`gateway.plan_cache`)."""
-    if prepared.operation is None:
-        return estimate_prepared_bytes(key_chars, errors=len(prepared.errors))
-    document = prepared.document
-    source = document.loc.source.body if document is not None and document.loc is not None else ""
-    introspection = prepared.introspection
-    return estimate_prepared_bytes(
-        key_chars,
-        document_chars=max(len(source), key_chars),
-        plan_chars=len(prepared.plan_text),
-        introspection_fields=len(introspection.definitions[0].selection_set.selections)  # type: ignore[attr-defined]
-        if introspection is not None else 0,
-    )
 
 
 class Gateway:
@@ -161,12 +89,11 @@ class Gateway:
         self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
         self._planner = QueryPlanner(supergraph)
-        self._request_schema = with_defer(supergraph.api_schema)  # requests may say @defer
         self.limits = OperationLimitsStage(limits)
-        # Prepared operations by operation text and by printed document, one budget for both
-        # (entries and estimated bytes, see gateway.plan_cache).
-        self._cache: PlanCache[PreparedOperation] = PlanCache(2 * cache_size, cache_bytes)
-        self.prepare_stats = PrepareStats()
+        self._preparer = OperationPreparer(supergraph, self._planner, authorization=self._authorization,
+                                           demand=self.demand, limits=self.limits, cache_size=cache_size,
+                                           cache_bytes=cache_bytes)
+        self.prepare_stats = self._preparer.stats  # read by /metrics
         schema = supergraph.api_schema
         self._object_types = frozenset(
             name for name, t in schema.type_map.items()
@@ -207,95 +134,16 @@ class Gateway:
         """Subgraph name -> URL (overrides applied)."""
         return dict(self._urls)
 
+    @property
+    def plan_cache(self) -> PlanCache[PreparedOperation]:
+        """The prepared operations kept (bounded by entries and estimated bytes)."""
+        return self._preparer.cache
+
     # -- preparation -------------------------------------------------------------------------
 
     def prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
         """Parse, check the operation limits, validate and plan (cached by operation text and name)."""
-        # A long text is keyed by its SHA-256 digest: a refused 900 KB document then costs the
-        # cache a kilobyte, not its text (a prepared one keeps its text in its document anyway).
-        text: str | bytes = query
-        if len(query) > _TEXT_KEY_CHARS:
-            text = hashlib.sha256(query.encode("utf-8", "surrogatepass")).digest()
-        key = ("text", text, operation_name)
-        hit = self._cache.get(key)
-        stats = self.prepare_stats
-        if hit is not None:
-            stats.hits += 1
-            return hit
-        started = time.perf_counter()
-        prepared = self._prepare(query, operation_name)
-        self._cache.put(key, prepared, _cached_bytes(len(text), prepared))
-        stats.misses += 1
-        stats.seconds += time.perf_counter() - started
-        return prepared
-
-    def _prepare(self, query: str, operation_name: str | None) -> PreparedOperation:
-        # limits before anything costly: the parser stops at the token limit, and the
-        # linear measure refuses a document before validation, normalisation and planning
-        with stage_span("graphql.parse"):
-            document = self.limits.parse(query)
-            if isinstance(document, tuple):
-                return PreparedOperation(errors=document)
-            refused = self.limits.check(document)
-        if refused:
-            return PreparedOperation(errors=refused)
-        # The same operation written differently (spacing, commas, comments) shares one plan:
-        # only the parse is paid again.
-        printed = print_ast(document)
-        normal = ("document", printed, operation_name)
-        same = self._cache.get(normal)
-        if same is not None:
-            return same
-        prepared = self._validate_and_plan(document, operation_name)
-        if not prepared.errors or prepared.planning_failed:
-            self._cache.put(normal, prepared, _cached_bytes(len(printed), prepared))
-        return prepared
-
-    def _validate_and_plan(self, document: DocumentNode, operation_name: str | None) -> PreparedOperation:
-        with stage_span("graphql.validate"):
-            errors = validate(self._request_schema, document)
-        if errors:
-            return PreparedOperation(errors=tuple(_error(e, GRAPHQL_VALIDATION_FAILED) for e in errors))
-        ops = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-        if operation_name is None:
-            if len(ops) != 1:
-                return PreparedOperation(errors=({
-                    "message": "Must provide operation name if query contains multiple operations.",
-                    **_locations(ops),
-                    "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
-                },))
-            definition = ops[0]
-        else:
-            found = [o for o in ops if o.name is not None and o.name.value == operation_name]
-            if not found:
-                return PreparedOperation(errors=({
-                    "message": f"Unknown operation named '{operation_name}'.",
-                    **_locations(ops),
-                    "extensions": {"code": GRAPHQL_VALIDATION_FAILED},
-                },))
-            definition = found[0]
-        operation = normalize_operation(document, definition)
-        try:
-            with stage_span("graphql.plan"):
-                plan = self._planner.plan(operation)
-        except PlanningError as exc:
-            return PreparedOperation(
-                errors=({"message": str(exc), "extensions": {"code": QUERY_PLANNING_FAILED}},),
-                planning_failed=True,
-                operation=operation,
-            )
-        return PreparedOperation(
-            document=document,
-            definition=definition,
-            operation=operation,
-            plan=plan,
-            introspection=introspection_document(document, definition),
-            nullable_conditions=nullable_condition_variables(operation),
-            plan_text=print_plan(plan),
-            access=self._authorization.analyze(operation),
-            cost=self.demand.prepare(document, definition),
-            has_defer=has_defer(operation),
-        )
+        return self._preparer.prepare(query, operation_name)
 
     # -- execution ----------------------------------------------------------------------------
 
@@ -339,7 +187,7 @@ class Gateway:
         raw_vars = dict(request.variables or {})
         coerced = get_variable_values(self.api_schema, prepared.definition.variable_definitions or (), raw_vars)
         if isinstance(coerced, list):
-            return ExecutionOutcome(errors=[_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
+            return ExecutionOutcome(errors=[request_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
                                     operation_type=op.kind)
         refused = _null_conditions(prepared, coerced.coerced)
         if refused:

@@ -269,7 +269,7 @@ def test_gateway_cache_stays_within_its_byte_budget() -> None:
     for i in range(60):
         prepared = gateway.prepare(f"{{ a{i}: topProducts {{ upc name reviews {{ body }} }} }}", None)
         assert not prepared.errors
-    cache = gateway._cache
+    cache = gateway.plan_cache
     assert 0 < cache.bytes <= budget
     assert len(cache) < 60  # evicted by bytes, long before the 2 x 1024 entries
     assert estimate_prepared_bytes(100, errors=1) < 2_000
@@ -294,5 +294,5 @@ def test_a_large_refused_document_costs_the_cache_its_digest_not_its_text() -> N
     bomb = "{ " + " ".join(f"a{i}: __typename" for i in range(48_000)) + " }\ud800"  # 900 KB, a lone surrogate
     first = gateway.prepare(bomb, None)
     assert first.errors[0]["extensions"]["code"] == MAX_TOKENS_LIMIT
-    assert gateway._cache.bytes < 4_096
+    assert gateway.plan_cache.bytes < 4_096
     assert gateway.prepare(bomb, None) is first  # answered from the cache, not parsed again
