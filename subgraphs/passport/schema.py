@@ -149,27 +149,23 @@ class PassportField:
     pattern: str | None
     enum_values: list[str] | None
     position: int
-    stored_value: strawberry.Private[Any] = None
-
-    @strawberry.field(description="The value of a PUBLIC field; null while unset and for the other access levels.")
-    def value(self) -> JSON | None:
-        return self.stored_value if self.access == AccessLevel.PUBLIC else None
-
-    @strawberry.field(
+    # Plain data, set by _field_view for the field's own access level only: a listing completes one per
+    # field of every passport, and Strawberry's resolver path cost several times a data field's.
+    value: JSON | None = strawberry.field(
+        default=None, description="The value of a PUBLIC field; null while unset and for the other access levels."
+    )
+    restricted_value: JSON | None = strawberry.field(
+        default=None,
         directives=READ_RESTRICTED,
         description="The value of a RESTRICTED field (scope passport:restricted or passport:write); "
         "null while unset and for the other access levels.",
     )
-    def restricted_value(self) -> JSON | None:
-        return self.stored_value if self.access == AccessLevel.RESTRICTED else None
-
-    @strawberry.field(
+    confidential_value: JSON | None = strawberry.field(
+        default=None,
         directives=READ_CONFIDENTIAL,
         description="The value of a CONFIDENTIAL field (policy passport.confidential:read); "
         "null while unset and for the other access levels.",
     )
-    def confidential_value(self) -> JSON | None:
-        return self.stored_value if self.access == AccessLevel.CONFIDENTIAL else None
 
 
 @strawberry.type(directives=partner(), description="A published, immutable version of a passport.")
@@ -265,7 +261,9 @@ def _field_view(definition: Any, value: Any) -> PassportField:
         pattern=definition.pattern,
         enum_values=list(definition.enum_values) if definition.type == "ENUM" else None,
         position=definition.position,
-        stored_value=value,
+        value=value if definition.access == PUBLIC else None,
+        restricted_value=value if definition.access == RESTRICTED else None,
+        confidential_value=value if definition.access == CONFIDENTIAL else None,
     )
 
 
@@ -296,6 +294,8 @@ class Passport:
     created_at: datetime
     updated_at: datetime
     row: strawberry.Private[PassportRow]
+    # The row's field snapshot, read once per passport however many fields ask (see _definitions).
+    definitions: strawberry.Private[list[FieldDefinition] | None] = None
 
     @classmethod
     def from_row(cls, row: PassportRow) -> Passport:
@@ -337,13 +337,18 @@ class Passport:
     def template(self) -> Template | None:
         return Template(id=strawberry.ID(self.row.template_id))
 
+    def _definitions(self) -> list[FieldDefinition]:
+        if self.definitions is None:
+            self.definitions = domain.fields_of(self.row)
+        return self.definitions
+
     @strawberry.field(description="Every field of the template version, in template order, with its current value.")
     def fields(self) -> list[PassportField]:
         values = self.row.values or {}
-        return [_field_view(f, values.get(f.key)) for f in domain.fields_of(self.row)]
+        return [_field_view(f, values.get(f.key)) for f in self._definitions()]
 
     def _split(self) -> dict[str, dict[str, Any]]:
-        return values_by_access(domain.fields_of(self.row), self.row.values or {})
+        return values_by_access(self._definitions(), self.row.values or {})
 
     @strawberry.field(description="The current (working) PUBLIC values that are set, by key.")
     def values(self) -> list[PassportValue]:
@@ -359,12 +364,12 @@ class Passport:
 
     @strawberry.field(description="Keys of required fields still without a value (publishing needs none).")
     def missing_required_fields(self) -> list[str]:
-        return missing_required(domain.fields_of(self.row), self.row.values or {})
+        return missing_required(self._definitions(), self.row.values or {})
 
     @strawberry.field(description="Published versions, newest first.")
     async def versions(self, info: strawberry.Info) -> list[PassportVersion]:
         rows = await loaders.versions_by_passport(info.context).load(self.row.id)
-        fields = domain.fields_of(self.row)
+        fields = self._definitions()
         return [PassportVersion.from_row(row, fields) for row in rows]
 
     @strawberry.field(
