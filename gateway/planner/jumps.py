@@ -157,7 +157,8 @@ class KeyJumps:
                     continue
                 snap = walk.groups.snapshot()
                 try:
-                    apos, deps = self.entity_position(anchor, g, anchor.type, None)
+                    # only needed when the field is: the re-entry (and the key it needs) carries its conditions
+                    apos, deps = self.entity_position(replace(anchor, conds=pos.conds), g, anchor.type, None)
                 except PlanningError:
                     walk.groups.restore(snap)
                     continue

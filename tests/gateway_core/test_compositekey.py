@@ -58,3 +58,5 @@ async def test_a_variable_of_a_field_on_the_way_back_is_declared_by_the_re_enter
         assert body["data"]["products"] == expected
         for request in scenario.subgraphs["b"].requests:
             assert "$v:Boolean!" in request["query"]
+        if v:  # the re-entry and the key it needs serve the skipped field only: neither is sent
+            assert scenario.subgraphs["b"].requests == [] and scenario.subgraphs["c"].requests == []
