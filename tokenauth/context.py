@@ -145,14 +145,21 @@ class CallerContextClient:
 
     async def _fetch(self, token: str, tenant: str | None, policies: tuple[str, ...]) -> CallerContext:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout)
+            # Idle connections are dropped before identity's server would (uvicorn closes them after
+            # 5 s): a request sent on a connection the server is closing gets no answer.
+            self._client = httpx.AsyncClient(timeout=self._timeout, limits=httpx.Limits(keepalive_expiry=2.0))
         headers = {"authorization": f"Bearer {token}", "accept": "application/json"}
         if tenant:
             headers["x-tenant-id"] = tenant
         params = {"policies": ",".join(policies)} if policies else None
         self.requests += 1
         try:
-            response = await self._client.get(self.url, headers=headers, params=params)
+            try:
+                response = await self._client.get(self.url, headers=headers, params=params)
+            except httpx.RemoteProtocolError:
+                # The server closed a kept-alive connection as this request went out (the race
+                # keepalive_expiry narrows); the GET is idempotent: once more, on a new connection.
+                response = await self._client.get(self.url, headers=headers, params=params)
         except httpx.HTTPError as exc:
             raise ContextUnavailable(f"GET {self.url} failed: {exc.__class__.__name__}: {exc}") from None
         if response.status_code == 401:

@@ -220,3 +220,43 @@ async def test_close_while_the_subscriber_connects_does_not_hang(redis_server: R
         await client.resolve("good", None)
     async with asyncio.timeout(6):
         await client.aclose()
+
+
+async def test_a_keep_alive_connection_the_server_closed_is_retried_once_on_a_fresh_one() -> None:
+    """identity (uvicorn) closes an idle keep-alive connection after 5 s; a request sent on it at that
+    moment gets no answer ("Server disconnected without sending a response"). Found by make bench-dpp:
+    one catalog request failed. The idempotent GET is sent again on a new connection."""
+    import asyncio
+
+    from tokenauth import CallerContextClient
+
+    body = b'{"userId": "u1", "tenantId": "t1", "roles": ["viewer"]}'
+    answered: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = len(answered)
+        answered.append(0)
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            if not head:
+                return
+            if connection == 0 and answered[connection] == 1:
+                writer.close()  # the second request on the first connection: closed without an answer
+                return
+            answered[connection] += 1
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = CallerContextClient(f"http://127.0.0.1:{port}", ttl=0)
+    try:
+        first = await client.resolve("token-a", "t1")
+        second = await client.resolve("token-b", "t1")  # reuses the first connection, which is dropped
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+    assert first.user_id == second.user_id == "u1"
+    assert answered == [1, 1], "the second request was answered on a new connection"
