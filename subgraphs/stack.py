@@ -35,19 +35,32 @@ class _QuietServer(uvicorn.Server):
         yield
 
 
+# The gateway keeps its pooled connections to a subgraph open for 60 s when idle (the aiohttp
+# keepalive_timeout of gateway.transport.HTTPTransport). A server must keep an idle connection
+# longer than its client does: with uvicorn's default of 5 s, a request could leave on a
+# connection the subgraph was closing and get no answer ("Server disconnected"), which the
+# gateway does not retry for a mutation.
+SUBGRAPH_KEEP_ALIVE_SECONDS = 75
+
+
+def subgraph_config(app: Any, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for a subgraph: ``options`` with the keep-alive above."""
+    return uvicorn.Config(app, timeout_keep_alive=SUBGRAPH_KEEP_ALIVE_SECONDS, **options)
+
+
 @dataclass(frozen=True, slots=True)
 class AppSpec:
     """One app of the stack: a name for logs, the ASGI app and where it listens.
 
-    ``config`` builds its uvicorn config (the gateway's guards its client connections, see
-    ``gateway.serve.connection_guards``).
+    ``config`` builds its uvicorn config (default: :func:`subgraph_config`; the gateway's guards
+    its client connections, see ``gateway.serve.connection_guards``).
     """
 
     name: str
     app: Any
     host: str
     port: int
-    config: Callable[..., uvicorn.Config] = uvicorn.Config
+    config: Callable[..., uvicorn.Config] = subgraph_config
 
 
 class Stack:
