@@ -106,12 +106,30 @@ class CatalogRepository:
         stmt = sa.select(sa.func.count(col(Product.id))).where(*_conditions(query))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
 
-    async def list_products(self, query: ProductQuery, *, offset: int, limit: int) -> Sequence[Product]:
-        """One page of the caller's products matching ``query``, in its order (ties broken by id)."""
-        column = getattr(Product, query.sort.value)
-        order = [column.desc(), col(Product.id).desc()] if query.descending else [column.asc(), col(Product.id).asc()]
-        stmt = sa.select(Product).where(*_conditions(query)).order_by(*order).offset(offset).limit(limit)
-        return (await self.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
+    async def page_products(self, query: ProductQuery, *, offset: int, limit: int) -> tuple[Sequence[Product], int]:
+        """One page of the caller's products matching ``query``, in its order (ties broken by id), and the
+        :meth:`count_products` total, in one statement.
+
+        Each row carries the filtered total (``count(*) OVER ()``, computed after the WHERE, so after
+        the tenant filter too); only an empty page (``limit`` 0, or past the end) counts on its own.
+        """
+        if limit > 0:
+            column = getattr(Product, query.sort.value)
+            ids = col(Product.id)
+            order = [column.desc(), ids.desc()] if query.descending else [column.asc(), ids.asc()]
+            stmt = (
+                sa.select(Product, sa.func.count().over())
+                .where(*_conditions(query))
+                .order_by(*order)
+                .offset(offset)
+                .limit(limit)
+            )
+            found = (await self.session.exec(stmt)).all()  # type: ignore[call-overload]
+            if found:
+                return [row[0] for row in found], int(found[0][1])
+            if offset == 0:
+                return [], 0
+        return [], await self.count_products(query)
 
     async def product_counts_by_category(self, category_ids: Iterable[str]) -> dict[str, int]:
         """The caller's product count in each of ``category_ids``."""

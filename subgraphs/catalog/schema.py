@@ -373,8 +373,7 @@ class Query:
             sort=ProductSortField(order_by.field),
             descending=order_by.direction == CatalogSortDirection.DESC,
         )
-        total = await repo.count_products(query)
-        rows = await repo.list_products(query, offset=offset, limit=limit) if limit else []
+        rows, total = await repo.page_products(query, offset=offset, limit=limit)
         return build_connection([Product.from_row(row) for row in rows], offset=offset, total=total)
 
     @strawberry.field(

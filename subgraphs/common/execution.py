@@ -4,7 +4,7 @@ Every request used to pay Strawberry's whole operation pipeline: a fresh instanc
 schema extension, an async context manager per extension and per phase (operation,
 parsing, validation, execution), parsing and validation. Parsing and validation are now
 done once per document text (:class:`subgraphs.common.limits.DocumentCache`); for a document
-found there without errors, :func:`execute_prepared` runs graphql-core's execution directly
+found there (it passed them), :func:`execute_prepared` runs graphql-core's execution directly
 and shapes its errors as :class:`subgraphs.common.graphql.ShapeErrors` would, which is all the
 extensions do for such a document: the limits and validation passed when it was cached,
 authorization lives in the wrapped resolvers (installed on the first operation), and the
@@ -140,7 +140,7 @@ def prepared_operation(
 ) -> Prepared | None:
     """The cached valid document of ``query`` when the short way may run it, else None.
 
-    It may when the document is in the schema's cache without errors, names (or holds
+    It may when the document is in the schema's cache (so it is valid), names (or holds
     exactly one) operation that is a query or mutation among ``allowed``, no tracer is
     active, the schema's authorization is installed and the schema has no custom
     operation directives (whose Strawberry extension the short way would skip).
@@ -149,7 +149,7 @@ def prepared_operation(
     if documents is None or not query or ACTIVE_TRACER.get() is not None:
         return None
     cached = documents.get(query)
-    if cached is None or cached.errors:
+    if cached is None:
         return None
     if schema.directives or schema._schema.extensions.get(INSTALLED) is None:
         return None

@@ -15,10 +15,11 @@ for fields whose names collide.
 Parsing and validating a document cost a subgraph most of the time of a small request
 (about 0.7 ms of 1 ms for ``{ __typename }``), and the gateway sends the same few
 documents again and again. A :class:`DocumentCache` on the schema keeps, per document
-text, the parsed document and the outcome of the limits and of validation (its errors,
-none for a valid document): a document seen before is neither parsed, measured nor
-validated again. Documents that fail to parse are not kept; the cache is bounded by
-entries and by estimated bytes (:class:`gateway.plan_cache.PlanCache`).
+text, the parsed document once it passed the limits and validation: a document seen
+before is neither parsed, measured nor validated again. Refused documents are not kept
+(an attack's large documents would hold their syntax trees; they are refused again at the
+cost of the linear limit pass, as before); the cache is bounded by entries and by
+estimated bytes (:class:`gateway.plan_cache.PlanCache`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any, cast
 
-from graphql import DocumentNode, GraphQLError
+from graphql import DocumentNode
 from strawberry.extensions import SchemaExtension
 
 from gateway.plan_cache import PlanCache, estimate_prepared_bytes
@@ -36,7 +37,7 @@ from graphql_limits import DEFAULT_LIMITS, OperationLimits, limit_errors, parse_
 __all__ = ["SUBGRAPH_LIMITS", "DocumentCache", "OperationLimitsExtension", "PreparedDocument"]
 
 # What a subgraph keeps of prepared documents at most, besides the entry count of the setting.
-DOCUMENT_CACHE_BYTES = 64 * 1024 * 1024
+DOCUMENT_CACHE_BYTES = 32 * 1024 * 1024
 
 
 def _with_margin(value: int | None, factor: int, extra: int = 0) -> int | None:
@@ -55,14 +56,13 @@ SUBGRAPH_LIMITS = dataclasses.replace(
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PreparedDocument:
-    """A parsed document and what the limits and validation said about it (no errors: valid).
+    """A parsed document that passed the limits and validation.
 
     Shared by every request that sends the same text: nothing may change it (graphql-core's
-    execution only reads the document; error shaping builds new errors).
+    execution only reads the document).
     """
 
     document: DocumentNode
-    errors: tuple[GraphQLError, ...]
 
 
 class DocumentCache:
@@ -125,8 +125,8 @@ class OperationLimitsExtension(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         if self._prepared is not None:
-            # Known outcome: an empty list makes Strawberry skip validation and execute.
-            context.pre_execution_errors = list(self._prepared.errors)
+            # Known valid: an empty list makes Strawberry skip validation and execute.
+            context.pre_execution_errors = []
             yield
             return
         document = context.graphql_document
@@ -137,5 +137,5 @@ class OperationLimitsExtension(SchemaExtension):
                 context.pre_execution_errors = errors
         yield
         documents = documents_of(context.schema)
-        if documents is not None and context.query and document is not None:
-            documents.put(context.query, PreparedDocument(document, tuple(context.pre_execution_errors or ())))
+        if documents is not None and context.query and document is not None and not context.pre_execution_errors:
+            documents.put(context.query, PreparedDocument(document))

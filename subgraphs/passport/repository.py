@@ -47,12 +47,27 @@ def _conditions(flt: PassportFilter) -> list[Any]:
 async def list_passports(
     session: AsyncSession, flt: PassportFilter, *, offset: int, limit: int
 ) -> tuple[list[Passport], int]:
-    """One page of the caller's passports, ordered by name, and the total of the filtered list."""
+    """One page of the caller's passports, ordered by name, and the total of the filtered list.
+
+    One statement: each row of the page carries the filtered total (``count(*) OVER ()``, computed
+    after the WHERE, so after the tenant filter too). Only an empty page needs a count of its own.
+    """
     conditions = _conditions(flt)
+    if limit > 0:
+        stmt = (
+            sa.select(Passport, sa.func.count().over())
+            .where(*conditions)
+            .order_by(Passport.name, Passport.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        found = (await session.exec(stmt)).all()  # type: ignore[call-overload]
+        if found:
+            return [row[0] for row in found], int(found[0][1])
+        if offset == 0:
+            return [], 0
     total = (await session.exec(sa.select(sa.func.count()).select_from(Passport).where(*conditions))).one()  # type: ignore[call-overload]
-    stmt = sa.select(Passport).where(*conditions).order_by(Passport.name, Passport.id).offset(offset).limit(limit)
-    rows = (await session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
-    return list(rows), int(total[0])
+    return [], int(total[0])
 
 
 async def get_passport(session: AsyncSession, passport_id: str) -> Passport | None:
