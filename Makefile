@@ -28,6 +28,7 @@ run: install
 ## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
 test: install
 	bash scripts/ensure-system-packages.sh
+	bash scripts/install-apollo-gateway.sh
 	$(PY) -m pytest -q -p no:cacheprovider --durations=20
 
 test-fast: install

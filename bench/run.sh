@@ -14,14 +14,6 @@ if ! command -v wrk >/dev/null 2>&1; then
   $SUDO apt-get install -y -q wrk >/dev/null 2>&1 || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q wrk >/dev/null; }
 fi
 
-if [ ! -x bench/node_modules/.bin/node ] || [ ! -d bench/node_modules/@apollo/gateway ] \
-   || [ bench/package.json -nt bench/node_modules/.package-lock.json ]; then
-  echo "bench: installing Apollo Gateway and Node 22 into bench/node_modules" >&2
-  if [ -f bench/package-lock.json ]; then
-    (cd bench && npm ci --no-audit --no-fund --loglevel=error)
-  else
-    (cd bench && npm install --no-audit --no-fund --loglevel=error)
-  fi
-fi
+bash scripts/install-apollo-gateway.sh
 
 exec "$PY" bench/run.py "$@"
