@@ -46,7 +46,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
-from gateway.http.ws_send import NextFrames, SendWatch, next_prefix
+from gateway.http.ws_send import NextFrames, PingClock, SendWatch, next_prefix, start_eagerly
 from gateway.persisted import Incoming, PersistedProblem
 from gateway.subscriptions.messages import (
     OPERATION_NOT_ALLOWED,
@@ -81,6 +81,7 @@ class GraphQLWebSocket:
         self.auth = auth
         self.frames = NextFrames()  # each event's payload encoded once for all its subscribers
         self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's writes
+        self.pings = PingClock(deps.limits.ping_interval)  # one timer pings every connection
 
     async def handle(self, websocket: WebSocket) -> None:
         """Serve one socket until either side closes it."""
@@ -105,7 +106,7 @@ class _Connection:
 
     Lean per socket (thousands stay open): the ASGI task reads; timers are loop handles, not tasks;
     each running operation is one task. Methods: run, the frame handlers (_on_text, _init, _subscribe,
-    _complete), one per operation (_operate), the timers (_later, _ping, _expire) and the outputs
+    _complete), one per operation (_operate), the timers (_later, ping, _expire) and the outputs
     (send, _refuse, close, _stop).
     """
 
@@ -128,7 +129,7 @@ class _Connection:
         self._closed = False
         self._task: asyncio.Task[Any] | None = None
         self._operations: dict[str, asyncio.Task[None]] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}  # at most one per kind (init, lifetime, ping, expiry)
+        self._timers: dict[str, asyncio.TimerHandle] = {}  # at most one per kind (init, lifetime, expiry)
         self._spawned: set[asyncio.Task[None]] | None = None
         self.writing = 0  # writes in flight and when the oldest began (the owner's SendWatch looks)
         self.writing_since = 0.0
@@ -159,6 +160,7 @@ class _Connection:
             task.uncancel()
         finally:
             self._closed = True
+            self._owner.pings.discard(self)
             for timer in self._timers.values():
                 timer.cancel()
             pending = [*self._operations.values(), *(self._spawned or ())]
@@ -175,8 +177,8 @@ class _Connection:
             previous.cancel()
         self._timers[kind] = asyncio.get_running_loop().call_later(seconds, callback)
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run ``work`` in a task of its own, kept until done (pings, closes from timers)."""
+    def _spawn(self, work: Coroutine[Any, Any, None] | asyncio.Future[None]) -> None:
+        """Run ``work`` in a task of its own, kept until done (closes from timers, a ping that waits)."""
         if self._spawned is None:
             self._spawned = set()
         task = asyncio.ensure_future(work)
@@ -280,8 +282,7 @@ class _Connection:
         self._auth_headers = headers
         self._forwarded = self._deps.forwarded_headers(self._request(), self._request_id, who, self._client)
         await self.send({"type": "connection_ack"})
-        if self._limits.ping_interval > 0:
-            self._later("ping", self._limits.ping_interval, self._ping)
+        self._owner.pings.add(self)
         if who.expires_at is not None:
             self._later("expiry", max(0.0, who.expires_at - time.time()), lambda: self._spawn(self._expire()))
 
@@ -380,10 +381,12 @@ class _Connection:
         # closed, not completed: graphql-ws clients reconnect and resubscribe
         self._spawn(self.close(GOING_AWAY, "Connection lifetime exceeded; reconnect"))
 
-    def _ping(self) -> None:
+    def ping(self) -> None:
+        """The owner's PingClock: write a ping now (a task only when the socket cannot take it)."""
         if not self._closed:
-            self._spawn(self.send({"type": "ping"}))
-            self._later("ping", self._limits.ping_interval, self._ping)
+            waiting = start_eagerly(self.send_text('{"type":"ping"}'))
+            if waiting is not None:
+                self._spawn(waiting)
 
     async def _expire(self) -> None:
         """The token's exp: each operation ends with UNAUTHENTICATED and complete, then the socket (4403)."""

@@ -10,19 +10,27 @@ although nearly every write completes at once (the socket buffer takes it). :cla
 instead marks each connection while one of its writes is in flight and sweeps the marked ones from
 one loop timer, armed only while writes are in flight, every quarter of the timeout: a stalled client
 is dropped between ``send_timeout`` and ``1.25 * send_timeout`` seconds after its write began.
+
+Pings likewise: :class:`PingClock` pings every acknowledged connection from one timer per process
+every ``subscriptions.ping_interval`` seconds (a loop timer per connection cost ~0.5 KB each), each
+ping written at once (:func:`start_eagerly`), a task made only for a ping the socket cannot take.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
-from typing import Protocol
+from collections.abc import Coroutine, Generator
+from typing import Any, Protocol
 
 import orjson
 
 from gateway.subscriptions.messages import SubscriptionMessage
 
-__all__ = ["NextFrames", "SendWatch", "Watched", "next_prefix"]
+__all__ = ["NextFrames", "PingClock", "Pinged", "SendWatch", "Watched", "next_prefix", "start_eagerly"]
+
+logger = logging.getLogger("gateway.http.ws")
 
 
 def next_prefix(op_id: str) -> str:
@@ -98,3 +106,77 @@ class SendWatch:
             conn.too_slow()
         if self._pending:
             self._timer = asyncio.get_running_loop().call_later(self._timeout / 4, self._sweep)
+
+
+class _Rest:
+    """The rest of a coroutine that :func:`start_eagerly` began, awaitable by a task."""
+
+    __slots__ = ("_coro", "_pending")
+
+    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
+        self._coro = coro
+        self._pending = pending
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        pending, coro = self._pending, self._coro
+        while True:
+            try:
+                value = yield pending
+            except BaseException as exc:  # cancellation included: the coroutine decides
+                try:
+                    pending = coro.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    pending = coro.send(value)
+                except StopIteration:
+                    return
+
+
+def start_eagerly(work: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
+    """Run ``work`` now, up to its first real wait; only then does a task carry it on (returned).
+    None: it finished at once (a write the socket took), no task was made."""
+    try:
+        pending = work.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_Rest(work, pending))
+
+
+class Pinged(Protocol):
+    """A connection :class:`PingClock` pings."""
+
+    def ping(self) -> None:
+        """Write a ``ping`` message now."""
+
+
+class PingClock:
+    """Pings every member every ``interval`` seconds (0: never) from one loop timer; see the module."""
+
+    __slots__ = ("_interval", "_members", "_timer")
+
+    def __init__(self, interval: float) -> None:
+        self._interval = interval
+        self._members: set[Pinged] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, conn: Pinged) -> None:
+        if not self._interval:
+            return
+        self._members.add(conn)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._tick)
+
+    def discard(self, conn: Pinged) -> None:
+        self._members.discard(conn)
+
+    def _tick(self) -> None:
+        self._timer = None
+        for conn in list(self._members):
+            try:
+                conn.ping()
+            except Exception:  # pragma: no cover - a ping must not stop the others
+                logger.exception("websocket ping failed")
+        if self._members:
+            self._timer = asyncio.get_running_loop().call_later(self._interval, self._tick)
