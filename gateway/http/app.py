@@ -43,6 +43,7 @@ from gateway.http.streams import (
     negotiate_stream,
 )
 from gateway.http.ws import GraphQLWebSocket
+from gateway.http.ws_protocol import GatewayApp
 from gateway.incremental import IncrementalOutcome
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem, persisted_from_settings
 from gateway.resilience.health import SubgraphHealth
@@ -530,20 +531,23 @@ def create_app(
                       endpoint._forwarded_headers, endpoint.run_one, telemetry.metrics.subscription_connections)
     endpoint.streams = HttpStreams(deps, {SSE_PROTOCOL: SseFraming(), MULTIPART_PROTOCOL: MultipartFraming()})
     graphiql = GraphiQL.from_settings(settings)  # browsers' GET /graphql (Accept: text/html), when on
+    websocket = GraphQLWebSocket(deps, state, auth)
     routes = [
         Route("/graphql", graphiql.page_or(endpoint.handle), methods=_ALL_METHODS),
         *graphiql.routes,
-        WebSocketRoute("/graphql", GraphQLWebSocket(deps, state, auth).handle),
+        WebSocketRoute("/graphql", websocket.handle),
         Route("/metrics", telemetry.metrics_endpoint, methods=["GET"]),
         Route("/health", health, methods=["GET", "HEAD"]),
         Route("/health/live", health_endpoint.live, methods=["GET", "HEAD"]),
         Route("/health/ready", health, methods=["GET", "HEAD"]),
     ]
-    return Starlette(
+    app = GatewayApp(
         routes=routes,
         exception_handlers={Exception: _unhandled},
         lifespan=_closing(_closing(lifespan, subscriptions.aclose), endpoint.aclose),
     )
+    app.websocket_handler = websocket.asgi  # the subscription socket skips Starlette's stack (~5 KB each)
+    return app
 
 
 def _closing(

@@ -41,6 +41,7 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
@@ -82,6 +83,10 @@ class GraphQLWebSocket:
         self.frames = NextFrames()  # each event's payload encoded once for all its subscribers
         self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's writes
         self.pings = PingClock(deps.limits.ping_interval)  # one timer pings every connection
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The raw ASGI entry (gateway/http/ws_protocol.py GatewayApp)."""
+        await self.handle(WebSocket(scope, receive, send))
 
     async def handle(self, websocket: WebSocket) -> None:
         """Serve one socket until either side closes it."""
