@@ -110,6 +110,12 @@ class CallerContextClient:
         self._cache: dict[tuple[str, str | None, tuple[str, ...]], tuple[float, CallerContext]] = {}
         self._client: httpx.AsyncClient | None = None
         self._subscriber: asyncio.Task[None] | None = None
+        # One request per key at a time: when a context expires under load, the requests that
+        # find it missing share one GET instead of each asking identity (a stampede that made
+        # identity time out under make bench-dpp's dashboard load). Bumped by invalidate(): a
+        # fetch that started before an invalidation is not stored.
+        self._in_flight: dict[tuple[str, str | None, tuple[str, ...]], asyncio.Task[CallerContext]] = {}
+        self._generation = 0
         self.subscribed = False
         self.requests = 0
 
@@ -122,15 +128,36 @@ class CallerContextClient:
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        task = self._in_flight.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._fetch_and_store(key, token, tenant, asked))
+            self._in_flight[key] = task
+            task.add_done_callback(lambda done: self._landed(key, done))
+        # shielded: a caller that gives up does not cancel the request the others wait for
+        return await asyncio.shield(task)
+
+    async def _fetch_and_store(
+        self, key: tuple[str, str | None, tuple[str, ...]], token: str, tenant: str | None, asked: tuple[str, ...]
+    ) -> CallerContext:
+        generation = self._generation
+        now = time.monotonic()
         context = await self._fetch(token, tenant, asked)
         lifetime = min(self.ttl, context.expires_at - time.time()) if context.expires_at else self.ttl
-        if lifetime > 0:
+        if lifetime > 0 and generation == self._generation:
             self._store(key, (now + lifetime, context))
         return context
 
+    def _landed(self, key: tuple[str, str | None, tuple[str, ...]], task: asyncio.Task[CallerContext]) -> None:
+        if self._in_flight.get(key) is task:
+            del self._in_flight[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: every waiter may have gone
+
     def invalidate(self) -> None:
         """Forget every cached context (identity said something changed)."""
+        self._generation += 1
         self._cache.clear()
+        self._in_flight.clear()  # later callers ask again; the requests already out are not stored
 
     async def aclose(self) -> None:
         """Stop listening for invalidations and close the HTTP client."""

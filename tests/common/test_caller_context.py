@@ -260,3 +260,48 @@ async def test_a_keep_alive_connection_the_server_closed_is_retried_once_on_a_fr
         await server.wait_closed()
     assert first.user_id == second.user_id == "u1"
     assert answered == [1, 1], "the second request was answered on a new connection"
+
+
+async def test_concurrent_lookups_of_one_caller_share_one_request() -> None:
+    """When a context expires under load, the requests that find it missing ask identity once
+    (found by make bench-dpp: a dashboard's concurrent lookups stampeded identity into timeouts)."""
+    import asyncio
+
+    from tokenauth import CallerContextClient
+
+    body = b'{"userId": "u1", "tenantId": "t1", "roles": ["viewer"]}'
+    requests: list[bytes] = []
+    release = asyncio.Event()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                requests.append(head)
+                await release.wait()
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: "
+                             + str(len(body)).encode() + b"\r\n\r\n" + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            return
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = CallerContextClient(f"http://127.0.0.1:{port}", ttl=60)
+    try:
+        lookups = [asyncio.ensure_future(client.resolve("token-a", "t1")) for _ in range(20)]
+        other = asyncio.ensure_future(client.resolve("token-b", "t1"))  # another caller: its own request
+        for _ in range(100):
+            if len(requests) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        lookups[0].cancel()  # a caller giving up does not cancel the request the others wait for
+        release.set()
+        contexts = await asyncio.gather(*lookups[1:], other)
+        again = await client.resolve("token-a", "t1")  # cached now
+    finally:
+        await client.aclose()
+        server.close()
+        await server.wait_closed()
+    assert {c.user_id for c in contexts} == {"u1"} and again.user_id == "u1"
+    assert len(requests) == 2, f"{len(requests)} requests for two callers"
