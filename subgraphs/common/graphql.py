@@ -27,6 +27,7 @@ from subgraphs.common.caller import caller_from_headers
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import DomainError
 from subgraphs.common.execution import execute_prepared, prepared_operation, shape_error
+from subgraphs.common.fast_fields import FastFieldsExecutor
 from subgraphs.common.limits import DOCUMENTS_ATTRIBUTE, SUBGRAPH_LIMITS, DocumentCache, OperationLimitsExtension
 from subgraphs.common.service import ServiceRuntime
 from subgraphs.common.subscriptions_stream import describe_event
@@ -122,6 +123,8 @@ def build_schema(
     **kwargs: Any,
 ) -> SubgraphSchema:
     """A Federation v2 schema with the shared limits and error shaping."""
+    # plain data leaves completed without graphql-core's per-field machinery (subgraphs/common/fast_fields.py)
+    kwargs.setdefault("execution_context_class", FastFieldsExecutor)
     return SubgraphSchema(
         query=query,
         mutation=mutation,
