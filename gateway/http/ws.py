@@ -84,9 +84,9 @@ class GraphQLWebSocket:
         self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's writes
         self.pings = PingClock(deps.limits.ping_interval)  # one timer pings every connection
 
-    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The raw ASGI entry (gateway/http/ws_protocol.py GatewayApp)."""
-        await self.handle(WebSocket(scope, receive, send))
+    def asgi(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        """The raw ASGI entry (gateway/http/ws_protocol.py GatewayApp): :meth:`handle`'s coroutine itself."""
+        return self.handle(WebSocket(scope, receive, send))
 
     async def handle(self, websocket: WebSocket) -> None:
         """Serve one socket until either side closes it."""
@@ -110,9 +110,11 @@ class _Connection:
     """One acknowledged-or-not graphql-transport-ws connection: its state machine and its operations.
 
     Lean per socket (thousands stay open): the ASGI task reads; timers are loop handles, not tasks;
-    each running operation is one task. Methods: run, the frame handlers (_on_text, _init, _subscribe,
-    _complete), one per operation (_operate), the timers (_later, ping, _expire) and the outputs
-    (send, _refuse, close, _stop).
+    each running operation is one task; pings and send timeouts come from the owner's one timer each.
+    Methods (more than 15: one per protocol message, timer and output of one state machine, which
+    shares its state; split, each piece would reach into the others): run, the frame handlers
+    (_on_text, _init, _subscribe, _complete), one per operation (_operate, _operation_done), the timers
+    (_later, ping, too_slow, _expire) and the outputs (send, send_text, _refuse, close, _stop).
     """
 
     __slots__ = tuple(
@@ -314,11 +316,14 @@ class _Connection:
         except EdgeRejection as problem:
             await self._refuse(op_id, [error(problem.message, problem.code, **problem.extensions)])
             return
-        task = asyncio.ensure_future(self._operate(op_id, incoming, who))
+        task = asyncio.get_running_loop().create_task(self._operate(op_id, incoming, who), name=op_id)
         self._operations[op_id] = task
-        task.add_done_callback(
-            lambda done: self._operations.pop(op_id) if self._operations.get(op_id) is done else None
-        )
+        task.add_done_callback(self._operation_done)  # a bound method: no closure kept per operation
+
+    def _operation_done(self, done: asyncio.Task[None]) -> None:
+        op_id = done.get_name()
+        if self._operations.get(op_id) is done:
+            del self._operations[op_id]
 
     async def _refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
         await self.send({"id": op_id, "type": "error", "payload": errors})

@@ -25,7 +25,7 @@ wrappers, ~5 KB per idle subscriber and a wrapper call per delivery.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from starlette.applications import Starlette
@@ -105,10 +105,11 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = _Writable()  # type: ignore[assignment]
         self._handshake_kept = True
 
-    async def receive(self) -> Any:
+    def receive(self) -> Coroutine[Any, Any, Any]:  # type: ignore[override]
+        # not a coroutine of its own: no frame of it stays while the app waits for a message
         if self._handshake_kept and self.handshake_complete:
             self._drop_handshake()
-        return await super().receive()
+        return super().receive()
 
     def _drop_handshake(self) -> None:
         """Forget the handshake's request and response (their headers are in the ASGI scope)."""
@@ -131,9 +132,10 @@ class GatewayApp(Starlette):
     """
 
     websocket_path = "/graphql"
-    websocket_handler: Callable[[Scope, Receive, Send], Awaitable[None]] | None = None
+    websocket_handler: Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # a coroutine function (uvicorn tells ASGI 3 apps by that)
         handler = self.websocket_handler
         if handler is not None and scope["type"] == "websocket":
             path, root = scope["path"], scope.get("root_path", "")
