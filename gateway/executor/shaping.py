@@ -57,6 +57,8 @@ _K_OBJECT = 3  # nullable object type: the argument is its ObjectShape
 _K_OBJECT_NN = 4  # non-null object type
 _K_LIST_OBJECTS = 5  # list of object type: argument (shape, list non-null, items non-null)
 _K_VALUE = 6  # anything else: the argument is a type node for _complete
+_K_ENUM = 7  # nullable enum: the argument is (its values, its @inaccessible values)
+_K_ENUM_NN = 8  # non-null enum
 
 # Type nodes for the generic completion: (tag, payload).
 _T_NON_NULL, _T_LIST, _T_LEAF, _T_ENUM, _T_OBJECT, _T_ABSTRACT = range(6)
@@ -153,6 +155,9 @@ class _Compiler:
         inner = t.of_type if isinstance(t, GraphQLNonNull) else t
         if isinstance(inner, GraphQLObjectType):
             return (rn, _K_OBJECT_NN if non_null else _K_OBJECT, self.object_shape(inner, subs))
+        if isinstance(inner, GraphQLEnumType):
+            # inline in _object: a listing has enums in every item (the same checks as _T_ENUM)
+            return (rn, _K_ENUM_NN if non_null else _K_ENUM, self.type_node(inner, subs)[1])
         if isinstance(inner, GraphQLList):
             item = inner.of_type
             item_non_null = isinstance(item, GraphQLNonNull)
@@ -267,6 +272,15 @@ def _object(shape: ObjectShape, raw: Mapping[str, Any], quiet: bool) -> Any:
         elif kind == _K_SCALAR_NN:
             v = get(rn)
             if v is None:
+                return _null(quiet)
+            out[rn] = v
+        elif kind == _K_ENUM_NN or kind == _K_ENUM:
+            v = get(rn)
+            if v is not None and (not isinstance(v, str) or v not in arg[0]):
+                if not isinstance(v, str) or v not in arg[1]:
+                    raise _NeedPaths  # reported with its path by the reference formatter
+                v = None  # an @inaccessible value: hidden, so no error names it
+            if v is None and kind == _K_ENUM_NN:
                 return _null(quiet)
             out[rn] = v
         elif kind == _K_LIST_OBJECTS:

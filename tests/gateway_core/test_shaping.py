@@ -19,6 +19,7 @@ from graphql import OperationDefinitionNode, build_schema, parse
 from gateway.executor.response import ResponseFormatter
 from gateway.executor.shaping import CompiledShapes, format_data
 from gateway.planner.operation import normalize_operation
+from gateway.supergraph.parser import HIDDEN_ENUM_VALUES
 
 SCHEMA = build_schema(
     """
@@ -122,3 +123,73 @@ def test_fast_shaping_matches_reference(text: str) -> None:
         assert fast_errors == ref_errors, n
         checked_errors += len(ref_errors) > len(prior)
     assert checked_errors > 10  # the error paths were exercised, not only clean answers
+
+
+# Enum fields of list items are completed inline by the fast path (_K_ENUM / _K_ENUM_NN):
+# non-null and nullable enums, unknown values, values of the wrong type and an @inaccessible value.
+ENUM_SCHEMA = build_schema(
+    """
+    enum Access { PUBLIC RESTRICTED }
+    type Field { key: String! access: Access! level: Access unit: String }
+    type Passport { id: ID! status: Access! fields: [Field!]! extra: [Field] }
+    type Query { passports: [Passport!] }
+    """
+)
+ENUM_SCHEMA.type_map["Access"].extensions = {HIDDEN_ENUM_VALUES: frozenset({"HIDDEN"})}
+_ENUM_VALUES = ["PUBLIC", "RESTRICTED", "PUBLIC", "RESTRICTED", None, "HIDDEN", "NOPE", 3, ["PUBLIC"]]
+
+
+def _enum_value(rng: random.Random) -> Any:
+    return rng.choice(_ENUM_VALUES) if rng.random() < 0.2 else rng.choice(_ENUM_VALUES[:2])
+
+
+def _enum_field(rng: random.Random) -> dict[str, Any]:
+    f: dict[str, Any] = {"key": rng.choice(["k", "k", "k", "k", "k", None]), "access": _enum_value(rng)}
+    if rng.random() < 0.8:
+        f["level"] = _enum_value(rng)
+    f["unit"] = rng.choice(["kg", None])
+    return f
+
+
+def _enum_root(rng: random.Random) -> dict[str, Any]:
+    passports = []
+    for _ in range(rng.randint(0, 3)):
+        p: dict[str, Any] = {"id": "p", "status": rng.choice([*_ENUM_VALUES[:5], "HIDDEN"])}
+        p["fields"] = [_enum_field(rng) for _ in range(rng.randint(0, 3))]
+        if rng.random() < 0.5:
+            p["extra"] = [_enum_field(rng) if rng.random() < 0.8 else None for _ in range(rng.randint(0, 2))]
+        passports.append(p)
+    return {"passports": passports if rng.random() < 0.95 else None}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{ passports { id status fields { key access level unit } extra { access level } } }",
+        # aliases: the subgraph's data is keyed by response name (renamed in the generated data below)
+        "{ passports { s: status fields { a: access key l: level } } }",
+    ],
+)
+def test_fast_shaping_of_enums_matches_reference(text: str) -> None:
+    document = parse(text)
+    definition = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    op = normalize_operation(document, definition)
+    compiled = CompiledShapes()
+    rng = random.Random(20261206)
+    checked_errors = clean = 0
+    for n in range(600):
+        data = _enum_root(rng)
+        if " s: " in text:
+            data = orjson.loads(
+                orjson.dumps(data).replace(b'"status"', b'"s"').replace(b'"access"', b'"a"').replace(b'"level"', b'"l"')
+            )
+        prior: list[dict[str, Any]] = [{"message": "earlier"}] if n % 5 == 0 else []
+        ref_errors = list(prior)
+        expected = ResponseFormatter(ENUM_SCHEMA, {}, ref_errors).format(op, copy.deepcopy(data))
+        fast_errors = list(prior)
+        got = format_data(ENUM_SCHEMA, op, copy.deepcopy(data), {}, fast_errors, compiled)
+        assert orjson.dumps(got) == orjson.dumps(expected), n
+        assert fast_errors == ref_errors, n
+        checked_errors += len(ref_errors) > len(prior)
+        clean += not ref_errors and bool(expected and expected["passports"])
+    assert checked_errors > 10 and clean > 10
