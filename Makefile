@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint schema compose bench bench-authz bench-telemetry bench-subscriptions bench-dpp lock clean services
+.PHONY: install run test test-all test-fast lint schema compose bench bench-authz bench-telemetry bench-subscriptions bench-dpp lock clean services
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -27,6 +27,13 @@ run: install
 
 ## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
 test: install
+	bash scripts/ensure-system-packages.sh
+	bash scripts/install-apollo-gateway.sh
+	$(PY) -m pytest -q -p no:cacheprovider --durations=20 -m "not slow"
+
+## Everything, the suites marked slow included (make bench-dpp's harness at tiny scale on SQLite and
+## PostgreSQL, about two more minutes).
+test-all: install
 	bash scripts/ensure-system-packages.sh
 	bash scripts/install-apollo-gateway.sh
 	$(PY) -m pytest -q -p no:cacheprovider --durations=20

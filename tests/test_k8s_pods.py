@@ -184,7 +184,6 @@ def wait_until_ready(service: str, url: str, process: subprocess.Popen[bytes], l
         time.sleep(0.2)
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(not can_make_mount_namespaces(), reason="needs root and unshare for a private mount namespace")
 def test_every_pod_starts_on_a_read_only_root_filesystem(tmp_path: Path) -> None:
     files, logs = tmp_path / "files", tmp_path / "logs"
