@@ -33,30 +33,43 @@ class Tally:
     first_error: str | None = None
 
 
+Connection = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+# Idle connections older than this are closed, not reused: uvicorn closes a keep-alive connection
+# after 5 s (timeout_keep_alive), and a request written as it does so gets no answer.
+IDLE_SECONDS = 3.0
+
+
 class Pool:
     """Keep-alive connections to one host; opens more when all are busy, up to ``limit``."""
 
     def __init__(self, host: str, port: int, limit: int) -> None:
         self.host, self.port, self.limit = host, port, limit
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[Connection, float]] = []
         self.opened = 0
         self.freed = asyncio.Condition()
 
-    async def take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def take(self) -> tuple[Connection, bool]:
+        """A connection, and whether it was used before."""
         async with self.freed:
-            while not self.idle and self.opened >= self.limit:
+            while True:
+                while self.idle and time.monotonic() - self.idle[-1][1] > IDLE_SECONDS:
+                    stale, _ = self.idle.pop()
+                    stale[1].close()
+                    self.opened -= 1
+                if self.idle or self.opened < self.limit:
+                    break
                 await self.freed.wait()
             if self.idle:
-                return self.idle.pop()
+                return self.idle.pop()[0], True
             self.opened += 1
-        return await asyncio.open_connection(self.host, self.port)
+        return await asyncio.open_connection(self.host, self.port), False  # failing: the caller gives None back
 
-    async def give(self, connection: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None) -> None:
+    async def give(self, connection: Connection | None) -> None:
         async with self.freed:
             if connection is None:
                 self.opened -= 1
             else:
-                self.idle.append(connection)
+                self.idle.append((connection, time.monotonic()))
             self.freed.notify()
 
 
@@ -80,8 +93,18 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
 async def _one(pool: Pool, request: bytes, scheduled: float, tally: Tally) -> None:
     connection = None
     try:
-        connection = await pool.take()
-        status, body = await _exchange(*connection, request)
+        connection, reused = await pool.take()
+        try:
+            status, body = await _exchange(*connection, request)
+        except (ConnectionResetError, asyncio.IncompleteReadError) as error:
+            if not reused or (isinstance(error, asyncio.IncompleteReadError) and error.partial):
+                raise
+            # The server closed this idle keep-alive connection as the request went out: a new one, once.
+            connection[1].close()
+            await pool.give(None)
+            connection = None
+            connection, _ = await pool.take()
+            status, body = await _exchange(*connection, request)
         tally.latencies.append(time.perf_counter() - scheduled)
         if status != 200 or b'"errors"' in body:
             tally.errors += 1
