@@ -49,25 +49,17 @@ async def list_passports(
 ) -> tuple[list[Passport], int]:
     """One page of the caller's passports, ordered by name, and the total of the filtered list.
 
-    One statement: each row of the page carries the filtered total (``count(*) OVER ()``, computed
-    after the WHERE, so after the tenant filter too). Only an empty page needs a count of its own.
+    Two statements, the count first. Not one with ``count(*) OVER ()``: the window makes the
+    database build every row of the filtered list, content JSON included, before the LIMIT
+    (make bench-dpp's dashboard, 5,000 passports per tenant: 0.34x on SQLite, PostgreSQL's CPU per
+    request 0.58 -> 2.69 ms), where a count alone reads the index.
     """
     conditions = _conditions(flt)
-    if limit > 0:
-        stmt = (
-            sa.select(Passport, sa.func.count().over())
-            .where(*conditions)
-            .order_by(Passport.name, Passport.id)
-            .offset(offset)
-            .limit(limit)
-        )
-        found = (await session.exec(stmt)).all()  # type: ignore[call-overload]
-        if found:
-            return [row[0] for row in found], int(found[0][1])
-        if offset == 0:
-            return [], 0
-    total = (await session.exec(sa.select(sa.func.count()).select_from(Passport).where(*conditions))).one()  # type: ignore[call-overload]
-    return [], int(total[0])
+    total = int((await session.exec(sa.select(sa.func.count()).select_from(Passport).where(*conditions))).one()[0])  # type: ignore[call-overload]
+    if limit <= 0 or offset >= total:
+        return [], total
+    stmt = sa.select(Passport).where(*conditions).order_by(Passport.name, Passport.id).offset(offset).limit(limit)
+    return list((await session.exec(stmt)).scalars().all()), total  # type: ignore[call-overload]
 
 
 async def get_passport(session: AsyncSession, passport_id: str) -> Passport | None:

@@ -79,8 +79,8 @@ def test_listing_3_or_all_passports_with_relations_costs_the_same_statements(
     assert [v["number"] for v in bulk["versions"]] == [2, 1]
     assert [a["action"] for a in bulk["auditEntries"]] == ["publishPassport", "createPassport"]
     assert bulk["hashChainValid"] is True
-    # the page with its total (one statement) + versions (one batch) + audit entries (one batch), + the RLS tenant
-    assert small_cost == large_cost == 3 + rls_statements(backend)
+    # count + page + versions (one batch) + audit entries (one batch), + the RLS tenant
+    assert small_cost == large_cost == 4 + rls_statements(backend)
 
 
 def test_entities_of_3_or_36_products_cost_the_same_statements(passport: PassportServer, backend: str) -> None:
