@@ -47,6 +47,7 @@ log = logging.getLogger("dpp.authz")
 
 DEFINITION = "strawberry-definition"  # where Strawberry keeps its definition on graphql-core objects
 INSTALLED = "dpp-authz"  # marker in GraphQLSchema.extensions once the checks are in place
+GUARD = "dpp_guard"  # a guarded resolver's (requirement, wrapped resolver), in its __dict__
 SIGN_IN = "Sign in to do this"
 
 # Alternatives (OR) of requirement sets (AND), as the directives write them.
@@ -199,6 +200,8 @@ def _guard(requirement: Requirement, resolve: Resolver) -> Resolver:
             raise denial
         return resolve(source, info, **arguments)
 
+    # what it checks and what it calls, for subgraphs/common/fast_fields.py (the same check, inline)
+    guarded.__dict__[GUARD] = (requirement, resolve)
     return guarded
 
 

@@ -8,14 +8,15 @@ graphql-core builds a path, a resolve info and a node list, calls Strawberry's r
 one attribute read.
 
 :class:`FastFieldsExecutor` decides once per schema which fields are *plain data
-leaves*: Strawberry fields without a resolver, permission or field extension (its
-``_get_basic_result`` is the field's resolver, so no authorization wrapper either:
-:mod:`subgraphs.common.authz` replaces the resolver of every field it guards), read
-with ``getattr`` and of a scalar or enum type. Such a field is completed here in three
-steps (read the attribute, coerce it, store it). Whatever needs reporting (a null in a
-non-null field, a value the type cannot coerce, an attribute that raises or holds an
-exception) goes through graphql-core's own path for that field, which reads the
-attribute again and reports it exactly as before: answers and errors do not change.
+leaves*: Strawberry fields without a resolver, permission or field extension (their
+resolver is Strawberry's ``_get_basic_result``, possibly inside the check
+:mod:`subgraphs.common.authz` wraps around every field it guards: a field of an
+``@authenticated`` type, for example), read with ``getattr`` and of a scalar or enum type.
+Such a field is completed here in a few steps (the guard's check when it has one, read the
+attribute, coerce it, store it). Whatever needs reporting (a caller the guard denies, a
+null in a non-null field, a value the type cannot coerce, an attribute that raises or
+holds an exception) goes through graphql-core's own path for that field, which checks and
+reads again and reports it exactly as before: answers and errors do not change.
 
 The decisions are kept in the schema's ``extensions`` (one dict per schema, filled as
 types are met) and only once :mod:`subgraphs.common.authz` has installed its guards.
@@ -38,14 +39,15 @@ from graphql.pyutils import Path, gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from subgraphs.common.authz import INSTALLED
+from subgraphs.common.authz import GUARD, INSTALLED, Requirement
+from subgraphs.common.caller import ANONYMOUS
 
 __all__ = ["FAST_FIELDS", "FastFieldsExecutor", "plain_leaf"]
 
 FAST_FIELDS = "dpp-fast-fields"  # GraphQLSchema.extensions key: {type name: {field name: plain leaf}}
 
-# A plain leaf: (attribute name, leaf type, non-null).
-PlainLeaf = tuple[str, GraphQLLeafType, bool]
+# A plain leaf: (attribute name, leaf type, non-null, the authorization it needs or None).
+PlainLeaf = tuple[str, GraphQLLeafType, bool, Requirement | None]
 
 _MISSING = object()
 
@@ -53,8 +55,12 @@ _MISSING = object()
 def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     """``field``'s plain-leaf instruction, or None when it must take graphql-core's path."""
     resolve = field.resolve
+    requirement: Requirement | None = None
+    guard = getattr(resolve, "__dict__", {}).get(GUARD)
+    if guard is not None:  # authz's check around the resolver (a field of an @authenticated type...)
+        requirement, resolve = guard
     if resolve is None or not getattr(resolve, "_is_default", False):
-        return None  # a resolver of its own, or wrapped (authorization, extensions)
+        return None  # a resolver of its own, or wrapped otherwise (extensions, a mutation's guard)
     definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if definition is None or not getattr(definition, "is_basic_field", False):
         return None
@@ -68,7 +74,7 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     inner = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
     if not is_leaf_type(inner):
         return None
-    return (python_name, inner, non_null)  # type: ignore[return-value]
+    return (python_name, inner, non_null, requirement)  # type: ignore[return-value]
 
 
 def _plain_leaves(schema: GraphQLSchema, parent_type: GraphQLObjectType) -> dict[str, PlainLeaf] | None:
@@ -107,9 +113,17 @@ class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         results: dict[str, Any] = {}
         is_awaitable = self.is_awaitable
         awaitable_fields: list[str] = []
+        allowed: Requirement | None = None  # the last requirement the caller met (one per type, usually)
         try:
             for response_name, field_details_list in grouped_field_set.items():
                 leaf = leaves.get(field_details_list[0].node.name.value)
+                if leaf is not None and leaf[3] is not None and leaf[3] is not allowed:
+                    # authz's guard, inline: a denied caller takes graphql-core's path (the guard raises there)
+                    caller = getattr(self.context_value, "caller", None) or ANONYMOUS
+                    if leaf[3].denial(caller) is None:
+                        allowed = leaf[3]
+                    else:
+                        leaf = None
                 if leaf is not None:
                     value = getattr(source_value, leaf[0], _MISSING)
                     if value is None:

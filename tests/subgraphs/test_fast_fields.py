@@ -20,7 +20,7 @@ from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from subgraphs.common import authz
-from subgraphs.common.caller import ANONYMOUS
+from subgraphs.common.caller import ANONYMOUS, Caller
 from subgraphs.common.fast_fields import FAST_FIELDS, FastFieldsExecutor
 from subgraphs.common.graphql import build_schema
 from subgraphs.common.tags import PARTNER
@@ -100,13 +100,21 @@ OPERATIONS = [
 ]
 
 
-def _run(schema: Any, executor: type, document: str) -> ExecutionResult:
+# anonymous, signed in without the x:read scope, signed in with it
+CALLERS = [
+    ANONYMOUS,
+    Caller(user_id="u1", tenant_id="t1", roles=("VIEWER",)),
+    Caller(user_id="u2", tenant_id="t1", roles=("VIEWER",), scopes=frozenset({"x:read"})),
+]
+
+
+def _run(schema: Any, executor: type, document: str, caller: Caller = ANONYMOUS) -> ExecutionResult:
     async def go() -> ExecutionResult:
         result = execute(
             schema._schema,
             parse(document),
             variable_values={"s": True},
-            context_value=_Context(),
+            context_value=_Context(caller),
             executor_class=executor,
         )
         if hasattr(result, "__await__"):
@@ -121,13 +129,14 @@ def _plain(result: ExecutionResult) -> tuple[Any, Any]:
     return result.data, errors
 
 
+@pytest.mark.parametrize("caller", range(len(CALLERS)))
 @pytest.mark.parametrize("document", OPERATIONS)
-def test_same_answers_and_errors(document: str) -> None:
+def test_same_answers_and_errors(document: str, caller: int) -> None:
     schema = build_schema(query=Query, types=[Guarded])
     authz.install(schema._schema)
     assert schema.execution_context_class is FastFieldsExecutor
-    reference = _plain(_run(schema, StrawberryGraphQLCoreExecutionContext, document))
-    fast = _plain(_run(schema, FastFieldsExecutor, document))
+    reference = _plain(_run(schema, StrawberryGraphQLCoreExecutionContext, document, CALLERS[caller]))
+    fast = _plain(_run(schema, FastFieldsExecutor, document, CALLERS[caller]))
     assert fast == reference
 
 
@@ -139,9 +148,10 @@ def test_plain_leaves_only() -> None:
     assert FAST_FIELDS not in schema._schema.extensions
     authz.install(schema._schema)
     _run(schema, FastFieldsExecutor, OPERATIONS[0])
-    _run(schema, FastFieldsExecutor, OPERATIONS[7])
+    _run(schema, FastFieldsExecutor, OPERATIONS[7], CALLERS[1])
     decided = schema._schema.extensions[FAST_FIELDS]
-    # a resolver (shout) and a guarded field (secret) are not plain leaves
-    assert set(decided["Item"]) == {"key", "label", "color", "value", "count", "broken", "badInt"}
+    # a resolver (shout) is not a plain leaf; a guarded field (secret) is, with its requirement checked inline
+    assert set(decided["Item"]) == {"key", "label", "color", "value", "count", "broken", "badInt", "secret"}
+    assert decided["Item"]["secret"][3] is not None and decided["Item"]["key"][3] is None
     # every field of an @authenticated type is guarded
-    assert decided.get("Guarded", {}) == {}
+    assert {name: leaf[3].authenticated for name, leaf in decided["Guarded"].items()} == {"id": True, "name": True}
