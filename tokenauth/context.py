@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from tokenauth.channel import ChannelListener
 from tokenauth.errors import NOT_A_MEMBER_MESSAGE, ContextUnavailable, InvalidToken, NotAMember
 
 log = logging.getLogger("tokenauth.context")
@@ -109,19 +110,28 @@ class CallerContextClient:
         self._max_entries = max_entries
         self._cache: dict[tuple[str, str | None, tuple[str, ...]], tuple[float, CallerContext]] = {}
         self._client: httpx.AsyncClient | None = None
-        self._subscriber: asyncio.Task[None] | None = None
+        self._listener = (
+            ChannelListener(self.redis_url, INVALIDATE_CHANNEL, on_message=lambda _reason: self.invalidate(),
+                            on_reset=self.invalidate, name="tokenauth-invalidate")
+            if self.redis_url is not None else None
+        )
         # One request per key at a time: when a context expires under load, the requests that
         # find it missing share one GET instead of each asking identity (a stampede that made
         # identity time out under make bench-dpp's dashboard load). Bumped by invalidate(): a
         # fetch that started before an invalidation is not stored.
         self._in_flight: dict[tuple[str, str | None, tuple[str, ...]], asyncio.Task[CallerContext]] = {}
         self._generation = 0
-        self.subscribed = False
         self.requests = 0
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether this client is listening for identity's invalidations."""
+        return self._listener is not None and self._listener.subscribed
 
     async def resolve(self, token: str, tenant: str | None, policies: Iterable[str] = ()) -> CallerContext:
         """The caller's context, from the cache when fresh; raises as :class:`ContextSource` says."""
-        self._start_subscriber()
+        if self._listener is not None:
+            self._listener.start()
         asked = tuple(sorted(set(policies)))
         key = (hashlib.sha256(token.encode()).hexdigest(), tenant, asked)
         now = time.monotonic()
@@ -161,9 +171,8 @@ class CallerContextClient:
 
     async def aclose(self) -> None:
         """Stop listening for invalidations and close the HTTP client."""
-        if self._subscriber is not None:
-            await _stop(self._subscriber)
-            self._subscriber = None
+        if self._listener is not None:
+            await self._listener.stop()
         if self._client is not None:
             with contextlib.suppress(RuntimeError):
                 await self._client.aclose()
@@ -208,49 +217,6 @@ class CallerContextClient:
             while len(self._cache) >= self._max_entries:
                 del self._cache[next(iter(self._cache))]
         self._cache[key] = entry
-
-    def _start_subscriber(self) -> None:
-        if self.redis_url is not None and self._subscriber is None:
-            self._subscriber = asyncio.get_running_loop().create_task(self._listen(), name="tokenauth-invalidate")
-
-    async def _listen(self) -> None:
-        """Empty the cache on every message on :data:`INVALIDATE_CHANNEL`; reconnect with backoff."""
-        import redis.asyncio as aioredis
-        from redis.exceptions import RedisError
-
-        delay = 0.2
-        while True:
-            connection = aioredis.from_url(str(self.redis_url))
-            try:
-                async with connection.pubsub() as pubsub:
-                    await pubsub.subscribe(INVALIDATE_CHANNEL)
-                    self.invalidate()  # anything may have changed while we were not listening
-                    self.subscribed, delay = True, 0.2
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            self.invalidate()
-            except (RedisError, OSError) as exc:
-                log.warning("invalidation channel lost (%s); retrying in %.1fs", exc.__class__.__name__, delay)
-            finally:
-                self.subscribed = False
-                with contextlib.suppress(RedisError, OSError, RuntimeError):
-                    await connection.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait for it, cancelling again if it swallowed the first cancellation.
-
-    redis-py can lose a cancellation that arrives while it connects; one cancel is then not enough.
-    """
-    deadline = time.monotonic() + 5.0
-    while not task.done() and time.monotonic() < deadline:
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if task.done() and not task.cancelled():
-        with contextlib.suppress(Exception):
-            task.result()
 
 
 async def publish_invalidation(redis_url: str, reason: str = "changed") -> None:

@@ -39,6 +39,7 @@ from subgraphs.common.context import RequestContext
 from subgraphs.passport import domain, repository
 from subgraphs.passport.content import FieldDefinition
 from subgraphs.passport.domain import PublicField, PublicView
+from tokenauth.channel import ChannelListener
 
 log = logging.getLogger("dpp.passport.cache")
 
@@ -118,12 +119,21 @@ class PublicViewCache:
         self.redis_url = redis_url or None
         self.hits = 0
         self.misses = 0
-        self.subscribed = False
         self._views: OrderedDict[str, tuple[float, PublicView]] = OrderedDict()
         self._epoch = 0
         self._redis: Any = None
         self._redis_down_until = 0.0
-        self._subscriber: asyncio.Task[None] | None = None
+        # drops a view (or all, on reconnect) when any replica says it changed
+        self._listener = (
+            ChannelListener(self.redis_url, INVALIDATE_CHANNEL, on_message=self.drop, on_reset=self.drop,
+                            name="passport-public-invalidate")
+            if self.redis_url is not None else None
+        )
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether this process is listening for other replicas' invalidations."""
+        return self._listener is not None and self._listener.subscribed
 
     @property
     def enabled(self) -> bool:
@@ -134,7 +144,8 @@ class PublicViewCache:
         """The public view of ``uuid``: cached, else from Redis, else ``load()`` (whose errors pass through)."""
         if not self.enabled:
             return await load()
-        self._start_subscriber()
+        if self._listener is not None:
+            self._listener.start()
         entry = self._views.get(uuid)
         if entry is not None:
             if entry[0] > time.monotonic():
@@ -186,9 +197,8 @@ class PublicViewCache:
 
     async def aclose(self) -> None:
         """Stop listening and close the Redis client."""
-        if self._subscriber is not None:
-            await _stop(self._subscriber)
-            self._subscriber = None
+        if self._listener is not None:
+            await self._listener.stop()
         if self._redis is not None:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()
@@ -252,46 +262,6 @@ class PublicViewCache:
         except Exception as exc:  # the next reader loads it again
             self._redis_failed(exc)
 
-    def _start_subscriber(self) -> None:
-        if self.redis_url is not None and self._subscriber is None:
-            self._subscriber = asyncio.get_running_loop().create_task(self._listen(), name="passport-public-invalidate")
-
-    async def _listen(self) -> None:
-        """Drop the view each message on :data:`INVALIDATE_CHANNEL` names; reconnect with backoff."""
-        import redis.asyncio as aioredis
-        from redis.exceptions import RedisError
-
-        delay = 0.2
-        while True:
-            connection = aioredis.from_url(str(self.redis_url))
-            try:
-                async with connection.pubsub() as pubsub:
-                    await pubsub.subscribe(INVALIDATE_CHANNEL)
-                    self.drop()  # anything may have changed while we were not listening
-                    self.subscribed, delay = True, 0.2
-                    async for message in pubsub.listen():
-                        if message.get("type") == "message":
-                            data = message.get("data")
-                            self.drop(data.decode() if isinstance(data, bytes) else str(data))
-            except (RedisError, OSError) as exc:
-                log.warning("passport invalidation channel lost (%s); retrying in %.1fs", type(exc).__name__, delay)
-            finally:
-                self.subscribed = False
-                with contextlib.suppress(RedisError, OSError, RuntimeError):
-                    await connection.aclose()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` and wait for it (redis-py may swallow a cancellation that arrives while it connects)."""
-    deadline = time.monotonic() + 5.0
-    while not task.done() and time.monotonic() < deadline:
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if task.done() and not task.cancelled():
-        with contextlib.suppress(Exception):
-            task.result()
 
 
 _RUNTIME_KEY = "passport.public_views"
