@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.http.negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON
+from gateway.http.negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, media_ranges
 from gateway.settings import Settings
 
 logger = logging.getLogger("gateway.http.graphiql")
@@ -176,17 +176,8 @@ def prefers_html(accept: str | None) -> bool:
     if not accept:
         return False
     html = json_quality = 0.0
-    for item in accept.split(","):
-        media, _, rest = item.partition(";")
-        media = media.strip().lower()
-        quality = 1.0
-        for param in rest.split(";"):
-            key, sep, value = param.partition("=")
-            if sep and key.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
+    for accepted in media_ranges(accept):
+        media, quality = accepted.media, accepted.quality
         if media in (TEXT_HTML, "application/xhtml+xml"):
             html = max(html, quality)
         elif media in (APPLICATION_JSON, GRAPHQL_RESPONSE_JSON):

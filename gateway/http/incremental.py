@@ -18,6 +18,7 @@ import orjson
 from starlette.responses import StreamingResponse
 
 from gateway.http.multipart import BOUNDARY
+from gateway.http.negotiation import media_ranges
 from gateway.incremental import IncrementalOutcome
 
 __all__ = ["DEFER_SPEC", "accepts_incremental", "incremental_response"]
@@ -31,22 +32,10 @@ _END = b"\r\n--" + BOUNDARY.encode() + b"--\r\n"
 
 def accepts_incremental(accept: str | None) -> bool:
     """Whether ``Accept`` names ``multipart/mixed`` with the ``deferSpec`` this gateway speaks."""
-    for item in (accept or "").split(","):
-        media, _, rest = item.partition(";")
-        if media.strip().lower() != "multipart/mixed":
-            continue
-        params: dict[str, str] = {}
-        for param in rest.split(";"):
-            key, sep, value = param.partition("=")
-            if sep:
-                params[key.strip().lower()] = value.strip().strip('"')
-        try:
-            quality = float(params.get("q", "1"))
-        except ValueError:
-            quality = 0.0
-        if params.get("deferspec") == DEFER_SPEC and quality > 0:
-            return True
-    return False
+    return any(
+        accepted.media == "multipart/mixed" and accepted.params.get("deferspec") == DEFER_SPEC and accepted.quality > 0
+        for accepted in media_ranges(accept)
+    )
 
 
 def incremental_response(outcome: IncrementalOutcome, headers: Mapping[str, str],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 APPLICATION_JSON = "application/json"
 
@@ -14,6 +16,30 @@ def _parse_media_range(item: str) -> tuple[str, dict[str, str]]:
         if sep:
             params[key.strip().lower()] = value.strip().strip('"').lower()
     return media.strip().lower(), params
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRange:
+    """One item of an ``Accept`` header: its media type and parameters (lower case) and its quality."""
+
+    media: str
+    params: dict[str, str]
+    quality: float  # the ``q`` parameter, 1 when absent, 0 when not a number ("not acceptable")
+
+
+def media_ranges(accept: str | None) -> list[MediaRange]:
+    """The non-empty items of an ``Accept`` header, in the order the client named them."""
+    ranges = []
+    for item in (accept or "").split(","):
+        if not item.strip():
+            continue
+        media, params = _parse_media_range(item)
+        try:
+            quality = float(params.get("q", "1"))
+        except ValueError:
+            quality = 0.0
+        ranges.append(MediaRange(media, params, quality))
+    return ranges
 
 
 def negotiate_response_type(accept: str | None) -> str | None:
@@ -29,14 +55,8 @@ def negotiate_response_type(accept: str | None) -> str | None:
         return APPLICATION_JSON
     best: tuple[float, int] | None = None
     chosen: str | None = None
-    for item in accept.split(","):
-        if not item.strip():
-            continue
-        media, params = _parse_media_range(item)
-        try:
-            quality = float(params.get("q", "1"))
-        except ValueError:
-            quality = 0.0
+    for accepted in media_ranges(accept):
+        media, params, quality = accepted.media, accepted.params, accepted.quality
         if quality <= 0:
             continue
         charset = params.get("charset")

@@ -35,6 +35,7 @@ from starlette.requests import Request
 
 from gateway.auth.stage import UNAUTHENTICATED, Authenticated
 from gateway.contracts import GraphQLRequest, Runtime
+from gateway.http.negotiation import media_ranges
 from gateway.http.stream_response import BoundedStreamingResponse
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem
 from gateway.settings import Settings
@@ -133,39 +134,25 @@ def error(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": code, **extensions}}
 
 
-def _parse_media_range(item: str) -> tuple[str, dict[str, str]]:
-    media, _, rest = item.partition(";")
-    params: dict[str, str] = {}
-    for param in rest.split(";"):
-        key, sep, value = param.partition("=")
-        if sep:
-            params[key.strip().lower()] = value.strip().strip('"').lower()
-    return media.strip().lower(), params
-
-
 def negotiate_stream(accept: str | None) -> str | None:
     """The streaming protocol an ``Accept`` header asks for: multipart, graphql-sse, or None (plain JSON).
 
     ``multipart/mixed`` counts only with a ``subscriptionSpec`` parameter (``deferSpec`` alone is
-    incremental delivery, which the gateway does not serve). Quality values order the candidates;
+    incremental delivery: gateway/http/incremental.py). Quality values order the candidates;
     a tie goes to the one named first.
     """
     if not accept:
         return None
     best: tuple[float, int] | None = None
     chosen: str | None = None
-    for index, item in enumerate(accept.split(",")):
-        media, params = _parse_media_range(item)
-        if media == EVENT_STREAM:
+    for index, accepted in enumerate(media_ranges(accept)):
+        if accepted.media == EVENT_STREAM:
             candidate = SSE_PROTOCOL
-        elif media == MULTIPART_MIXED and "subscriptionspec" in params:
+        elif accepted.media == MULTIPART_MIXED and "subscriptionspec" in accepted.params:
             candidate = MULTIPART_PROTOCOL
         else:
             continue
-        try:
-            quality = float(params.get("q", "1"))
-        except ValueError:
-            continue
+        quality = accepted.quality
         if quality <= 0:
             continue
         key = (quality, -index)
