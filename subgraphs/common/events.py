@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from tokenauth.channel import stop_task
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -319,24 +321,13 @@ class RedisEventBus(EventBus):
     async def aclose(self) -> None:
         """Stop the reader and close the Redis client."""
         if self._reader is not None:
-            await _stop(self._reader)
+            await stop_task(self._reader)
             self._reader = None
         if self._client is not None:
             with contextlib.suppress(Exception):
                 await self._client.aclose()
             self._client = None
         await super().aclose()
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    """Cancel ``task`` until it is done (redis-py can swallow a cancellation that arrives while it connects)."""
-    deadline = time.monotonic() + 5.0
-    while not task.done() and time.monotonic() < deadline:
-        task.cancel()
-        await asyncio.wait({task}, timeout=0.1)
-    if task.done() and not task.cancelled():
-        with contextlib.suppress(BaseException):
-            task.result()
 
 
 def open_bus(settings: Settings) -> EventBus:
