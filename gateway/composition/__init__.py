@@ -9,6 +9,6 @@ Public API::
 
 from .compose import CompositionResult, compose
 from .errors import CompositionError, CompositionHint
-from .subgraph import SubgraphSource
+from .subgraph_model import SubgraphSource
 
 __all__ = ["CompositionError", "CompositionHint", "CompositionResult", "SubgraphSource", "compose"]

@@ -22,7 +22,7 @@ from graphql.language import OperationDefinitionNode
 
 from .errors import CompositionError
 from .merge import _combine_requirements
-from .subgraph import Decorations, SubgraphSchema
+from .subgraph_model import Decorations, SubgraphSchema
 from .supergraph import ComposedSupergraph, SType
 
 __all__ = ["check_auth_placement", "check_transitive_auth", "propagate_auth_to_interfaces"]

@@ -9,7 +9,8 @@ from .errors import CompositionError, CompositionHint
 from .merge import Merger
 from .printer import print_supergraph
 from .satisfiability import check_satisfiability
-from .subgraph import SubgraphSchema, SubgraphSource, parse_subgraph
+from .subgraph import parse_subgraph
+from .subgraph_model import SubgraphSchema, SubgraphSource
 from .supergraph import ComposedSupergraph
 from .validate import validate_subgraphs, validate_supergraph
 

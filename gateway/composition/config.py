@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import yaml
 
-from .subgraph import SubgraphSource
+from .subgraph_model import SubgraphSource
 
 SERVICE_QUERY = "{ _service { sdl } }"
 

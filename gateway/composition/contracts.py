@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from .errors import CompositionError
 from .printer import print_supergraph
-from .subgraph import Decorations
+from .subgraph_model import Decorations
 from .supergraph import ComposedSupergraph, SArgument, SType
 from .validate import _check_inaccessible
 

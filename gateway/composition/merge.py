@@ -14,9 +14,10 @@ from collections.abc import Callable
 
 from gateway.supergraph.api_schema import EXECUTABLE_LOCATIONS
 
+from .decorations import and_requirements, merge_cost, merge_list_size
 from .errors import CompositionError, CompositionHint
 from .fieldset import FieldSetSyntaxError, top_level_fields
-from .subgraph import (
+from .subgraph_model import (
     BUILTIN_SCALARS,
     ArgumentDef,
     Decorations,
@@ -24,9 +25,6 @@ from .subgraph import (
     SubgraphField,
     SubgraphSchema,
     SubgraphType,
-    and_requirements,
-    merge_cost,
-    merge_list_size,
 )
 from .supergraph import (
     ComposedContextArgument,

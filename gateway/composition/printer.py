@@ -14,7 +14,7 @@ from graphql import print_ast
 from graphql.language.block_string import print_block_string
 
 from .merge import executable_locations
-from .subgraph import Decorations
+from .subgraph_model import Decorations
 from .supergraph import ComposedSupergraph, JoinField, JoinType, SArgument, SField, SType
 
 LINK_V1 = "https://specs.apollo.dev/link/v1.0"

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from graphql.language import (
     DirectiveDefinitionNode,
@@ -38,13 +37,9 @@ from graphql.language import (
 )
 
 from .errors import CompositionError
-
-if TYPE_CHECKING:
-    from .subgraph import SubgraphField, SubgraphSchema, SubgraphType
+from .subgraph_model import BUILTIN_SCALARS, SubgraphField, SubgraphSchema, SubgraphType
 
 DEFAULT_ROOT_NAMES = {"query": "Query", "mutation": "Mutation", "subscription": "Subscription"}
-
-_BUILTIN_SCALARS = frozenset({"String", "Int", "Float", "Boolean", "ID"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,7 +277,7 @@ _LOCATION_ORDER = (
 
 def _expected_type(spec: str) -> str:
     base = spec.strip("[]!")
-    return spec if base in _BUILTIN_SCALARS else spec.replace(base, f"federation__{base}")
+    return spec if base in BUILTIN_SCALARS else spec.replace(base, f"federation__{base}")
 
 
 def _compatible(spec: str, actual: TypeNode) -> bool:
@@ -303,7 +298,7 @@ def _same_shape(spec: str, actual: TypeNode) -> bool:
         return isinstance(actual, ListTypeNode) and _same_shape(spec[1:-1], actual.type)
     if isinstance(actual, ListTypeNode):
         return False
-    if spec in _BUILTIN_SCALARS:
+    if spec in BUILTIN_SCALARS:
         return print_ast(actual) == spec
     return True  # a custom scalar of federation's: any named type (see the docstring)
 

@@ -22,7 +22,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set
-from .subgraph import SubgraphSchema
+from .subgraph_model import SubgraphSchema
 from .supergraph import ComposedSupergraph
 
 #: A provides context: field name -> what is provided below it (empty tuple: a leaf).

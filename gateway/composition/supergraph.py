@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from graphql.language import DirectiveDefinitionNode
 
-from .subgraph import Decorations
+from .subgraph_model import Decorations
 from .typeref import TypeRef
 
 

@@ -16,7 +16,7 @@ from graphql.language import FieldNode, InlineFragmentNode, SelectionSetNode
 from .errors import CompositionError
 from .fieldset import FieldSetSyntaxError, parse_field_set, print_selection_set
 from .rules import check_demand_control
-from .subgraph import SubgraphField, SubgraphSchema, SubgraphType
+from .subgraph_model import SubgraphField, SubgraphSchema, SubgraphType
 from .supergraph import ComposedSupergraph, SField, SType
 
 COMPOSITE = ("object", "interface", "union")
