@@ -78,7 +78,10 @@ class Subscriptions:
             ping_interval=self.config.upstream_ping_interval, max_operations=self.config.upstream_max_operations,
             queue_size=self.config.upstream_queue_size,
         )
-        self._subscribers: set[Subscriber] = set()
+        # every open subscriber -> its lifetime's deadline (loop time); insertion order is deadline order
+        # (one max_lifetime for all), so one timer at the first deadline ends them all in turn
+        self._subscribers: dict[Subscriber, float] = {}
+        self._lifetime_timer: asyncio.TimerHandle | None = None
         self._tenants: Counter[str] = Counter()
         self._closed = False
         self._reloads: set[asyncio.Task[None]] = set()
@@ -112,14 +115,13 @@ class Subscriptions:
             queue_size=self.config.queue_size, disconnect_slow=self.config.slow_consumer == "disconnect",
             stats=self.stats, on_close=self._closed_subscriber,
         )
-        self._subscribers.add(subscriber)
+        loop = asyncio.get_running_loop()
+        self._subscribers[subscriber] = loop.time() + self.config.max_lifetime
+        self._arm_lifetimes(loop)
         if tenant:
             self._tenants[tenant] += 1
         self.stats.subscribers += 1
         self.stats.subscriptions_opened += 1
-        if self.config.max_lifetime > 0:
-            loop = asyncio.get_running_loop()
-            subscriber.timer = loop.call_later(self.config.max_lifetime, self._expired, subscriber)
         try:
             await self._attach(subscriber, runtime, prepared, variables, authorized, last_event_id)
         except BaseException:  # the edge gave up waiting (client gone): nothing may stay behind
@@ -131,6 +133,9 @@ class Subscriptions:
         """End every subscription and upstream (server shutdown)."""
         self._closed = True
         self._unhook()
+        if self._lifetime_timer is not None:
+            self._lifetime_timer.cancel()
+            self._lifetime_timer = None
         for task in list(self._reloads):
             task.cancel()
         for stream in list(self._streams.values()):
@@ -219,7 +224,7 @@ class Subscriptions:
     def _closed_subscriber(self, subscriber: Subscriber) -> None:
         if subscriber not in self._subscribers:
             return
-        self._subscribers.discard(subscriber)
+        del self._subscribers[subscriber]
         self.stats.subscribers -= 1
         if subscriber.tenant:
             self._tenants[subscriber.tenant] -= 1
@@ -229,9 +234,27 @@ class Subscriptions:
         if stream is not None:
             stream.detach(subscriber)
 
-    def _expired(self, subscriber: Subscriber) -> None:
-        subscriber.finish(final(f"The subscription reached its maximum lifetime of {self.config.max_lifetime:g} s.",
-                                SUBSCRIPTION_LIFETIME_EXCEEDED))
+    def _arm_lifetimes(self, loop: asyncio.AbstractEventLoop) -> None:
+        """One loop timer for every subscriber's maximum lifetime, at the oldest one's deadline
+        (a timer per subscriber cost ~0.6 KB each)."""
+        if self._lifetime_timer is None and self._subscribers and self.config.max_lifetime > 0 and not self._closed:
+            first = next(iter(self._subscribers.values()))
+            self._lifetime_timer = loop.call_at(first, self._lifetimes_over, loop)
+
+    def _lifetimes_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._lifetime_timer = None
+        now = loop.time()
+        over = []
+        for subscriber, deadline in self._subscribers.items():
+            if deadline > now:
+                break
+            over.append(subscriber)
+        message = final(f"The subscription reached its maximum lifetime of {self.config.max_lifetime:g} s.",
+                        SUBSCRIPTION_LIFETIME_EXCEEDED)
+        for subscriber in over:
+            subscriber.finish(message)
+            self._closed_subscriber(subscriber)  # ended already (finish detaches it); never twice
+        self._arm_lifetimes(loop)
 
     def _stream_ended(self, stream: SharedStream) -> None:
         if self._streams.get(stream.key) is stream:

@@ -42,7 +42,6 @@ class Subscriber:
         "principal",
         "request",
         "tenant",
-        "timer",
         "upstream",
     )
 
@@ -55,7 +54,6 @@ class Subscriber:
         self.tenant = tenant
         self.upstream: Any = None  # the shared upstream stream it is attached to (set by the service)
         self.group: Any = None  # its completion group there
-        self.timer: asyncio.TimerHandle | None = None  # maximum lifetime
         # both made on first use and dropped when done with: an idle subscriber holds neither
         self._queue: deque[SubscriptionMessage] | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -142,9 +140,6 @@ class Subscriber:
             waiter.set_result(None)
 
     def _detach(self) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         callback, self._on_close = self._on_close, _nothing
         callback(self)
 
