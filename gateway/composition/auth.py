@@ -153,7 +153,7 @@ def _verify(sg: ComposedSupergraph, have: Decorations, t: SType, sel: SelectionS
 def check_transitive_auth(sg: ComposedSupergraph) -> list[CompositionError]:
     """``MISSING_TRANSITIVE_AUTH_REQUIREMENTS``: a field must ask what its @requires / @fromContext data asks."""
     errors: list[CompositionError] = []
-    names = {g.enum: g.name for g in sg.graphs}
+    names = sg.subgraph_names()
     for t in sg.types.values():
         if t.kind not in ("object", "interface"):
             continue

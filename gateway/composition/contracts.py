@@ -31,7 +31,7 @@ from .errors import CompositionError
 from .printer import print_supergraph
 from .subgraph_model import Decorations
 from .supergraph import ComposedSupergraph, SArgument, SType
-from .validate import _check_inaccessible
+from .validate_inaccessible import check_inaccessible
 
 _COMPOSITE = ("object", "interface")
 
@@ -163,7 +163,7 @@ def _remove_unreachable(sg: ComposedSupergraph) -> None:
 def _validate(sg: ComposedSupergraph) -> list[CompositionError]:
     errors = [
         CompositionError("CONTRACT_" + e.code, e.message, e.subgraphs, e.coordinate)
-        for e in _check_inaccessible(sg)
+        for e in check_inaccessible(sg)
     ]
     query = sg.types.get(sg.roots.get("query", "Query"))
     if query is None or query.deco.inaccessible:

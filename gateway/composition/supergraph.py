@@ -138,3 +138,20 @@ class ComposedSupergraph:
             if g.name == subgraph:
                 return g.enum
         raise KeyError(subgraph)
+
+    def subgraph_names(self) -> dict[str, str]:
+        """``join__Graph`` value -> subgraph name (the inverse of :meth:`graph_enum`)."""
+        return {g.enum: g.name for g in self.graphs}
+
+    def type_subgraphs(self, t: SType) -> tuple[str, ...]:
+        """Names of the subgraphs that define a merged type (from its ``@join__type``s)."""
+        by_enum = self.subgraph_names()
+        return tuple(dict.fromkeys(by_enum[j.graph] for j in t.join_types if j.graph in by_enum))
+
+    def field_subgraphs(self, t: SType, f: SField) -> tuple[str, ...]:
+        """Names of the subgraphs that define a merged field (all of the type's when no ``@join__field``)."""
+        by_enum = self.subgraph_names()
+        graphs = [j.graph for j in f.joins if j.graph is not None]
+        if not graphs:
+            return self.type_subgraphs(t)
+        return tuple(dict.fromkeys(by_enum[g] for g in graphs if g in by_enum))
