@@ -9,7 +9,8 @@ event loop's thread, SIGUSR2 stops it and writes ``$BENCH_PROFILE_DIR/<workload>
 where ``<workload>`` is read from ``$BENCH_PROFILE_DIR/.workload`` (written by the bench before it
 signals). The bench profiles each process during each workload's measured run only, not startup.
 (cProfile sees the main thread: aiosqlite's worker thread and the C parts of asyncpg show up only
-as the time the loop waits for them.)
+as the time the loop waits for them.) With ``BENCH_PROBE_DIR`` set, the same signals clear and write
+``probe.py``'s server time, GC pauses and event-loop lag (``<dir>/<workload>/<process>.json``).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from probe import Probe
+
 
 class ProfileHook:
-    """Starts and stops cProfile on signals; each stop writes one file."""
+    """Starts and stops cProfile on signals; each stop writes one file. With a probe, clears and writes it too."""
 
-    def __init__(self, directory: Path, process: str) -> None:
+    def __init__(self, directory: Path | None, process: str, probe: Probe | None = None) -> None:
         self.directory = directory
         self.process = process
+        self.probe = probe
         self.profiler: cProfile.Profile | None = None
 
     def install(self) -> None:
@@ -36,13 +40,17 @@ class ProfileHook:
         signal.signal(signal.SIGUSR2, self.stop)
 
     def start(self, _signum: int, _frame: FrameType | None) -> None:
-        if self.profiler is None:
+        if self.probe is not None:
+            self.probe.clear()
+        if self.directory is not None and self.profiler is None:
             self.profiler = cProfile.Profile()
             self.profiler.enable()
 
     def stop(self, _signum: int, _frame: FrameType | None) -> None:
+        if self.probe is not None:
+            self.probe.write()
         profiler, self.profiler = self.profiler, None
-        if profiler is None:
+        if profiler is None or self.directory is None:
             return
         profiler.disable()
         marker = self.directory / ".workload"
@@ -59,8 +67,12 @@ def main(argv: list[str]) -> int:
     kind, rest = argv[0], argv[1:]
     process = rest[0] if kind == "subgraph" else "gateway"
     profile_dir = os.environ.get("BENCH_PROFILE_DIR")
-    if profile_dir:
-        ProfileHook(Path(profile_dir), process).install()
+    probe_dir = os.environ.get("BENCH_PROBE_DIR")
+    probe = Probe(Path(probe_dir), process) if probe_dir else None
+    if probe is not None:
+        probe.install()
+    if profile_dir or probe is not None:
+        ProfileHook(Path(profile_dir) if profile_dir else None, process, probe).install()
     if kind == "subgraph":
         from subgraphs.cli import subgraph_main
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,6 +30,9 @@ class Measurement:
     note: str = ""
     cpu_ms: dict[str, float] = field(default_factory=dict)  # process -> CPU ms per request
     sql: dict[str, float] = field(default_factory=dict)  # subgraph -> SQL statements per request
+    wait_ms: dict[str, float] = field(default_factory=dict)  # process -> ms runnable but waiting for a CPU, per request
+    probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # process -> probe.py's report (--probe)
+    client: dict[str, Any] = field(default_factory=dict)  # rate.py's own figures (p90, send lag, its CPU)
 
     @property
     def cpu_total(self) -> float:
@@ -58,6 +63,25 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
                 child = _stat(int(entry))
                 if child is not None and child[1] == str(pid):
                     total += cpu_seconds(int(entry))
+    return total
+
+
+def wait_seconds(pid: int, *, children: bool = False) -> float:
+    """Seconds the threads of ``pid`` (and, with ``children``, of its children) were runnable but not running.
+
+    ``/proc/<pid>/task/<tid>/schedstat``'s second field: time on a run queue, waiting for a CPU.
+    """
+    total = 0.0
+    with contextlib.suppress(OSError):
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1]) / 1e9
+    if children:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                child = _stat(int(entry))
+                if child is not None and child[1] == str(pid):
+                    total += wait_seconds(int(entry))
     return total
 
 
@@ -143,9 +167,11 @@ def run_rate(
     done = subprocess.run(command, capture_output=True, text=True, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     note = f"first error: {result['first_error']}" if result.get("first_error") else ""
-    return Measurement(
+    m = Measurement(
         result["requests"], result["requests_per_second"], result["p50_ms"], result["p99_ms"], result["errors"], note
     )
+    m.client = {k: v for k, v in result.items() if k not in ("requests", "errors", "first_error")}
+    return m
 
 
 def measured(
@@ -155,28 +181,39 @@ def measured(
     *,
     children: frozenset[str] = frozenset(),
     profile: tuple[Path, str] | None = None,
+    probe: tuple[Path, str] | None = None,
 ) -> Measurement:
     """Run ``drive`` and attach the CPU each process in ``pids`` spent and the statements run, per request.
 
     ``children``: processes whose live children count too (PostgreSQL's backends). ``profile``:
-    (profile directory, workload name): the processes profile this run only (``launch.py``'s hook).
+    (profile directory, workload name): the processes profile this run only (``launch.py``'s hook);
+    ``probe``: the same for ``probe.py``'s measurements, attached to the result.
     """
-    if profile is not None:
-        (profile[0] / ".workload").write_text(profile[1])
+    signalled = [d for d in (profile, probe) if d is not None]
+    for directory, workload in signalled:
+        (directory / ".workload").write_text(workload)
+    if signalled:
         for name, pid in pids.items():
             if name not in children:
                 os.kill(pid, signal.SIGUSR1)
     sql_before = statements()
     cpu_before = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
+    wait_before = {name: wait_seconds(pid, children=name in children) for name, pid in pids.items()}
     m = drive()
     cpu_after = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
+    wait_after = {name: wait_seconds(pid, children=name in children) for name, pid in pids.items()}
     sql_after = statements()
-    if profile is not None:
+    if signalled:
         for name, pid in pids.items():
             if name not in children:
                 os.kill(pid, signal.SIGUSR2)
         time.sleep(0.5)  # the processes write their profiles
+    if probe is not None:
+        for name in pids:
+            with contextlib.suppress(OSError, ValueError):
+                m.probes[name] = json.loads((probe[0] / probe[1] / f"{name}.json").read_text())
     if m.requests:
         m.cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / m.requests for name in pids}
+        m.wait_ms = {name: (wait_after[name] - wait_before[name]) * 1000 / m.requests for name in pids}
         m.sql = {name: (sql_after[name] - sql_before.get(name, 0.0)) / m.requests for name in sql_after}
     return m

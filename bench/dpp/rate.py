@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 
 @dataclass
 class Tally:
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # from the scheduled instant: what a user waits
+    send_lags: list[float] = field(default_factory=list)  # scheduled -> written: this client's own delay
+    by_second: dict[int, list[float]] = field(default_factory=dict)  # second of the schedule -> latencies
     errors: int = 0
     first_error: str | None = None
 
@@ -90,10 +92,11 @@ async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, 
         body += chunk[:-2]
 
 
-async def _one(pool: Pool, request: bytes, scheduled: float, tally: Tally) -> None:
+async def _one(pool: Pool, request: bytes, scheduled: float, second: int, tally: Tally) -> None:
     connection = None
     try:
         connection, reused = await pool.take()
+        tally.send_lags.append(time.perf_counter() - scheduled)
         try:
             status, body = await _exchange(*connection, request)
         except (ConnectionResetError, asyncio.IncompleteReadError) as error:
@@ -105,7 +108,9 @@ async def _one(pool: Pool, request: bytes, scheduled: float, tally: Tally) -> No
             connection = None
             connection, _ = await pool.take()
             status, body = await _exchange(*connection, request)
-        tally.latencies.append(time.perf_counter() - scheduled)
+        latency = time.perf_counter() - scheduled
+        tally.latencies.append(latency)
+        tally.by_second.setdefault(second, []).append(latency)
         if status != 200 or b'"errors"' in body:
             tally.errors += 1
             tally.first_error = tally.first_error or f"HTTP {status}: {body[:300]!r}"
@@ -145,6 +150,7 @@ async def run(args: argparse.Namespace, bodies: list[str]) -> dict[str, object]:
     pool = Pool(parts.hostname or "127.0.0.1", parts.port or 80, args.max_connections)
     tally = Tally()
     count = int(args.rate * args.duration)
+    cpu_started, wait_started = time.process_time(), _own_wait()
     started = time.perf_counter()
     tasks = []
     for i in range(count):
@@ -153,24 +159,42 @@ async def run(args: argparse.Namespace, bodies: list[str]) -> dict[str, object]:
         if delay > 0:
             await asyncio.sleep(delay)
         index = min(len(requests) - 1, bisect.bisect_left(cdf, chooser.random() * total))
-        tasks.append(asyncio.create_task(_one(pool, requests[index], scheduled, tally)))
+        tasks.append(asyncio.create_task(_one(pool, requests[index], scheduled, int(i / args.rate), tally)))
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     latencies = sorted(tally.latencies)
+    lags = sorted(tally.send_lags)
 
-    def pct(share: float) -> float:
-        return latencies[min(len(latencies) - 1, max(0, round(share * len(latencies)) - 1))] * 1000 if latencies else 0
+    def pct(values: list[float], share: float) -> float:
+        return values[min(len(values) - 1, max(0, round(share * len(values)) - 1))] * 1000 if values else 0
 
     return {
         "requests": len(latencies),
         "errors": tally.errors,
         "first_error": tally.first_error,
         "requests_per_second": len(latencies) / elapsed if elapsed else 0.0,
-        "p50_ms": pct(0.50),
-        "p99_ms": pct(0.99),
+        "p50_ms": pct(latencies, 0.50),
+        "p90_ms": pct(latencies, 0.90),
+        "p99_ms": pct(latencies, 0.99),
         "max_ms": latencies[-1] * 1000 if latencies else 0.0,
+        # This client's own share: from the scheduled instant to the request's first byte written.
+        "send_lag_p50_ms": pct(lags, 0.50),
+        "send_lag_p99_ms": pct(lags, 0.99),
+        "send_lag_max_ms": lags[-1] * 1000 if lags else 0.0,
+        # p99 of each second of the schedule: a tail spread evenly, or a few bad seconds?
+        "p99_by_second_ms": [round(pct(sorted(v), 0.99), 1) for _, v in sorted(tally.by_second.items())],
+        "client_cpu_ms_per_request": (time.process_time() - cpu_started) * 1000 / max(1, len(latencies)),
+        "client_wait_ms_per_request": (_own_wait() - wait_started) * 1000 / max(1, len(latencies)),
         "connections": pool.opened,
     }
+
+
+def _own_wait() -> float:
+    """Seconds this process has been runnable but waiting for a CPU (``/proc/self/schedstat``)."""
+    try:
+        return int(Path("/proc/self/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -89,3 +89,52 @@ def print_markdown(results: Mapping[str, Mapping[str, Mapping[str, Measurement]]
                 f"| {b.p99_ms:.1f} | {a.p99_ms:.1f} | {b.cpu_total:.2f} | {a.cpu_total:.2f} "
                 f"| {sum(b.sql.values()):.1f} | {sum(a.sql.values()):.1f} |"
             )
+
+
+def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
+    """Where the latency goes, per workload and process (``--probe``; the wait column always).
+
+    wait: ms per request a process was runnable but had no CPU (``/proc/<pid>/task/*/schedstat``);
+    server p50/p99: the process's own time per HTTP request (probe.py); GC: collections and their
+    total and longest pause during the run; lag p99/max: how late the event loop woke a 10 ms timer.
+    At a fixed rate, the client line: its p90, the delay from the scheduled instant to the write
+    (this client's own share), its CPU and CPU wait per request, and the worst seconds' p99.
+    """
+    rows = [(name, m) for name, m in results.items() if m.wait_ms or m.probes or m.client]
+    if not rows:
+        return
+    print(f"\n{title}: latency breakdown (ms)")
+    print(
+        f"{'workload':<18} {'process':<9} {'CPU/req':>8} {'wait/req':>8} {'srv p50':>8} {'srv p99':>8} "
+        f"{'srv max':>8} {'GC n':>6} {'GC ms':>7} {'GC max':>7} {'lag p99':>8} {'lag max':>8}"
+    )
+    for name, m in rows:
+        for process in PROCESSES:
+            if process not in m.cpu_ms:
+                continue
+            probe = m.probes.get(process, {})
+            server, lag, gcs = probe.get("server_ms", {}), probe.get("lag_ms", {}), probe.get("gc", {})
+            count = sum(g["count"] for g in gcs.values())
+            total = sum(g["total_ms"] for g in gcs.values())
+            worst = max((g["max_ms"] for g in gcs.values()), default=0.0)
+
+            def cell(value: float | None, width: int = 8) -> str:
+                return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
+
+            print(
+                f"{name:<18} {process:<9} {cell(m.cpu_ms.get(process))} {cell(m.wait_ms.get(process))} "
+                f"{cell(server.get('p50'))} {cell(server.get('p99'))} {cell(server.get('max'))} "
+                f"{count if probe else '-':>6} {cell(total if probe else None, 7)} {cell(worst if probe else None, 7)} "
+                f"{cell(lag.get('p99'))} {cell(lag.get('max'))}"
+            )
+        c = m.client
+        if c:
+            worst_seconds = sorted(c.get("p99_by_second_ms", []), reverse=True)[:3]
+            print(
+                f"{name:<18} {'client':<9} p50 {c.get('p50_ms', m.p50_ms):.1f} p90 {c.get('p90_ms', 0):.1f} "
+                f"p99 {m.p99_ms:.1f} max {c.get('max_ms', 0):.1f}; send lag p50 {c.get('send_lag_p50_ms', 0):.2f} "
+                f"p99 {c.get('send_lag_p99_ms', 0):.2f} max {c.get('send_lag_max_ms', 0):.1f}; "
+                f"own CPU {c.get('client_cpu_ms_per_request', 0):.2f}/req, "
+                f"wait {c.get('client_wait_ms_per_request', 0):.2f}/req; "
+                f"worst seconds' p99 {worst_seconds}"
+            )

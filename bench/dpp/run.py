@@ -33,7 +33,7 @@ KEEP_RUNS = 5  # run directories kept under <workdir>/runs (logs; the databases 
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 from measure import Load, Measurement, measured, run_mutations, run_rate, run_wrk  # noqa: E402
-from report import print_markdown, print_ratios, print_table  # noqa: E402
+from report import print_breakdown, print_markdown, print_ratios, print_table  # noqa: E402
 from stack import SERVICES, BenchStack, running  # noqa: E402
 from workloads import PACED_SHARE, WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
 
@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tree", type=Path, help="another checkout to measure side by side (the 'before')")
     parser.add_argument("--before-rev", help="clone this revision of this repository as --tree")
     parser.add_argument("--profile", type=Path, help="write cProfile files per process and workload here")
+    parser.add_argument(
+        "--probe",
+        action="store_true",
+        help="per process: server time, GC pauses, event-loop lag (bench/dpp/probe.py); printed per workload",
+    )
     parser.add_argument("--workdir", type=Path, default=HERE.parent / ".out" / "dpp", help="logs, data, bodies")
     return parser
 
@@ -89,6 +94,7 @@ def _measure(
     target = stack.gateway if workload.target == "gateway" else stack.url(workload.target)
     token = stack.token if workload.signed_in else ""
     profile = stack.profile_dir
+    probe = stack.probe_dir
 
     def drive(seconds: float) -> Measurement:
         if workload.mutations:
@@ -106,6 +112,7 @@ def _measure(
         stack.statements,
         children=frozenset(extra_pids),
         profile=(profile, workload.name) if profile is not None else None,
+        probe=(probe, workload.name) if probe is not None else None,
     )
 
 
@@ -226,7 +233,10 @@ def main(argv: list[str] | None = None) -> int:
                 profile = args.profile.resolve() / db / label if args.profile else None
                 if profile is not None:
                     profile.mkdir(parents=True, exist_ok=True)
-                stacks.append(BenchStack(label, tree, databases, workdir, profile))
+                probe = args.run_dir / db / label / "probe" if args.probe else None
+                if probe is not None:
+                    probe.mkdir(parents=True, exist_ok=True)
+                stacks.append(BenchStack(label, tree, databases, workdir, profile, probe))
             all_results[db] = run_backend(db, stacks, args, load, postgres if db == "postgres" else None)
     finally:
         if postgres is not None:
@@ -245,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     for db, results in all_results.items():
         for label, tree in trees:
             print_table(f"{db}, {label} ({_describe(tree)})", results[label])
+            print_breakdown(f"{db}, {label}", results[label])
         if before is not None:
             print_ratios(f"{db}: after / before", results["before"], results["after"])
     if all_results:

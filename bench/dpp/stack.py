@@ -49,6 +49,7 @@ class BenchStack:
     databases: dict[str, str]
     workdir: Path
     profile_dir: Path | None = None
+    probe_dir: Path | None = None  # probe.py's measurements (run.py --probe)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     seeded: dict[str, Any] = field(default_factory=dict)
@@ -90,6 +91,8 @@ class BenchStack:
             env[f"GATEWAY_SUBGRAPH_{name.upper()}_URL"] = self.url(name)
         if self.profile_dir is not None:
             env["BENCH_PROFILE_DIR"] = str(self.profile_dir)
+        if self.probe_dir is not None:
+            env["BENCH_PROBE_DIR"] = str(self.probe_dir)
         return env
 
     def seed(self, products: int) -> dict[str, Any]:
