@@ -24,11 +24,12 @@ _NESTED = {"subgraph_urls": "subgraphs", "subgraph_timeouts": "subgraphs", "vari
 
 def known_keys() -> tuple[frozenset[str], dict[str, frozenset[str]]]:
     """The top-level keys of a config file and each section's keys."""
-    from gateway.settings import _SECTION_KEYS, Settings
+    from gateway.settings import Settings
+    from gateway.settings_values import SECTION_KEYS
 
     sections: dict[str, set[str]] = {}
     flat_in_sections: set[str] = set()
-    for flat, dotted in _SECTION_KEYS.items():
+    for flat, dotted in SECTION_KEYS.items():
         if "." in dotted:
             section, key = dotted.split(".", 1)
             sections.setdefault(section, set()).add(key)
@@ -67,7 +68,7 @@ def _located(where: str, suggestion: str, message: str) -> str:
 
 def check_file_keys(path: Path, raw: Mapping[str, Any]) -> None:
     """Raise ``SettingsError`` naming the first unknown key of ``raw`` (the file at ``path``)."""
-    from gateway.settings import SettingsError
+    from gateway.settings_values import SettingsError
 
     top, sections = known_keys()
     try:
@@ -105,14 +106,16 @@ def effective_settings(
     config: str | None, environ: Mapping[str, str] | None = None, **overrides: Any
 ) -> list[Sourced]:
     """Every setting of ``Settings.load(config, environ, **overrides)`` with the layer it came from."""
-    from gateway.settings import _ENV_KEYS, Settings, _from_env, _from_yaml, _key
+    from gateway.settings import Settings
+    from gateway.settings_sources import ENV_KEYS, from_env, from_yaml
+    from gateway.settings_values import setting_key
 
     env = os.environ if environ is None else environ
     settings = Settings.load(config, environ=env, **overrides)
-    file_layer = _from_yaml(Path(config)) if config is not None else {}
-    env_layer = _from_env(env)
+    file_layer = from_yaml(Path(config)) if config is not None else {}
+    env_layer = from_env(env)
     flags = {k: v for k, v in overrides.items() if v is not None}
-    env_names = {setting: var for var, setting in _ENV_KEYS.items()}
+    env_names = {setting: var for var, setting in ENV_KEYS.items()}
 
     def source(name: str, entry: str | None = None) -> str:
         def has(layer: Mapping[str, Any]) -> bool:
@@ -144,7 +147,7 @@ def effective_settings(
             src = source(f.name)
             if src == "default" and value != _default(f):
                 src = "environment DPP_ENV" if f.name == "graphiql" else "derived"
-            out.append(Sourced(_key(f.name), value, src))
+            out.append(Sourced(setting_key(f.name), value, src))
     return out
 
 
