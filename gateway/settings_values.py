@@ -16,11 +16,10 @@ from gateway.auth.config import TENANT_CLASSES, IssuerSettingError, parse_issuer
 from gateway.cost.config import COST_KEYS, COST_SETTINGS, coerce_cost
 from gateway.persisted.config import PERSISTED_KEYS, PERSISTED_SETTINGS, coerce_persisted
 from gateway.resilience.config import RESILIENCE_KEYS, RESILIENCE_SETTINGS, coerce_resilience
+from gateway.settings_kinds import parse_bool, parse_count, parse_number
 from gateway.variants_config import VariantSettingError, coerce_introspection, coerce_variants
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 
 
 class SettingsError(ValueError):
@@ -83,13 +82,9 @@ def coerce(name: str, value: Any) -> Any:
         if name == "auth_issuers":
             return parse_issuers(value)
         if name in ("auth_leeway", *_RATE_LIMIT_COUNTS):
-            if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-                raise ValueError(value)
-            return int(value)
+            return parse_count(value)
         if name in _AUTH_SECONDS:
-            if isinstance(value, bool):
-                raise ValueError(value)
-            return float(value)
+            return parse_number(value)
         if name in ("auth_context_url", "redis_url"):
             return None if value in (None, "") else str(value).strip()
         if name in RESILIENCE_SETTINGS:
@@ -169,15 +164,3 @@ SECTION_KEYS = {
 def setting_key(name: str) -> str:
     """The key a user writes in the YAML file for flat setting ``name``."""
     return SECTION_KEYS.get(name, name)
-
-
-def parse_bool(value: Any) -> bool:
-    """``true`` / ``false`` as YAML, the environment or a flag spells them; ValueError otherwise."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(value)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from gateway.settings_kinds import parse_bool, parse_count, parse_number
+
 from .stage import MODES, DemandControlConfig
 
 #: Flat setting name -> its kind.
@@ -33,22 +35,11 @@ def coerce_cost(name: str, value: Any) -> Any:
     """``value`` as the type of setting ``name``; ValueError when it cannot be."""
     kind = COST_SETTINGS[name]
     if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(value)
-    if isinstance(value, bool):
-        raise ValueError(value)
+        return parse_bool(value)
     if kind == "count":
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(value)
-        return int(value)
+        return parse_count(value)
     if kind == "number":
-        return float(value)
+        return parse_number(value)
     mode = str(value).strip().lower()
     if mode not in MODES:
         raise ValueError(value)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from gateway.settings_kinds import parse_bool, parse_count, parse_number
+
 TRUSTED_MODES = ("off", "log_unknown", "safelist_by_id", "safelist_by_body")
 
 
@@ -105,22 +107,11 @@ def coerce_persisted(name: str, value: Any) -> Any:
     """``value`` as the type of setting ``name``; ValueError when it cannot be."""
     kind = PERSISTED_SETTINGS[name]
     if kind == _BOOL:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off", ""):
-            return False
-        raise ValueError(value)
+        return parse_bool(value)
     if kind == _COUNT:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            raise ValueError(value)
-        return int(value)
+        return parse_count(value)
     if kind == _SECONDS:
-        if isinstance(value, bool):
-            raise ValueError(value)
-        return float(value)
+        return parse_number(value)
     if kind == "path":
         return None if value in (None, "") else Path(value)
     mode = str(value).strip().lower()

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.settings_kinds import parse_bool, parse_count, parse_number
+
 
 @dataclass(frozen=True, slots=True)
 class BreakerConfig:
@@ -130,29 +132,14 @@ RESILIENCE_KEYS: dict[str, str] = {
 }
 RESILIENCE_ENV: dict[str, str] = {f"GATEWAY_{name.upper()}": name for name in RESILIENCE_SETTINGS}
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
 def coerce_resilience(name: str, value: Any) -> Any:
     """``value`` as the type of the resilience setting ``name``; ValueError when it cannot be."""
     kind = RESILIENCE_SETTINGS[name]
     if kind == _BOOL:
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError(value)
-    if isinstance(value, bool):
-        raise ValueError(value)
+        return parse_bool(value)
     if kind == _INT:
-        if isinstance(value, float) and not value.is_integer():
-            raise ValueError(value)
-        return int(value)
-    return float(value)
+        return parse_count(value)
+    return parse_number(value)
 
 
 def check_resilience(settings: Any) -> str | None:
