@@ -20,6 +20,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
+from gateway.http.correlation import with_request_id
 from gateway.http.graphiql import GraphiQL
 from gateway.http.incremental import accepts_incremental, incremental_response
 from gateway.http.multipart import MultipartFraming
@@ -84,6 +85,19 @@ def _error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
 
 
+def _graphql_json(
+    body: dict[str, Any] | list[dict[str, Any]], status: int, media_type: str, headers: Mapping[str, str],
+    request_id: str,
+) -> Response:
+    """A GraphQL response body (or a batch of them) as JSON: the one place the endpoint serialises one,
+    so each error gets ``extensions.requestId`` (gateway/http/correlation.py) and the response the header."""
+    if isinstance(body, list):
+        body = [with_request_id(item, request_id) for item in body]
+    else:
+        body = with_request_id(body, request_id)
+    return _json(body, status, media_type, {**headers, REQUEST_ID_HEADER: request_id})
+
+
 class GraphQLEndpoint:
     """``/graphql``: turns HTTP requests into :class:`GraphQLRequest` and outcomes into responses."""
 
@@ -116,7 +130,6 @@ class GraphQLEndpoint:
             return response
 
     async def _answer(self, request: Request, request_id: str, observed: Observation) -> Response:
-        id_header = {REQUEST_ID_HEADER: request_id}
         stream = negotiate_stream(request.headers.get("accept")) if self.streams is not None else None
         media_type = APPLICATION_JSON if stream else negotiate_response_type(request.headers.get("accept"))
         if media_type is None and accepts_incremental(request.headers.get("accept")):
@@ -128,29 +141,26 @@ class GraphQLEndpoint:
                     "NOT_ACCEPTABLE",
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 )
-            return await self._handle(request, request_id, media_type, observed, stream)
+            answered = await self._handle(request, request_id, media_type, observed, stream)
+            if isinstance(answered, Response):
+                return answered  # a stream or @defer's parts: they add the id as they write
+            body, status = answered
+            headers: Mapping[str, str] = {}
         except EdgeRejection as problem:
             observed.refused(problem.code, problem.status, by_auth=not isinstance(problem, RequestProblem))
-            return _json(
-                _error_body(problem.message, problem.code, **problem.extensions),
-                problem.status,
-                media_type or APPLICATION_JSON,
-                {**problem.headers, **id_header},
-            )
+            body, status = _error_body(problem.message, problem.code, **problem.extensions), problem.status
+            headers = problem.headers
         except Exception:
             # The log line carries the traceback and the id; the client only gets the id.
             logger.exception("request %s: unhandled error", request_id)
             observed.refused("INTERNAL_SERVER_ERROR", 500, by_auth=False)
-            return _json(
-                _error_body("Internal server error", "INTERNAL_SERVER_ERROR", requestId=request_id),
-                500,
-                media_type or APPLICATION_JSON,
-                id_header,
-            )
+            body, status, headers = _error_body("Internal server error", "INTERNAL_SERVER_ERROR"), 500, {}
+        return _graphql_json(body, status, media_type or APPLICATION_JSON, headers, request_id)
 
     async def _handle(
         self, request: Request, request_id: str, media_type: str, observed: Observation, stream: str | None = None
-    ) -> Response:
+    ) -> Response | tuple[dict[str, Any] | list[dict[str, Any]], int]:
+        """A streaming response, or the body and status :func:`_graphql_json` writes."""
         method = request.method
         if method not in ("GET", "POST"):
             raise RequestProblem(
@@ -180,10 +190,10 @@ class GraphQLEndpoint:
         call = _Call(request, request_id, media_type, runtime, who, client)
         body, status = await self._one(incoming, call, observed, deferred)
         if deferred:
-            return incremental_response(deferred[0], {REQUEST_ID_HEADER: request_id}, self._settings.router_timeout)
-        return _json(body, status, media_type, {REQUEST_ID_HEADER: request_id})
+            return incremental_response(deferred[0], request_id, self._settings.router_timeout)
+        return body, status
 
-    async def _batch(self, items: list[Any], call: _Call, observed: Observation) -> Response:
+    async def _batch(self, items: list[Any], call: _Call, observed: Observation) -> tuple[list[dict[str, Any]], int]:
         """A JSON array of operations: each rate-limited, resolved, authorized and run as one request."""
         config = self._persisted.config
         if not config.batching_enabled:
@@ -207,7 +217,7 @@ class GraphQLEndpoint:
         # Metrics see one request whose errors are those of every operation (codes counted each).
         errors = [error for body in answers for error in body.get("errors", ())]
         observed.executed(ExecutionOutcome(errors=errors), _codes(ExecutionOutcome(errors=errors)))
-        return _json(list(answers), 200, call.media_type, {REQUEST_ID_HEADER: call.request_id})
+        return list(answers), 200
 
     async def _one(
         self, incoming: Incoming, call: _Call, observed: Observation | None,
@@ -490,8 +500,12 @@ class HealthEndpoint:
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
     # Reached only for failures outside the endpoints (middleware, routing).
-    logger.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return _json(_error_body("Internal server error", "INTERNAL_SERVER_ERROR"), 500)
+    request_id = request.headers.get(REQUEST_ID_HEADER, "")
+    if not _SAFE_REQUEST_ID.match(request_id):
+        request_id = uuid.uuid4().hex
+    logger.error("request %s: unhandled %s on %s %s", request_id, type(exc).__name__, request.method, request.url.path)
+    return _graphql_json(_error_body("Internal server error", "INTERNAL_SERVER_ERROR"), 500, APPLICATION_JSON, {},
+                         request_id)
 
 
 def create_app(

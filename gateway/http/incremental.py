@@ -11,12 +11,13 @@ one JSON body; the deferred parts are then part of it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
 from starlette.responses import StreamingResponse
 
+from gateway.http.correlation import with_request_id
 from gateway.http.multipart import BOUNDARY
 from gateway.http.negotiation import media_ranges
 from gateway.incremental import IncrementalOutcome
@@ -38,15 +39,22 @@ def accepts_incremental(accept: str | None) -> bool:
     )
 
 
-def incremental_response(outcome: IncrementalOutcome, headers: Mapping[str, str],
-                         timeout: float | None) -> StreamingResponse:
+def incremental_response(outcome: IncrementalOutcome, request_id: str, timeout: float | None) -> StreamingResponse:
     """The multipart response: the first payload now, the others as they come (within ``timeout``
-    seconds in all; past it a last part says so with ``GATEWAY_TIMEOUT``)."""
-    return StreamingResponse(_parts(outcome, timeout), headers=dict(headers), media_type=CONTENT_TYPE)
+    seconds in all; past it a last part says so with ``GATEWAY_TIMEOUT``). ``request_id`` is the
+    ``x-request-id`` header and every error's ``extensions.requestId`` (gateway/http/correlation.py)."""
+    return StreamingResponse(
+        _parts(outcome, request_id, timeout), headers={"x-request-id": request_id}, media_type=CONTENT_TYPE
+    )
 
 
-async def _parts(outcome: IncrementalOutcome, seconds: float | None) -> AsyncIterator[bytes]:
-    yield _PART + orjson.dumps(outcome.to_response())
+def _part(payload: dict[str, Any], request_id: str) -> bytes:
+    """One part: where each payload is serialised, so where its errors get the request id."""
+    return _PART + orjson.dumps(with_request_id(payload, request_id))
+
+
+async def _parts(outcome: IncrementalOutcome, request_id: str, seconds: float | None) -> AsyncIterator[bytes]:
+    yield _part(outcome.to_response(), request_id)
     rest = outcome.subsequent
     if rest is not None:
         loop = asyncio.get_running_loop()
@@ -62,9 +70,9 @@ async def _parts(outcome: IncrementalOutcome, seconds: float | None) -> AsyncIte
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
-                    yield _PART + orjson.dumps(_late(seconds or 0))
+                    yield _part(_late(seconds or 0), request_id)
                     break
-                yield _PART + orjson.dumps(payload)
+                yield _part(payload, request_id)
         finally:
             await rest.aclose()  # type: ignore[attr-defined]
     yield _END
@@ -72,7 +80,11 @@ async def _parts(outcome: IncrementalOutcome, seconds: float | None) -> AsyncIte
 
 def _late(timeout: float) -> dict[str, Any]:
     return {
-        "errors": [{"message": f"The deferred parts did not complete within {timeout:g} seconds",
-                    "extensions": {"code": GATEWAY_TIMEOUT}}],
+        "errors": [
+            {
+                "message": f"The deferred parts did not complete within {timeout:g} seconds",
+                "extensions": {"code": GATEWAY_TIMEOUT},
+            }
+        ],
         "hasNext": False,
     }

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import math
 import time
@@ -35,6 +36,7 @@ from starlette.requests import Request
 
 from gateway.auth.stage import UNAUTHENTICATED, Authenticated
 from gateway.contracts import GraphQLRequest, Runtime
+from gateway.http.correlation import with_request_id
 from gateway.http.negotiation import media_ranges
 from gateway.http.stream_response import BoundedStreamingResponse
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem
@@ -256,8 +258,8 @@ class HttpStreams:
     def __init__(self, deps: StreamDeps, framings: Mapping[str, Framing]) -> None:
         self._deps = deps
         self._framings = dict(framings)
-        ending = SubscriptionMessage({"errors": [error(SHUTDOWN_MESSAGE, SERVER_SHUTTING_DOWN)]}, final=True)
-        self._farewells = {name: f.message(ending) + f.end() for name, f in self._framings.items()}
+        # the last message of a stream the server stops: framed per stream, with that stream's request id
+        self._ending = SubscriptionMessage({"errors": [error(SHUTDOWN_MESSAGE, SERVER_SHUTTING_DOWN)]}, final=True)
 
     async def respond(self, protocol: str, call: StreamCall) -> BoundedStreamingResponse:
         """The streaming response of one request; every outcome (refusals too) is in the stream."""
@@ -274,7 +276,7 @@ class HttpStreams:
             headers=headers,
             send_timeout=deps.limits.send_timeout,
             on_end=gauge.dec,
-            farewell=self._farewells[protocol],
+            farewell=_framed(framing, self._ending, call.request_id) + framing.end(),
         )
 
     async def _chunks(self, framing: Framing, call: StreamCall, deadline: Deadline) -> AsyncIterator[bytes]:
@@ -284,12 +286,12 @@ class HttpStreams:
             logger.exception("request %s: the subscription could not be opened", call.request_id)
             opened = SubscriptionMessage({"errors": [error("Internal server error", "INTERNAL_SERVER_ERROR")]})
         if isinstance(opened, SubscriptionMessage):
-            yield framing.message(opened)
+            yield _framed(framing, opened, call.request_id)
             yield framing.end()
             return
         async with contextlib.aclosing(follow(opened, deadline, self._deps.limits.heartbeat_interval)) as messages:
             async for message in messages:
-                yield framing.heartbeat() if message is None else framing.message(message)
+                yield framing.heartbeat() if message is None else _framed(framing, message, call.request_id)
         yield framing.end()
 
     async def _open(self, call: StreamCall) -> SubscriptionStream | SubscriptionMessage:
@@ -312,6 +314,13 @@ class HttpStreams:
             body = await deps.run_one(call.incoming, call.request, call.request_id, call.runtime, call.who, call.client)
             return SubscriptionMessage(body)
         return SubscriptionMessage({"errors": list(opened.errors)})
+
+
+def _framed(framing: Framing, message: SubscriptionMessage, request_id: str) -> bytes:
+    """``message`` written by ``framing``: where a graphql-sse or multipart stream serialises a message, so where
+    its errors get ``extensions.requestId`` (gateway/http/correlation.py; the shared event is not changed)."""
+    payload = with_request_id(message.payload, request_id)
+    return framing.message(message if payload is message.payload else dataclasses.replace(message, payload=payload))
 
 
 def _only_code(errors: list[dict[str, Any]], code: str) -> bool:

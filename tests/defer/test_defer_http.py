@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.gateway_http.auth_stack import serving_gateway
+from tests.support.request_id import checked, tagged, untagged
 
 from .conftest import MULTIPART, Stack, read_parts
 
@@ -137,8 +138,10 @@ def test_defer_at_the_root(stack: Stack) -> None:
 def test_an_error_inside_a_deferred_part_is_carried_in_that_part(stack: Stack) -> None:
     stack.templates.failing = True
     try:
-        parts = all_parts(stack, LIST)
-        whole = stack.post(PLAIN_LIST).json()
+        stream = stack.parts(LIST)
+        response = next(stream)
+        parts = list(stream)
+        whole = checked(stack.post(PLAIN_LIST))  # requestId checked against its x-request-id, then left out
     finally:
         stack.templates.failing = False
     assert "errors" not in parts[0]
@@ -149,9 +152,9 @@ def test_an_error_inside_a_deferred_part_is_carried_in_that_part(stack: Stack) -
     assert errors[0]["path"][: len(holder["path"])] == holder["path"]
     assert all(i["data"] == {"templates": None} for i in items)
     assert parts[-1]["hasNext"] is False
-    # the same holes and the same errors as the answer without @defer
+    # the same holes and the same errors as the answer without @defer, each with the id of its request
     assert merged(parts) == whole["data"]
-    assert errors == whole["errors"]
+    assert untagged(errors, response.headers["x-request-id"]) == whole["errors"]
 
 
 def test_defer_if_false_and_no_defer_answer_plain_json(stack: Stack) -> None:
@@ -204,15 +207,15 @@ def test_the_router_timeout_ends_the_deferred_parts_with_gateway_timeout(impatie
     gate.close()
     try:
         stream = impatient.parts(LIST)
-        next(stream)
+        response = next(stream)
         first = next(stream)
         assert first["hasNext"] is True and first["data"]["categories"]
         last = next(stream)  # the templates subgraph is still held
-        assert last == {
+        assert last == tagged({
             "errors": [{"message": "The deferred parts did not complete within 1 seconds",
                         "extensions": {"code": "GATEWAY_TIMEOUT"}}],
             "hasNext": False,
-        }
+        }, response.headers["x-request-id"])
         assert list(stream) == []
     finally:
         gate.open()

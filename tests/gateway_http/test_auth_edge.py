@@ -15,6 +15,7 @@ from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Princ
 from gateway.serve import build_app, build_server
 from gateway.settings import Settings
 from tests.support.oidc_issuer import OidcIssuer
+from tests.support.request_id import expected
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, LocalRuntime, RunningGateway, ServerThread, running_gateway
@@ -120,14 +121,17 @@ def test_an_unreachable_issuer_is_503_not_401(tmp_path: Path, echo_subgraph: Ech
             issuer.state.available = True
             up = ask(gw, "{ hello }", token)
     assert down.status_code == 503
-    assert down.json() == {
-        "errors": [
-            {
-                "message": "Authentication is temporarily unavailable; try again shortly",
-                "extensions": {"code": "AUTHENTICATION_UNAVAILABLE"},
-            }
-        ]
-    }
+    assert down.json() == expected(
+        {
+            "errors": [
+                {
+                    "message": "Authentication is temporarily unavailable; try again shortly",
+                    "extensions": {"code": "AUTHENTICATION_UNAVAILABLE"},
+                }
+            ]
+        },
+        down,
+    )
     assert up.status_code == 200  # no key cached yet: every request tries again
 
 

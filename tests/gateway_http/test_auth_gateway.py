@@ -28,6 +28,7 @@ from joserfc.jwk import ECKey, RSAKey
 from subgraphs.common import demo
 from subgraphs.identity.keys import KeyStore
 from tests.support.oidc_issuer import new_key
+from tests.support.request_id import checked, expected, untagged
 
 from .auth_stack import AuthStack, Served, auth_stack, serving_gateway
 from .harness import closed_port
@@ -127,7 +128,8 @@ def raw_post(base_url: str, query: str, authorization: str) -> tuple[int, Any]:
             "POST", "/graphql", body, {"content-type": "application/json", "authorization": authorization}
         )
         response = connection.getresponse()
-        return response.status, json.loads(response.read())
+        # each error's requestId checked against the response's x-request-id, then left out
+        return response.status, untagged(json.loads(response.read()), response.headers["x-request-id"])
     finally:
         connection.close()
 
@@ -151,7 +153,7 @@ def test_every_attack_is_401_with_the_same_body(stack: AuthStack, gateway: Serve
     answers["basic scheme"] = gateway.post(ME, authorization="Basic YWRtaW46YWRtaW4=")
     for name, response in answers.items():
         assert response.status_code == 401, name
-        assert response.json() == UNAUTHENTICATED_BODY, name
+        assert checked(response) == UNAUTHENTICATED_BODY, name  # the same body but for the request's id
         assert response.headers["www-authenticate"].startswith("Bearer"), name
     assert answers["basic scheme"].headers["www-authenticate"] == "Bearer"
     assert answers["expired"].headers["www-authenticate"] == 'Bearer error="invalid_token"'
@@ -168,7 +170,8 @@ def test_the_reason_is_logged_not_answered(stack: AuthStack, gateway: Served, ca
     _header, claims = unverified(token)
     signing = KeyStore(stack.identity_data, retain_seconds=3600).current()
     expired = sign(signing.key, {**claims, "exp": int(time.time()) - 3600}, signing.kid)
-    assert gateway.post(ME, token=expired).json() == UNAUTHENTICATED_BODY
+    refused = gateway.post(ME, token=expired)
+    assert refused.json() == expected(UNAUTHENTICATED_BODY, refused)
     assert any("token refused: expired" in r.getMessage() for r in caplog.records)
 
 
@@ -190,7 +193,7 @@ def test_x_tenant_id_of_a_tenant_the_user_is_not_in_is_forbidden(
 ) -> None:
     response = gateway.post(ME, token=stack.identity.token_for("consultant", "acme"), tenant=tenant)
     assert response.status_code == 403
-    assert response.json() == FORBIDDEN_BODY
+    assert response.json() == expected(FORBIDDEN_BODY, response)
 
 
 def test_platform_admin_acting_in_another_tenant_is_audited(
@@ -237,7 +240,10 @@ def test_identity_down_is_503_with_a_stable_code(stack: AuthStack) -> None:
             response = gw.post(ME, token=stack.identity.token_for("acme-admin"))
     assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
-    assert response.json()["errors"][0]["extensions"] == {"code": "AUTHENTICATION_UNAVAILABLE"}
+    assert response.json()["errors"][0]["extensions"] == {
+        "code": "AUTHENTICATION_UNAVAILABLE",
+        "requestId": response.headers["x-request-id"],
+    }
     assert str(port) not in response.text
 
 
@@ -287,7 +293,7 @@ def test_an_untrusted_issuer_is_refused(stack: AuthStack, gateway: Served) -> No
 
     with OidcIssuer(realm="stranger") as stranger:
         response = gateway.post(ME, token=stranger.issue(tid=demo.tenant("acme").id))
-    assert response.status_code == 401 and response.json() == UNAUTHENTICATED_BODY
+    assert response.status_code == 401 and response.json() == expected(UNAUTHENTICATED_BODY, response)
 
 
 # -- limits by tenant class -------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pytest
 from gateway.auth.ratelimit import MemoryRateLimiter, RedisRateLimiter
 from tests.support.oidc_issuer import OidcIssuer
 from tests.support.redis import RedisServer
+from tests.support.request_id import expected
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, closed_port, running_gateway
@@ -40,14 +41,17 @@ def assert_limited(response: httpx.Response, window: float) -> int:
     retry_after = int(response.headers["retry-after"])
     assert 1 <= retry_after <= window
     body = response.json()
-    assert body == {
-        "errors": [
-            {
-                "message": f"Rate limit exceeded; retry in {retry_after} s",
-                "extensions": {"code": "RATE_LIMITED", "retryAfter": retry_after},
-            }
-        ]
-    }
+    assert body == expected(
+        {
+            "errors": [
+                {
+                    "message": f"Rate limit exceeded; retry in {retry_after} s",
+                    "extensions": {"code": "RATE_LIMITED", "retryAfter": retry_after},
+                }
+            ]
+        },
+        response,
+    )
     return retry_after
 
 

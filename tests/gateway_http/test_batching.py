@@ -13,6 +13,7 @@ import orjson
 import pytest
 
 from tests.support.oidc_issuer import OidcIssuer
+from tests.support.request_id import expected, tagged
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, running_gateway
@@ -41,9 +42,10 @@ def test_batches_are_off_by_default(tmp_path: Path, token_issuer: OidcIssuer) ->
     with running_gateway(tmp_path, SDL_V1, auth_issuers=trusting(token_issuer)) as gw:
         response = post(gw, [{"query": "{ hello }"}])
         assert response.status_code == 400
-        assert response.json() == {
-            "errors": [{"message": "Batched requests are not supported", "extensions": {"code": "BAD_REQUEST"}}]
-        }
+        assert response.json() == expected(
+            {"errors": [{"message": "Batched requests are not supported", "extensions": {"code": "BAD_REQUEST"}}]},
+            response,
+        )
 
 
 def test_answers_come_in_order(batching: RunningGateway) -> None:
@@ -72,20 +74,30 @@ def test_a_batch_with_bad_operations_answers_each_on_its_own(batching: RunningGa
     )
     assert response.status_code == 200
     good, invalid, not_object, missing = response.json()
+    request_id = response.headers["x-request-id"]  # one request: its operations' errors carry its id
     assert good == {"data": {"hello": "hello world"}}
     assert "Cannot query field 'nope'" in invalid["errors"][0]["message"]
-    assert not_object == {
-        "errors": [{"message": "The request body must be a JSON object", "extensions": {"code": "BAD_REQUEST"}}]
-    }
-    assert missing == {"errors": [{"message": "Missing query", "extensions": {"code": "BAD_REQUEST"}}]}
+    assert invalid["errors"][0]["extensions"]["requestId"] == request_id
+    assert not_object == tagged(
+        {"errors": [{"message": "The request body must be a JSON object", "extensions": {"code": "BAD_REQUEST"}}]},
+        request_id,
+    )
+    assert missing == tagged(
+        {"errors": [{"message": "Missing query", "extensions": {"code": "BAD_REQUEST"}}]}, request_id
+    )
 
 
 def test_too_large_and_empty_batches_are_400(batching: RunningGateway) -> None:
     response = post(batching, [{"query": "{ hello }"}] * 5)
     assert response.status_code == 400
-    assert response.json() == {
-        "errors": [{"message": "A batch may hold at most 4 operations", "extensions": {"code": "BATCH_LIMIT_EXCEEDED"}}]
-    }
+    assert response.json() == expected(
+        {
+            "errors": [
+                {"message": "A batch may hold at most 4 operations", "extensions": {"code": "BATCH_LIMIT_EXCEEDED"}}
+            ]
+        },
+        response,
+    )
     empty = post(batching, [])
     assert empty.status_code == 400
     assert empty.json()["errors"][0]["extensions"]["code"] == "BAD_REQUEST"

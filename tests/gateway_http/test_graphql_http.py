@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from tests.support.oidc_issuer import OidcIssuer
+from tests.support.request_id import checked, expected
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, running_gateway
@@ -111,13 +112,13 @@ def test_parse_and_validation_failures(
     strict = post(client, gateway, {"query": query}, accept=GQL_RESPONSE)
     assert strict.status_code == 400
     assert strict.headers["content-type"] == f"{GQL_RESPONSE}; charset=utf-8"
-    body = strict.json()
+    body = checked(strict)  # each error's extensions.requestId is the response's x-request-id
     assert "data" not in body
     assert message_part in body["errors"][0]["message"]
 
     legacy = post(client, gateway, {"query": query}, accept="application/json")
     assert legacy.status_code == 200
-    assert legacy.json() == body
+    assert checked(legacy) == body
 
 
 @pytest.mark.parametrize(
@@ -145,7 +146,8 @@ def test_malformed_requests_are_400(
     )
     assert response.status_code == 400
     assert response.headers["content-type"] == f"{accept}; charset=utf-8"
-    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    bad_request = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    assert response.json() == expected(bad_request, response)
 
 
 @pytest.mark.parametrize(
@@ -174,9 +176,10 @@ def test_oversize_body_with_content_length_is_413(gateway: RunningGateway, clien
     query = "{ hello }" + " " * 4096
     response = post(client, gateway, {"query": query})
     assert response.status_code == 413
-    assert response.json() == {
-        "errors": [{"message": "The request body exceeds 2048 bytes", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]
-    }
+    assert response.json() == expected(
+        {"errors": [{"message": "The request body exceeds 2048 bytes", "extensions": {"code": "PAYLOAD_TOO_LARGE"}}]},
+        response,
+    )
 
 
 def test_oversize_chunked_body_is_413(gateway: RunningGateway, client: httpx.Client) -> None:
@@ -207,14 +210,17 @@ def test_get_mutation_is_405(gateway: RunningGateway, client: httpx.Client, acce
     response = client.get(gateway.graphql, params={"query": "mutation { bump }"}, headers={"accept": accept})
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
-    assert response.json() == {
-        "errors": [
-            {
-                "message": "Only queries are allowed over GET; send the mutation with POST",
-                "extensions": {"code": "METHOD_NOT_ALLOWED"},
-            }
-        ]
-    }
+    assert response.json() == expected(
+        {
+            "errors": [
+                {
+                    "message": "Only queries are allowed over GET; send the mutation with POST",
+                    "extensions": {"code": "METHOD_NOT_ALLOWED"},
+                }
+            ]
+        },
+        response,
+    )
 
 
 def test_post_mutation_runs(gateway: RunningGateway, client: httpx.Client) -> None:
@@ -237,7 +243,8 @@ def test_bad_get_requests_are_400(
 ) -> None:
     response = client.get(gateway.graphql, params=params)
     assert response.status_code == 400
-    assert response.json() == {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    bad_request = {"errors": [{"message": message, "extensions": {"code": "BAD_REQUEST"}}]}
+    assert response.json() == expected(bad_request, response)
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])

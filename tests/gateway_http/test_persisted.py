@@ -15,6 +15,7 @@ import pytest
 from gateway.persisted import MemoryStore
 from tests.support.oidc_issuer import OidcIssuer
 from tests.support.redis import RedisServer
+from tests.support.request_id import expected
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, running_gateway
@@ -63,9 +64,10 @@ def test_apq_round_trip_miss_register_then_hit_over_get_and_post(gateway: Runnin
     extensions = apq(sha(query))
     miss = post(gateway, {"extensions": extensions})
     assert miss.status_code == 200
-    assert miss.json() == {
-        "errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]
-    }
+    assert miss.json() == expected(
+        {"errors": [{"message": "PersistedQueryNotFound", "extensions": {"code": "PERSISTED_QUERY_NOT_FOUND"}}]},
+        miss,
+    )
     # graphql-response+json clients see the same error with 400 (nothing ran)
     assert post(gateway, {"extensions": extensions}, GQL_RESPONSE).status_code == 400
     registered = post(gateway, {"query": query, "extensions": extensions})
@@ -102,11 +104,17 @@ def test_apq_hash_mismatch_is_refused_and_not_stored(gateway: RunningGateway) ->
     wrong = sha("{ version }")
     response = post(gateway, {"query": "{ hello }", "extensions": apq(wrong)})
     assert response.status_code == 200
-    assert response.json() == {
-        "errors": [
-            {"message": "provided sha does not match query", "extensions": {"code": "PERSISTED_QUERY_HASH_MISMATCH"}}
-        ]
-    }
+    assert response.json() == expected(
+        {
+            "errors": [
+                {
+                    "message": "provided sha does not match query",
+                    "extensions": {"code": "PERSISTED_QUERY_HASH_MISMATCH"},
+                }
+            ]
+        },
+        response,
+    )
     assert code_of(post(gateway, {"extensions": apq(wrong)})) == "PERSISTED_QUERY_NOT_FOUND"
 
 
@@ -131,11 +139,17 @@ def test_apq_off_answers_not_supported(tmp_path: Path, echo_subgraph: EchoSubgra
         query = "{ hello }"
         for body in ({"extensions": apq(sha(query))}, {"query": query, "extensions": apq(sha(query))}):
             response = post(gw, body)
-            assert response.json() == {
-                "errors": [
-                    {"message": "PersistedQueryNotSupported", "extensions": {"code": "PERSISTED_QUERY_NOT_SUPPORTED"}}
-                ]
-            }
+            assert response.json() == expected(
+                {
+                    "errors": [
+                        {
+                            "message": "PersistedQueryNotSupported",
+                            "extensions": {"code": "PERSISTED_QUERY_NOT_SUPPORTED"},
+                        }
+                    ]
+                },
+                response,
+            )
         assert post(gw, {"query": query}).json() == {"data": {"hello": "hello world"}}
 
 

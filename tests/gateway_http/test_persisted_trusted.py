@@ -18,6 +18,7 @@ import pytest
 from gateway.persisted import Manifest, ManifestError
 from gateway.settings import Settings, SettingsError
 from tests.support.oidc_issuer import OidcIssuer
+from tests.support.request_id import expected
 
 from .conftest import trusting
 from .harness import SDL_V1, EchoSubgraph, RunningGateway, running_gateway, wait_until
@@ -96,14 +97,17 @@ def test_safelist_by_body_allows_listed_bodies_up_to_printing(trusted: Any) -> N
         reformatted = "# a comment\nquery Listed { hello, forwarded }"
         assert post(gw, {"query": reformatted}).json()["data"]["hello"] == "hello world"
         refused = post(gw, {"query": OTHER})
-        assert refused.json() == {
-            "errors": [
-                {
-                    "message": "The operation body was not found in the persisted query safelist",
-                    "extensions": {"code": "QUERY_NOT_IN_SAFELIST"},
-                }
-            ]
-        }
+        assert refused.json() == expected(
+            {
+                "errors": [
+                    {
+                        "message": "The operation body was not found in the persisted query safelist",
+                        "extensions": {"code": "QUERY_NOT_IN_SAFELIST"},
+                    }
+                ]
+            },
+            refused,
+        )
         # APQ registration of an unlisted body is refused too, and nothing is stored
         assert code_of(post(gw, {"query": OTHER, **by_hash(OTHER)})) == "QUERY_NOT_IN_SAFELIST"
         assert code_of(post(gw, by_hash(OTHER))) == "PERSISTED_QUERY_NOT_FOUND"

@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.support.request_id import expected
+
 from .harness import EchoSubgraph, ServerThread, echo_app, running_gateway
 
 
@@ -40,14 +42,17 @@ def test_a_slow_subgraph_beyond_the_router_timeout_yields_504(tmp_path: Path, sl
         response, elapsed = forwarded(gw.url)
         print(f"\nrouter timeout 0.5 s, subgraph timeout 20 s: {response.status_code} after {elapsed:.2f} s")
         assert response.status_code == 504
-        assert response.json() == {
-            "errors": [
-                {
-                    "message": "The request did not complete within 0.5 seconds",
-                    "extensions": {"code": "GATEWAY_TIMEOUT"},
-                }
-            ]
-        }
+        assert response.json() == expected(
+            {
+                "errors": [
+                    {
+                        "message": "The request did not complete within 0.5 seconds",
+                        "extensions": {"code": "GATEWAY_TIMEOUT"},
+                    }
+                ]
+            },
+            response,
+        )
         assert response.headers["x-request-id"]
         assert 0.5 <= elapsed < 5
         # Counted among the refusals by code.

@@ -16,6 +16,7 @@ import pytest
 from gateway.http import GatewayState, sdl_digest
 from gateway.serve import SupergraphWatcher, build_app, build_server
 from gateway.settings import Settings
+from tests.support.request_id import expected
 
 from .harness import (
     SDL_V1,
@@ -53,9 +54,10 @@ def test_health_is_503_before_a_supergraph_loads_and_200_after(tmp_path: Path) -
             assert response.json() == {"status": "fail"}
         graphql = query(gw.url, "{ hello }")
         assert graphql.status_code == 503
-        assert graphql.json() == {
-            "errors": [{"message": "No supergraph is loaded yet", "extensions": {"code": "SERVICE_UNAVAILABLE"}}]
-        }
+        assert graphql.json() == expected(
+            {"errors": [{"message": "No supergraph is loaded yet", "extensions": {"code": "SERVICE_UNAVAILABLE"}}]},
+            graphql,
+        )
 
         gw.supergraph.write_text(SDL_V1)
         wait_until(lambda: health(gw.url).status_code == 200, what="first load")

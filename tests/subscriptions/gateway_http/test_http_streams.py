@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.gateway_http.harness import wait_until
+from tests.support.request_id import tagged
 
 from .clients import MULTIPART_ACCEPT, SseEvent, multipart_parts, sse_events
 from .ticker import Edge
@@ -46,6 +47,7 @@ def events(edge: Edge, query: str, *, method: str = "POST", count: int = 10, **h
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-request-id"] == headers.get("x-request-id", response.headers["x-request-id"])
         for item in sse_events(response):
             seen.append(item)
             if (item is not None and item.event == "complete") or len(seen) >= count:
@@ -56,14 +58,15 @@ def events(edge: Edge, query: str, *, method: str = "POST", count: int = 10, **h
 def test_sse_events_with_ids_heartbeats_and_complete(edge: Edge) -> None:
     final = {"errors": [{"message": "bye", "extensions": {"code": "SUBSCRIPTION_SCHEMA_RELOAD"}}]}
     publish_when_subscribed(edge, "sse", 1, 2, final=final)
-    seen = events(edge, TICKS % "sse", authorization=f"Bearer {edge.token(tid='T1')}")
+    seen = events(edge, TICKS % "sse", authorization=f"Bearer {edge.token(tid='T1')}", **{"x-request-id": "sse-1"})
     items = [e for e in seen if e is not None]
     assert [(e.event, e.id, e.data) for e in items] == [
         ("next", "sse:1", tick(1, "sse")),
         ("next", "sse:2", tick(2, "sse")),
-        ("next", "sse:99", final),
+        ("next", "sse:99", tagged(final, "sse-1")),  # the event's errors carry this subscriber's request id
         ("complete", None, None),
     ]
+    assert edge.ticker.opened[-1].headers["x-request-id"] == "sse-1"  # the one the subgraphs get
     assert edge.ticker.opened[-1].principal.tenant_id == "T1"
     wait_until(lambda: edge.ticker.subscribers("sse") == 0, what="stream closed")
 
@@ -114,6 +117,7 @@ def parts(edge: Edge, query: str, *, count: int = 10, **headers: str) -> list[An
     ) as response:
         assert response.status_code == 200
         assert response.headers["content-type"] == 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0"'
+        assert response.headers["x-request-id"] == headers.get("x-request-id", response.headers["x-request-id"])
         for part in multipart_parts(response):
             seen.append(part)
             if part == "END" or len(seen) >= count:
@@ -133,8 +137,32 @@ def test_multipart_payloads_heartbeats_and_end(edge: Edge) -> None:
 def test_multipart_transport_error_ends_it(edge: Edge) -> None:
     failed = {"errors": [{"message": "subgraph gone", "extensions": {"code": "SUBGRAPH_SUBSCRIPTION_FAILED"}}]}
     publish_when_subscribed(edge, "mp-fail", 1, final=failed)
-    seen = [p for p in parts(edge, TICKS % "mp-fail") if p != {}]
-    assert seen == [{"payload": tick(1, "mp-fail")}, {"payload": None, "errors": failed["errors"]}, "END"]
+    seen = [p for p in parts(edge, TICKS % "mp-fail", **{"x-request-id": "mp-1"}) if p != {}]
+    assert seen == [
+        {"payload": tick(1, "mp-fail")},
+        {"payload": None, "errors": tagged(failed["errors"], "mp-1")},
+        "END",
+    ]
+
+
+def test_stream_refusals_and_query_errors_carry_the_generated_request_id(edge: Edge) -> None:
+    for accept, body in (
+        ("text/event-stream", {"query": "subscription { nope }"}),
+        (MULTIPART_ACCEPT, {"query": "{ nope }"}),
+    ):
+        with httpx.stream("POST", edge.url, json=body, timeout=10, headers={"accept": accept}) as response:
+            request_id = response.headers["x-request-id"]  # generated: the client sent none
+            text = response.read().decode()
+        assert len(request_id) == 32
+        assert text.count('"requestId":"' + request_id + '"') == 1, text
+    # a query run once over graphql-sse (GET): the endpoint's refusal, written by the stream
+    mutation_over_get = [
+        e for e in events(edge, "mutation { bump }", method="GET", **{"x-request-id": "sse-get"}) if e is not None
+    ]
+    assert mutation_over_get[0].data["errors"][0]["extensions"] == {
+        "code": "METHOD_NOT_ALLOWED",
+        "requestId": "sse-get",
+    }
 
 
 def test_multipart_query_and_refusal(edge: Edge) -> None:

@@ -92,6 +92,9 @@ def test_sigterm_ends_an_open_stream_at_once(
                 body += chunk
             ended = time.monotonic() - stopped
         assert b"SERVER_SHUTTING_DOWN" in body, body[-400:]
+        # the farewell's error carries the stream's request id, as every error does
+        farewell = body[body.index(b"SERVER_SHUTTING_DOWN") :]
+        assert b'"requestId":"' + response.headers["x-request-id"].encode() + b'"' in farewell, body[-400:]
         assert body.endswith(ENDS[accept]), body[-200:]
         assert ended < 5, ended
         process.wait(timeout=10)
