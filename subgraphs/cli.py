@@ -13,8 +13,11 @@ import functools
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
+from typing import Any
+
+from uvicorn.loops.auto import auto_loop_factory
 
 from gateway.telemetry.logging import configure_logging
 from subgraphs.common.app import create_app
@@ -80,9 +83,15 @@ def subgraph_main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(settings.log_level, settings.log_format)
     check_environment(settings)
     prepare(args.name, settings, seed=_seed_enabled(settings) and not args.no_seed)
-    app = create_app(load_definition(args.name), settings)
-    asyncio.run(Stack([AppSpec(args.name, app, settings.host, settings.port)], settings.log_level).serve())
+    app = create_app(load_definition(args.name), settings, settle=True)
+    serve_forever(Stack([AppSpec(args.name, app, settings.host, settings.port)], settings.log_level).serve())
     return 0
+
+
+def serve_forever(serving: Coroutine[Any, Any, None]) -> None:
+    """Run ``serving`` on uvloop when installed (as ``uvicorn.run`` does; ``asyncio.run`` would not)."""
+    with asyncio.Runner(loop_factory=auto_loop_factory()) as runner:
+        runner.run(serving)
 
 
 def _gateway_supergraph() -> Path | None:

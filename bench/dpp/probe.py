@@ -53,8 +53,10 @@ class Probe:
         self.process = process
         self.requests: list[float] = []
         self.gc_pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        self.gc_cpu: dict[int, float] = {0: 0.0, 1: 0.0, 2: 0.0}  # CPU seconds: a pause minus waiting for a CPU
         self.lags: list[float] = []
         self._gc_started = 0.0
+        self._gc_cpu_started = 0.0
         self._lag_task: asyncio.Task[None] | None = None
         self.since = time.perf_counter()
 
@@ -97,22 +99,25 @@ class Probe:
 
     def _gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            self._gc_started = time.perf_counter()
+            self._gc_started, self._gc_cpu_started = time.perf_counter(), time.thread_time()
         else:
             self.gc_pauses[info["generation"]].append(time.perf_counter() - self._gc_started)
+            self.gc_cpu[info["generation"]] += time.thread_time() - self._gc_cpu_started
 
     async def _lag(self) -> None:
-        loop = asyncio.get_running_loop()
+        # perf_counter, not loop.time(): uvloop's clock counts whole milliseconds (so do its timers:
+        # up to 1 ms of lag is the timer's granularity there, not a stall).
         while True:
-            due = loop.time() + LAG_INTERVAL
+            due = time.perf_counter() + LAG_INTERVAL
             await asyncio.sleep(LAG_INTERVAL)
-            self.lags.append(max(0.0, loop.time() - due))
+            self.lags.append(max(0.0, time.perf_counter() - due))
 
     def clear(self) -> None:
         """Start a measured run."""
         self.requests.clear()
         for pauses in self.gc_pauses.values():
             pauses.clear()
+        self.gc_cpu = dict.fromkeys(self.gc_cpu, 0.0)
         self.lags.clear()
         self.since = time.perf_counter()
 
@@ -129,7 +134,12 @@ class Probe:
             "lag_ms": ms(self.lags),
             "lag_over_5ms_s": sum(lag for lag in self.lags if lag > 0.005),
             "gc": {
-                str(gen): {"count": len(p), "total_ms": sum(p) * 1000, "max_ms": max(p, default=0.0) * 1000}
+                str(gen): {
+                    "count": len(p),
+                    "total_ms": sum(p) * 1000,
+                    "max_ms": max(p, default=0.0) * 1000,
+                    "cpu_ms": self.gc_cpu[gen] * 1000,
+                }
                 for gen, p in self.gc_pauses.items()
             },
         }

@@ -95,8 +95,10 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
     """Where the latency goes, per workload and process (``--probe``; the wait column always).
 
     wait: ms per request a process was runnable but had no CPU (``/proc/<pid>/task/*/schedstat``);
-    server p50/p99: the process's own time per HTTP request (probe.py); GC: collections and their
-    total and longest pause during the run; lag p99/max: how late the event loop woke a 10 ms timer.
+    server p50/p99: the process's own time per HTTP request (probe.py); GC: collections, their
+    total pause, the CPU they used (the rest of a pause is waiting for a CPU), the longest pause;
+    lag p99/max: how late the event loop woke a 10 ms timer (in a process that does nothing, like
+    templates on the QR path, that is the operating system's scheduling delay alone).
     At a fixed rate, the client line: its p90, the delay from the scheduled instant to the write
     (this client's own share), its CPU and CPU wait per request, and the worst seconds' p99.
     """
@@ -106,7 +108,7 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
     print(f"\n{title}: latency breakdown (ms)")
     print(
         f"{'workload':<18} {'process':<9} {'CPU/req':>8} {'wait/req':>8} {'srv p50':>8} {'srv p99':>8} "
-        f"{'srv max':>8} {'GC n':>6} {'GC ms':>7} {'GC max':>7} {'lag p99':>8} {'lag max':>8}"
+        f"{'srv max':>8} {'GC n':>6} {'GC ms':>7} {'GC cpu':>7} {'GC max':>7} {'lag p99':>8} {'lag max':>8}"
     )
     for name, m in rows:
         for process in PROCESSES:
@@ -117,6 +119,7 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
             count = sum(g["count"] for g in gcs.values())
             total = sum(g["total_ms"] for g in gcs.values())
             worst = max((g["max_ms"] for g in gcs.values()), default=0.0)
+            cpu = sum(g.get("cpu_ms", 0.0) for g in gcs.values())
 
             def cell(value: float | None, width: int = 8) -> str:
                 return f"{value:>{width}.2f}" if value is not None else f"{'-':>{width}}"
@@ -124,7 +127,8 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
             print(
                 f"{name:<18} {process:<9} {cell(m.cpu_ms.get(process))} {cell(m.wait_ms.get(process))} "
                 f"{cell(server.get('p50'))} {cell(server.get('p99'))} {cell(server.get('max'))} "
-                f"{count if probe else '-':>6} {cell(total if probe else None, 7)} {cell(worst if probe else None, 7)} "
+                f"{count if probe else '-':>6} {cell(total if probe else None, 7)} {cell(cpu if probe else None, 7)} "
+                f"{cell(worst if probe else None, 7)} "
                 f"{cell(lag.get('p99'))} {cell(lag.get('max'))}"
             )
         c = m.client
