@@ -4,7 +4,8 @@ Walks the error paths of each subgraph called directly (identity, catalog, templ
 passport) and of the gateway in front of them, on the test's backend: parse and
 validation failures, bad input, not found, forbidden, unauthenticated, conflict,
 operation limits, bad credentials, a foreign tenant header, a subgraph that is down.
-Each case must answer with at least one error, and every error must have a code.
+Each case must answer with at least one error, and every error must have a code; every
+error of the gateway also carries ``extensions.requestId``, its response's ``x-request-id``.
 """
 
 from __future__ import annotations
@@ -91,23 +92,33 @@ def _missing_codes(body: Any) -> list[Any]:
     return [error for error in errors if not (error.get("extensions") or {}).get("code")]
 
 
-def _walk(federation: Federation, url: str, cases: list[Case]) -> dict[str, list[Any]]:
+def _missing_ids(response: httpx.Response) -> list[Any]:
+    """The gateway's errors without its response's ``x-request-id`` as ``extensions.requestId``."""
+    request_id = response.headers.get("x-request-id")
+    errors = response.json().get("errors") or []
+    return [
+        error for error in errors if not request_id or (error.get("extensions") or {}).get("requestId") != request_id
+    ]
+
+
+def _walk(federation: Federation, url: str, cases: list[Case], *, gateway: bool = False) -> dict[str, list[Any]]:
     missing: dict[str, list[Any]] = {}
     for name, query, variables, user in cases:
         token = federation.issuer.token_for(user) if user else None
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        body = httpx.post(url, json={"query": query, "variables": variables}, headers=headers, timeout=30).json()
-        if bad := _missing_codes(body):
+        response = httpx.post(url, json={"query": query, "variables": variables}, headers=headers, timeout=30)
+        if bad := _missing_codes(response.json()) + (_missing_ids(response) if gateway else []):
             missing[f"{url} {name}"] = bad
     return missing
 
 
-def _raw(url: str, **kwargs: Any) -> Any:
+def _raw(url: str, **kwargs: Any) -> tuple[Any, httpx.Response | None]:
+    """The JSON body (a stand-in error when it is not JSON) and the response when it is."""
     response = httpx.request(kwargs.pop("method", "POST"), url, timeout=30, **kwargs)
     try:
-        return response.json()
+        return response.json(), response
     except ValueError:
-        return {"errors": [{"message": f"not JSON: {response.status_code} {response.text[:200]!r}"}]}
+        return {"errors": [{"message": f"not JSON: {response.status_code} {response.text[:200]!r}"}]}, None
 
 
 def test_every_error_of_every_subgraph_and_the_gateway_has_a_code(federation: Federation) -> None:
@@ -122,7 +133,7 @@ def test_every_error_of_every_subgraph_and_the_gateway_has_a_code(federation: Fe
         ("identity", IDENTITY),
     ):
         missing |= _walk(federation, urls[name], COMMON + cases)
-    missing |= _walk(federation, gateway, COMMON + CATALOG + TEMPLATES + PASSPORT + IDENTITY)
+    missing |= _walk(federation, gateway, COMMON + CATALOG + TEMPLATES + PASSPORT + IDENTITY, gateway=True)
 
     # Requests refused before GraphQL runs: bad credentials, a foreign tenant, broken bodies.
     acme_token = federation.issuer.token_for("acme-viewer")
@@ -139,8 +150,11 @@ def test_every_error_of_every_subgraph_and_the_gateway_has_a_code(federation: Fe
     }
     for target in (urls["catalog"], gateway):
         for name, request in refused.items():
-            body = _raw(target, **request)
-            if bad := _missing_codes(body):
+            body, response = _raw(target, **request)
+            bad = _missing_codes(body)
+            if target == gateway and response is not None:
+                bad += _missing_ids(response)
+            if bad:
                 missing[f"{target} {name}"] = bad
 
     # Another tenant's signed-in user reading a published passport whose product the catalog does not show them.
@@ -149,15 +163,18 @@ def test_every_error_of_every_subgraph_and_the_gateway_has_a_code(federation: Fe
     for user in (None, "greenloop-admin"):
         token = federation.issuer.token_for(user) if user else None
         headers = {"authorization": f"Bearer {token}"} if token else {}
-        body = httpx.post(gateway, json={"query": public, "variables": {"u": uuid}}, headers=headers, timeout=30).json()
+        response = httpx.post(gateway, json={"query": public, "variables": {"u": uuid}}, headers=headers, timeout=30)
+        body = response.json()
         if bad := [e for e in body.get("errors") or () if not (e.get("extensions") or {}).get("code")]:
             missing[f"gateway publicPassport as {user}"] = bad
+        if bad := _missing_ids(response):
+            missing[f"gateway publicPassport as {user} (requestId)"] = bad
 
     # A subgraph that is down.
     federation.servers["catalog"].stop()
     query = "{ passports { nodes { name product { name } } } }"
     token = federation.issuer.token_for("acme-admin")
-    body = httpx.post(gateway, json={"query": query}, headers={"authorization": f"Bearer {token}"}, timeout=30).json()
-    if bad := _missing_codes(body):
+    response = httpx.post(gateway, json={"query": query}, headers={"authorization": f"Bearer {token}"}, timeout=30)
+    if bad := _missing_codes(response.json()) + _missing_ids(response):
         missing["gateway catalog down"] = bad
     assert not missing, "\n".join(f"{where}: {errors}" for where, errors in missing.items())
