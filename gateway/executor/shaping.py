@@ -17,7 +17,7 @@ whole response again, so every error is exactly the reference's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,12 +75,23 @@ class ObjectShape:
     fields are compiled so that a selection can never recurse into an unfinished one.
     """
 
-    __slots__ = ("fields", "introspection", "name")
+    __slots__ = ("fields", "fn", "introspection", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.fields: tuple[tuple[str, int, Any], ...] = ()
         self.introspection: tuple[str, ...] = ()  # response names of __schema / __type fields
+        # the generated function (gateway/executor/shaping_codegen.py), made on first use
+        self.fn: Callable[[Any], dict[str, Any]] | None = None
+
+    def run(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """Shape ``raw`` with the generated function (``_object(self, raw, False)``; raises ``_NeedPaths``)."""
+        fn = self.fn
+        if fn is None:
+            from gateway.executor.shaping_codegen import compile_shape  # it imports this module
+
+            fn = compile_shape(self)
+        return fn(raw)
 
 
 class _Abstract:
@@ -241,9 +252,13 @@ def format_data(
     """
     root = compiled.root(schema, op, variables)
     try:
-        # With an error already reported, nulls in non-null positions are explained
-        # and only bubble; without one, the first such null needs its path.
-        result = _object(root, data, bool(errors))
+        if errors:
+            # With an error already reported, nulls in non-null positions are explained
+            # and only bubble: the interpreter does that.
+            result = _object(root, data, True)
+        else:
+            # Without one, the first such null needs its path: the generated code hands over.
+            result = root.run(data)
     except _NeedPaths:
         return ResponseFormatter(schema, variables, errors, shared).format(op, data, introspection)
     if result is _BUBBLE:
@@ -372,6 +387,8 @@ def _complete(node: tuple[int, Any], value: Any, quiet: bool) -> Any:
         shape = arg.shape_for(value.get("__typename"))
         if shape is None:
             return None
+    if not quiet:
+        return shape.run(value)  # type: ignore[union-attr]
     r = _object(shape, value, quiet)  # type: ignore[arg-type]
     return None if r is _BUBBLE else r
 
