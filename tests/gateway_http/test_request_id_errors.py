@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 from gateway.composition.compose import compose
 from gateway.composition.subgraph import SubgraphSource
+from gateway.serve import build_app, build_server
 from gateway.settings import Settings
 from tests.defer.conftest import read_parts
 from tests.support.servers import ServerThread
 
-from .auth_stack import Served, serving_gateway
+from .auth_stack import Served
 from .harness import closed_port
 
 _FED = 'extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])\n'
@@ -64,8 +65,14 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         settings = Settings.from_mapping(
             {"supergraph": path, "poll_interval": 0, "log_level": "warning", "retry_attempts": 0}
         )
-        with serving_gateway(settings) as served:
-            yield served
+        app = build_app(settings)
+        app.router.routes.append(Route("/boom", _boom))  # a failure outside the GraphQL endpoint
+        with ServerThread(app, build_server(settings, app)) as server:
+            yield Served(server.url, settings)
+
+
+async def _boom(request: Request) -> Response:
+    raise RuntimeError("outside the endpoint")
 
 
 def _extensions(response: httpx.Response) -> list[dict[str, Any]]:
@@ -115,3 +122,14 @@ def test_a_validation_error_carries_the_request_id(gateway: Served) -> None:
     )
     assert invalid.status_code == 400
     assert _extensions(invalid) == [{"code": "GRAPHQL_VALIDATION_FAILED", "requestId": invalid.headers["x-request-id"]}]
+
+
+def test_a_failure_outside_the_endpoint_answers_500_with_the_request_id(gateway: Served) -> None:
+    response = httpx.get(f"{gateway.url}/boom", headers={"x-request-id": "r-4"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "r-4"
+    assert response.json() == {
+        "errors": [
+            {"message": "Internal server error", "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": "r-4"}}
+        ]
+    }
