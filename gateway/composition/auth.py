@@ -1,7 +1,7 @@
 """Composition rules of ``@authenticated``, ``@requiresScopes`` and ``@policy``.
 
 Requirements several subgraphs put on one element are ANDed when decorations merge
-(:func:`gateway.composition.merge.merge_decorations`). This module holds the rest of
+(:func:`gateway.composition.merge_directives.merge_decorations`). This module holds the rest of
 Apollo's rules (federation 2.9 and later):
 
 - the directives may not be put on interfaces, interface fields or interface objects
@@ -21,7 +21,7 @@ from graphql import FieldNode, GraphQLError, InlineFragmentNode, SelectionSetNod
 from graphql.language import OperationDefinitionNode
 
 from .errors import CompositionError
-from .merge import _combine_requirements
+from .merge_directives import combine_requirements
 from .subgraph_model import Decorations, SubgraphSchema
 from .supergraph import ComposedSupergraph, SType
 
@@ -70,8 +70,8 @@ def check_auth_placement(subgraphs: list[SubgraphSchema]) -> list[CompositionErr
 def _and(decos: list[Decorations]) -> Decorations:
     out = Decorations()
     out.authenticated = any(d.authenticated for d in decos)
-    out.scopes = _combine_requirements([d.scopes for d in decos])
-    out.policies = _combine_requirements([d.policies for d in decos])
+    out.scopes = combine_requirements([d.scopes for d in decos])
+    out.policies = combine_requirements([d.policies for d in decos])
     return out
 
 
