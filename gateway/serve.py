@@ -36,7 +36,7 @@ from gateway.contracts import Runtime, SubgraphTransport
 from gateway.http.app import create_app
 from gateway.http.guards import ConnectionGuards, GuardedConfig, default_max_connections
 from gateway.http.state import GatewayState, sdl_digest
-from gateway.http.ws_protocol import LeanWebSocketProtocol
+from gateway.http.ws_protocol import websocket_protocol
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
 from gateway.telemetry import Telemetry, configure_logging
@@ -283,14 +283,14 @@ def websocket_options(settings: Settings) -> dict[str, Any]:
       instead of being buffered up to uvicorn's 16 MiB default before the edge sees them;
     * no protocol-level keepalive task per connection: graphql-transport-ws pings itself
       (``subscriptions.ping_interval``);
-    * the websockets library's sans-I/O protocol: 2,000 idle subscribers (make bench-subscriptions,
-      BENCH_SUBSCRIBERS=2000, back to back) 38.2 KiB each with uvicorn's default implementation,
-      32.7 KiB with this one, fan-out p99 293 -> 227 ms, 46 -> 42 us CPU per delivery;
-      subclassed by gateway/http/ws_protocol.py, which drops its idle ballast (handshake headers,
-      an asyncio.Queue and Event per connection).
+    * the gateway's own protocol for the ``/graphql`` socket (gateway/http/ws_protocol.py: no task,
+      queue or kept handshake per connection, frames handed to the edge by a call; uvicorn's
+      sans-I/O protocol for anything else). 2,000 idle subscribers (make bench-subscriptions,
+      BENCH_SUBSCRIBERS=2000, back to back): 38.2 KiB each with uvicorn's default implementation,
+      32.7 KiB with its sans-I/O one; see the README for the figures of this one.
     """
     return {
-        "ws": LeanWebSocketProtocol,
+        "ws": websocket_protocol,
         "ws_max_size": settings.subscriptions_max_frame_bytes or 16 * 1024 * 1024,
         "ws_per_message_deflate": False,
         "ws_ping_interval": None,

@@ -11,6 +11,7 @@ is slower and larger than an untraced one: compare sites, not totals, with ``mak
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -19,15 +20,19 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import importlib.util
-
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("subscriptions_run", HERE / "run.py")
 assert _spec is not None and _spec.loader is not None
 _bench = sys.modules["subscriptions_run"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bench)  # bench/subscriptions/run.py (it puts bench/ first on sys.path)
 Clients, _compose, _knob, _process, _rss_mb, _wait_http = (
-    _bench.Clients, _bench._compose, _bench._knob, _bench._process, _bench._rss_mb, _bench._wait_http)
+    _bench.Clients,
+    _bench._compose,
+    _bench._knob,
+    _bench._process,
+    _bench._rss_mb,
+    _bench._wait_http,
+)
 _free_port = sys.modules["run"]._free_port  # bench/run.py
 
 # The gateway under trace: a snapshot is dumped to the file named by GATEWAY_TRACE_OUT on SIGUSR1.
@@ -66,8 +71,11 @@ def main() -> int:
     with _process("standin", [sys.executable, str(HERE / "standin.py"), "--port", str(standin_port)]) as sp:
         _wait_http("standin", sp, f"{standin}/events/stats")
         port = _free_port()
-        env = {"GATEWAY_SUBSCRIPTIONS_MAX_PER_TENANT": str(count * 2),
-               "GATEWAY_MAX_CLIENT_CONNECTIONS": str(count + 1000), "GATEWAY_TRACE_OUT": f"{out}/snap"}
+        env = {
+            "GATEWAY_SUBSCRIPTIONS_MAX_PER_TENANT": str(count * 2),
+            "GATEWAY_MAX_CLIENT_CONNECTIONS": str(count + 1000),
+            "GATEWAY_TRACE_OUT": f"{out}/snap",
+        }
         args = [sys.executable, "-c", _TRACED, "serve", "--supergraph", str(supergraph), "--port", str(port)]
         with _process("traced-gateway", args, env) as gp:
             _wait_http("traced-gateway", gp, f"http://127.0.0.1:{port}/graphql", post=True)

@@ -24,8 +24,18 @@ Close codes (the protocol's, plus RFC 6455's):
 
 More than ``subscriptions.max_per_connection`` operations at once: that ``subscribe`` gets an
 ``error`` with ``SUBSCRIPTION_LIMIT_REACHED`` (the connection stays). A rate-limited ``subscribe``
-gets ``RATE_LIMITED``. A client that leaves a message unread for ``subscriptions.send_timeout``
-seconds is dropped; nothing queues up in the gateway meanwhile (one message per socket at most).
+gets ``RATE_LIMITED``. A client that leaves its messages unread for ``subscriptions.send_timeout``
+seconds is dropped; meanwhile its subscriptions' events wait in their bounded queues
+(gateway/subscriptions/subscriber.py: the oldest are dropped, or the subscriber is disconnected).
+
+Memory per idle subscriber is what this module is shaped by (thousands of sockets stay open for
+hours): a :class:`_Connection` is driven by callbacks from its socket (``received``, ``drained``,
+``gone``), holds no task while idle, and each running subscription is a :class:`_Operation` that
+the subscriber hands its events to (:meth:`Subscriber.listen`, a direct write per event). Tasks run
+only while something is awaited (``connection_init``'s authentication, opening an operation). Pings,
+the init timeout, the connection's lifetime and its token's expiry are process-level timers
+(gateway/http/ws_send.py). Two sockets drive it: ``gateway serve``'s own WebSocket protocol
+(gateway/http/ws_protocol.py) and, under any other ASGI server, :meth:`GraphQLWebSocket.handle`.
 """
 
 from __future__ import annotations
@@ -36,10 +46,11 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping
-from typing import Any
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -47,11 +58,12 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
-from gateway.http.ws_send import NextFrames, PingClock, SendWatch, next_prefix, start_eagerly
+from gateway.http.ws_send import Deadlines, NextFrames, PingClock, SendWatch
 from gateway.persisted import Incoming, PersistedProblem
 from gateway.subscriptions.messages import (
     OPERATION_NOT_ALLOWED,
     SUBSCRIPTION_LIMIT_REACHED,
+    SubscriptionMessage,
     SubscriptionRejected,
 )
 
@@ -65,31 +77,66 @@ INIT_TIMEOUT = 4408
 SUBSCRIBER_EXISTS = 4409
 TOO_MANY_INIT = 4429
 GOING_AWAY = 1001
+INTERNAL_ERROR = 1011
 MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # connection_init payload keys (either spelling) -> the header the authentication stage reads
 _PAYLOAD_HEADERS = {"authorization": "authorization", "x-tenant-id": TENANT_HEADER, "x-request-id": "x-request-id"}
+_PING = '{"type":"ping"}'
+
+
+class Socket(Protocol):
+    """What a :class:`_Connection` needs of its WebSocket (accepted with ``graphql-transport-ws``)."""
+
+    writable: bool  # False while the client leaves written messages unread (then ``drained`` follows)
+
+    def write(self, text: str) -> None:
+        """Send one text message after those written before (never waits: the socket buffers)."""
+
+    def close(self, code: int, reason: str) -> None:
+        """Start the closing handshake; ``gone`` follows."""
+
+    def abort(self) -> None:
+        """Drop the client now (it stopped reading); ``gone`` follows."""
+
+    def pause_reading(self) -> None:
+        """Stop handing over messages until :meth:`resume_reading` (one is being handled)."""
+
+    def resume_reading(self) -> None: ...
+
+    def scope(self) -> Scope:
+        """The upgrade request as an ASGI websocket scope (path, headers, client, server)."""
 
 
 class GraphQLWebSocket:
-    """The WebSocket side of ``/graphql`` (see the module docstring)."""
+    """The WebSocket side of ``/graphql`` (see the module docstring): one per app, shared by its sockets."""
 
     def __init__(self, deps: StreamDeps, state: GatewayState, auth: AuthStage) -> None:
         self.deps = deps
         self.state = state
         self.auth = auth
         self.frames = NextFrames()  # each event's payload encoded once for all its subscribers
-        self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's writes
+        self.watch = SendWatch(deps.limits.send_timeout)  # one timer for every connection's stalled writes
         self.pings = PingClock(deps.limits.ping_interval)  # one timer pings every connection
+        # one timer per kind of deadline, for every connection
+        self.init_deadlines = Deadlines(_Connection.init_timed_out)
+        self.lifetimes = Deadlines(_Connection.lifetime_over)
+        self.expiries = Deadlines(_Connection.token_expired)
+
+    def connect(self, socket: Socket, client: str) -> _Connection:
+        """A new connection on ``socket`` (accepted with ``graphql-transport-ws``), started."""
+        conn = _Connection(self, socket, client)
+        conn.start()
+        return conn
 
     def asgi(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
         """The raw ASGI entry (gateway/http/ws_protocol.py GatewayApp): :meth:`handle`'s coroutine itself."""
         return self.handle(WebSocket(scope, receive, send))
 
     async def handle(self, websocket: WebSocket) -> None:
-        """Serve one socket until either side closes it."""
+        """Serve one socket through ASGI until either side closes it (any ASGI server)."""
         offered = list(websocket.scope.get("subprotocols") or ())
         if WS_PROTOCOL not in offered:
             # The close code needs an open socket: accept, then close with the reason.
@@ -98,318 +145,537 @@ class GraphQLWebSocket:
                 await websocket.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {WS_PROTOCOL}")
             return
         await websocket.accept(subprotocol=WS_PROTOCOL)
-        gauge = self.deps.connections.labels(WS_PROTOCOL)
-        gauge.inc()
-        try:
-            await _Connection(self, websocket).run()
-        finally:
-            gauge.dec()
+        socket = _AsgiSocket(websocket, self.deps.limits.send_timeout)
+        conn = self.connect(socket, websocket.client.host if websocket.client else "unknown")
+        await socket.serve(conn)
 
 
 class _Connection:
     """One acknowledged-or-not graphql-transport-ws connection: its state machine and its operations.
 
-    Lean per socket (thousands stay open): the ASGI task reads; timers are loop handles, not tasks;
-    each running operation is one task; pings and send timeouts come from the owner's one timer each.
     Methods (more than 15: one per protocol message, timer and output of one state machine, which
-    shares its state; split, each piece would reach into the others): run, the frame handlers
-    (_on_text, _init, _subscribe, _complete), one per operation (_operate, _operation_done), the timers
-    (_later, ping, too_slow, _expire) and the outputs (send, send_text, _refuse, close, _stop).
+    shares its state; split, each piece would reach into the others): the socket's callbacks (start,
+    received, drained, gone), the message handlers (_dispatch, _init, _subscribe, _complete,
+    _operate), the timers (init_timed_out, lifetime_over, token_expired, ping, too_slow) and the
+    outputs (write, send, refuse, close, _end_operations).
     """
 
     __slots__ = tuple(
-        "_auth_headers _client _closed _deps _forwarded _init_seen _limits _operations _owner"
-        " _request_id _spawned _task _timers _who _ws writing writing_since".split()
+        "_auth_headers _busy _client _closed _inbox _init_seen _operations _owner _request_id _socket _waiters"
+        " _who writing writing_since".split()
     )
 
-    def __init__(self, owner: GraphQLWebSocket, websocket: WebSocket) -> None:
+    def __init__(self, owner: GraphQLWebSocket, socket: Socket, client: str) -> None:
         self._owner = owner
-        self._deps = owner.deps
-        self._limits = owner.deps.limits
-        self._ws = websocket
-        self._client = websocket.client.host if websocket.client else "unknown"
+        self._socket = socket
+        self._client = client
         self._who: Authenticated | None = None
-        self._auth_headers: dict[str, str] = {}
-        self._forwarded: dict[str, str] = {}  # what goes to subgraphs for this connection's operations
+        self._auth_headers: dict[str, str] | None = None
         self._request_id = ""
         self._init_seen = False
         self._closed = False
-        self._task: asyncio.Task[Any] | None = None
-        self._operations: dict[str, asyncio.Task[None]] = {}
-        self._timers: dict[str, asyncio.TimerHandle] = {}  # at most one per kind (init, lifetime, expiry)
-        self._spawned: set[asyncio.Task[None]] | None = None
-        self.writing = 0  # writes in flight and when the oldest began (the owner's SendWatch looks)
+        self._operations: dict[str, _Operation] | None = None
+        self._busy: asyncio.Task[None] | None = None  # connection_init being authenticated
+        self._inbox: list[str] | None = None  # messages that arrived meanwhile (reading is paused)
+        self._waiters: list[asyncio.Future[None]] | None = None  # operations waiting for the socket
+        self.writing = 0  # the owner's SendWatch: 1 while the client leaves writes unread, since when
         self.writing_since = 0.0
 
-    # -- the connection -----------------------------------------------------------------------------------------
-    async def run(self) -> None:
-        self._task = task = asyncio.current_task()
-        if self._limits.init_timeout > 0:
-            self._later("init", self._limits.init_timeout, self._init_timed_out)
-        if self._limits.max_connection_lifetime > 0:
-            self._later("lifetime", self._limits.max_connection_lifetime, self._lifetime_over)
-        try:
-            while not self._closed:
-                message = await self._ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is None:
-                    try:
-                        text = (message.get("bytes") or b"").decode("utf-8")
-                    except UnicodeDecodeError:
-                        await self.close(BAD_REQUEST, "Invalid message received")
-                        break
-                await self._on_text(text)
-        except asyncio.CancelledError:
-            if not self._closed or task is None:
-                raise  # the server's, not ours (_stop)
-            task.uncancel()
-        finally:
-            self._closed = True
-            self._owner.pings.discard(self)
-            for timer in self._timers.values():
-                timer.cancel()
-            pending = [*self._operations.values(), *(self._spawned or ())]
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(BaseException):
-                    await task
+    # -- the socket's callbacks ---------------------------------------------------------------------------------
+    def start(self) -> None:
+        limits = self._owner.deps.limits
+        self._owner.deps.connections.labels(WS_PROTOCOL).inc()
+        if limits.init_timeout > 0:
+            self._owner.init_deadlines.add(self, limits.init_timeout)
+        if limits.max_connection_lifetime > 0:
+            self._owner.lifetimes.add(self, limits.max_connection_lifetime)
 
-    def _later(self, kind: str, seconds: float, callback: Callable[[], None]) -> None:
-        """Call ``callback`` in ``seconds`` (a loop timer; replaces the previous one of its ``kind``)."""
-        previous = self._timers.pop(kind, None)
-        if previous is not None:
-            previous.cancel()
-        self._timers[kind] = asyncio.get_running_loop().call_later(seconds, callback)
-
-    def _spawn(self, work: Coroutine[Any, Any, None] | asyncio.Future[None]) -> None:
-        """Run ``work`` in a task of its own, kept until done (closes from timers, a ping that waits)."""
-        if self._spawned is None:
-            self._spawned = set()
-        task = asyncio.ensure_future(work)
-        self._spawned.add(task)
-        task.add_done_callback(self._spawned.discard)
-
-    def _stop(self) -> None:
-        """End the connection from another task: the reading task stops waiting for the client."""
-        self._closed = True
-        if self._task is not None and self._task is not asyncio.current_task():
-            self._task.cancel()
-
-    async def send(self, message: Mapping[str, Any]) -> None:
-        """Write one message; a client that does not take it within the send timeout is dropped."""
-        if not self._closed:
-            await self.send_text(orjson.dumps(message).decode("utf-8"))
-
-    async def send_text(self, text: str) -> None:
-        """Write one frame; the owner's :class:`SendWatch` drops a client that leaves it unread for
-        the send timeout (:meth:`too_slow`). No lock: uvicorn writes each message in one piece once
-        the socket is writable."""
+    def received(self, text: str) -> None:
+        """One text message from the client (in order: held while ``connection_init`` is authenticated)."""
         if self._closed:
             return
-        watch = self._owner.watch
-        watch.begin(self)
+        if self._busy is not None:
+            if self._inbox is None:
+                self._inbox = []
+            self._inbox.append(text)
+            return
         try:
-            await self._ws.send_text(text)
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self._stop()
-        finally:
-            watch.end(self)
+            self._dispatch(text)
+        except Exception:
+            logger.exception("websocket message on %s failed", self._request_id or self._client)
+            self.close(INTERNAL_ERROR, "Internal server error")
 
-    def too_slow(self) -> None:
-        logger.info("websocket client %s did not read for %s s: dropped", self._client, self._limits.send_timeout)
-        self._stop()
+    def received_bytes(self, data: bytes) -> None:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            self.close(BAD_REQUEST, "Invalid message received")
+            return
+        self.received(text)
 
-    async def close(self, code: int, reason: str) -> None:
+    def drained(self) -> None:
+        """The client took what was written: the operations' queued events go on."""
+        if self.writing:
+            self._owner.watch.end(self)
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+        for operation in list((self._operations or {}).values()):
+            if not self._socket.writable:
+                return
+            operation.resume()
+
+    def stalled(self) -> None:
+        """The client leaves writes unread: the owner's SendWatch drops it after the send timeout."""
+        if not self.writing and not self._closed:
+            self._owner.watch.begin(self)
+
+    def gone(self) -> None:
+        """The socket is closed (either side): everything of the connection ends."""
+        if self.writing:
+            self._owner.watch.end(self)
+        if self._closed and self._operations is None and self._busy is None:
+            return
+        self._end(None)
+
+    # -- outputs ------------------------------------------------------------------------------------------------
+    def write(self, text: str) -> None:
+        if not self._closed:
+            self._socket.write(text)
+            if not self._socket.writable:
+                self.stalled()
+
+    def send(self, message: Mapping[str, Any]) -> None:
+        self.write(orjson.dumps(message).decode("utf-8"))
+
+    def refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
+        """An ``error`` message (every refusal of an operation goes through here)."""
+        self.send({"id": op_id, "type": "error", "payload": errors})
+
+    def next(self, op_id: str, message: SubscriptionMessage) -> None:
+        """A ``next`` message (every one goes through here); an event's encoding is shared by its subscribers."""
+        self.write(self._owner.frames.for_operation(op_id, message))
+
+    def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code`` (``reason`` cut to the 123 bytes a close frame holds)."""
         if self._closed:
             return
+        self._end(None)
+        self._socket.close(code, reason.encode("utf-8")[:123].decode("utf-8", "ignore"))
+
+    def _end(self, _: object) -> None:
+        """Stop every operation, timer and wait of the connection (it is closing or gone)."""
+        first = not self._closed
         self._closed = True
-        cut = reason.encode("utf-8")[:123].decode("utf-8", "ignore")
-        with contextlib.suppress(Exception):
-            async with asyncio.timeout(self._limits.send_timeout or None):
-                await self._ws.close(code, cut)
-        self._stop()
+        owner = self._owner
+        if first:
+            owner.deps.connections.labels(WS_PROTOCOL).dec()
+        owner.pings.discard(self)
+        owner.init_deadlines.discard(self)
+        owner.lifetimes.discard(self)
+        owner.expiries.discard(self)
+        operations, self._operations = self._operations, None
+        for operation in (operations or {}).values():
+            operation.stop()
+        busy, self._busy = self._busy, None
+        if busy is not None and busy is not asyncio.current_task():
+            busy.cancel()
+        self._inbox = None
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            waiter.cancel()
+
+    async def writable(self) -> None:
+        """Wait until the socket takes writes (an operation whose stream is iterated)."""
+        while not self._socket.writable and not self._closed:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
 
     # -- messages from the client -------------------------------------------------------------------------------
-    async def _on_text(self, text: str) -> None:
-        limit = self._limits.max_frame_bytes
+    def _dispatch(self, text: str) -> None:
+        limit = self._owner.deps.limits.max_frame_bytes
         if limit and len(text) * 4 > limit and len(text.encode("utf-8")) > limit:
-            await self.close(MESSAGE_TOO_BIG, f"Message too big: the limit is {limit} bytes")
+            self.close(MESSAGE_TOO_BIG, f"Message too big: the limit is {limit} bytes")
             return
         try:
             message = orjson.loads(text)
         except orjson.JSONDecodeError:
-            await self.close(BAD_REQUEST, "Invalid message received: not JSON")
+            self.close(BAD_REQUEST, "Invalid message received: not JSON")
             return
         kind = message.get("type") if isinstance(message, dict) else None
         if kind == "connection_init":
-            await self._init(message)
+            self._init(message)
         elif kind == "ping":
-            await self.send({"type": "pong", **({"payload": message["payload"]} if "payload" in message else {})})
+            self.send({"type": "pong", **({"payload": message["payload"]} if "payload" in message else {})})
         elif kind == "pong":
             return
         elif kind == "subscribe":
-            await self._subscribe(message)
+            self._subscribe(message)
         elif kind == "complete":
-            await self._complete(message)
+            self._complete(message)
         elif isinstance(kind, str):
-            await self.close(BAD_REQUEST, f"Invalid message received: unknown type {kind[:40]!r}")
+            self.close(BAD_REQUEST, f"Invalid message received: unknown type {kind[:40]!r}")
         else:
-            await self.close(BAD_REQUEST, "Invalid message received: no type")
+            self.close(BAD_REQUEST, "Invalid message received: no type")
 
-    async def _init(self, message: dict[str, Any]) -> None:
+    def _init(self, message: dict[str, Any]) -> None:
         if self._init_seen:
-            await self.close(TOO_MANY_INIT, "Too many initialisation requests")
+            self.close(TOO_MANY_INIT, "Too many initialisation requests")
             return
         self._init_seen = True
-        timer = self._timers.pop("init", None)
-        if timer is not None:
-            timer.cancel()
+        self._owner.init_deadlines.discard(self)
         payload = message.get("payload")
-        headers = _auth_headers(self._ws.headers, payload if isinstance(payload, dict) else {})
+        headers = _auth_headers(Headers(scope=self._socket.scope()), payload if isinstance(payload, dict) else {})
         if (payload is not None and not isinstance(payload, dict)) or headers is None:
-            await self.close(BAD_REQUEST, "Invalid message received: connection_init payload")
+            self.close(BAD_REQUEST, "Invalid message received: connection_init payload")
             return
+        self._socket.pause_reading()
+        self._busy = asyncio.get_running_loop().create_task(self._authenticate(headers))
+        self._busy.add_done_callback(self._authenticated)
+
+    async def _authenticate(self, headers: dict[str, str]) -> None:
         loaded = self._owner.state.current
         policies = getattr(loaded.runtime, "policy_names", ()) if loaded is not None else ()
         try:
             who = await self._owner.auth.authenticate(headers, self._client, policies)
         except EdgeRejection as problem:
             if problem.status == 503:
-                await self.close(TRY_AGAIN_LATER, "Try again later: authentication is unavailable")
+                self.close(TRY_AGAIN_LATER, "Try again later: authentication is unavailable")
             else:
-                await self.close(FORBIDDEN, f"Forbidden: {problem.message}")
+                self.close(FORBIDDEN, f"Forbidden: {problem.message}")
             return
         request_id = headers.get("x-request-id", "")
         self._request_id = request_id if _SAFE_REQUEST_ID.match(request_id) else uuid.uuid4().hex
         self._who = who
         self._auth_headers = headers
-        self._forwarded = self._deps.forwarded_headers(self._request(), self._request_id, who, self._client)
-        await self.send({"type": "connection_ack"})
+        self.send({"type": "connection_ack"})
         self._owner.pings.add(self)
         if who.expires_at is not None:
-            self._later("expiry", max(0.0, who.expires_at - time.time()), lambda: self._spawn(self._expire()))
+            self._owner.expiries.add(self, max(0.0, who.expires_at - time.time()))
 
-    async def _subscribe(self, message: dict[str, Any]) -> None:
+    def _authenticated(self, task: asyncio.Task[None]) -> None:
+        if self._busy is task:
+            self._busy = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("websocket connection_init on %s failed", self._client, exc_info=task.exception())
+            self.close(INTERNAL_ERROR, "Internal server error")
+        inbox, self._inbox = self._inbox, None
+        for text in inbox or ():
+            self.received(text)  # a second connection_init waits again: the rest stays in order
+        if not self._closed and self._busy is None:
+            self._socket.resume_reading()
+
+    def _subscribe(self, message: dict[str, Any]) -> None:
         who = self._who
         if who is None:
-            await self.close(UNAUTHORIZED, "Unauthorized")
+            self.close(UNAUTHORIZED, "Unauthorized")
             return
         op_id = message.get("id")
         incoming = _incoming(message.get("payload"))
         if not isinstance(op_id, str) or not op_id or incoming is None:
-            await self.close(BAD_REQUEST, "Invalid message received: subscribe needs an id and a payload with a query")
+            self.close(BAD_REQUEST, "Invalid message received: subscribe needs an id and a payload with a query")
             return
-        if op_id in self._operations:
-            await self.close(SUBSCRIBER_EXISTS, f"Subscriber for {op_id[:80]} already exists")
+        operations = self._operations
+        if operations is None:
+            operations = self._operations = {}
+        if op_id in operations:
+            self.close(SUBSCRIBER_EXISTS, f"Subscriber for {op_id[:80]} already exists")
             return
-        limit = self._limits.max_per_connection
-        if limit and len(self._operations) >= limit:
+        limit = self._owner.deps.limits.max_per_connection
+        if limit and len(operations) >= limit:
             text = f"At most {limit} operations may run at once on one connection"
-            await self._refuse(op_id, [error(text, SUBSCRIPTION_LIMIT_REACHED, limit=limit)])
+            self.refuse(op_id, [error(text, SUBSCRIPTION_LIMIT_REACHED, limit=limit)])
             return
-        try:
-            await self._owner.auth.check_rate(who)
-        except EdgeRejection as problem:
-            await self._refuse(op_id, [error(problem.message, problem.code, **problem.extensions)])
-            return
-        task = asyncio.get_running_loop().create_task(self._operate(op_id, incoming, who), name=op_id)
-        self._operations[op_id] = task
-        task.add_done_callback(self._operation_done)  # a bound method: no closure kept per operation
+        operation = operations[op_id] = _Operation(self, op_id)
+        operation.task = asyncio.get_running_loop().create_task(self._operate(operation, incoming, who), name=op_id)
+        operation.task.add_done_callback(operation.opened)
 
-    def _operation_done(self, done: asyncio.Task[None]) -> None:
-        op_id = done.get_name()
-        if self._operations.get(op_id) is done:
-            del self._operations[op_id]
-
-    async def _refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
-        await self.send({"id": op_id, "type": "error", "payload": errors})
-
-    async def _complete(self, message: dict[str, Any]) -> None:
+    def _complete(self, message: dict[str, Any]) -> None:
         op_id = message.get("id")
         if not isinstance(op_id, str):
-            await self.close(BAD_REQUEST, "Invalid message received: complete needs an id")
+            self.close(BAD_REQUEST, "Invalid message received: complete needs an id")
             return
-        task = self._operations.pop(op_id, None)
-        if task is not None:
-            task.cancel()  # the client stopped listening: nothing more is sent for it
+        operation = (self._operations or {}).pop(op_id, None)
+        if operation is not None:
+            operation.stop()  # the client stopped listening: nothing more is sent for it
+
+    def finished(self, operation: _Operation) -> None:
+        """``operation`` ended: it no longer counts against the connection's limit."""
+        operations = self._operations
+        if operations is not None and operations.get(operation.op_id) is operation:
+            del operations[operation.op_id]
 
     # -- one operation ------------------------------------------------------------------------------------------
-    async def _operate(self, op_id: str, incoming: Incoming, who: Authenticated) -> None:
-        deps = self._deps
+    async def _operate(self, operation: _Operation, incoming: Incoming, who: Authenticated) -> None:
+        """Open ``operation`` (a task); a subscriber of the service is then listened to (the task ends),
+        any other stream is iterated here; a query or mutation runs once."""
+        owner, op_id = self._owner, operation.op_id
+        deps = owner.deps
         try:
-            loaded = self._owner.state.current
+            try:
+                await owner.auth.check_rate(who)
+            except EdgeRejection as problem:
+                operation.refuse([error(problem.message, problem.code, **problem.extensions)])
+                return
+            loaded = owner.state.current
             if loaded is None:
-                text = "No supergraph is loaded yet"
-                await self._refuse(op_id, [error(text, "SERVICE_UNAVAILABLE")])
+                operation.refuse([error("No supergraph is loaded yet", "SERVICE_UNAVAILABLE")])
                 return
             try:
                 resolved = await deps.persisted.resolve(incoming)
             except PersistedProblem as problem:
-                await self._refuse(op_id, [error(problem.message, problem.code)])
+                operation.refuse([error(problem.message, problem.code)])
                 return
-            opened = await deps.subscriptions.open(resolved.request, principal=who.principal, headers=self._forwarded)
+            request = self._request()
+            forwarded = deps.forwarded_headers(request, self._request_id, who, self._client)
+            opened = await deps.subscriptions.open(resolved.request, principal=who.principal, headers=forwarded)
             if isinstance(opened, SubscriptionRejected):
                 codes = {(e.get("extensions") or {}).get("code") for e in opened.errors}
                 if codes != {OPERATION_NOT_ALLOWED}:
-                    await self._refuse(op_id, list(opened.errors))
+                    operation.refuse(list(opened.errors))
                     return
                 # a query or mutation: one result through the HTTP endpoint's path
-                request = self._request()
                 body = await deps.run_one(incoming, request, self._request_id, loaded.runtime, who, self._client)
-                await self.send({"id": op_id, "type": "next", "payload": body})
-            else:
-                prefix, frames = next_prefix(op_id), self._owner.frames
-                try:
-                    async for event in opened:
-                        await self.send_text(frames.frame(prefix, event))
-                        if event.final:
-                            break
-                finally:
-                    await opened.aclose()
-            await self.send({"id": op_id, "type": "complete"})
+                operation.send_next(SubscriptionMessage(body))
+                operation.complete()
+                return
+            listen = getattr(opened, "listen", None)
+            if listen is not None:  # the service's Subscriber: it hands each event over as it comes
+                operation.stream = opened
+                listen(operation)
+                return
+            try:
+                async for event in opened:
+                    await self.writable()
+                    if not operation.send_next(event) or event.final:
+                        break
+            finally:
+                await opened.aclose()
+            operation.complete()
         except asyncio.CancelledError:
             raise
         except Exception:
             logger.exception("websocket operation %s on %s failed", op_id, self._request_id)
-            text = "Internal server error"
-            await self._refuse(op_id, [error(text, "INTERNAL_SERVER_ERROR")])
+            operation.refuse([error("Internal server error", "INTERNAL_SERVER_ERROR")])
 
     def _request(self) -> Request:
         """The upgrade request with this connection's credentials, as the HTTP endpoint wants it."""
-        return _request_for(self._ws, self._auth_headers)
+        return _request_for(self._socket.scope(), self._auth_headers or {})
 
-    # -- timers (loop callbacks) ---------------------------------------------------------------------------------
-    def _init_timed_out(self) -> None:
+    # -- timers (the owner's, one per kind for every connection) ------------------------------------------------
+    def init_timed_out(self) -> None:
         if not self._init_seen:
-            self._spawn(self.close(INIT_TIMEOUT, "Connection initialisation timeout"))
+            self.close(INIT_TIMEOUT, "Connection initialisation timeout")
 
-    def _lifetime_over(self) -> None:
+    def lifetime_over(self) -> None:
         # closed, not completed: graphql-ws clients reconnect and resubscribe
-        self._spawn(self.close(GOING_AWAY, "Connection lifetime exceeded; reconnect"))
+        self.close(GOING_AWAY, "Connection lifetime exceeded; reconnect")
 
     def ping(self) -> None:
-        """The owner's PingClock: write a ping now (a task only when the socket cannot take it)."""
-        if not self._closed:
-            waiting = start_eagerly(self.send_text('{"type":"ping"}'))
-            if waiting is not None:
-                self._spawn(waiting)
+        """The owner's PingClock."""
+        self.write(_PING)
 
-    async def _expire(self) -> None:
+    def too_slow(self) -> None:
+        """The owner's SendWatch: the client left a write unread for the send timeout."""
+        logger.info(
+            "websocket client %s did not read for %s s: dropped", self._client, self._owner.deps.limits.send_timeout
+        )
+        if not self._closed:
+            self._end(None)
+        self._socket.abort()
+
+    def token_expired(self) -> None:
         """The token's exp: each operation ends with UNAUTHENTICATED and complete, then the socket (4403)."""
-        running, self._operations = self._operations, {}
-        for task in running.values():
-            task.cancel()
-        for op_id, task in running.items():
-            with contextlib.suppress(BaseException):
-                await task
-            ended = {"errors": [error(TOKEN_EXPIRED_MESSAGE, UNAUTHENTICATED)]}
-            await self.send({"id": op_id, "type": "next", "payload": ended})
-            await self.send({"id": op_id, "type": "complete"})
-        await self.close(FORBIDDEN, "Forbidden: the token expired")
+        operations, self._operations = self._operations, None
+        ended = SubscriptionMessage({"errors": [error(TOKEN_EXPIRED_MESSAGE, UNAUTHENTICATED)]})
+        for operation in (operations or {}).values():
+            operation.stop()
+            self.next(operation.op_id, ended)
+            self.send({"id": operation.op_id, "type": "complete"})
+        self.close(FORBIDDEN, "Forbidden: the token expired")
+
+
+class _Operation:
+    """One running operation of a connection; the :class:`~gateway.subscriptions.subscriber.Listener`
+    of its subscriber (``stream``, once listened to). The task exists only while the operation is
+    being opened, or while it iterates a stream that cannot be listened to."""
+
+    __slots__ = ("conn", "done", "op_id", "stream", "task")
+
+    def __init__(self, conn: _Connection, op_id: str) -> None:
+        self.conn = conn
+        self.op_id = op_id
+        self.task: asyncio.Task[None] | None = None
+        self.stream: Any = None
+        self.done = False
+
+    def opened(self, task: asyncio.Task[None]) -> None:
+        if self.task is task:
+            self.task = None
+        if self.stream is None:  # refused, answered once, failed or cancelled: nothing listens any more
+            self.done = True
+            self.conn.finished(self)
+
+    # the subscriber's Listener
+    def deliver(self, message: SubscriptionMessage) -> bool:
+        if self.done:
+            return True  # nobody listens: dropped
+        if not self.conn._socket.writable:
+            return False
+        self.send_next(message)
+        if message.final:
+            stream, self.stream = self.stream, None
+            self.complete()
+            if stream is not None:
+                stream.close()
+        return True
+
+    def ended(self, message: SubscriptionMessage | None) -> None:
+        if self.done:
+            return
+        if message is not None:
+            self.send_next(message)
+        self.stream = None
+        self.complete()
+
+    def resume(self) -> None:
+        stream = self.stream
+        if stream is not None:
+            stream.resume()
+
+    # outputs
+    def send_next(self, message: SubscriptionMessage) -> bool:
+        if self.done:
+            return False
+        self.conn.next(self.op_id, message)
+        return True
+
+    def complete(self) -> None:
+        if not self.done:
+            self.done = True
+            self.conn.send({"id": self.op_id, "type": "complete"})
+            self.conn.finished(self)
+
+    def refuse(self, errors: list[dict[str, Any]]) -> None:
+        if not self.done:
+            self.done = True
+            self.conn.refuse(self.op_id, errors)
+            self.conn.finished(self)
+
+    def stop(self) -> None:
+        """Nothing more is sent for this operation; its stream is closed."""
+        self.done = True
+        task, self.task = self.task, None
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()  # the task closes a stream it iterates
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            stream.close()
+
+
+class _AsgiSocket:
+    """A :class:`Socket` over an ASGI WebSocket (any ASGI server): the reading loop is :meth:`serve`,
+    writes go out in order from one sender task while there is output."""
+
+    __slots__ = ("_conn", "_outbox", "_paused", "_reader", "_send_timeout", "_sender", "_ws", "writable")
+
+    def __init__(self, websocket: WebSocket, send_timeout: float) -> None:
+        self._ws = websocket
+        self._send_timeout = send_timeout
+        self._conn: _Connection | None = None
+        self._outbox: list[str | tuple[int, str]] = []
+        self._sender: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[Any] | None = None
+        self._paused: asyncio.Future[None] | None = None
+        self.writable = True
+
+    async def serve(self, conn: _Connection) -> None:
+        self._conn = conn
+        self._reader = task = asyncio.current_task()
+        try:
+            while True:
+                if self._paused is not None:
+                    await self._paused
+                message = await self._ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                text = message.get("text")
+                if text is not None:
+                    conn.received(text)
+                else:
+                    conn.received_bytes(message.get("bytes") or b"")
+        except asyncio.CancelledError:
+            if task is None or not task.cancelling() or self._reader is not None:
+                raise  # the server's, not ours (_stop)
+            task.uncancel()
+        finally:
+            conn.gone()
+            sender = self._sender
+            if sender is not None and self._reader is not None:
+                sender.cancel()
+
+    def scope(self) -> Scope:
+        return self._ws.scope
+
+    def write(self, text: str) -> None:
+        self._outbox.append(text)
+        self._kick()
+
+    def close(self, code: int, reason: str) -> None:
+        self._outbox.append((code, reason))
+        self._kick()
+
+    def abort(self) -> None:
+        sender = self._sender
+        self._stop()
+        if sender is not None and sender is not asyncio.current_task():
+            sender.cancel()
+
+    def pause_reading(self) -> None:
+        if self._paused is None:
+            self._paused = asyncio.get_running_loop().create_future()
+
+    def resume_reading(self) -> None:
+        paused, self._paused = self._paused, None
+        if paused is not None and not paused.done():
+            paused.set_result(None)
+
+    def _kick(self) -> None:
+        if self._sender is None:
+            self.writable = False
+            self._sender = asyncio.get_running_loop().create_task(self._send_all())
+
+    async def _send_all(self) -> None:
+        try:
+            while self._outbox:
+                item = self._outbox.pop(0)
+                if isinstance(item, str):
+                    await self._ws.send_text(item)
+                else:
+                    with contextlib.suppress(Exception):
+                        async with asyncio.timeout(self._send_timeout or None):
+                            await self._ws.close(*item)
+                    self._stop()
+                    return
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            self._stop()
+            return
+        finally:
+            self._sender = None
+        self.writable = True
+        if self._conn is not None:
+            self._conn.drained()
+
+    def _stop(self) -> None:
+        """End the reading loop (the connection is closed or dropped)."""
+        reader, self._reader = self._reader, None
+        self._outbox.clear()
+        if reader is not None and reader is not asyncio.current_task():
+            reader.cancel()
 
 
 def _auth_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any]) -> dict[str, str] | None:
@@ -432,20 +698,20 @@ def _auth_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any]) -> dic
     return headers
 
 
-def _request_for(websocket: WebSocket, auth_headers: Mapping[str, str]) -> Request:
+def _request_for(upgrade: Scope, auth_headers: Mapping[str, str]) -> Request:
     """A POST request carrying the upgrade request's headers with the connection's credentials:
     what the endpoint forwards to subgraphs and runs queries and mutations with."""
     replaced = {name.encode("latin-1") for name in _PAYLOAD_HEADERS.values()}
-    raw = [(name, value) for name, value in websocket.scope.get("headers", []) if name.lower() not in replaced]
+    raw = [(name, value) for name, value in upgrade.get("headers", []) if name.lower() not in replaced]
     raw += [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in auth_headers.items()]
     scope = {
         "type": "http",
         "method": "POST",
-        "path": websocket.scope.get("path", "/graphql"),
+        "path": upgrade.get("path", "/graphql"),
         "query_string": b"",
         "headers": raw,
-        "client": websocket.scope.get("client"),
-        "server": websocket.scope.get("server"),
+        "client": upgrade.get("client"),
+        "server": upgrade.get("server"),
         "scheme": "http",
     }
     return Request(scope)

@@ -1,11 +1,17 @@
-"""One client's subscription: a bounded queue of messages, read by the edge as a stream."""
+"""One client's subscription: a bounded queue of messages, read by the edge as a stream.
+
+An edge that can write without waiting (the WebSocket edge) :meth:`~Subscriber.listen` s
+instead of iterating: each message is handed to its :class:`Listener` as the fan-out pushes
+it (a direct write, no task woken per subscriber); the queue only fills while the listener's
+client is not taking writes, and the listener :meth:`~Subscriber.resume` s it when it is again.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.contracts import GraphQLRequest, Principal
 from gateway.subscriptions.messages import (
@@ -17,7 +23,17 @@ from gateway.subscriptions.messages import (
 )
 from gateway.subscriptions.stats import SubscriptionStats
 
-__all__ = ["Subscriber"]
+__all__ = ["Listener", "Subscriber"]
+
+
+class Listener(Protocol):
+    """What takes a listened-to subscriber's messages (see the module docstring)."""
+
+    def deliver(self, message: SubscriptionMessage) -> bool:
+        """Write ``message`` now; False (nothing written): the client is not taking writes, keep it."""
+
+    def ended(self, message: SubscriptionMessage | None) -> None:
+        """The stream ended, after ``message`` (its final one, to be written whatever the backlog) if any."""
 
 
 class Subscriber:
@@ -32,6 +48,7 @@ class Subscriber:
         "_dropped",
         "_ending",
         "_final",
+        "_listener",
         "_on_close",
         "_queue",
         "_size",
@@ -63,6 +80,7 @@ class Subscriber:
         self._on_close = on_close
         self._dropped = 0
         self._final: SubscriptionMessage | None = None
+        self._listener: Listener | None = None
         self._ending = False  # no more messages are taken (a final one, or normal completion, is set)
         self._closed = False
 
@@ -76,6 +94,10 @@ class Subscriber:
         if self._ending or self._closed:
             return
         queue = self._queue
+        listener = self._listener
+        if listener is not None and queue is None and not self._dropped and listener.deliver(message):
+            self._stats.events_delivered += 1
+            return
         if queue is None:
             queue = self._queue = deque()
         elif len(queue) >= self._size:
@@ -87,7 +109,8 @@ class Subscriber:
             self._dropped += 1
             self._stats.events_dropped += 1
         queue.append(message)
-        self._wake()
+        if listener is None:
+            self._wake()
 
     def finish(self, message: SubscriptionMessage | None = None) -> None:
         """End the stream after what is queued: with ``message`` (final) or, without one, normally."""
@@ -95,6 +118,48 @@ class Subscriber:
             return
         self._ending = True
         self._final = message
+        self._detach()
+        if self._listener is not None:
+            self.resume()
+        else:
+            self._wake()
+
+    def listen(self, listener: Listener) -> None:
+        """Hand every message to ``listener`` from now on, those queued first (instead of iterating)."""
+        self._listener = listener
+        self.resume()
+
+    def resume(self) -> None:
+        """The listener's client takes writes again: hand it what is queued, the end of the stream too."""
+        listener = self._listener
+        while listener is not None and not self._closed:
+            if self._dropped:
+                count = self._dropped
+                if not listener.deliver(notice(f"{count} event(s) were dropped because the subscriber did not keep up.",
+                                               SUBSCRIPTION_EVENTS_DROPPED, dropped=count)):
+                    return
+                self._dropped = 0
+                continue
+            queue = self._queue
+            if queue:
+                if not listener.deliver(queue[0]):
+                    return
+                queue.popleft()
+                self._stats.events_delivered += 1
+                if not queue:
+                    self._queue = None
+                continue
+            if self._ending:
+                self._closed = True
+                self._listener = None
+                listener.ended(self._final)
+            return
+
+    def close(self) -> None:
+        """The client left (what :meth:`aclose` does, callable from a callback)."""
+        self._closed = True
+        self._queue = None
+        self._listener = None
         self._detach()
         self._wake()
 
@@ -129,10 +194,7 @@ class Subscriber:
 
     async def aclose(self) -> None:
         """The client left: stop and detach (idempotent)."""
-        self._closed = True
-        self._queue = None
-        self._detach()
-        self._wake()
+        self.close()
 
     def _wake(self) -> None:
         waiter = self._waiter

@@ -34,41 +34,50 @@ async def test_a_frame_above_the_limit_is_refused_by_the_protocol_layer(tmp_path
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
-async def test_the_lean_protocol_forgets_the_handshake_and_keeps_working(tmp_path: Path) -> None:
-    # gateway/http/ws_protocol.py: ~8 KB less per idle subscriber (handshake headers, asyncio.Queue and Event)
+async def test_the_gateway_protocol_keeps_no_task_or_handshake_per_socket_and_keeps_working(tmp_path: Path) -> None:
+    # gateway/http/ws_protocol.py: an idle subscriber's socket is the protocol object, the request head as
+    # one bytes object and the edge's connection: no task, no queue, no kept websockets Request/Response
+    import asyncio
     import gc
 
-    from gateway.http.ws_protocol import LeanWebSocketProtocol
+    from gateway.http.ws_protocol import GatewayWebSocketProtocol
 
     with running_gateway(tmp_path) as gateway:
         url = gateway.url.replace("http://", "ws://") + "/graphql"
         async with websockets.connect(url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
             await ws.send(orjson.dumps({"type": "connection_init"}).decode())
             assert orjson.loads(await ws.recv())["type"] == "connection_ack"
-            for n in range(3):  # the receive path (the inbox) after the handshake was dropped
+            for n in range(3):  # messages after the handshake reach the edge
                 await ws.send(orjson.dumps({"type": "ping", "payload": {"n": n}}).decode())
                 assert orjson.loads(await ws.recv()) == {"type": "pong", "payload": {"n": n}}
             open_ones = [
-                o for o in gc.get_objects() if type(o) is LeanWebSocketProtocol and not o.transport.is_closing()
+                o for o in gc.get_objects() if type(o) is GatewayWebSocketProtocol and not o.transport.is_closing()
             ]
             assert len(open_ones) == 1
-            assert open_ones[0].request is None and open_ones[0].response is None
-            assert any(name == b"sec-websocket-key" for name, _ in open_ones[0].scope["headers"])
+            assert not hasattr(open_ones[0], "__dict__")  # __slots__ only
+            assert isinstance(open_ones[0]._head, bytes) and b"sec-websocket-key" in open_ones[0]._head
+            assert any(name == b"sec-websocket-key" for name, _ in open_ones[0].scope()["headers"])
+            tasks = [o for o in gc.get_objects() if type(o) is asyncio.Task and not o.done()]
+            names = [t.get_coro().__qualname__ for t in tasks]  # type: ignore[union-attr]
+            assert not [n for n in names if "WebSocket" in n or "_Connection" in n or "Socket" in n], names
 
 
-async def test_the_lean_writable_flag_holds_writers_until_set() -> None:
+async def test_process_level_deadlines_fire_once_in_order_and_forget_discarded_members() -> None:
     import asyncio
 
-    from gateway.http.ws_protocol import _Writable
+    from gateway.http.ws_send import Deadlines
 
-    flag = _Writable()
-    assert await flag.wait() is True  # set: no wait
-    flag.clear()
-    waiters = [asyncio.ensure_future(flag.wait()) for _ in range(2)]
-    cancelled = asyncio.ensure_future(flag.wait())
-    await asyncio.sleep(0.01)
-    assert not any(w.done() for w in waiters)
-    cancelled.cancel()
-    flag.set()
-    assert await asyncio.gather(*waiters) == [True, True]
-    assert flag.is_set()
+    fired: list[str] = []
+    deadlines = Deadlines(fired.append)
+    deadlines.add("late", 0.06)
+    deadlines.add("early", 0.02)
+    deadlines.add("gone", 0.01)
+    deadlines.discard("gone")
+    deadlines.add("moved", 0.01)
+    deadlines.add("moved", 0.04)  # a new deadline replaces the first
+    await asyncio.sleep(0.15)
+    assert fired == ["early", "moved", "late"]
+    for n in range(200):  # discarded members do not pile up in the heap
+        deadlines.add(n, 60)
+        deadlines.discard(n)
+    assert len(deadlines._heap) <= 2 * len(deadlines._live) + 64 + 1

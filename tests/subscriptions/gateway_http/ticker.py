@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import uvicorn
 from graphql import GraphQLError, OperationType, build_schema, get_operation_ast, parse, validate
 from graphql.language import FieldNode
 from graphql.utilities import value_from_ast_untyped
@@ -23,6 +24,7 @@ from graphql.utilities import value_from_ast_untyped
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
 from gateway.http.app import create_app
 from gateway.http.state import GatewayState
+from gateway.serve import websocket_options
 from gateway.settings import Settings
 from gateway.subscriptions.messages import SubscriptionMessage, SubscriptionRejected
 from gateway.transport import HTTPTransport
@@ -227,10 +229,13 @@ def running_edge(issuer: OidcIssuer, **settings: Any) -> Iterator[Edge]:
         "subscriptions_send_timeout": 1.0,
         **settings,
     }
+    asgi: bool = values.pop("asgi", False)  # the ASGI path (any server) instead of gateway serve's protocol
     config = Settings.from_mapping(values)
     state = GatewayState()
     state.install(SubscribingRuntime(SDL), "test")
     ticker = Ticker()
     app = create_app(config, state, HTTPTransport.from_settings(config), subscriptions=ticker)
-    with ServerThread(app) as server:
+    options = {} if asgi else websocket_options(config)
+    uvicorn_server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", **options))
+    with ServerThread(app, uvicorn_server) as server:
         yield Edge(server, ticker, issuer, config)
