@@ -65,6 +65,7 @@ class _Unit:
             "_complete": _s._complete,
             "_object": _s._object,
             "isinstance": isinstance,
+            "type": type,
             "dict": dict,
             "list": list,
             "str": str,
@@ -120,29 +121,33 @@ class _Unit:
         out.append("  return {" + ", ".join(items) + "}")
         out.append("")
 
-    def _reusable(self, shape: _s.ObjectShape, x: str) -> str | None:
+    def _reusable(self, shape: _s.ObjectShape, x: str, guarded: bool) -> str | None:
         """A condition under which the raw object ``x`` is its own shaped form (None: ``shape`` never allows it).
 
         Only shapes of plain leaves qualify: ``x`` must be a dict with exactly the response
         names, in order, and pass every non-null and enum check. Such an object is never
         the target of an entity fetch (those carry ``__typename``, which a shape of plain
         leaves does not select), so nothing merges into it after it is handed out.
+        Unless ``guarded``, an enum position holding an unhashable value raises TypeError
+        (the caller treats that as "not reusable").
         """
-        checks = [f"{x}.__class__ is dict", f"tuple({x}) == {self.const(tuple(rn for rn, _k, _a in shape.fields))}"]
+        if not shape.fields:
+            return None
+        checks = [f"type({x}) is dict", f"tuple({x}) == {self.const(tuple(rn for rn, _k, _a in shape.fields))}"]
         for rn, kind, arg in shape.fields:
-            key = repr(rn)
+            value = f"{x}[{rn!r}]"
             if kind == _s._K_SCALAR:
                 continue
             if kind == _s._K_SCALAR_NN:
-                checks.append(f"{x}[{key}] is not None")
-            elif kind == _s._K_ENUM_NN:
-                checks.append(f"{x}[{key}].__class__ is str and {x}[{key}] in {self.const(arg[0])}")
-            elif kind == _s._K_ENUM:
-                values = self.const(arg[0])
-                checks.append(f"({x}[{key}] is None or {x}[{key}].__class__ is str and {x}[{key}] in {values})")
+                checks.append(f"{value} is not None")
+            elif kind == _s._K_ENUM_NN or kind == _s._K_ENUM:
+                # JSON values: only a str can equal a str; None is in the set of a nullable enum
+                accepted = frozenset(arg[0]) | ({None} if kind == _s._K_ENUM else set())
+                check = f"{value} in {self.const(accepted)}"
+                checks.append(f"(type({value}) is str or {value} is None) and {check}" if guarded else check)
             else:
                 return None
-        return " and ".join(checks) if shape.fields else None
+        return " and ".join(checks)
 
     def _field(self, out: list[str], v: str, key: str, kind: int, arg: Any) -> None:
         get = f"raw[{key}]"
@@ -154,38 +159,39 @@ class _Unit:
         elif kind == _s._K_ENUM or kind == _s._K_ENUM_NN:
             values, hidden = self.const(arg[0]), self.const(arg[1])
             out.append(f"    {v} = {get}")
-            out.append(f"    if {v}.__class__ is not str or {v} not in {values}:")
+            out.append(f"    if type({v}) is not str or {v} not in {values}:")
             out.append(f"      {v} = _enum({v}, {values}, {hidden})")
             if kind == _s._K_ENUM_NN:
                 out.append(f"      if {v} is None: raise _NeedPaths")
         elif kind == _s._K_OBJECT or kind == _s._K_OBJECT_NN:
             fn = self.function_of(arg)
-            reuse = self._reusable(arg, v)
+            reuse = self._reusable(arg, v, True)
             out.append(f"    {v} = {get}")
             if reuse is not None:
                 out.append(f"    if {reuse}: pass")
-                out.append(f"    elif {v}.__class__ is dict or isinstance({v}, dict): {v} = {fn}({v})")
+                out.append(f"    elif isinstance({v}, dict): {v} = {fn}({v})")
             else:
-                out.append(f"    if {v}.__class__ is dict or isinstance({v}, dict): {v} = {fn}({v})")
+                out.append(f"    if type({v}) is dict or isinstance({v}, dict): {v} = {fn}({v})")
             out.append("    else:")
             out.append("      raise _NeedPaths" if kind == _s._K_OBJECT_NN else f"      {v} = None")
         elif kind == _s._K_LIST_OBJECTS:
             sub, list_nn, item_nn = arg
             fn = self.function_of(sub)
             other = "_need_paths()" if item_nn else "None"
-            reuse = self._reusable(sub, "x")
-            rebuild = f"[{fn}(x) if x.__class__ is dict or isinstance(x, dict) else {other} for x in {v}]"
+            reuse = self._reusable(sub, "x", False)
+            rebuild = f"[{fn}(x) if type(x) is dict or isinstance(x, dict) else {other} for x in {v}]"
             out.append(f"    {v} = {get}")
             if reuse is not None:
                 # the list itself is kept when every item is kept
-                out.append(f"    if {v}.__class__ is list:")
-                out.append(f"      for x in {v}:")
-                out.append(f"        if not ({reuse}):")
-                out.append(f"          {v} = {rebuild}")
-                out.append("          break")
+                out.append(f"    if type({v}) is list:")
+                out.append("      try:")
+                out.append(f"        for x in {v}:")
+                out.append(f"          if not ({reuse}): raise TypeError")
+                out.append("      except TypeError:")
+                out.append(f"        {v} = {rebuild}")
                 out.append(f"    elif isinstance({v}, list): {v} = {rebuild}")
             else:
-                out.append(f"    if {v}.__class__ is list or isinstance({v}, list): {v} = {rebuild}")
+                out.append(f"    if type({v}) is list or isinstance({v}, list): {v} = {rebuild}")
             out.append("    else:")
             out.append("      raise _NeedPaths" if list_nn else f"      {v} = None")
         elif kind == _s._K_CONST:
