@@ -56,6 +56,7 @@ from subgraphs.passport.models import Passport as PassportRow
 from subgraphs.passport.models import PassportVersion as PassportVersionRow
 from subgraphs.passport.peers import HttpPeers
 from subgraphs.passport.public_cache import load_public_view, public_views
+from subgraphs.passport.snapshots import Snapshot, snapshots_of
 
 # Who may read values above PUBLIC (see the module docstring).
 READ_RESTRICTED = requires_scopes("passport:restricted", "passport:write")
@@ -247,24 +248,46 @@ class PassportAuditEntry:
         )
 
 
-def _field_view(definition: Any, value: Any) -> PassportField:
+def _field_base(definition: FieldDefinition) -> dict[str, Any]:
+    """A field's view without its value (the same for every passport of a template version)."""
+    return {
+        "field_id": strawberry.ID(definition.id),
+        "key": definition.key,
+        "label": definition.label,
+        "type": FieldType(definition.type),
+        "access": AccessLevel(definition.access),
+        "unit": definition.unit,
+        "required": definition.required,
+        "min": definition.min,
+        "max": definition.max,
+        "pattern": definition.pattern,
+        "enum_values": list(definition.enum_values) if definition.type == "ENUM" else None,
+        "position": definition.position,
+    }
+
+
+def _field_with(base: dict[str, Any], access: str, value: Any) -> PassportField:
     return PassportField(
-        field_id=strawberry.ID(definition.id),
-        key=definition.key,
-        label=definition.label,
-        type=FieldType(definition.type),
-        access=AccessLevel(definition.access),
-        unit=definition.unit,
-        required=definition.required,
-        min=definition.min,
-        max=definition.max,
-        pattern=definition.pattern,
-        enum_values=list(definition.enum_values) if definition.type == "ENUM" else None,
-        position=definition.position,
-        value=value if definition.access == PUBLIC else None,
-        restricted_value=value if definition.access == RESTRICTED else None,
-        confidential_value=value if definition.access == CONFIDENTIAL else None,
+        **base,
+        value=value if access == PUBLIC else None,
+        restricted_value=value if access == RESTRICTED else None,
+        confidential_value=value if access == CONFIDENTIAL else None,
     )
+
+
+def _field_view(definition: FieldDefinition, value: Any) -> PassportField:
+    return _field_with(_field_base(definition), definition.access, value)
+
+
+FieldBases = list[tuple[str, str, dict[str, Any]]]  # per definition: key, access level, _field_base
+
+
+def _field_bases(snapshot: Snapshot) -> FieldBases:
+    """The fields' views without values, made once per snapshot and request (kept on the snapshot)."""
+    bases: FieldBases | None = snapshot.derived.get("fields")
+    if bases is None:
+        bases = snapshot.derived["fields"] = [(d.key, d.access, _field_base(d)) for d in snapshot.definitions]
+    return bases
 
 
 @strawberry.federation.type(
@@ -296,10 +319,12 @@ class Passport:
     row: strawberry.Private[PassportRow]
     # The row's field snapshot, read once per passport however many fields ask (see _definitions).
     definitions: strawberry.Private[list[FieldDefinition] | None] = None
+    # The request's parsed snapshot of the row's template version (subgraphs/passport/snapshots.py), if known.
+    snapshot: strawberry.Private[Snapshot | None] = None
 
     @classmethod
-    def from_row(cls, row: PassportRow) -> Passport:
-        """The GraphQL view of a passport row."""
+    def from_row(cls, row: PassportRow, snapshot: Snapshot | None = None) -> Passport:
+        """The GraphQL view of a passport row (``snapshot``: its template snapshot, parsed already)."""
         return cls(
             id=strawberry.ID(row.id),
             uuid=row.uuid,
@@ -317,7 +342,14 @@ class Passport:
             created_at=_utc(row.created_at),  # type: ignore[arg-type]
             updated_at=_utc(row.updated_at),  # type: ignore[arg-type]
             row=row,
+            definitions=None if snapshot is None else snapshot.definitions,
+            snapshot=snapshot,
         )
+
+    @classmethod
+    def shared(cls, info: strawberry.Info, row: PassportRow) -> Passport:
+        """:meth:`from_row`, with the snapshot parsed once per template version in this request."""
+        return cls.from_row(row, snapshots_of(info.context.extra).of_row(row))
 
     @strawberry.field(directives=internal(), description="The owning tenant (null when identity cannot be reached).")
     def tenant(self) -> Tenant | None:
@@ -345,6 +377,8 @@ class Passport:
     @strawberry.field(description="Every field of the template version, in template order, with its current value.")
     def fields(self) -> list[PassportField]:
         values = self.row.values or {}
+        if self.snapshot is not None:
+            return [_field_with(base, access, values.get(key)) for key, access, base in _field_bases(self.snapshot)]
         return [_field_view(f, values.get(f.key)) for f in self._definitions()]
 
     def _split(self) -> dict[str, dict[str, Any]]:
@@ -401,7 +435,7 @@ class Passport:
             row = await loaders.passport_by_uuid(info.context).load(str(uuid))
         else:
             row = None
-        return None if row is None else cls.from_row(row)
+        return None if row is None else cls.shared(info, row)
 
 
 @strawberry.federation.type(keys=["id"], description="A product (owned by the catalog subgraph).")
@@ -413,7 +447,7 @@ class Product:
     @strawberry.field(directives=authenticated(), description="The caller's passports of this product, by name.")
     async def passports(self, info: strawberry.Info) -> list[Passport] | None:
         rows = await loaders.passports_by_product(info.context).load(str(self.id))
-        return [Passport.from_row(row) for row in rows]
+        return [Passport.shared(info, row) for row in rows]
 
     @strawberry.field(
         directives=authenticated(), description="How many passports of the caller's tenant this product has."
@@ -575,7 +609,7 @@ class Query:
         row = await loaders.passport_by_id(ctx).load(str(id))
         if row is None:
             raise not_found("Passport", str(id))
-        return Passport.from_row(row)
+        return Passport.shared(info, row)
 
     @strawberry.field(
         directives=[*authenticated(), page_size(), *partner()], description="Your tenant's passports, by name."
@@ -591,7 +625,7 @@ class Query:
         ctx.caller.require_tenant()
         offset, limit = page_window(first, after)
         flt = filter or PassportFilter()
-        rows, total = await repository.list_passports(
+        page, total = await repository.list_passports(
             ctx.session,
             repository.PassportFilter(
                 status=flt.status.value if flt.status else None,
@@ -601,8 +635,9 @@ class Query:
             ),
             offset=offset,
             limit=limit,
+            snapshots=snapshots_of(ctx.extra),
         )
-        return build_connection([Passport.from_row(r) for r in rows], offset=offset, total=total)
+        return build_connection([Passport.from_row(r, snapshot) for r, snapshot in page], offset=offset, total=total)
 
     @strawberry.field(
         directives=partner(),
