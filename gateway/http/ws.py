@@ -56,6 +56,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
+from gateway.http.correlation import errors_with_id, with_request_id
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
 from gateway.http.ws_send import Deadlines, NextFrames, PingClock, SendWatch
@@ -250,11 +251,16 @@ class _Connection:
         self.write(orjson.dumps(message).decode("utf-8"))
 
     def refuse(self, op_id: str, errors: list[dict[str, Any]]) -> None:
-        """An ``error`` message (every refusal of an operation goes through here)."""
-        self.send({"id": op_id, "type": "error", "payload": errors})
+        """An ``error`` message (every refusal of an operation goes through here): each error carries
+        the connection's request id (gateway/http/correlation.py)."""
+        self.send({"id": op_id, "type": "error", "payload": errors_with_id(errors, self._request_id)})
 
     def next(self, op_id: str, message: SubscriptionMessage) -> None:
-        """A ``next`` message (every one goes through here); an event's encoding is shared by its subscribers."""
+        """A ``next`` message (every one goes through here); an event's encoding is shared by its subscribers.
+        A payload with errors is encoded for this connection alone, its errors with the connection's request id."""
+        payload = with_request_id(message.payload, self._request_id)
+        if payload is not message.payload:
+            message = SubscriptionMessage(payload, message.event_id, message.final)
         self.write(self._owner.frames.for_operation(op_id, message))
 
     def close(self, code: int, reason: str) -> None:

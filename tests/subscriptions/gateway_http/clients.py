@@ -20,8 +20,17 @@ WS_PROTOCOL = "graphql-transport-ws"
 MULTIPART_ACCEPT = 'multipart/mixed;subscriptionSpec="1.0", application/json'
 
 
-def ws_connect(url: str, subprotocols: tuple[str, ...] = (WS_PROTOCOL,)) -> ClientConnection:
-    return connect(url, subprotocols=list(subprotocols) or None, open_timeout=10, max_size=None)  # type: ignore[arg-type]
+def ws_connect(
+    url: str, subprotocols: tuple[str, ...] = (WS_PROTOCOL,), headers: dict[str, str] | None = None
+) -> ClientConnection:
+    """A client socket (``headers``: extra headers of the upgrade request)."""
+    return connect(
+        url,
+        subprotocols=list(subprotocols) or None,  # type: ignore[arg-type]
+        open_timeout=10,
+        max_size=None,
+        additional_headers=headers,
+    )
 
 
 def send(ws: ClientConnection, message: dict[str, Any] | str) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.gateway_http.harness import wait_until
+from tests.support.request_id import tagged
 
 from .clients import closed_with, init, recv, send, subscribe, ws_connect
 from .ticker import Edge
@@ -62,14 +63,38 @@ def test_subscribe_receive_and_complete(edge: Edge) -> None:
 
 
 def test_final_message_then_complete(edge: Edge) -> None:
-    with ws_connect(edge.ws_url) as ws:
+    with ws_connect(edge.ws_url, headers={"x-request-id": "ws-final"}) as ws:
         init(ws)
         subscribe(ws, "f", TICKS % "final")
         wait_until(lambda: edge.ticker.subscribers("final") == 1, what="subscribed")
+        assert edge.ticker.opened[-1].headers["x-request-id"] == "ws-final"  # the upgrade request's id
         ended = {"errors": [{"message": "gone", "extensions": {"code": "SUBSCRIPTION_SCHEMA_RELOAD"}}]}
         edge.ticker.publish("final", 1, final=True, payload=ended)
-        assert recv(ws) == {"id": "f", "type": "next", "payload": ended}
+        # the event's errors carry this connection's request id (the shared event itself is not changed)
+        assert recv(ws) == {"id": "f", "type": "next", "payload": tagged(ended, "ws-final")}
         assert recv(ws) == {"id": "f", "type": "complete"}
+
+
+def test_error_and_next_messages_carry_the_connection_request_id(edge: Edge) -> None:
+    with ws_connect(edge.ws_url, headers={"x-request-id": "ws-upgrade"}) as ws:
+        init(ws)
+        subscribe(ws, "bad", "subscription { nope }")
+        refused = recv(ws)
+        assert refused["type"] == "error"
+        assert [e["extensions"]["requestId"] for e in refused["payload"]] == ["ws-upgrade"]
+        # a query run once whose variables the runtime refuses: a next with errors
+        subscribe(ws, "q", "query($n: String) { hello(name: $n) }", variables={"n": 5})
+        answered = recv(ws)
+        assert answered["type"] == "next" and answered["payload"]["errors"]
+        assert {e["extensions"]["requestId"] for e in answered["payload"]["errors"]} == {"ws-upgrade"}
+    with ws_connect(edge.ws_url) as ws:  # no id anywhere: the gateway's, the one the subgraphs get
+        init(ws, **{"x-request-id": "bad id"})  # an unsafe id in connection_init is replaced too
+        subscribe(ws, "s", TICKS % "generated")
+        wait_until(lambda: edge.ticker.subscribers("generated") == 1, what="subscribed")
+        generated = edge.ticker.opened[-1].headers["x-request-id"]
+        assert len(generated) == 32
+        subscribe(ws, "bad", "subscription {")
+        assert recv(ws)["payload"][0]["extensions"]["requestId"] == generated
 
 
 def test_query_and_mutation_run_once(edge: Edge) -> None:
@@ -202,7 +227,11 @@ def test_limit_per_connection(edge: Edge) -> None:
         subscribe(ws, "s3", TICKS % "limit")
         message = recv(ws)
         assert message["id"] == "s3" and message["type"] == "error"
-        assert message["payload"][0]["extensions"] == {"code": "SUBSCRIPTION_LIMIT_REACHED", "limit": 3}
+        assert message["payload"][0]["extensions"] == {
+            "code": "SUBSCRIPTION_LIMIT_REACHED",
+            "limit": 3,
+            "requestId": edge.ticker.opened[-1].headers["x-request-id"],  # the connection's
+        }
         send(ws, {"id": "s0", "type": "complete"})
         wait_until(lambda: edge.ticker.subscribers("limit") == 2, what="one completed")
         subscribe(ws, "s3", TICKS % "limit")
@@ -217,6 +246,9 @@ def test_token_expiry_ends_subscriptions(edge: Edge) -> None:
         message = recv(ws, timeout=6)
         assert message["id"] == "e" and message["type"] == "next"
         assert message["payload"]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert (
+            message["payload"]["errors"][0]["extensions"]["requestId"] == edge.ticker.opened[-1].headers["x-request-id"]
+        )
         assert recv(ws) == {"id": "e", "type": "complete"}
         code, reason = closed_with(ws)
         assert code == 4403 and "expired" in reason
