@@ -14,6 +14,11 @@ def merge(target: dict[str, Any], source: dict[str, Any], object_types: frozense
     ``__typename`` is only replaced when the known one is not a concrete type
     (an @interfaceObject answers with its interface's name).
     """
+    if target.keys().isdisjoint(source):
+        # every key is new (an entity answer merged into its key fields, the first root answer):
+        # what the loop below does for each MISSING key, in C
+        target.update(source)
+        return
     for key, value in source.items():
         existing = target.get(key, MISSING)
         if existing is value:
