@@ -26,7 +26,7 @@ from tests.gateway_http.auth_stack import SUPERGRAPH, serving_gateway
 from tests.support.fixtures import identity_issuers
 from tests.support.identity import IdentityIssuer, IdentityIssuers
 from tests.support.servers import ServerThread, free_socket
-from tests.support.subgraphs import prepare_database, running_subgraph, subgraph_settings
+from tests.support.subgraphs import prepared_database, running_subgraph, subgraph_settings
 from tokenauth import IssuerConfig
 
 __all__ = ["identity_issuers", "stack"]
@@ -93,7 +93,7 @@ class Gate:
 
 @contextmanager
 def gated_subgraph(name: str, database_url: str, **overrides: object) -> Iterator[tuple[ServerThread, Gate]]:
-    prepare_database(name, database_url)
+    prepared_database(name, database_url)
     sock = free_socket()
     settings = subgraph_settings(name, database_url, port=int(sock.getsockname()[1]), **overrides)
     gate = Gate(create_app(load_definition(name), settings))

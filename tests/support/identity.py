@@ -22,7 +22,7 @@ from subgraphs.common.app import create_app
 from subgraphs.registry import load_definition
 from tests.support.client import gql
 from tests.support.servers import ServerThread, free_socket
-from tests.support.subgraphs import prepare_database, subgraph_settings
+from tests.support.subgraphs import prepared_database, subgraph_settings
 from tokenauth import IssuerConfig
 from tokenauth.settings import VerifierSettings
 
@@ -76,7 +76,7 @@ class IdentityIssuer:
 @contextmanager
 def serving_identity(database_url: str, data_dir: Path, **overrides: object) -> Iterator[IdentityIssuer]:
     """Migrate, seed and serve identity as its own issuer (``ISSUER_URL`` = its address, keys in ``data_dir``)."""
-    prepare_database("identity", database_url)
+    prepared_database("identity", database_url)
     sock = free_socket()
     base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     settings = subgraph_settings(

@@ -23,7 +23,7 @@ from subgraphs.common.rls import UNRESTRICTED_SQL
 from subgraphs.registry import load_definition
 from tests.support.client import gql, sql_statements
 from tests.support.servers import ServerThread, free_socket
-from tests.support.subgraphs import prepare_database, subgraph_settings
+from tests.support.subgraphs import prepared_database, subgraph_settings
 
 LOGIN = """mutation($email: String!, $password: String!, $tenantId: ID) {
   login(email: $email, password: $password, tenantId: $tenantId) { accessToken refreshToken }
@@ -160,7 +160,7 @@ def serving_identity(
     ``proxy_headers=False`` turns uvicorn's own ``X-Forwarded-For`` handling off, so that the app sees the
     real peer and identity's ``TRUSTED_PROXIES`` alone decides.
     """
-    prepare_database("identity", database_url)
+    prepared_database("identity", database_url)
     sock = free_socket()
     port = int(sock.getsockname()[1])
     settings = subgraph_settings(
