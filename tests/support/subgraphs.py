@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -57,7 +57,7 @@ class PreparedTemplates:
         settings = dataclasses.replace(subgraph_settings(name, database_url), database_url="")
         with self._lock:
             if backend == "sqlite" and url.database and not Path(url.database).exists():
-                key = ("sqlite", name, str(seed), repr(settings))
+                key: tuple[str, ...] = ("sqlite", name, str(seed), repr(settings))
                 self._copy_sqlite(self._template(key, name, seed, self._sqlite_url), url.database)
                 return
             if backend == "postgresql" and asyncio.run(_pg_is_empty(database_url)):
@@ -67,9 +67,9 @@ class PreparedTemplates:
                 return
         prepare_database(name, database_url, seed=seed)
 
-    def _template(self, key: tuple[str, ...], name: str, seed: bool, new_url: object) -> str:
+    def _template(self, key: tuple[str, ...], name: str, seed: bool, new_url: Callable[[], str]) -> str:
         if key not in self._made:
-            template = new_url()  # type: ignore[operator]
+            template = new_url()
             prepare_database(name, template, seed=seed)
             self._made[key] = template
         return self._made[key]
