@@ -532,7 +532,15 @@ class _Operation:
             return True  # nobody listens: dropped
         if not self.conn._socket.writable:
             return False
-        self.send_next(message)
+        try:
+            self.send_next(message)
+        except Exception:  # called by the fan-out: one subscriber's failure must not stop the others
+            logger.exception("websocket operation %s on %s: an event could not be sent", self.op_id, self.conn._client)
+            stream, self.stream = self.stream, None
+            self.refuse([error("Internal server error", "INTERNAL_SERVER_ERROR")])
+            if stream is not None:
+                stream.close()
+            return True
         if message.final:
             stream, self.stream = self.stream, None
             self.complete()

@@ -166,7 +166,7 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         self._state = _HANDSHAKE
         self._head = b""
         self._buf = b""
-        self._frag: list[bytes] | None = None  # a fragmented message: its opcode's frame first
+        self._frag: list[Any] | None = None  # a fragmented message: [opcode, size so far, payloads...]
         self._conn: Any = None  # the edge's _Connection (uvicorn's protocol once handed over)
         self._timer: asyncio.TimerHandle | None = None
         self.writable = True
@@ -201,6 +201,8 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         self.writable = False
         if self._state == _HANDED_OVER:
             self._conn.pause_writing()
+        elif self._conn is not None:
+            self._conn.stalled()  # whatever filled the buffer (events, pongs): the send timeout runs
 
     def resume_writing(self) -> None:
         self.writable = True
@@ -386,16 +388,17 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
             if frag is None:
                 raise FrameError(1002, "continuation frame without a message")
             frag.append(payload)
-            if self._server.max_size and sum(len(p) for p in frag) - 1 > self._server.max_size:
+            frag[1] += len(payload)
+            if self._server.max_size and frag[1] > self._server.max_size:
                 raise FrameError(1009, f"Message too big: the limit is {self._server.max_size} bytes")
             if not fin:
                 return
             self._frag = None
-            opcode, payload = frag[0][0], b"".join(frag[1:])
+            opcode, payload = frag[0], b"".join(frag[2:])
         elif frag is not None:
             raise FrameError(1002, "a new message before the fragmented one ended")
         elif not fin:
-            self._frag = [bytes((opcode,)), payload]
+            self._frag = [opcode, len(payload), payload]
             return
         conn = self._conn
         if conn is None or self._state != _OPEN:
