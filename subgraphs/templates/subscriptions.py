@@ -2,7 +2,7 @@
 
 Templates belong to the platform, not to a tenant: their events carry no tenant, and every
 signed-in caller may learn of a newly published version (as ``templates`` lists it to everyone).
-Events are staged by ``schema._mutate`` and published after the commit.
+Events are staged by ``schema_mutations._mutate`` and published after the commit.
 """
 
 from __future__ import annotations
