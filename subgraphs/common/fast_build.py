@@ -22,9 +22,9 @@ import keyword
 from collections.abc import Callable
 from typing import Any
 
-from graphql import GraphQLSchema
+from graphql import GraphQLSchema, Undefined
 
-from subgraphs.common.fast_plans import K_BOOL, K_ENUM, K_INT, K_STR, SLOW, TYPENAME, Step, leaf_value
+from subgraphs.common.fast_plans import K_ANY, K_BOOL, K_ENUM, K_INT, K_STR, SLOW, TYPENAME, Step, leaf_value
 
 __all__ = ["MAX_SHAPES", "leaves_builder"]
 
@@ -33,7 +33,7 @@ MAX_SHAPES = 512
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 Builder = Callable[[Any], "dict[str, Any] | None"]
-_Shape = tuple[tuple[int, str], ...]
+_Shape = tuple[tuple[int, str, bool], ...]  # per step: kind (-1: leaf_value), attribute, non-null
 
 _CHECKS = {
     K_STR: "type(v{i}) is not str",
@@ -43,38 +43,51 @@ _CHECKS = {
 
 
 def _shape(steps: tuple[Step, ...]) -> _Shape:
-    shape: list[tuple[int, str]] = []
+    shape: list[tuple[int, str, bool]] = []
     for step in steps:
         kind = step[0]
-        attribute = "" if kind == TYPENAME else step[3]
-        direct = kind in _CHECKS or kind == K_ENUM
-        if kind != TYPENAME and not (direct and attribute.isidentifier() and not keyword.iskeyword(attribute)):
-            kind, attribute = -1, ""  # leaf_value reads it
-        shape.append((kind, attribute))
+        if kind == TYPENAME:
+            shape.append((kind, "", False))
+        elif step[3].isidentifier() and not keyword.iskeyword(step[3]):
+            shape.append((kind, step[3], step[4]))
+        else:
+            shape.append((-1, "", False))  # leaf_value reads it
     return tuple(shape)
 
 
 def _source(shape: _Shape) -> str:
     count = len(shape)
     parameters = ", ".join([f"n{i}" for i in range(count)] + [f"s{i}" for i in range(count)])
-    bound = [f"    t{i} = s{i}[3]" for i, (kind, _a) in enumerate(shape) if kind == TYPENAME]
-    bound += [f"    e{i}, m{i} = s{i}[6]" for i, (kind, _a) in enumerate(shape) if kind == K_ENUM]
+    bound = [f"    t{i} = s{i}[3]" for i, (kind, _a, _n) in enumerate(shape) if kind == TYPENAME]
+    bound += [f"    e{i}, m{i} = s{i}[6]" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ENUM]
+    bound += [f"    c{i} = s{i}[5].coerce_output_value" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ANY]
     body = [*bound, "    def build(source):", "        try:"]
-    for i, (kind, attribute) in enumerate(shape):
+    for i, (kind, attribute, non_null) in enumerate(shape):
         if kind == TYPENAME:
             body.append(f"            v{i} = t{i}")
             continue
         if kind == -1:
             body += [f"            v{i} = leaf_value(s{i}, source)", f"            if v{i} is SLOW: return None"]
             continue
-        body.append(f"            v{i} = source.{attribute}")
+        body += [f"            v{i} = source.{attribute}", f"            if v{i} is None:"]
+        body.append("                return None" if non_null else "                pass")
+        if kind == K_ANY:  # the type's own coercion; what it refuses (or an error value) goes to graphql-core
+            body += [
+                f"            elif v{i} is Undefined or isinstance(v{i}, Exception):",
+                "                return None",
+                "            else:",
+                f"                v{i} = c{i}(v{i})",
+                f"                if v{i} is None or v{i} is Undefined: return None",
+            ]
+            continue
         if kind == K_ENUM:
             body += [
-                f"            v{i} = m{i}.get(id(v{i})) if type(v{i}) is e{i} else None",
-                f"            if v{i} is None:",
+                f"            elif type(v{i}) is e{i} and id(v{i}) in m{i}:",
+                f"                v{i} = m{i}[id(v{i})]",
+                "            else:",
             ]
         else:
-            body.append("            if " + _CHECKS[kind].format(i=i) + ":")
+            body += ["            elif " + _CHECKS[kind].format(i=i) + ":"]
         body += [f"                v{i} = leaf_value(s{i}, source)", f"                if v{i} is SLOW: return None"]
     body += ["        except Exception:", "            return None"]
     body.append("        return {" + ", ".join(f"n{i}: v{i}" for i in range(count)) + "}")
@@ -82,7 +95,13 @@ def _source(shape: _Shape) -> str:
 
 
 def _compile(shape: _Shape) -> Callable[..., Builder]:
-    namespace: dict[str, Any] = {"leaf_value": leaf_value, "SLOW": SLOW, "INT_MIN": _INT_MIN, "INT_MAX": _INT_MAX}
+    namespace: dict[str, Any] = {
+        "leaf_value": leaf_value,
+        "SLOW": SLOW,
+        "Undefined": Undefined,
+        "INT_MIN": _INT_MIN,
+        "INT_MAX": _INT_MAX,
+    }
     exec(compile(_source(shape), "<dpp fast leaves>", "exec"), namespace)
     return namespace["make"]  # type: ignore[no-any-return]
 

@@ -40,6 +40,7 @@ from subgraphs.common.fast_build import leaves_builder
 from subgraphs.common.fast_plans import (
     FAST_FIELDS,
     LEAF_KINDS,
+    METHOD,
     OBJECT,
     SLOW,
     TYPENAME,
@@ -115,6 +116,12 @@ class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                 elif kind == TYPENAME:
                     results[response_name] = step[3]
                     continue
+                elif kind == METHOD:
+                    result = self._call_method(parent_type, step, source_value, path, position_context)
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+                    continue
                 elif kind == OBJECT:
                     value = getattr(source_value, step[3], _MISSING)
                     if value is not _MISSING and value is not Undefined and not is_awaitable(value):
@@ -148,6 +155,26 @@ class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
         info = self.build_resolve_info(field, to_nodes(field_details), parent_type, field_path)
         try:
             completed = self.complete_value(return_type, field_details, info, field_path, value, position)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._await_completed(completed, return_type, field_details, field_path)
+        return completed
+
+    def _call_method(
+        self, parent_type: GraphQLObjectType, step: tuple[Any, ...], source: Any, path: Path | None, position: Any
+    ) -> Any:
+        """``execute_field`` of a plain method resolver: the method called with the source only."""
+        field_details, field = step[2], step[4]
+        return_type = field.type
+        field_path = Path(path, step[1], parent_type.name)
+        info = self.build_resolve_info(field, to_nodes(field_details), parent_type, field_path)
+        try:
+            result = step[3](source)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, field_details, info, field_path, result, position)
+            completed = self.complete_value(return_type, field_details, info, field_path, result, position)
         except Exception as raw_error:
             self.handle_field_error(raw_error, return_type, field_details, field_path)
             return None

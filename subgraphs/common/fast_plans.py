@@ -47,6 +47,7 @@ __all__ = [
     "FAST_FIELDS",
     "FAST_OBJECTS",
     "LEAF_KINDS",
+    "METHOD",
     "OBJECT",
     "SLOW",
     "TYPENAME",
@@ -54,16 +55,20 @@ __all__ = [
     "build_plan",
     "leaf_value",
     "plain_leaf",
+    "plain_method",
     "plain_object",
 ]
 
 FAST_FIELDS = "dpp-fast-fields"  # GraphQLSchema.extensions key: {type name: {field name: plain leaf}}
 FAST_OBJECTS = "dpp-fast-objects"  # GraphQLSchema.extensions key: {type name: {field name: plain object}}
+FAST_METHODS = "dpp-fast-methods"  # GraphQLSchema.extensions key: {type name: {field name: plain method}}
 
 # A plain leaf: (attribute name, leaf type, non-null, the authorization it needs or None).
 PlainLeaf = tuple[str, GraphQLLeafType, bool, Requirement | None]
 # A plain object field: (attribute name, the authorization it needs or None).
 PlainObject = tuple[str, Requirement | None]
+# A plain method resolver: (the function, called with the source only; the authorization it needs or None).
+PlainMethod = tuple[Callable[[Any], Any], Requirement | None]
 
 # Step kinds. Leaves: (kind, response name, field details, attribute, non-null, leaf type,
 # (enum class, {id(member): name}) or None)
@@ -72,6 +77,7 @@ LEAF_KINDS = K_ANY  # kinds up to this one are leaves
 TYPENAME = 5  # (kind, response name, field details, type name)
 OBJECT = 6  # (kind, response name, field details, attribute, field definition)
 FIELD = 7  # (kind, response name, field details): graphql-core's execute_field
+METHOD = 8  # (kind, response name, field details, function, field definition): a plain method resolver
 
 Step = tuple[Any, ...]
 SLOW = object()  # a leaf's value that graphql-core's path must complete (and report)
@@ -122,6 +128,55 @@ def plain_leaf(field: GraphQLField) -> PlainLeaf | None:
     if not is_leaf_type(inner):
         return None
     return (basic[0], inner, non_null, basic[1])  # type: ignore[return-value]
+
+
+# The cells of Strawberry's synchronous field resolver (GraphQLCoreConverter.from_resolver's ``_resolver``)
+# in the version whose behaviour plain_method reproduces; any other shape is left to Strawberry.
+_STRAWBERRY_RESOLVER_CELLS = (
+    "_call_with_exception_handling",
+    "_get_result_with_extensions",
+    "_strawberry_info_from_graphql",
+    "field_exception_handlers",
+)
+
+
+def plain_method(field: GraphQLField) -> PlainMethod | None:
+    """``field``'s plain-method instruction, or None when Strawberry must call the resolver.
+
+    A plain method is a synchronous resolver that takes only ``self`` (no arguments, no info,
+    no root or parent), with no field extension or permission and no exception handler:
+    Strawberry's resolver path would only call it with the source object. The guard authz
+    wraps around it (if any) is checked when the plan is made, as for plain data.
+    """
+    resolve = field.resolve
+    requirement: Requirement | None = None
+    guard = getattr(resolve, "__dict__", {}).get(GUARD)
+    if guard is not None:
+        requirement, resolve = guard
+    code = getattr(resolve, "__code__", None)
+    if getattr(resolve, "__name__", None) != "_resolver" or code is None:
+        return None
+    if code.co_freevars != _STRAWBERRY_RESOLVER_CELLS:
+        return None
+    cells = dict(zip(code.co_freevars, resolve.__closure__ or (), strict=True))  # type: ignore[union-attr]
+    if cells["field_exception_handlers"].cell_contents:
+        return None
+    definition = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    resolver = getattr(definition, "base_resolver", None)
+    if resolver is None or field.args or getattr(definition, "is_async", True):
+        return None
+    if getattr(definition, "extensions", True) or getattr(definition, "arguments", True):
+        return None
+    if not getattr(resolver, "self_parameter", None):
+        return None
+    if any(
+        getattr(resolver, name, True) is not None for name in ("parent_parameter", "root_parameter", "info_parameter")
+    ):
+        return None
+    function = getattr(resolver, "wrapped_func", None)
+    if not callable(function):
+        return None
+    return function, requirement
 
 
 def _object_type(type_: GraphQLOutputType) -> GraphQLObjectType | None:
@@ -201,6 +256,7 @@ def build_plan(
         return None  # the authorization guards are not in place yet: decide nothing
     leaves: dict[str, PlainLeaf] = _decided(schema, FAST_FIELDS, parent_type, plain_leaf)
     objects: dict[str, PlainObject] = _decided(schema, FAST_OBJECTS, parent_type, plain_object)
+    methods: dict[str, PlainMethod] = _decided(schema, FAST_METHODS, parent_type, plain_method)
     caller = getattr(context, "caller", None) or ANONYMOUS
     allowed: dict[Requirement, bool] = {}
 
@@ -216,12 +272,15 @@ def build_plan(
         name = field_details[0].node.name.value
         leaf = leaves.get(name)
         plain = objects.get(name)
+        method = methods.get(name)
         if name == "__typename":
             steps.append((TYPENAME, response_name, field_details, parent_type.name))
         elif leaf is not None and passes(leaf[3]):
             steps.append(_leaf_step(response_name, field_details, leaf))
         elif plain is not None and passes(plain[1]):
             steps.append((OBJECT, response_name, field_details, plain[0], parent_type.fields[name]))
+        elif method is not None and passes(method[1]):
+            steps.append((METHOD, response_name, field_details, method[0], parent_type.fields[name]))
         else:  # a resolver, a guard the caller does not pass (graphql-core's path reports it), an unknown field
             steps.append((FIELD, response_name, field_details))
     return Plan(tuple(steps))
