@@ -34,6 +34,7 @@ from starlette.routing import Route
 
 from gateway.auth.stage import AuthStage, EdgeRejection
 from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, Runtime, SubgraphTransport
+from gateway.http.correlation import REQUEST_ID_HEADER, request_id_from, with_request_id
 from gateway.http.state import GatewayState
 from gateway.introspection import introspection_document
 from gateway.settings import Settings
@@ -158,29 +159,37 @@ class SchemaDownload:
 
     async def handle(self, request: Request) -> Response:
         """200 with the SDL; 401/403 when the policy refuses the caller; 503 before the first load."""
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
+        response = await self._answer(request, request_id)
+        response.headers[REQUEST_ID_HEADER] = request_id
+        return response
+
+    async def _answer(self, request: Request, request_id: str) -> Response:
         loaded = self._state.current
         if loaded is None:
-            return _problem(503, "SERVICE_UNAVAILABLE", "No supergraph is loaded yet", {"retry-after": "1"})
+            return _problem(request_id, 503, "SERVICE_UNAVAILABLE", "No supergraph is loaded yet", {"retry-after": "1"})
         if self._policy.mode == "off":
-            return _problem(403, INTROSPECTION_DISABLED, self._policy.refusal())
+            return _problem(request_id, 403, INTROSPECTION_DISABLED, self._policy.refusal())
         runtime = loaded.runtime
         if self._policy.mode != "on":
             client = request.client.host if request.client else "unknown"
             try:
                 who = await self._auth.authenticate(request.headers, client, getattr(runtime, "policy_names", ()))
             except EdgeRejection as problem:
-                return _problem(problem.status, problem.code, problem.message, problem.headers)
+                return _problem(request_id, problem.status, problem.code, problem.message, problem.headers)
             if not self._policy.allows(who.principal):
-                return _problem(401, INTROSPECTION_DISABLED, self._policy.refusal(), {"www-authenticate": "Bearer"})
+                return _problem(request_id, 401, INTROSPECTION_DISABLED, self._policy.refusal(),
+                                {"www-authenticate": "Bearer"})
         schema = getattr(runtime, "api_schema", None)
         if schema is None:
-            return _problem(404, "NOT_FOUND", "This runtime has no API schema to show")
+            return _problem(request_id, 404, "NOT_FOUND", "This runtime has no API schema to show")
         headers = {"etag": f'"{loaded.sha256}"', "cache-control": "no-cache"}
         return Response(print_schema(schema) + "\n", media_type=SDL_MEDIA_TYPE, headers=headers)
 
 
-def _problem(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Response:
-    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+def _problem(request_id: str, status: int, code: str, message: str,
+             headers: Mapping[str, str] | None = None) -> Response:
+    body = with_request_id({"errors": [{"message": message, "extensions": {"code": code}}]}, request_id)
     return Response(orjson.dumps(body), status_code=status, headers=dict(headers or {}),
                     media_type="application/json; charset=utf-8")
 

@@ -6,7 +6,6 @@ import asyncio
 import inspect
 import logging
 import re
-import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
-from gateway.http.correlation import with_request_id
+from gateway.http.correlation import REQUEST_ID_HEADER, request_id_from, with_request_id
 from gateway.http.graphiql import GraphiQL
 from gateway.http.incremental import accepts_incremental, incremental_response
 from gateway.http.multipart import MultipartFraming
@@ -55,11 +54,8 @@ from gateway.transport import NEVER_FORWARDED_HEADERS
 logger = logging.getLogger("gateway.http")
 
 DEBUG_PLAN_HEADER = "x-gateway-debug-plan"
-REQUEST_ID_HEADER = "x-request-id"
 FORWARDED_FOR_HEADER = "x-forwarded-for"
 
-# A client-supplied request id is echoed into logs and subgraph requests; keep it tame.
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 # Headers the authentication stage checked (it reads the first value): forwarded exactly as checked.
 _CHECKED_HEADERS = frozenset({"authorization", TENANT_HEADER})
 _OPERATION_NAME = re.compile(r"\s*(?:query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)")
@@ -121,9 +117,7 @@ class GraphQLEndpoint:
 
     async def handle(self, request: Request) -> Response:
         """Handle one request; never lets an exception or a traceback reach the client."""
-        request_id = request.headers.get(REQUEST_ID_HEADER, "")
-        if not _SAFE_REQUEST_ID.match(request_id):
-            request_id = uuid.uuid4().hex
+        request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
         with self._telemetry.observe(request, request_id) as observed:
             response = await self._answer(request, request_id, observed)
             observed.status = response.status_code
@@ -500,9 +494,7 @@ class HealthEndpoint:
 
 async def _unhandled(request: Request, exc: Exception) -> Response:
     # Reached only for failures outside the endpoints (middleware, routing).
-    request_id = request.headers.get(REQUEST_ID_HEADER, "")
-    if not _SAFE_REQUEST_ID.match(request_id):
-        request_id = uuid.uuid4().hex
+    request_id = request_id_from(request.headers.get(REQUEST_ID_HEADER))
     logger.error("request %s: unhandled %s on %s %s", request_id, type(exc).__name__, request.method, request.url.path)
     return _graphql_json(_error_body("Internal server error", "INTERNAL_SERVER_ERROR"), 500, APPLICATION_JSON, {},
                          request_id)

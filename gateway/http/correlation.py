@@ -22,12 +22,32 @@ Its other extensions are kept as they are; ``code`` stays first.
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["REQUEST_ID_EXTENSION", "error_with_id", "errors_with_id", "with_request_id"]
+__all__ = [
+    "REQUEST_ID_EXTENSION",
+    "REQUEST_ID_HEADER",
+    "error_with_id",
+    "errors_with_id",
+    "request_id_from",
+    "with_request_id",
+]
 
 REQUEST_ID_EXTENSION = "requestId"
+REQUEST_ID_HEADER = "x-request-id"
+
+# What a client may choose as its id: short, printable, nothing a log line or a header could be split on.
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+
+def request_id_from(offered: str | None) -> str:
+    """The request's correlation id: the client's ``x-request-id`` when it is tame, otherwise a new one."""
+    if offered and _SAFE_REQUEST_ID.match(offered):
+        return offered
+    return uuid.uuid4().hex
 
 
 def error_with_id(error: Any, request_id: str) -> Any:

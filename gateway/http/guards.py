@@ -38,7 +38,9 @@ whole ``shutdown_timeout``. A streaming response puts a callback into its ASGI s
 ends at once with a last message (gateway/http/streams.py). WebSockets end on their own (1012).
 
 The refusals are GraphQL errors with stable codes (``REQUEST_TIMEOUT``,
-``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``), counted by code in the app's
+``REQUEST_HEADER_FIELDS_TOO_LARGE``, ``SERVICE_UNAVAILABLE``) with a correlation id in ``x-request-id``
+and ``extensions.requestId`` like every other error (the client's when the request got that far and it
+is tame, a new one otherwise; gateway/http/correlation.py), counted by code in the app's
 ``gateway_errors_total`` (the telemetry ``gateway serve`` puts in ``app.state.telemetry``; a closed
 silent connection counts as ``REQUEST_TIMEOUT`` too) and logged on ``gateway.guards`` at debug level
 (an attack would flood a warning log).
@@ -57,11 +59,14 @@ import orjson
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from gateway.http.correlation import REQUEST_ID_EXTENSION, REQUEST_ID_HEADER, request_id_from
+
 logger = logging.getLogger("gateway.guards")
 
 # ASGI scope key: a zero-argument callback a streaming response registers; called when the server stops
 STREAM_SHUTDOWN = "gateway.stream_shutdown"
 
+_REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large", 503: b"Service Unavailable"}
 
 
@@ -120,17 +125,21 @@ def _counter(errors: Any) -> Callable[[str], None]:
     return count
 
 
-def _error_body(status: int, message: str, code: str) -> bytes:
-    return orjson.dumps({"errors": [{"message": message, "extensions": {"code": code}}]})
+def _error_body(message: str, code: str, request_id: str) -> bytes:
+    error = {"message": message, "extensions": {"code": code, REQUEST_ID_EXTENSION: request_id}}
+    return orjson.dumps({"errors": [error]})
 
 
 def _raw_response(status: int, message: str, code: str) -> bytes:
-    body = _error_body(status, message, code)
+    # Written before (or instead of) a parsed request: the id is a new one, told in the header and the body.
+    request_id = request_id_from(None)
+    body = _error_body(message, code, request_id)
     return b"".join(
         [
             b"HTTP/1.1 %d %s\r\n" % (status, _REASONS[status]),
             b"content-type: application/json; charset=utf-8\r\n",
             b"content-length: %d\r\n" % len(body),
+            b"%s: %s\r\n" % (REQUEST_ID_HEADER.encode(), request_id.encode()),
             b"connection: close\r\n\r\n",
             body,
         ]
@@ -138,12 +147,14 @@ def _raw_response(status: int, message: str, code: str) -> bytes:
 
 
 def _refusal_app(status: int, message: str, code: str) -> Any:
-    body = _error_body(status, message, code)
-
     async def refuse(scope: Any, receive: Any, send: Any) -> None:
+        offered = next((value for name, value in scope["headers"] if name == _REQUEST_ID_BYTES), b"")
+        request_id = request_id_from(offered.decode("latin-1"))
+        body = _error_body(message, code, request_id)
         headers = [
             (b"content-type", b"application/json; charset=utf-8"),
             (b"content-length", str(len(body)).encode()),
+            (_REQUEST_ID_BYTES, request_id.encode()),
             (b"connection", b"close"),
         ]
         if status == 503:

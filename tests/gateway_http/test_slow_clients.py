@@ -90,13 +90,11 @@ def refusals(gw: RunningGateway, code: str) -> float:
     return 0.0
 
 
-def small_query(url: str, timeout: float = 10.0) -> httpx.Response:
-    return httpx.post(
-        f"{url}/graphql",
-        content=b'{"query":"{ hello }"}',
-        headers={"content-type": "application/json"},
-        timeout=timeout,
-    )
+def small_query(url: str, timeout: float = 10.0, request_id: str | None = None) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    if request_id is not None:
+        headers["x-request-id"] = request_id
+    return httpx.post(f"{url}/graphql", content=b'{"query":"{ hello }"}', headers=headers, timeout=timeout)
 
 
 def test_stalled_headers_are_closed_after_the_header_timeout(tmp_path: Path) -> None:
@@ -181,6 +179,10 @@ def test_oversized_headers_get_431_with_a_graphql_error(tmp_path: Path) -> None:
             status, body = status_and_body(received[sock])
             assert status == 431
             assert body["errors"][0]["extensions"]["code"] == "REQUEST_HEADER_FIELDS_TOO_LARGE"  # type: ignore[index]
+            # the correlation id, generated (the request never got parsed), in the header and the error alike
+            head = received[sock].partition(b"\r\n\r\n")[0].decode().lower()
+            request_id = body["errors"][0]["extensions"]["requestId"]  # type: ignore[index]
+            assert f"x-request-id: {request_id}" in head.splitlines() and len(request_id) == 32
         # A header that never ends: refused once the limit is passed, long before the header timeout.
         with raw_sockets(gw, 1, b"GET /graphql HTTP/1.1\r\nx-endless: " + b"a" * 9_000) as (sock,):
             closed, received = wait_for_closes([sock], limit=5.0)
@@ -206,10 +208,12 @@ def small_query_raw(extra: bytes = b"") -> bytes:
 def test_the_connection_cap_refuses_with_503_and_serves_again_once_slots_free(tmp_path: Path) -> None:
     with running_gateway(tmp_path, max_client_connections=20, header_timeout=1.5) as gw:
         with raw_sockets(gw, 30, HALF_HEADERS) as stalled:
-            refused = small_query(gw.url)
+            refused = small_query(gw.url, request_id="client-id-1")
             assert refused.status_code == 503
             assert refused.headers["retry-after"] == "1"
-            assert refused.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+            assert refused.json()["errors"][0]["extensions"] == {"code": "SERVICE_UNAVAILABLE",
+                                                                 "requestId": "client-id-1"}
+            assert refused.headers["x-request-id"] == "client-id-1"
             # The header timeout frees the stalled slots; the same client is served afterwards.
             served = wait_until(lambda: small_query(gw.url).status_code == 200, what="a free slot", limit=10)
             assert served

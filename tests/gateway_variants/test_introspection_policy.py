@@ -62,8 +62,10 @@ def test_off_refuses_everyone_and_on_nobody(tmp_path: Path) -> None:
             refused = httpx.post(url + path, json=TYPES, headers={"accept": "application/graphql-response+json"})
             assert refused.status_code == 400 and _code(refused) == "INTROSPECTION_DISABLED"
             assert "data" not in refused.json()
-            download = httpx.get(url + path + "/schema.graphql")
+            download = httpx.get(url + path + "/schema.graphql", headers={"x-request-id": "dl-1"})
             assert download.status_code == 403 and _code(download) == "INTROSPECTION_DISABLED"
+            assert download.json()["errors"][0]["extensions"]["requestId"] == "dl-1"
+            assert download.headers["x-request-id"] == "dl-1"
             # a fragment spread does not hide __schema from the policy
             spread = "query { ...F } fragment F on Query { __schema { queryType { name } } }"
             assert _code(httpx.post(url + path, json={"query": spread})) == "INTROSPECTION_DISABLED"
@@ -78,6 +80,8 @@ def test_authenticated_refuses_anonymous_and_rejects_bad_tokens(tmp_path: Path, 
         assert _code(httpx.post(url + "/graphql", json=TYPES)) == "INTROSPECTION_DISABLED"
         download = httpx.get(url + "/graphql/schema.graphql")
         assert download.status_code == 401 and download.headers["www-authenticate"] == "Bearer"
+        generated = download.headers["x-request-id"]
+        assert download.json()["errors"][0]["extensions"]["requestId"] == generated and len(generated) == 32
         # a token that does not verify is refused by authentication itself, as on every request
         forged = httpx.get(url + "/graphql/schema.graphql", headers={"authorization": bad_token})
         assert forged.status_code == 401 and _code(forged) != "INTROSPECTION_DISABLED"
