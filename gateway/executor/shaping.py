@@ -47,6 +47,9 @@ __all__ = ["CompiledShapes", "format_data"]
 
 _BUBBLE = object()  # this position must become null (a non-null value was null)
 
+INTERPRETED_RUNS = 1
+"""Responses a shape's interpreter shapes before its generated function is made (:meth:`ObjectShape.run`)."""
+
 # Field instructions: (response name, kind, argument). The kinds cover what almost every
 # schema uses; anything else (enums, lists of lists, abstract types...) goes through the
 # generic completion of a compiled type node.
@@ -75,19 +78,27 @@ class ObjectShape:
     fields are compiled so that a selection can never recurse into an unfinished one.
     """
 
-    __slots__ = ("fields", "fn", "introspection", "name")
+    __slots__ = ("fields", "fn", "introspection", "name", "runs")
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.fields: tuple[tuple[str, int, Any], ...] = ()
         self.introspection: tuple[str, ...] = ()  # response names of __schema / __type fields
-        # the generated function (gateway/executor/shaping_codegen.py), made on first use
+        # the generated function (gateway/executor/shaping_codegen.py), made on the second use
         self.fn: Callable[[Any], dict[str, Any]] | None = None
+        self.runs = 0  # responses shaped by the interpreter before ``fn`` exists
 
     def run(self, raw: Mapping[str, Any]) -> dict[str, Any]:
-        """Shape ``raw`` with the generated function (``_object(self, raw, False)``; raises ``_NeedPaths``)."""
+        """``_object(self, raw, False)``: the shaped object, or ``_NeedPaths`` raised.
+
+        The first response is interpreted, the later ones run the generated function: an
+        operation sent once (a one-off document, a probe) costs no code generation and
+        keeps no generated code (about 40-80 bytes per character of the document)."""
         fn = self.fn
         if fn is None:
+            if self.runs < INTERPRETED_RUNS:
+                self.runs += 1
+                return _object(self, raw, False)  # type: ignore[no-any-return]
             from gateway.executor.shaping_codegen import compile_shape  # it imports this module
 
             fn = compile_shape(self)
