@@ -30,7 +30,7 @@ seconds is dropped; meanwhile its subscriptions' events wait in their bounded qu
 
 Memory per idle subscriber is what this module is shaped by (thousands of sockets stay open for
 hours): a :class:`_Connection` is driven by callbacks from its socket (``received``, ``drained``,
-``gone``), holds no task while idle, and each running subscription is a :class:`_Operation` that
+``gone``), holds no task while idle, and each running subscription is a :class:`Operation` that
 the subscriber hands its events to (:meth:`Subscriber.listen`, a direct write per event). Tasks run
 only while something is awaited (``connection_init``'s authentication, opening an operation). Pings,
 the init timeout, the connection's lifetime and its token's expiry are process-level timers
@@ -53,12 +53,16 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
-from gateway.auth.stage import TENANT_HEADER, UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
+from gateway.auth.stage import UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
 from gateway.http.correlation import errors_with_id, with_request_id
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
+from gateway.http.ws_asgi import AsgiSocket
+from gateway.http.ws_operation import Operation
+from gateway.http.ws_request import auth_headers, request_for
+from gateway.http.ws_request import incoming as incoming_operation
 from gateway.http.ws_send import Deadlines, NextFrames, PingClock, SendWatch
 from gateway.persisted import Incoming, PersistedProblem
 from gateway.subscriptions.messages import (
@@ -83,8 +87,6 @@ MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
-# connection_init payload keys (either spelling) -> the header the authentication stage reads
-_PAYLOAD_HEADERS = {"authorization": "authorization", "x-tenant-id": TENANT_HEADER, "x-request-id": "x-request-id"}
 _PING = '{"type":"ping"}'
 
 
@@ -146,7 +148,7 @@ class GraphQLWebSocket:
                 await websocket.close(SUBPROTOCOL_NOT_ACCEPTABLE, f"Subprotocol not acceptable: use {WS_PROTOCOL}")
             return
         await websocket.accept(subprotocol=WS_PROTOCOL)
-        socket = _AsgiSocket(websocket, self.deps.limits.send_timeout)
+        socket = AsgiSocket(websocket, self.deps.limits.send_timeout)
         conn = self.connect(socket, websocket.client.host if websocket.client else "unknown")
         await socket.serve(conn)
 
@@ -175,7 +177,7 @@ class _Connection:
         self._request_id = ""
         self._init_seen = False
         self._closed = False
-        self._operations: dict[str, _Operation] | None = None
+        self._operations: dict[str, Operation] | None = None
         self._busy: asyncio.Task[None] | None = None  # connection_init being authenticated
         self._inbox: list[str] | None = None  # messages that arrived meanwhile (reading is paused)
         self._waiters: list[asyncio.Future[None]] | None = None  # operations waiting for the socket
@@ -335,7 +337,7 @@ class _Connection:
         self._init_seen = True
         self._owner.init_deadlines.discard(self)
         payload = message.get("payload")
-        headers = _auth_headers(Headers(scope=self._socket.scope()), payload if isinstance(payload, dict) else {})
+        headers = auth_headers(Headers(scope=self._socket.scope()), payload if isinstance(payload, dict) else {})
         if (payload is not None and not isinstance(payload, dict)) or headers is None:
             self.close(BAD_REQUEST, "Invalid message received: connection_init payload")
             return
@@ -381,7 +383,7 @@ class _Connection:
             self.close(UNAUTHORIZED, "Unauthorized")
             return
         op_id = message.get("id")
-        incoming = _incoming(message.get("payload"))
+        incoming = incoming_operation(message.get("payload"))
         if not isinstance(op_id, str) or not op_id or incoming is None:
             self.close(BAD_REQUEST, "Invalid message received: subscribe needs an id and a payload with a query")
             return
@@ -396,7 +398,7 @@ class _Connection:
             text = f"At most {limit} operations may run at once on one connection"
             self.refuse(op_id, [error(text, SUBSCRIPTION_LIMIT_REACHED, limit=limit)])
             return
-        operation = operations[op_id] = _Operation(self, op_id)
+        operation = operations[op_id] = Operation(self, op_id)
         operation.task = asyncio.get_running_loop().create_task(self._operate(operation, incoming, who), name=op_id)
         operation.task.add_done_callback(operation.opened)
 
@@ -409,14 +411,14 @@ class _Connection:
         if operation is not None:
             operation.stop()  # the client stopped listening: nothing more is sent for it
 
-    def finished(self, operation: _Operation) -> None:
+    def finished(self, operation: Operation) -> None:
         """``operation`` ended: it no longer counts against the connection's limit."""
         operations = self._operations
         if operations is not None and operations.get(operation.op_id) is operation:
             del operations[operation.op_id]
 
     # -- one operation ------------------------------------------------------------------------------------------
-    async def _operate(self, operation: _Operation, incoming: Incoming, who: Authenticated) -> None:
+    async def _operate(self, operation: Operation, incoming: Incoming, who: Authenticated) -> None:
         """Open ``operation`` (a task); a subscriber of the service is then listened to (the task ends),
         any other stream is iterated here; a query or mutation runs once."""
         owner, op_id = self._owner, operation.op_id
@@ -470,7 +472,7 @@ class _Connection:
 
     def _request(self) -> Request:
         """The upgrade request with this connection's credentials, as the HTTP endpoint wants it."""
-        return _request_for(self._socket.scope(), self._auth_headers or {})
+        return request_for(self._socket.scope(), self._auth_headers or {})
 
     # -- timers (the owner's, one per kind for every connection) ------------------------------------------------
     def init_timed_out(self) -> None:
@@ -503,246 +505,3 @@ class _Connection:
             self.next(operation.op_id, ended)
             self.send({"id": operation.op_id, "type": "complete"})
         self.close(FORBIDDEN, "Forbidden: the token expired")
-
-
-class _Operation:
-    """One running operation of a connection; the :class:`~gateway.subscriptions.subscriber.Listener`
-    of its subscriber (``stream``, once listened to). The task exists only while the operation is
-    being opened, or while it iterates a stream that cannot be listened to."""
-
-    __slots__ = ("conn", "done", "op_id", "stream", "task")
-
-    def __init__(self, conn: _Connection, op_id: str) -> None:
-        self.conn = conn
-        self.op_id = op_id
-        self.task: asyncio.Task[None] | None = None
-        self.stream: Any = None
-        self.done = False
-
-    def opened(self, task: asyncio.Task[None]) -> None:
-        if self.task is task:
-            self.task = None
-        if self.stream is None:  # refused, answered once, failed or cancelled: nothing listens any more
-            self.done = True
-            self.conn.finished(self)
-
-    # the subscriber's Listener
-    def deliver(self, message: SubscriptionMessage) -> bool:
-        if self.done:
-            return True  # nobody listens: dropped
-        if not self.conn._socket.writable:
-            return False
-        try:
-            self.send_next(message)
-        except Exception:  # called by the fan-out: one subscriber's failure must not stop the others
-            logger.exception("websocket operation %s on %s: an event could not be sent", self.op_id, self.conn._client)
-            stream, self.stream = self.stream, None
-            self.refuse([error("Internal server error", "INTERNAL_SERVER_ERROR")])
-            if stream is not None:
-                stream.close()
-            return True
-        if message.final:
-            stream, self.stream = self.stream, None
-            self.complete()
-            if stream is not None:
-                stream.close()
-        return True
-
-    def ended(self, message: SubscriptionMessage | None) -> None:
-        if self.done:
-            return
-        if message is not None:
-            self.send_next(message)
-        self.stream = None
-        self.complete()
-
-    def resume(self) -> None:
-        stream = self.stream
-        if stream is not None:
-            stream.resume()
-
-    # outputs
-    def send_next(self, message: SubscriptionMessage) -> bool:
-        if self.done:
-            return False
-        self.conn.next(self.op_id, message)
-        return True
-
-    def complete(self) -> None:
-        if not self.done:
-            self.done = True
-            self.conn.send({"id": self.op_id, "type": "complete"})
-            self.conn.finished(self)
-
-    def refuse(self, errors: list[dict[str, Any]]) -> None:
-        if not self.done:
-            self.done = True
-            self.conn.refuse(self.op_id, errors)
-            self.conn.finished(self)
-
-    def stop(self) -> None:
-        """Nothing more is sent for this operation; its stream is closed."""
-        self.done = True
-        task, self.task = self.task, None
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()  # the task closes a stream it iterates
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            stream.close()
-
-
-class _AsgiSocket:
-    """A :class:`Socket` over an ASGI WebSocket (any ASGI server): the reading loop is :meth:`serve`,
-    writes go out in order from one sender task while there is output."""
-
-    __slots__ = ("_conn", "_outbox", "_paused", "_reader", "_send_timeout", "_sender", "_ws", "writable")
-
-    def __init__(self, websocket: WebSocket, send_timeout: float) -> None:
-        self._ws = websocket
-        self._send_timeout = send_timeout
-        self._conn: _Connection | None = None
-        self._outbox: list[str | tuple[int, str]] = []
-        self._sender: asyncio.Task[None] | None = None
-        self._reader: asyncio.Task[Any] | None = None
-        self._paused: asyncio.Future[None] | None = None
-        self.writable = True
-
-    async def serve(self, conn: _Connection) -> None:
-        self._conn = conn
-        self._reader = task = asyncio.current_task()
-        try:
-            while True:
-                if self._paused is not None:
-                    await self._paused
-                message = await self._ws.receive()
-                if message["type"] == "websocket.disconnect":
-                    break
-                text = message.get("text")
-                if text is not None:
-                    conn.received(text)
-                else:
-                    conn.received_bytes(message.get("bytes") or b"")
-        except asyncio.CancelledError:
-            if task is None or not task.cancelling() or self._reader is not None:
-                raise  # the server's, not ours (_stop)
-            task.uncancel()
-        finally:
-            conn.gone()
-            sender = self._sender
-            if sender is not None and self._reader is not None:
-                sender.cancel()
-
-    def scope(self) -> Scope:
-        return self._ws.scope
-
-    def write(self, text: str) -> None:
-        self._outbox.append(text)
-        self._kick()
-
-    def close(self, code: int, reason: str) -> None:
-        self._outbox.append((code, reason))
-        self._kick()
-
-    def abort(self) -> None:
-        sender = self._sender
-        self._stop()
-        if sender is not None and sender is not asyncio.current_task():
-            sender.cancel()
-
-    def pause_reading(self) -> None:
-        if self._paused is None:
-            self._paused = asyncio.get_running_loop().create_future()
-
-    def resume_reading(self) -> None:
-        paused, self._paused = self._paused, None
-        if paused is not None and not paused.done():
-            paused.set_result(None)
-
-    def _kick(self) -> None:
-        if self._sender is None:
-            self.writable = False
-            self._sender = asyncio.get_running_loop().create_task(self._send_all())
-
-    async def _send_all(self) -> None:
-        try:
-            while self._outbox:
-                item = self._outbox.pop(0)
-                if isinstance(item, str):
-                    await self._ws.send_text(item)
-                else:
-                    with contextlib.suppress(Exception):
-                        async with asyncio.timeout(self._send_timeout or None):
-                            await self._ws.close(*item)
-                    self._stop()
-                    return
-        except (WebSocketDisconnect, RuntimeError, OSError):
-            self._stop()
-            return
-        finally:
-            self._sender = None
-        self.writable = True
-        if self._conn is not None:
-            self._conn.drained()
-
-    def _stop(self) -> None:
-        """End the reading loop (the connection is closed or dropped)."""
-        reader, self._reader = self._reader, None
-        self._outbox.clear()
-        if reader is not None and reader is not asyncio.current_task():
-            reader.cancel()
-
-
-def _auth_headers(upgrade: Mapping[str, str], payload: Mapping[str, Any]) -> dict[str, str] | None:
-    """authorization, x-tenant-id and x-request-id: from the payload (any case), else the upgrade request.
-
-    None when the payload gives one of them as something other than a string.
-    """
-    headers: dict[str, str] = {}
-    for name in _PAYLOAD_HEADERS:
-        given = upgrade.get(name)
-        if given is not None:
-            headers[_PAYLOAD_HEADERS[name]] = given
-    for key, value in payload.items():
-        header = _PAYLOAD_HEADERS.get(key.lower()) if isinstance(key, str) else None
-        if header is None:
-            continue
-        if not isinstance(value, str):
-            return None
-        headers[header] = value
-    return headers
-
-
-def _request_for(upgrade: Scope, auth_headers: Mapping[str, str]) -> Request:
-    """A POST request carrying the upgrade request's headers with the connection's credentials:
-    what the endpoint forwards to subgraphs and runs queries and mutations with."""
-    replaced = {name.encode("latin-1") for name in _PAYLOAD_HEADERS.values()}
-    raw = [(name, value) for name, value in upgrade.get("headers", []) if name.lower() not in replaced]
-    raw += [(name.encode("latin-1"), value.encode("latin-1", "replace")) for name, value in auth_headers.items()]
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": upgrade.get("path", "/graphql"),
-        "query_string": b"",
-        "headers": raw,
-        "client": upgrade.get("client"),
-        "server": upgrade.get("server"),
-        "scheme": "http",
-    }
-    return Request(scope)
-
-
-def _incoming(payload: Any) -> Incoming | None:
-    """The operation of a subscribe payload, or None when its fields have the wrong types."""
-    if not isinstance(payload, dict):
-        return None
-    query = payload.get("query")
-    variables = payload.get("variables")
-    name = payload.get("operationName")
-    extensions = payload.get("extensions")
-    if not (query is None or isinstance(query, str)) or not (variables is None or isinstance(variables, dict)):
-        return None
-    if not (name is None or isinstance(name, str)) or not (extensions is None or isinstance(extensions, dict)):
-        return None
-    if not query and not (extensions and "persistedQuery" in extensions):
-        return None
-    return Incoming(query=query or None, variables=variables, operation_name=name or None, extensions=extensions)

@@ -60,7 +60,8 @@ from gateway.http.ws_frames import (
 
 __all__ = ["GatewayApp", "GatewayWebSocketProtocol", "websocket_protocol"]
 
-_HANDSHAKE, _OPEN, _CLOSING, _CLOSED, _HANDED_OVER = 0, 1, 2, 3, 4
+# _FAILED: a protocol error was answered with a close frame; what the client still sends is not read as frames
+_HANDSHAKE, _OPEN, _CLOSING, _CLOSED, _HANDED_OVER, _FAILED = 0, 1, 2, 3, 4, 5
 _CLOSE_TIMEOUT = 10.0  # seconds to wait for the client's close echo
 _uvicorn_logger = logging.getLogger("uvicorn.error")
 
@@ -229,6 +230,8 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         if self._state == _HANDED_OVER:
             self._conn.data_received(data)
             return
+        if self._state == _FAILED:
+            return  # read and dropped, so that the kernel does not reset the connection over unread data
         buf = self._buf + data if self._buf else data
         at, max_size = 0, self._server.max_size
         try:
@@ -427,14 +430,23 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         self.transport.close()
 
     def _fail(self, code: int, reason: str) -> None:
-        """The client broke the protocol: close with ``code`` at once (no echo awaited)."""
-        if self._state == _OPEN:
-            self.transport.write(close_frame(code, reason))
-        self._state = _CLOSED
+        """The client broke the protocol: a close frame with ``code``, then the end of our side of the TCP
+        connection (the client closes its side; unread data is drained meanwhile: closing with data unread
+        would reset the connection, and the client might lose the close frame)."""
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.gone()
-        self.transport.close()
+        if self._state not in (_OPEN, _CLOSING) or not self.transport.can_write_eof():
+            self._state = _CLOSED
+            self.transport.close()
+            return
+        if self._state == _OPEN:
+            self.transport.write(close_frame(code, reason))
+        self._state = _FAILED
+        self.transport.write_eof()
+        self.transport.resume_reading()
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(_CLOSE_TIMEOUT, self.transport.close)
 
 
 def _offered(headers: list[tuple[bytes, bytes]]) -> list[str]:
