@@ -10,15 +10,23 @@ is there only for tests that must look past the policies on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import pwd
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
 
 from tests.support.servers import free_port
+
+T = TypeVar("T")
 
 APP_ROLE = "dpp_app"
 
@@ -75,7 +83,7 @@ class PostgresServer:
         """A new empty database owned by the application role; its async SQLAlchemy URL (as that role)."""
         self._counter += 1
         name = f"{prefix}_{self._counter}"
-        self._psql(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}')
+        run_as_superuser(self.port, "postgres", lambda c: c.execute(f'CREATE DATABASE "{name}" OWNER {APP_ROLE}'))
         return f"postgresql+asyncpg://{APP_ROLE}@127.0.0.1:{self.port}/{name}"
 
     def superuser_url(self, url: str) -> str:
@@ -88,6 +96,24 @@ class PostgresServer:
             self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
+
+
+def run_as_superuser(port: int, database: str, work: Callable[[Any], Awaitable[T]]) -> T:
+    """``work(connection)`` on an asyncpg connection as ``postgres`` to ``database`` on loopback ``port``.
+
+    Runs on a thread of its own (with its own event loop), so that it works from async tests too;
+    in-process because a ``psql`` per statement costs a process start.
+    """
+
+    async def main() -> T:
+        connection = await asyncpg.connect(host="127.0.0.1", port=port, user="postgres", database=database)
+        try:
+            return await work(connection)
+        finally:
+            await connection.close()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main()).result()
 
 
 def rls_statements(backend: str, *, transactions: int = 1, public_reads: int = 0) -> int:

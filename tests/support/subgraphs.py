@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import dataclasses
 import shutil
@@ -12,14 +11,15 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-import asyncpg
 from sqlalchemy.engine import make_url
 
 from subgraphs.cli import prepare
 from subgraphs.common.app import create_app
 from subgraphs.common.settings import Settings
 from subgraphs.registry import load_definition
+from tests.support.postgres import run_as_superuser
 from tests.support.servers import ServerThread, free_socket
 
 
@@ -60,10 +60,10 @@ class PreparedTemplates:
                 key: tuple[str, ...] = ("sqlite", name, str(seed), repr(settings))
                 self._copy_sqlite(self._template(key, name, seed, self._sqlite_url), url.database)
                 return
-            if backend == "postgresql" and asyncio.run(_pg_is_empty(database_url)):
+            if backend == "postgresql" and _pg_is_empty(database_url):
                 key = ("postgresql", f"{url.host}:{url.port}", name, str(seed), repr(settings))
-                template = self._template(key, name, seed, lambda: asyncio.run(_pg_create(database_url)))
-                asyncio.run(_pg_clone(database_url, template))
+                template = self._template(key, name, seed, lambda: _pg_create(database_url))
+                _pg_clone(database_url, template)
                 return
         prepare_database(name, database_url, seed=seed)
 
@@ -95,45 +95,40 @@ class PreparedTemplates:
             shutil.rmtree(self._root, ignore_errors=True)
 
 
-def _superuser(database_url: str, database: str | None = None) -> dict[str, object]:
-    url = make_url(database_url)
-    return {"host": url.host, "port": url.port, "user": "postgres", "database": database or url.database}
-
-
-async def _pg_is_empty(database_url: str) -> bool:
-    connection = await asyncpg.connect(**_superuser(database_url))
-    try:
-        tables = await connection.fetchval(
+async def _count_relations(connection: Any) -> int:
+    return int(
+        await connection.fetchval(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'"
         )
-    finally:
-        await connection.close()
-    return int(tables) == 0
+    )
 
 
-async def _pg_create(database_url: str) -> str:
+def _pg_is_empty(database_url: str) -> bool:
+    url = make_url(database_url)
+    return run_as_superuser(int(url.port or 5432), url.database or "", _count_relations) == 0
+
+
+def _pg_create(database_url: str) -> str:
     """A new empty database beside ``database_url``'s, owned by the same role; its URL."""
     url = make_url(database_url)
     name = f"template_{url.database}"
-    connection = await asyncpg.connect(**_superuser(database_url, "postgres"))
-    try:
-        await connection.execute(f'CREATE DATABASE "{name}" OWNER "{url.username}"')
-    finally:
-        await connection.close()
+    run_as_superuser(
+        int(url.port or 5432), "postgres", lambda c: c.execute(f'CREATE DATABASE "{name}" OWNER "{url.username}"')
+    )
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-async def _pg_clone(database_url: str, template_url: str) -> None:
+def _pg_clone(database_url: str, template_url: str) -> None:
     """Replace the (empty) database of ``database_url`` by a copy of ``template_url``'s."""
     url = make_url(database_url)
     template = make_url(template_url).database
-    connection = await asyncpg.connect(**_superuser(database_url, "postgres"))
-    try:
+
+    async def clone(connection: Any) -> None:
         await connection.execute(f'DROP DATABASE "{url.database}"')
         await connection.execute(f'CREATE DATABASE "{url.database}" TEMPLATE "{template}" OWNER "{url.username}"')
-    finally:
-        await connection.close()
+
+    run_as_superuser(int(url.port or 5432), "postgres", clone)
 
 
 TEMPLATES = PreparedTemplates()
