@@ -29,12 +29,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import orjson
+
 from gateway.executor import shaping as _s
 
 __all__ = ["ShapeFunction", "compile_shape"]
 
 ShapeFunction = Callable[[Any], dict[str, Any]]
 """A generated shaping function: raw object -> shaped object (raises ``_NeedPaths``)."""
+
+
+def _decoded_key(name: str) -> str:
+    """``name`` as orjson decodes an object key: the very str object, while orjson's key cache holds it.
+
+    The reuse check compares a raw object's keys with the response names; identical str
+    objects compare without reading their characters (an evicted cache entry only makes
+    the comparison slower, never different)."""
+    return next(iter(orjson.loads(b"{" + orjson.dumps(name) + b":0}")))  # type: ignore[no-any-return]
 
 
 def _need_paths() -> Any:
@@ -133,7 +144,8 @@ class _Unit:
         """
         if not shape.fields:
             return None
-        checks = [f"type({x}) is dict", f"tuple({x}) == {self.const(tuple(rn for rn, _k, _a in shape.fields))}"]
+        names = tuple(_decoded_key(rn) for rn, _k, _a in shape.fields)
+        checks = [f"type({x}) is dict", f"tuple({x}) == {self.const(names)}"]
         for rn, kind, arg in shape.fields:
             value = f"{x}[{rn!r}]"
             if kind == _s._K_SCALAR:
