@@ -33,6 +33,7 @@ class Measurement:
     wait_ms: dict[str, float] = field(default_factory=dict)  # process -> ms runnable but waiting for a CPU, per request
     probes: dict[str, dict[str, Any]] = field(default_factory=dict)  # process -> probe.py's report (--probe)
     client: dict[str, Any] = field(default_factory=dict)  # rate.py's own figures (p90, send lag, its CPU)
+    machine: dict[str, float] = field(default_factory=dict)  # busy CPUs: everything, this stack, wall seconds
 
     @property
     def cpu_total(self) -> float:
@@ -66,8 +67,16 @@ def cpu_seconds(pid: int, *, children: bool = False) -> float:
     return total
 
 
-def wait_seconds(pid: int, *, children: bool = False) -> float:
-    """Seconds the threads of ``pid`` (and, with ``children``, of its children) were runnable but not running.
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, every process of every user (``/proc/stat``)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(ticks[:8]) - idle) / hz, sum(ticks[:8]) / hz
+
+
+def wait_seconds(pid: int) -> float:
+    """Seconds the threads of ``pid`` were runnable but not running.
 
     ``/proc/<pid>/task/<tid>/schedstat``'s second field: time on a run queue, waiting for a CPU.
     """
@@ -76,12 +85,6 @@ def wait_seconds(pid: int, *, children: bool = False) -> float:
         for tid in os.listdir(f"/proc/{pid}/task"):
             with contextlib.suppress(OSError, IndexError, ValueError):
                 total += int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1]) / 1e9
-    if children:
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                child = _stat(int(entry))
-                if child is not None and child[1] == str(pid):
-                    total += wait_seconds(int(entry))
     return total
 
 
@@ -198,10 +201,15 @@ def measured(
                 os.kill(pid, signal.SIGUSR1)
     sql_before = statements()
     cpu_before = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
-    wait_before = {name: wait_seconds(pid, children=name in children) for name, pid in pids.items()}
+    # Run-queue wait of the stack's own processes: a parent does not inherit its exited children's
+    # (PostgreSQL's backends come and go), so the server's would undercount.
+    waited = {name: pid for name, pid in pids.items() if name not in children}
+    wait_before = {name: wait_seconds(pid) for name, pid in waited.items()}
+    busy_before, started = machine_busy(), time.monotonic()
     m = drive()
+    busy_after, wall = machine_busy(), time.monotonic() - started
     cpu_after = {name: cpu_seconds(pid, children=name in children) for name, pid in pids.items()}
-    wait_after = {name: wait_seconds(pid, children=name in children) for name, pid in pids.items()}
+    wait_after = {name: wait_seconds(pid) for name, pid in waited.items()}
     sql_after = statements()
     if signalled:
         for name, pid in pids.items():
@@ -214,6 +222,11 @@ def measured(
                 m.probes[name] = json.loads((probe[0] / probe[1] / f"{name}.json").read_text())
     if m.requests:
         m.cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / m.requests for name in pids}
-        m.wait_ms = {name: (wait_after[name] - wait_before[name]) * 1000 / m.requests for name in pids}
+        m.wait_ms = {name: (wait_after[name] - wait_before[name]) * 1000 / m.requests for name in waited}
+        m.machine = {
+            "busy_cpus": (busy_after[0] - busy_before[0]) / wall,  # of os.cpu_count(): everyone's work
+            "stack_cpus": sum(cpu_after[n] - cpu_before[n] for n in pids) / wall,  # this stack's processes
+            "seconds": wall,
+        }
         m.sql = {name: (sql_after[name] - sql_before.get(name, 0.0)) / m.requests for name in sql_after}
     return m

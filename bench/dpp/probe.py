@@ -20,6 +20,7 @@ import asyncio
 import gc
 import json
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ class Probe:
             if not getattr(config.loaded_app, "_bench_probe", False):
                 config.loaded_app = probe.wrap(config.loaded_app)
 
-        uvicorn.Config.load = timed_load  # type: ignore[method-assign]
+        uvicorn.Config.load = timed_load  # type: ignore[method-assign, assignment]
 
     def wrap(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> Any:
         """``app`` timed per HTTP request."""
@@ -127,7 +128,12 @@ class Probe:
         def ms(values: list[float]) -> dict[str, float]:
             return {k: v * 1000 for k, v in percentiles(values).items()}
 
+        old = gc.get_objects(generation=2)  # not the frozen ones: what a full collection walks
+        kinds = Counter(type(o).__name__ for o in old)
         return {
+            "old_objects": len(old),
+            "old_kinds": dict(kinds.most_common(12)),
+            "frozen_objects": gc.get_freeze_count(),
             "seconds": time.perf_counter() - self.since,
             "requests": len(self.requests),
             "server_ms": ms(self.requests),

@@ -131,6 +131,11 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
                 f"{cell(worst if probe else None, 7)} "
                 f"{cell(lag.get('p99'))} {cell(lag.get('max'))}"
             )
+        if m.machine:
+            print(
+                f"{name:<18} {'machine':<9} {m.machine['busy_cpus']:.2f} CPUs busy (everything on the machine), "
+                f"{m.machine['stack_cpus']:.2f} of them this stack's processes, over {m.machine['seconds']:.1f} s"
+            )
         c = m.client
         if c:
             worst_seconds = sorted(c.get("p99_by_second_ms", []), reverse=True)[:3]
@@ -142,3 +147,11 @@ def print_breakdown(title: str, results: Mapping[str, Measurement]) -> None:
                 f"wait {c.get('client_wait_ms_per_request', 0):.2f}/req; "
                 f"worst seconds' p99 {worst_seconds}"
             )
+            floor = c.get("floor")
+            if floor:
+                print(
+                    f"{name:<18} {'floor':<9} the same schedule against a do-nothing server (bench/dpp/floor.py) "
+                    f"right after: p50 {floor['p50_ms']:.1f} p90 {floor.get('p90_ms', 0):.1f} "
+                    f"p99 {floor['p99_ms']:.1f} max {floor.get('max_ms', 0):.1f}; "
+                    f"send lag p99 {floor.get('send_lag_p99_ms', 0):.2f}"
+                )

@@ -34,7 +34,7 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 from measure import Load, Measurement, measured, run_mutations, run_rate, run_wrk  # noqa: E402
 from report import print_breakdown, print_markdown, print_ratios, print_table  # noqa: E402
-from stack import SERVICES, BenchStack, running  # noqa: E402
+from stack import SERVICES, BenchStack, floor_server, running  # noqa: E402
 from workloads import PACED_SHARE, WORKLOADS, Workload, mutation_mix, write_bodies  # noqa: E402
 
 from tests.support.postgres import PostgresServer  # noqa: E402
@@ -90,6 +90,7 @@ def _measure(
     bodies: dict[str, Path],
     extra_pids: dict[str, int],
     peak: float | None,
+    floor: str | None = None,
 ) -> Measurement:
     target = stack.gateway if workload.target == "gateway" else stack.url(workload.target)
     token = stack.token if workload.signed_in else ""
@@ -106,7 +107,7 @@ def _measure(
 
     if load.warmup > 0:
         drive(load.warmup)
-    return measured(
+    m = measured(
         lambda: drive(load.duration),
         {**stack.pids(), **extra_pids},
         stack.statements,
@@ -114,6 +115,12 @@ def _measure(
         profile=(profile, workload.name) if profile is not None else None,
         probe=(probe, workload.name) if probe is not None else None,
     )
+    if peak is not None and floor is not None:
+        # The same schedule against a server that does nothing, right after: the machine's floor now.
+        rate = max(1.0, PACED_SHARE * peak)
+        base = run_rate(floor, bodies[workload.name], load, load.duration, rate, zipf=workload.zipf)
+        m.client["floor"] = {"p50_ms": base.p50_ms, "p99_ms": base.p99_ms, **base.client}
+    return m
 
 
 def run_backend(
@@ -140,6 +147,8 @@ def run_backend(
     with contextlib.ExitStack() as running_stacks:
         for stack in stacks:
             running_stacks.enter_context(running(stack))
+        paced = any(w.paced_by is not None for w in workloads)
+        floor = running_stacks.enter_context(floor_server()) if paced else None
         print(f"{db}: {len(stacks)} stack(s) up ({len(SERVICES) + 1} processes each); measuring", flush=True)
         _check_answers(db, workloads, stacks, bodies)
         for workload in workloads:
@@ -151,7 +160,7 @@ def run_backend(
                             print(f"  {db} {stack.label}: {workload.name} skipped: needs {workload.paced_by}'s peak")
                             continue
                         peak = results[stack.label][workload.paced_by].requests_per_second
-                    m = _measure(workload, stack, load, bodies, extra, peak)
+                    m = _measure(workload, stack, load, bodies, extra, peak, floor)
                     print(
                         f"  {db} {stack.label:<7} {workload.name:<18} {m.requests_per_second:9.1f} req/s "
                         f"p99 {m.p99_ms:7.1f} ms  errors {m.errors}",

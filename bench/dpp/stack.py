@@ -192,3 +192,25 @@ def running(stack: BenchStack) -> Iterator[BenchStack]:
         yield stack
     finally:
         stack.stop()
+
+
+@contextlib.contextmanager
+def floor_server() -> Iterator[str]:
+    """``floor.py``'s do-nothing app under uvicorn (uvloop, httptools) in a process of its own; its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "floor:app", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen([*command, "--loop", "uvloop", "--http", "httptools"], cwd=HERE)
+    url = f"http://127.0.0.1:{port}/graphql"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.post(url, content=b"{}", timeout=5).status_code == 200:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("bench-dpp: the floor server did not start")
+            time.sleep(0.2)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
