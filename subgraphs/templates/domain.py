@@ -9,13 +9,14 @@ Lifecycle of one version: DRAFT -> PUBLISHED -> DEPRECATED. A DRAFT is edited in
 place; a PUBLISHED version never changes again: editing it (or ``revise``) starts a
 new DRAFT version (version + 1, same lineage, new id) with the same content. A
 lineage has at most one DRAFT at a time.
+
+The checked inputs (specs, limits, validation) are in :mod:`subgraphs.templates.validation`; this
+module applies them: audit pictures of fields and versions, and :class:`TemplateAuthoring`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,62 +25,18 @@ from subgraphs.common.audit import AuditRecord
 from subgraphs.common.caller import ADMIN, Caller
 from subgraphs.common.errors import BadUserInput, Conflict, not_found
 from subgraphs.common.ids import new_id, utcnow
-from subgraphs.templates.models import (
-    FieldType,
-    TemplateEnablement,
-    TemplateFieldRow,
-    TemplateRow,
-    TemplateStatus,
-)
+from subgraphs.templates.models import TemplateEnablement, TemplateFieldRow, TemplateRow, TemplateStatus
 from subgraphs.templates.repository import TemplateRepository
-
-KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$")
-ID_PATTERN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
-NUMERIC_TYPES = frozenset({FieldType.NUMBER.value, FieldType.INTEGER.value})
-PATTERN_TYPES = frozenset({FieldType.STRING.value, FieldType.TEXT.value, FieldType.URL.value})
-MAX_KEY = 64
-MAX_LABEL = 200
-MAX_NAME = 200
-MAX_DESCRIPTION = 2000
-MAX_UNIT = 32
-MAX_PATTERN = 500
-MAX_FIELDS = 200
-
-
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
-    """What a new library field should be."""
-
-    key: str
-    label: str
-    type: str
-    access: str
-    required: bool = False
-    unit: str | None = None
-    min: float | None = None
-    max: float | None = None
-    pattern: str | None = None
-    enum_values: Sequence[str] | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateSpec:
-    """What a new template (its first version) should be."""
-
-    name: str
-    category_id: str
-    field_ids: Sequence[str]
-    description: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class TemplateChanges:
-    """Changes to a draft; ``None`` keeps the current value."""
-
-    name: str | None = None
-    description: str | None = None
-    category_id: str | None = None
-    field_ids: Sequence[str] | None = None
+from subgraphs.templates.validation import (
+    MAX_FIELDS,
+    FieldSpec,
+    TemplateChanges,
+    TemplateSpec,
+    clean_category_id,
+    clean_description,
+    clean_name,
+    validate_field,
+)
 
 
 def field_snapshot(row: TemplateFieldRow) -> dict[str, Any]:
@@ -115,102 +72,6 @@ def template_snapshot(row: TemplateRow, field_ids: Sequence[str]) -> dict[str, A
 
 def _describe(row: TemplateRow) -> str:
     return f"template {row.name!r} version {row.version}"
-
-
-# -- validation (pure) ----------------------------------------------------------------------
-
-
-def validate_field(spec: FieldSpec) -> FieldSpec:
-    """The spec with text trimmed; ``BAD_USER_INPUT`` naming the first problem otherwise."""
-    key = spec.key.strip()
-    if not KEY_PATTERN.match(key) or len(key) > MAX_KEY:
-        raise BadUserInput(
-            f"key {spec.key!r} must be snake_case: lower-case letters and digits joined by single underscores, "
-            f"starting with a letter, at most {MAX_KEY} characters",
-            argument="key",
-        )
-    label = spec.label.strip()
-    if not label or len(label) > MAX_LABEL:
-        raise BadUserInput(f"label of field {key!r} must be 1 to {MAX_LABEL} characters", argument="label")
-    kind = spec.type
-    unit = spec.unit.strip() if spec.unit is not None else None
-    if unit is not None:
-        if kind not in NUMERIC_TYPES:
-            raise BadUserInput(f"field {key!r}: a unit applies only to NUMBER and INTEGER fields", argument="unit")
-        if not unit or len(unit) > MAX_UNIT:
-            raise BadUserInput(f"field {key!r}: unit must be 1 to {MAX_UNIT} characters", argument="unit")
-    if spec.min is not None or spec.max is not None:
-        if kind not in NUMERIC_TYPES:
-            raise BadUserInput(f"field {key!r}: min and max apply only to NUMBER and INTEGER fields", argument="min")
-        if spec.min is not None and spec.max is not None and spec.min > spec.max:
-            raise BadUserInput(f"field {key!r}: min {spec.min:g} is greater than max {spec.max:g}", argument="min")
-        if kind == FieldType.INTEGER.value:
-            for name, bound in (("min", spec.min), ("max", spec.max)):
-                if bound is not None and not float(bound).is_integer():
-                    raise BadUserInput(
-                        f"field {key!r}: {name} {bound:g} must be a whole number for an INTEGER field", argument=name
-                    )
-    if spec.pattern is not None:
-        if kind not in PATTERN_TYPES:
-            raise BadUserInput(
-                f"field {key!r}: a pattern applies only to STRING, TEXT and URL fields", argument="pattern"
-            )
-        if not spec.pattern or len(spec.pattern) > MAX_PATTERN:
-            raise BadUserInput(f"field {key!r}: pattern must be 1 to {MAX_PATTERN} characters", argument="pattern")
-        try:
-            re.compile(spec.pattern)
-        except re.error as exc:
-            raise BadUserInput(
-                f"field {key!r}: pattern {spec.pattern!r} is not a valid regular expression ({exc})",
-                argument="pattern",
-            ) from None
-    values: list[str] | None = None
-    if kind == FieldType.ENUM.value:
-        values = [v.strip() for v in (spec.enum_values or ())]
-        if not values or any(not v for v in values):
-            raise BadUserInput(
-                f"field {key!r}: an ENUM field needs at least one non-empty enum value", argument="enumValues"
-            )
-        repeated = sorted({v for v in values if values.count(v) > 1})
-        if repeated:
-            raise BadUserInput(
-                f"field {key!r}: enum values must be unique; repeated: {', '.join(repeated)}", argument="enumValues"
-            )
-    elif spec.enum_values:
-        raise BadUserInput(f"field {key!r}: enum values apply only to ENUM fields", argument="enumValues")
-    return FieldSpec(
-        key=key,
-        label=label,
-        type=kind,
-        access=spec.access,
-        required=spec.required,
-        unit=unit,
-        min=spec.min,
-        max=spec.max,
-        pattern=spec.pattern,
-        enum_values=values,
-    )
-
-
-def _clean_name(name: str) -> str:
-    cleaned = name.strip()
-    if not cleaned or len(cleaned) > MAX_NAME:
-        raise BadUserInput(f"name must be 1 to {MAX_NAME} characters", argument="name")
-    return cleaned
-
-
-def _clean_description(description: str) -> str:
-    cleaned = description.strip()
-    if len(cleaned) > MAX_DESCRIPTION:
-        raise BadUserInput(f"description must be at most {MAX_DESCRIPTION} characters", argument="description")
-    return cleaned
-
-
-def _clean_category_id(category_id: str) -> str:
-    cleaned = category_id.strip()
-    if not ID_PATTERN.match(cleaned):
-        raise BadUserInput(f"categoryId {category_id!r} is not a category id", argument="categoryId")
-    return cleaned
 
 
 # -- the service ----------------------------------------------------------------------------
@@ -306,9 +167,9 @@ class TemplateAuthoring:
     async def create_template(self, spec: TemplateSpec, record: AuditRecord) -> TemplateRow:
         """Create a template: the first version of a new lineage, as a DRAFT."""
         user_id = self.caller.require_platform_admin()
-        name = _clean_name(spec.name)
-        description = _clean_description(spec.description)
-        category_id = _clean_category_id(spec.category_id)
+        name = clean_name(spec.name)
+        description = clean_description(spec.description)
+        category_id = clean_category_id(spec.category_id)
         field_ids = await self._checked_field_ids(spec.field_ids)
         await self._check_name(name, None)
         template_id = new_id()
@@ -373,9 +234,9 @@ class TemplateAuthoring:
     async def _apply(
         self, row: TemplateRow, current_ids: list[str], changes: TemplateChanges
     ) -> tuple[str, str, str, list[str]]:
-        name = _clean_name(changes.name) if changes.name is not None else row.name
-        description = _clean_description(changes.description) if changes.description is not None else row.description
-        category_id = _clean_category_id(changes.category_id) if changes.category_id is not None else row.category_id
+        name = clean_name(changes.name) if changes.name is not None else row.name
+        description = clean_description(changes.description) if changes.description is not None else row.description
+        category_id = clean_category_id(changes.category_id) if changes.category_id is not None else row.category_id
         field_ids = await self._checked_field_ids(changes.field_ids) if changes.field_ids is not None else current_ids
         if name.lower() != row.name.lower():
             await self._check_name(name, row.lineage_id)
@@ -485,3 +346,15 @@ class TemplateAuthoring:
             await self._flush(_describe(row))
         record.after = {"lineageId": row.lineage_id, "enabled": False}
         return row
+
+
+# Re-exported: the schema imports the specs from here.
+__all__ = [
+    "FieldSpec",
+    "TemplateAuthoring",
+    "TemplateChanges",
+    "TemplateSpec",
+    "field_snapshot",
+    "template_snapshot",
+    "validate_field",
+]
