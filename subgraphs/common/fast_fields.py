@@ -226,6 +226,22 @@ class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                         return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
+    def complete_object_value(
+        self,
+        return_type: GraphQLObjectType,
+        field_details_list: Any,
+        info: Any,
+        path: Path,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        """graphql-core's ``complete_object_value`` (reached from an interface or union), the short way."""
+        if position_context is None and return_type.is_type_of is None:
+            completed = self._complete_object(return_type, field_details_list, path, result)
+            if completed is not _MISSING:
+                return completed
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
+
     def _complete_object(self, object_type: GraphQLObjectType, field_details_list: Any, path: Path, result: Any) -> Any:
         """``complete_object_value`` of a type without ``is_type_of``; _MISSING when deferred parts need it."""
         grouped_field_set, new_defer_usages, _forbidden = self.collect_subfields(object_type, field_details_list)

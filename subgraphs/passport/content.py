@@ -209,7 +209,11 @@ def values_by_access(fields: Sequence[FieldDefinition], values: Mapping[str, Any
     A key without a definition counts as CONFIDENTIAL (the most guarded level), so a
     value can never fall into a more open level than its field's.
     """
-    access = {f.key: f.access for f in fields}
+    return split_by_access({f.key: f.access for f in fields}, values)
+
+
+def split_by_access(access: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """:func:`values_by_access` with the fields' access levels by key given (``{key: level}``)."""
     split: dict[str, dict[str, Any]] = {level: {} for level in ACCESS_LEVELS}
     for key, value in values.items():
         level = access.get(key, CONFIDENTIAL)

@@ -49,6 +49,7 @@ from subgraphs.passport.content import (
     chain_is_valid,
     hashed_values,
     missing_required,
+    split_by_access,
     values_by_access,
 )
 from subgraphs.passport.models import AuditEntry as AuditEntryRow
@@ -382,6 +383,8 @@ class Passport:
         return [_field_view(f, values.get(f.key)) for f in self._definitions()]
 
     def _split(self) -> dict[str, dict[str, Any]]:
+        if self.snapshot is not None:
+            return split_by_access(self.snapshot.access, self.row.values or {})
         return values_by_access(self._definitions(), self.row.values or {})
 
     @strawberry.field(description="The current (working) PUBLIC values that are set, by key.")

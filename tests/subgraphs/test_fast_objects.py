@@ -106,6 +106,10 @@ class Vault:
     def count(self) -> int:
         return len(self.boxes)
 
+    @classmethod
+    def resolve_reference(cls, id: strawberry.ID) -> Vault:
+        return cls(id=id, boxes=[_box(str(id))])
+
 
 def _leaf(key: str, **overrides: Any) -> Leaf:
     values: dict[str, Any] = {
@@ -198,6 +202,7 @@ OPERATIONS = [
     "{ boxes { people { name age __typename } named { name __typename ... on Person { age } } } }",
     "{ boxes { secretLeaves { key } } vault { id count boxes { id leaves { key } } } }",
     "{ boxes { pick(index: 1) { key level } p2: pick { key } p9: pick(index: 9) { key } } }",
+    "query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Vault { id count boxes { id } } } }",
     "query($s: Boolean!) { boxes { leaves { key @skip(if: $s) size @include(if: $s) } first @skip(if: $s) { key } } }",
     "{ boxes { leaves { key } } b: boxes { leaves { size } } }",
 ]
@@ -232,7 +237,10 @@ def _run(schema: Any, executor: type, document: str, caller: Caller = ANONYMOUS)
         result = execute(
             schema._schema,
             parse(document),
-            variable_values={"s": True},
+            variable_values={
+                "s": True,
+                "r": [{"__typename": "Vault", "id": "v1"}, {"__typename": "Vault", "id": "v2"}],
+            },
             context_value=_Context(caller),
             executor_class=executor,
         )
