@@ -3,7 +3,8 @@
 Starts the stand-in subgraphs and ``gateway serve`` under tracemalloc (as ``make bench-subscriptions``
 does, same supergraph), takes a snapshot, opens ``BENCH_SUBSCRIBERS`` (default 2,000) idle
 graphql-transport-ws subscribers, takes another, and prints the bytes per subscriber by file
-and by line (top ``BENCH_TRACE_TOP``, default 25), plus RSS per subscriber. The traced process
+and by line (top ``BENCH_TRACE_TOP``, default 25), plus RSS per subscriber; with ``GATEWAY_TRACE_FRAMES=N``
+(N > 1) the top call stacks too, N frames deep. The traced process
 is slower and larger than an untraced one: compare sites, not totals, with ``make bench-subscriptions``.
 
     .venv/bin/python bench/subscriptions/memtrace.py
@@ -99,6 +100,11 @@ def main() -> int:
             where = frame.filename.replace(str(Path(sys.prefix)), "<venv>").replace(str(HERE.parent.parent), ".")
             site = where if key == "filename" else f"{where}:{frame.lineno}"
             print(f"  {stat.size_diff / n:8,.0f} B  {stat.count_diff / n:6.2f} blocks  {site}")
+    if int(os.environ.get("GATEWAY_TRACE_FRAMES", "1")) > 1:  # where the top sites were called from
+        for stat in after.compare_to(before, "traceback")[:top]:
+            print(f"\n{stat.size_diff / n:,.0f} B per subscriber from:")
+            for line in stat.traceback.format()[-2 * int(os.environ["GATEWAY_TRACE_FRAMES"]) :]:
+                print("    " + line.strip())
     print(f"\nRSS (traced): {(rss_after - rss_before) * 1024 / n:.2f} KiB per subscriber")
     return 0
 

@@ -103,3 +103,39 @@ def test_sigterm_ends_an_open_stream_at_once(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.timeout(120)
+def test_sigterm_closes_an_open_websocket_with_1012_at_once(
+    stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path
+) -> None:
+    """gateway serve's own WebSocket protocol (gateway/http/ws_protocol.py) takes part in uvicorn's graceful
+    shutdown: an open subscriber's socket is closed with 1012 (service restart) and the process exits."""
+    from .clients import closed_with, init, recv, subscribe, ws_connect
+
+    broker, stock, prices = stubs
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(supergraph(stock.url, prices.url))
+    process, url = _serve(path)
+    try:
+        before = broker.active
+        with ws_connect(url.replace("http://", "ws://") + "/graphql") as ws:
+            init(ws)
+            subscribe(ws, "1", "subscription { itemEvents { id name price } }")
+            deadline = time.monotonic() + 15
+            while broker.active <= before:
+                assert time.monotonic() < deadline, "the upstream subscription did not open"
+                time.sleep(0.02)
+            broker.publish("1", "first")
+            assert recv(ws, timeout=10)["payload"]["data"]["itemEvents"]["name"] == "first"
+            process.send_signal(signal.SIGTERM)
+            stopped = time.monotonic()
+            assert closed_with(ws, timeout=10)[0] == 1012
+            closed = time.monotonic() - stopped
+        process.wait(timeout=10)
+        assert closed < 5, closed
+        assert time.monotonic() - stopped < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
