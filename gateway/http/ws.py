@@ -160,7 +160,7 @@ class _Connection:
     shares its state; split, each piece would reach into the others): the socket's callbacks (start,
     received, drained, gone), the message handlers (_dispatch, _init, _subscribe, _complete,
     _operate), the timers (init_timed_out, lifetime_over, token_expired, ping, too_slow) and the
-    outputs (write, send, refuse, close, _end_operations).
+    outputs (write, send, refuse, next, close, _end).
     """
 
     __slots__ = tuple(
