@@ -195,6 +195,9 @@ def measured(
     signalled = [d for d in (profile, probe) if d is not None]
     for directory, workload in signalled:
         (directory / ".workload").write_text(workload)
+    if probe is not None:  # an earlier round's files must not pass for this one's
+        for name in pids:
+            (probe[0] / probe[1] / f"{name}.json").unlink(missing_ok=True)
     if signalled:
         for name, pid in pids.items():
             if name not in children:
@@ -217,9 +220,15 @@ def measured(
                 os.kill(pid, signal.SIGUSR2)
         time.sleep(0.5)  # the processes write their profiles
     if probe is not None:
+        deadline = time.monotonic() + 10  # a loaded machine may take a while to run the signal handlers
         for name in pids:
+            if name in children:
+                continue
+            target = probe[0] / probe[1] / f"{name}.json"
+            while not target.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
             with contextlib.suppress(OSError, ValueError):
-                m.probes[name] = json.loads((probe[0] / probe[1] / f"{name}.json").read_text())
+                m.probes[name] = json.loads(target.read_text())
     if m.requests:
         m.cpu_ms = {name: (cpu_after[name] - cpu_before[name]) * 1000 / m.requests for name in pids}
         m.wait_ms = {name: (wait_after[name] - wait_before[name]) * 1000 / m.requests for name in waited}

@@ -156,4 +156,6 @@ class Probe:
         workload = marker.read_text().strip() if marker.exists() else "run"
         target = self.directory / workload / f"{self.process}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(self.report()))
+        partial = target.with_suffix(".part")
+        partial.write_text(json.dumps(self.report()))
+        partial.rename(target)  # whole or absent: the bench waits for it
