@@ -7,13 +7,14 @@ seen, by identity) and each connection only glues its operation id around it.
 A client that leaves a message unread for ``subscriptions.send_timeout`` seconds is dropped. A
 timer per write (``asyncio.timeout``) costs a loop timer created and cancelled for every delivery,
 although nearly every write completes at once (the socket buffer takes it). :class:`SendWatch`
-instead marks each connection while one of its writes is in flight and sweeps the marked ones from
-one loop timer, armed only while writes are in flight, every quarter of the timeout: a stalled client
-is dropped between ``send_timeout`` and ``1.25 * send_timeout`` seconds after its write began.
+instead marks each connection while its client leaves writes unread (its socket's buffer is above
+the high-water mark, or an ASGI send is pending) and sweeps the marked ones from one loop timer,
+armed only while some are marked, every quarter of the timeout: a stalled client is dropped between
+``send_timeout`` and ``1.25 * send_timeout`` seconds after it stalled.
 
 Pings likewise: :class:`PingClock` pings every acknowledged connection from one timer per process
 every ``subscriptions.ping_interval`` seconds (a loop timer per connection cost ~0.5 KB each), each
-ping written at once (:func:`start_eagerly`), a task made only for a ping the socket cannot take.
+ping written at once (the socket buffers it).
 And deadlines (the ``connection_init`` timeout, a connection's maximum lifetime, its token's expiry):
 one :class:`Deadlines` timer per kind and process, not a loop timer per connection.
 """
@@ -25,14 +26,14 @@ import heapq
 import itertools
 import logging
 import time
-from collections.abc import Callable, Coroutine, Generator, Hashable
+from collections.abc import Callable, Hashable
 from typing import Any, Protocol
 
 import orjson
 
 from gateway.subscriptions.messages import SubscriptionMessage
 
-__all__ = ["Deadlines", "NextFrames", "PingClock", "Pinged", "SendWatch", "Watched", "next_prefix", "start_eagerly"]
+__all__ = ["Deadlines", "NextFrames", "PingClock", "Pinged", "SendWatch", "Watched", "next_prefix"]
 
 logger = logging.getLogger("gateway.http.ws")
 
@@ -122,42 +123,6 @@ class SendWatch:
             conn.too_slow()
         if self._pending:
             self._timer = asyncio.get_running_loop().call_later(self._timeout / 4, self._sweep)
-
-
-class _Rest:
-    """The rest of a coroutine that :func:`start_eagerly` began, awaitable by a task."""
-
-    __slots__ = ("_coro", "_pending")
-
-    def __init__(self, coro: Coroutine[Any, Any, None], pending: Any) -> None:
-        self._coro = coro
-        self._pending = pending
-
-    def __await__(self) -> Generator[Any, Any, None]:
-        pending, coro = self._pending, self._coro
-        while True:
-            try:
-                value = yield pending
-            except BaseException as exc:  # cancellation included: the coroutine decides
-                try:
-                    pending = coro.throw(exc)
-                except StopIteration:
-                    return
-            else:
-                try:
-                    pending = coro.send(value)
-                except StopIteration:
-                    return
-
-
-def start_eagerly(work: Coroutine[Any, Any, None]) -> asyncio.Future[None] | None:
-    """Run ``work`` now, up to its first real wait; only then does a task carry it on (returned).
-    None: it finished at once (a write the socket took), no task was made."""
-    try:
-        pending = work.send(None)
-    except StopIteration:
-        return None
-    return asyncio.ensure_future(_Rest(work, pending))
 
 
 class Pinged(Protocol):
