@@ -4,6 +4,8 @@ uvicorn's HTTP protocol does not tell an application that the server stops; befo
 streaming responses listened for it (gateway/http/guards.py STREAM_SHUTDOWN), an open stream
 held the shutdown for the whole ``shutdown_timeout`` (30 s here) and the client's stream was cut
 without its end. Now the stream ends at once with SERVER_SHUTTING_DOWN and the protocol's end.
+A WebSocket subscriber gets 1012. And, on the same kind of real process (gateway serve's own WebSocket
+protocol, the service's subscribers written to directly): a WebSocket subscriber that never reads.
 """
 
 from __future__ import annotations
@@ -39,11 +41,11 @@ def stubs() -> Iterator[tuple[Broker, StubServer, StubServer]]:
         prices.stop()
 
 
-def _serve(supergraph_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(supergraph_path: Path, **settings: str) -> tuple[subprocess.Popen[bytes], str]:
     sock = free_socket()
     port = int(sock.getsockname()[1])
     sock.close()
-    env = {**os.environ, "GATEWAY_LOG_LEVEL": "warning", "GATEWAY_SHUTDOWN_TIMEOUT": "30"}
+    env = {**os.environ, "GATEWAY_LOG_LEVEL": "warning", "GATEWAY_SHUTDOWN_TIMEOUT": "30", **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway.cli", "serve", "--supergraph", str(supergraph_path), "--port", str(port)],
         env=env,
@@ -139,3 +141,53 @@ def test_sigterm_closes_an_open_websocket_with_1012_at_once(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _ws_connections(url: str) -> float:
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith('gateway_subscription_connections{protocol="graphql-transport-ws"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+@pytest.mark.timeout(120)
+def test_a_subscriber_that_never_reads_is_dropped_and_the_others_go_on(
+    stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path
+) -> None:
+    """The service's subscriber written to directly by the fan-out (gateway serve's protocol): a client that
+    never reads fills its socket, its events wait in its bounded queue (the oldest dropped), the send
+    timeout drops it; a subscriber of the same upstream gets every event meanwhile."""
+    from .clients import StalledWebSocket, init, recv, subscribe, ws_connect
+
+    broker, stock, prices = stubs
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(supergraph(stock.url, prices.url))
+    process, url = _serve(path, GATEWAY_SUBSCRIPTIONS_SEND_TIMEOUT="1", GATEWAY_SUBSCRIPTIONS_QUEUE_SIZE="4")
+    ws_url = url.replace("http://", "ws://") + "/graphql"
+    query = "subscription { itemEvents { id name price } }"
+    stalled = StalledWebSocket(ws_url)
+    try:
+        before = broker.active
+        stalled.send({"type": "connection_init"})
+        stalled.send({"id": "s", "type": "subscribe", "payload": {"query": query}})
+        with ws_connect(ws_url) as reader:
+            init(reader)
+            subscribe(reader, "r", query)
+            deadline = time.monotonic() + 15
+            while broker.active <= before or _ws_connections(url) < 2:
+                assert time.monotonic() < deadline, "the subscriptions did not open"
+                time.sleep(0.05)
+            big = "x" * 65536
+            for n in range(60):  # ~4 MB for a client whose socket takes a few KB
+                broker.publish(str(n), big)
+                assert recv(reader, timeout=10)["payload"]["data"]["itemEvents"]["id"] == str(n)
+            deadline = time.monotonic() + 15
+            while _ws_connections(url) > 1:
+                assert time.monotonic() < deadline, "the stalled client was not dropped"
+                time.sleep(0.1)
+            broker.publish("after", "small")
+            assert recv(reader, timeout=10)["payload"]["data"]["itemEvents"]["id"] == "after"
+    finally:
+        stalled.close()
+        process.terminate()
+        process.wait(timeout=30)
