@@ -181,14 +181,8 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         if self._state == _HANDED_OVER:
             self._conn.connection_lost(exc)
             return
-        self._state = _CLOSED
         self._server.state.connections.discard(self)
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.gone()
+        self._release(_CLOSED)
         self.writable = True
         if exc is None:
             self.transport.close()
@@ -217,10 +211,7 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         """uvicorn stops: close with 1012 (service restart) at once."""
         if self._state == _OPEN:
             self.transport.write(close_frame(1012, "The gateway is shutting down; reconnect"))
-        conn, self._conn = self._conn, None
-        self._state = _CLOSED
-        if conn is not None:
-            conn.gone()
+        self._release(_CLOSED)
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
@@ -420,33 +411,34 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         if self._state == _OPEN:  # the client closes: echo its code, then the TCP connection ends
             self._state = _CLOSING
             self.transport.write(encode(CLOSE, payload[:2]) if code != 1005 else encode(CLOSE, b""))
-        self._state = _CLOSED
+        self._release(_CLOSED)
+        self.transport.close()
+
+    def _release(self, state: int) -> None:
+        """Enter ``state`` (closed, or failed): the close timer stops, the edge's connection ends."""
+        self._state = state
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.gone()
-        self.transport.close()
 
     def _fail(self, code: int, reason: str) -> None:
         """The client broke the protocol: a close frame with ``code``, then the end of our side of the TCP
         connection (the client closes its side; unread data is drained meanwhile: closing with data unread
         would reset the connection, and the client might lose the close frame)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.gone()
-        if self._state not in (_OPEN, _CLOSING) or not self.transport.can_write_eof():
-            self._state = _CLOSED
+        was = self._state
+        if was not in (_OPEN, _CLOSING) or not self.transport.can_write_eof():
+            self._release(_CLOSED)
             self.transport.close()
             return
-        if self._state == _OPEN:
+        if was == _OPEN:
             self.transport.write(close_frame(code, reason))
-        self._state = _FAILED
+        self._release(_FAILED)
         self.transport.write_eof()
         self.transport.resume_reading()
-        if self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(_CLOSE_TIMEOUT, self.transport.close)
+        self._timer = asyncio.get_running_loop().call_later(_CLOSE_TIMEOUT, self.transport.close)
 
 
 def _offered(headers: list[tuple[bytes, bytes]]) -> list[str]:

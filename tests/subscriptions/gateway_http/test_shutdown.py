@@ -65,25 +65,43 @@ def _serve(supergraph_path: Path, **settings: str) -> tuple[subprocess.Popen[byt
         time.sleep(0.1)
 
 
+def _serve_stubs(
+    stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path, **settings: str
+) -> tuple[subprocess.Popen[bytes], str]:
+    """gateway serve on the stubs' supergraph (``settings``: GATEWAY_* environment)."""
+    path = tmp_path / "supergraph.graphql"
+    path.write_text(supergraph(stubs[1].url, stubs[2].url))
+    return _serve(path, **settings)
+
+
+def _wait_upstream(broker: Broker, before: int) -> None:
+    deadline = time.monotonic() + 15
+    while broker.active <= before:
+        assert time.monotonic() < deadline, "the upstream subscription did not open"
+        time.sleep(0.02)
+
+
+def _ws_connections(url: str) -> float:
+    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
+        if line.startswith('gateway_subscription_connections{protocol="graphql-transport-ws"}'):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("accept", [SSE, MULTIPART], ids=["sse", "multipart"])
 def test_sigterm_ends_an_open_stream_at_once(
     stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path, accept: str
 ) -> None:
-    broker, stock, prices = stubs
-    path = tmp_path / "supergraph.graphql"
-    path.write_text(supergraph(stock.url, prices.url))
-    process, url = _serve(path)
+    broker = stubs[0]
+    process, url = _serve_stubs(stubs, tmp_path)
     try:
         before = broker.active
         query = {"query": "subscription { itemEvents { id name price } }"}
         with httpx.stream("POST", url + "/graphql", json=query, headers={"accept": accept}, timeout=15) as response:
             assert response.status_code == 200
             chunks = response.iter_raw()
-            deadline = time.monotonic() + 15
-            while broker.active <= before:
-                assert time.monotonic() < deadline, "the upstream subscription did not open"
-                time.sleep(0.02)
+            _wait_upstream(broker, before)
             broker.publish("1", "first")
             body = b""
             while b'"first"' not in body:
@@ -115,19 +133,14 @@ def test_sigterm_closes_an_open_websocket_with_1012_at_once(
     shutdown: an open subscriber's socket is closed with 1012 (service restart) and the process exits."""
     from .clients import closed_with, init, recv, subscribe, ws_connect
 
-    broker, stock, prices = stubs
-    path = tmp_path / "supergraph.graphql"
-    path.write_text(supergraph(stock.url, prices.url))
-    process, url = _serve(path)
+    broker = stubs[0]
+    process, url = _serve_stubs(stubs, tmp_path)
     try:
         before = broker.active
         with ws_connect(url.replace("http://", "ws://") + "/graphql") as ws:
             init(ws)
             subscribe(ws, "1", "subscription { itemEvents { id name price } }")
-            deadline = time.monotonic() + 15
-            while broker.active <= before:
-                assert time.monotonic() < deadline, "the upstream subscription did not open"
-                time.sleep(0.02)
+            _wait_upstream(broker, before)
             broker.publish("1", "first")
             assert recv(ws, timeout=10)["payload"]["data"]["itemEvents"]["name"] == "first"
             process.send_signal(signal.SIGTERM)
@@ -143,13 +156,6 @@ def test_sigterm_closes_an_open_websocket_with_1012_at_once(
             process.wait()
 
 
-def _ws_connections(url: str) -> float:
-    for line in httpx.get(url + "/metrics", timeout=10).text.splitlines():
-        if line.startswith('gateway_subscription_connections{protocol="graphql-transport-ws"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
 @pytest.mark.timeout(120)
 def test_a_subscriber_that_never_reads_is_dropped_and_the_others_go_on(
     stubs: tuple[Broker, StubServer, StubServer], tmp_path: Path
@@ -159,10 +165,10 @@ def test_a_subscriber_that_never_reads_is_dropped_and_the_others_go_on(
     timeout drops it; a subscriber of the same upstream gets every event meanwhile."""
     from .clients import StalledWebSocket, init, recv, subscribe, ws_connect
 
-    broker, stock, prices = stubs
-    path = tmp_path / "supergraph.graphql"
-    path.write_text(supergraph(stock.url, prices.url))
-    process, url = _serve(path, GATEWAY_SUBSCRIPTIONS_SEND_TIMEOUT="1", GATEWAY_SUBSCRIPTIONS_QUEUE_SIZE="4")
+    broker = stubs[0]
+    process, url = _serve_stubs(
+        stubs, tmp_path, GATEWAY_SUBSCRIPTIONS_SEND_TIMEOUT="1", GATEWAY_SUBSCRIPTIONS_QUEUE_SIZE="4"
+    )
     ws_url = url.replace("http://", "ws://") + "/graphql"
     query = "subscription { itemEvents { id name price } }"
     stalled = StalledWebSocket(ws_url)
