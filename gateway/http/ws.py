@@ -43,9 +43,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
-import uuid
 from collections.abc import Coroutine, Mapping
 from typing import Any, Protocol
 
@@ -56,7 +54,7 @@ from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from gateway.auth.stage import UNAUTHENTICATED, Authenticated, AuthStage, EdgeRejection
-from gateway.http.correlation import errors_with_id, with_request_id
+from gateway.http.correlation import REQUEST_ID_HEADER, errors_with_id, request_id_from, with_request_id
 from gateway.http.state import GatewayState
 from gateway.http.streams import TOKEN_EXPIRED_MESSAGE, WS_PROTOCOL, StreamDeps, error
 from gateway.http.ws_asgi import AsgiSocket
@@ -86,7 +84,6 @@ INTERNAL_ERROR = 1011
 MESSAGE_TOO_BIG = 1009
 TRY_AGAIN_LATER = 1013
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 _PING = '{"type":"ping"}'
 
 
@@ -356,8 +353,7 @@ class _Connection:
             else:
                 self.close(FORBIDDEN, f"Forbidden: {problem.message}")
             return
-        request_id = headers.get("x-request-id", "")
-        self._request_id = request_id if _SAFE_REQUEST_ID.match(request_id) else uuid.uuid4().hex
+        self._request_id = request_id_from(headers.get(REQUEST_ID_HEADER))
         self._who = who
         self._auth_headers = headers
         self.send({"type": "connection_ack"})
