@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from subgraphs.catalog.models import Category, Product
@@ -21,6 +20,7 @@ from subgraphs.catalog.repository import CatalogRepository
 from subgraphs.common.caller import MANAGER, Caller
 from subgraphs.common.errors import BadUserInput, Conflict, DomainError, not_found
 from subgraphs.common.ids import utcnow
+from subgraphs.common.writes import flush_or_conflict
 
 MAX_FEATURED_PER_TENANT = 10
 MAX_IMPORT_ITEMS = 500
@@ -168,14 +168,15 @@ async def _flush(repo: CatalogRepository, product_name: str | None, category: Ca
     messages are composed before flushing: a failed flush expires every loaded row.
     """
     where = f" in category '{category.name}'" if category is not None else ""
+    taken = (
+        "another request created one of these names meanwhile; nothing was imported"
+        if product_name is None
+        else f"name '{product_name}' already exists{where}"
+    )
     try:
-        await repo.flush()
+        await flush_or_conflict(repo, taken)
     except StaleDataError:
         raise Conflict(f"product '{product_name}' was changed by someone else; reload it and try again") from None
-    except IntegrityError:
-        if product_name is None:
-            raise Conflict("another request created one of these names meanwhile; nothing was imported") from None
-        raise Conflict(f"name '{product_name}' already exists{where}") from None
 
 
 async def _load(repo: CatalogRepository, product_id: str) -> Product:

@@ -16,6 +16,10 @@ so the count and the write must not interleave with another writer's:
   :func:`rule_lock`, a transaction-scoped advisory lock on a key naming the rule
   and its scope (a tenant), where no single row stands for the rule. Under READ
   COMMITTED each statement after the lock sees what the previous holder committed.
+
+Where a rule is a unique constraint, the domain checks it before writing for a precise
+message, and :func:`flush_or_conflict` turns the constraint firing anyway (a concurrent
+request won the race after the checks) into the same kind of CONFLICT.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from subgraphs.common.errors import Conflict
 
 _ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))")
 
@@ -47,3 +54,17 @@ async def rule_lock(session: Any, rule: str, *scope: str) -> None:
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         await connection.execute(_ADVISORY_LOCK, {"key": ":".join((rule, *scope))})
+
+
+async def flush_or_conflict(flushable: Any, message: str, **extensions: Any) -> None:
+    """``await flushable.flush()`` (a session or a repository); a constraint violation is a CONFLICT saying
+    ``message`` (with ``extensions``).
+
+    ``message`` is composed before the flush: a failed flush expires every loaded row.
+    Other failures (a stale version, for instance) pass through. The mutation's
+    transaction is rolled back by :func:`subgraphs.common.audit.run_mutation`.
+    """
+    try:
+        await flushable.flush()
+    except IntegrityError:
+        raise Conflict(message, **extensions) from None

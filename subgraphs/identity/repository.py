@@ -25,9 +25,8 @@ from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.db import Database
-from subgraphs.common.errors import Conflict
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope
-from subgraphs.common.writes import rule_lock
+from subgraphs.common.writes import flush_or_conflict, rule_lock
 from subgraphs.identity.models import AuditEntry, Membership, PendingInvitation, Role, RoleGrant, Tenant, User
 
 
@@ -249,10 +248,9 @@ class IdentityRepository:
         The domain checks uniqueness first for a precise message; a unique
         constraint that still fires means a concurrent request won the race.
         """
-        try:
-            await self.session.flush()
-        except sa.exc.IntegrityError:
-            raise Conflict("a tenant or user with these details was just created by someone else; try again") from None
+        await flush_or_conflict(
+            self.session, "a tenant or user with these details was just created by someone else; try again"
+        )
 
     async def pending_invitation(
         self, *, pending_id: str | None = None, user_id: str | None = None

@@ -19,12 +19,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from subgraphs.common.audit import AuditRecord
 from subgraphs.common.caller import ADMIN, Caller
 from subgraphs.common.errors import BadUserInput, Conflict, not_found
 from subgraphs.common.ids import new_id, utcnow
+from subgraphs.common.writes import flush_or_conflict
 from subgraphs.templates.models import TemplateEnablement, TemplateFieldRow, TemplateRow, TemplateStatus
 from subgraphs.templates.repository import TemplateRepository
 from subgraphs.templates.validation import (
@@ -89,11 +88,8 @@ class TemplateAuthoring:
         self.caller = caller
 
     async def _flush(self, what: str) -> None:
-        try:
-            await self.repo.flush()
-        except sa.exc.IntegrityError:
-            # A concurrent writer won a unique constraint (a version number, for instance).
-            raise Conflict(f"{what} was changed concurrently; reload it and try again") from None
+        # A concurrent writer may have won a unique constraint (a version number, for instance).
+        await flush_or_conflict(self.repo, f"{what} was changed concurrently; reload it and try again")
 
     async def _visible(self, template_id: str) -> TemplateRow:
         row = await self.repo.template(template_id)
