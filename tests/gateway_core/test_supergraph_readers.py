@@ -6,7 +6,7 @@ import pytest
 from graphql import DirectiveNode, ObjectTypeDefinitionNode, parse
 
 from gateway.composition import fieldset as composition_fieldset
-from gateway.composition import merge
+from gateway.composition import merge_directives
 from gateway.supergraph import SupergraphError, parse_supergraph
 from gateway.supergraph.api_schema import EXECUTABLE_LOCATIONS
 from gateway.supergraph.fieldset import FieldSetSyntaxError, parse_field_set
@@ -87,6 +87,6 @@ def test_join_graphs_come_from_the_graph_enum() -> None:
 def test_one_vocabulary_for_both_worlds() -> None:
     # one field-set parser, one set of executable locations
     assert composition_fieldset.parse_field_set is parse_field_set
-    assert merge.EXECUTABLE_LOCATIONS is EXECUTABLE_LOCATIONS
+    assert merge_directives.EXECUTABLE_LOCATIONS is EXECUTABLE_LOCATIONS
     with pytest.raises(FieldSetSyntaxError):
         parse_field_set("id } { x")
