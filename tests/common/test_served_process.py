@@ -26,12 +26,14 @@ from tests.support.servers import ServerThread
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
-    """No frozen heap before the test, none after it (the test process goes on collecting)."""
+    """No frozen heap before the test, none after it, the thresholds as they were (the process goes on collecting)."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     try:
         yield
     finally:
         gc.unfreeze()
+        gc.set_threshold(*thresholds)
 
 
 def _served(tmp_path: Path, *, settle: bool) -> int:
@@ -53,7 +55,9 @@ def test_a_settled_subgraph_freezes_what_it_holds_once_started(tmp_path: Path, t
 
 
 def test_an_app_sharing_its_process_leaves_the_heap_alone(tmp_path: Path, thawed: None) -> None:
+    thresholds = gc.get_threshold()
     assert _served(tmp_path, settle=False) == 0
+    assert gc.get_threshold() == thresholds
 
 
 def test_a_served_subgraph_runs_on_uvloop() -> None:
