@@ -1,13 +1,15 @@
 """The catalog's mutations: products created, changed, featured, moved, deleted and imported.
 
 Each runs through :func:`subgraphs.common.audit.run_mutation` (one transaction, audited whether
-it succeeds or fails, events published after the commit); :func:`_audited` records a product's
-before/after and stages its event.
+it succeeds or fails, the product events of :data:`EVENTS` published after the commit);
+:func:`_audited` records a product's before/after.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 
@@ -16,27 +18,42 @@ from subgraphs.catalog import models as m
 from subgraphs.catalog.repository import CatalogRepository
 from subgraphs.catalog.schema_inputs import ProductInput, ProductUpdateInput
 from subgraphs.catalog.schema_types import Product, request_context
-from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.audit import AuditRecord, event_table, run_mutation
 from subgraphs.common.authz import policy, requires_scopes
+
+T = TypeVar("T")
 
 
 def _audited(record: AuditRecord, product: m.Product, before: dict[str, Any] | None, *, deleted: bool = False) -> None:
     record.object_id = product.id
     record.before = before
     record.after = None if deleted else domain.snapshot(product)
-    _emit(record, product, "deleted" if deleted else "created" if before is None else "updated")
 
 
-def _emit(record: AuditRecord, product: m.Product, kind: str) -> None:
-    """Stage the product's event for subscriptions (subgraphs/catalog/subscriptions.py), published after the commit."""
-    record.emit(
-        "Product",
-        product.id,
-        kind,
-        product.tenant_id,
-        categoryId=product.category_id,
-        isFeatured=product.is_featured,
-        isEnabled=product.is_enabled,
+def _attributes(product: m.Product) -> dict[str, object]:
+    return {"categoryId": product.category_id, "isFeatured": product.is_featured, "isEnabled": product.is_enabled}
+
+
+# The product event each mutation stages for subscriptions (subgraphs/catalog/subscriptions.py).
+EVENTS = event_table(
+    "Product",
+    {
+        "createProduct": "created",
+        "updateProduct": "updated",
+        "featureProduct": "updated",
+        "transferProduct": "updated",
+        "deleteProduct": "deleted",
+    },
+    attributes=_attributes,
+)
+EVENTS["importProducts"] = replace(EVENTS["createProduct"], rows=list)  # one created event per product
+
+
+async def _mutate(
+    ctx: Any, action: str, work: Callable[[AuditRecord], Awaitable[T]], object_id: str | None = None
+) -> T:
+    return await run_mutation(
+        ctx, action=action, object_type="Product", work=work, object_id=object_id, event=EVENTS[action]
     )
 
 
@@ -61,7 +78,7 @@ class Mutation:
             _audited(record, product, None)
             return product
 
-        return Product.from_row(await run_mutation(ctx, action="createProduct", object_type="Product", work=work))
+        return Product.from_row(await _mutate(ctx, "createProduct", work))
 
     @strawberry.mutation(
         directives=WRITE,
@@ -80,7 +97,7 @@ class Mutation:
             _audited(record, product, before)
             return product
 
-        result = await run_mutation(ctx, action="updateProduct", object_type="Product", work=work, object_id=str(id))
+        result = await _mutate(ctx, "updateProduct", work, str(id))
         return Product.from_row(result)
 
     @strawberry.mutation(
@@ -107,7 +124,7 @@ class Mutation:
             _audited(record, product, before)
             return product
 
-        result = await run_mutation(ctx, action="featureProduct", object_type="Product", work=work, object_id=str(id))
+        result = await _mutate(ctx, "featureProduct", work, str(id))
         return Product.from_row(result)
 
     @strawberry.mutation(
@@ -131,7 +148,7 @@ class Mutation:
             _audited(record, product, before)
             return product
 
-        result = await run_mutation(ctx, action="transferProduct", object_type="Product", work=work, object_id=str(id))
+        result = await _mutate(ctx, "transferProduct", work, str(id))
         return Product.from_row(result)
 
     @strawberry.mutation(directives=WRITE, description="Delete a product (Manager); returns its id.")
@@ -146,7 +163,7 @@ class Mutation:
             _audited(record, product, before, deleted=True)
             return product
 
-        result = await run_mutation(ctx, action="deleteProduct", object_type="Product", work=work, object_id=str(id))
+        result = await _mutate(ctx, "deleteProduct", work, str(id))
         return strawberry.ID(result.id)
 
     @strawberry.mutation(
@@ -168,11 +185,9 @@ class Mutation:
                 CatalogRepository(ctx.session), ctx.caller, [item.to_data() for item in items]
             )
             record.after = {"count": len(products), "ids": [p.id for p in products]}
-            for product in products:
-                _emit(record, product, "created")
             return products
 
-        rows = await run_mutation(ctx, action="importProducts", object_type="Product", work=work)
+        rows = await _mutate(ctx, "importProducts", work)
         return [Product.from_row(row) for row in rows]
 
 

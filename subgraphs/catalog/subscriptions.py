@@ -1,6 +1,6 @@
 """Catalog subscriptions: changes of one product, and of the tenant's products.
 
-Events come from the catalog mutations (staged by ``schema._audited``: kinds created, updated,
+Events come from the catalog mutations (declared in ``schema_mutations.EVENTS``: kinds created, updated,
 deleted) through the subgraph's bus, after the commit. Each payload is the product as it is
 when the event is delivered, loaded in the subscriber's tenant.
 """

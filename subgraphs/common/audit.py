@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -83,6 +84,61 @@ class AuditRecord:
         self.events.append(draft(typename, key, kind, tenant_id, **attributes))
 
 
+def _row_id(row: Any) -> str:
+    return str(row.id)
+
+
+def _row_tenant(row: Any, caller: Any) -> str | None:
+    return row.tenant_id  # type: ignore[no-any-return]
+
+
+def _no_attributes(row: Any) -> Mapping[str, object]:
+    return {}
+
+
+def _the_result(result: Any) -> Iterable[Any]:
+    return (result,)
+
+
+@dataclass(frozen=True, slots=True)
+class MutationEvent(Generic[T]):
+    """What a mutation stages for subscriptions: one event of ``typename`` and ``kind`` per row of its result.
+
+    A subgraph declares these (a table from action to event, :func:`event_table`) and hands
+    :func:`run_mutation` the one of the action; run_mutation stages the events once ``work`` has
+    returned, inside the transaction (the rows are read before the commit expires them), and
+    publishes them after the commit. ``rows`` picks the rows out of the result (default: the
+    result is the row), ``key`` is a row's key (default ``row.id``), ``tenant`` the tenant of a
+    row given the caller (default ``row.tenant_id``), ``attributes`` what subscriptions filter on
+    (``None`` values are left out, :func:`subgraphs.common.events.draft`).
+    """
+
+    typename: str
+    kind: str
+    key: Callable[[Any], str] = _row_id
+    tenant: Callable[[Any, Any], str | None] = _row_tenant
+    attributes: Callable[[Any], Mapping[str, object]] = _no_attributes
+    rows: Callable[[T], Iterable[Any]] = _the_result
+
+    def stage(self, record: AuditRecord, result: T, caller: Any) -> None:
+        """Stage the event of every row of ``result`` on ``record``."""
+        for row in self.rows(result):
+            record.emit(self.typename, self.key(row), self.kind, self.tenant(row, caller), **self.attributes(row))
+
+
+def event_table(
+    typename: str,
+    kinds: Mapping[str, str],
+    *,
+    tenant: Callable[[Any, Any], str | None] = _row_tenant,
+    attributes: Callable[[Any], Mapping[str, object]] = _no_attributes,
+) -> dict[str, MutationEvent[Any]]:
+    """The :class:`MutationEvent` of each action in ``kinds`` (action -> kind), all of one typename and shape."""
+    return {
+        action: MutationEvent(typename, kind, tenant=tenant, attributes=attributes) for action, kind in kinds.items()
+    }
+
+
 async def run_mutation(
     ctx: Any,
     *,
@@ -91,6 +147,7 @@ async def run_mutation(
     work: Callable[[AuditRecord], Awaitable[T]],
     object_id: str | None = None,
     exclusive: bool = True,
+    event: MutationEvent[T] | None = None,
 ) -> T:
     """Run ``work`` in one transaction and audit it, whether it succeeds or fails.
 
@@ -98,8 +155,9 @@ async def run_mutation(
     On success the data and the audit entry commit together. On any failure the
     transaction rolls back completely and the failure is audited separately; the
     exception is re-raised for the GraphQL layer to report; a constraint violation
-    becomes a CONFLICT (:func:`subgraphs.common.errors.conflict_from`). The events ``work``
-    staged with :meth:`AuditRecord.emit` are published on the subgraph's bus after the commit
+    becomes a CONFLICT (:func:`subgraphs.common.errors.conflict_from`). The events of ``event``
+    (:class:`MutationEvent`, staged from ``work``'s result) and any ``work`` staged itself with
+    :meth:`AuditRecord.emit` are published on the subgraph's bus after the commit
     (``ctx.service.events``), so a rolled-back write never reaches a subscription.
 
     ``exclusive`` (the default) makes the transaction a writer from its first
@@ -120,6 +178,8 @@ async def run_mutation(
         if exclusive:
             await begin_write(session)
         result = await work(record)
+        if event is not None:
+            event.stage(record, result, caller)
         session.add(
             model(
                 tenant_id=caller.tenant_id,

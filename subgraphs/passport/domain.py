@@ -19,13 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.audit import AuditRecord
 from subgraphs.common.caller import MANAGER, Caller
 from subgraphs.common.errors import BadUserInput, Conflict, not_found
 from subgraphs.common.ids import utcnow
+from subgraphs.common.writes import flush_or_conflict
 from subgraphs.passport import repository
 from subgraphs.passport.content import (
     NAME_PATTERN,
@@ -145,11 +145,8 @@ async def create_passport(
     )
     record.object_id = passport.id
     session.add(passport)
-    try:
-        await session.flush()
-    except IntegrityError:
-        # Another request took the name between our check and this insert.
-        raise Conflict(f"a passport named {name!r} already exists in this tenant", argument="name") from None
+    # Another request may have taken the name between our check and this insert.
+    await flush_or_conflict(session, f"a passport named {name!r} already exists in this tenant", argument="name")
     record.after = audit_view(passport)
     return passport
 

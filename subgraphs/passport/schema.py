@@ -32,7 +32,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.audit import AuditRecord, event_table, run_mutation
 from subgraphs.common.authz import authenticated, policy, requires_scopes
 from subgraphs.common.context import RequestContext
 from subgraphs.common.errors import not_found
@@ -657,33 +657,29 @@ class Query:
 MutationWork = Callable[[AuditRecord], Awaitable[PassportRow]]
 
 
-# The event kind each mutation stages for subscriptions (subgraphs/passport/subscriptions.py).
-EVENT_KINDS = {
-    "createPassport": "created",
-    "setPassportValues": "updated",
-    "publishPassport": "published",
-    "revisePassport": "revised",
-    "revokePassport": "revoked",
-    "archivePassport": "archived",
-}
+def _event_attributes(row: PassportRow) -> dict[str, object]:
+    return {"status": row.status, "productId": row.product_id, "templateId": row.template_id, "uuid": row.uuid}
+
+
+# The passport event each mutation stages for subscriptions (subgraphs/passport/subscriptions.py).
+EVENTS = event_table(
+    "Passport",
+    {
+        "createPassport": "created",
+        "setPassportValues": "updated",
+        "publishPassport": "published",
+        "revisePassport": "revised",
+        "revokePassport": "revoked",
+        "archivePassport": "archived",
+    },
+    attributes=_event_attributes,
+)
 
 
 async def _mutate(info: strawberry.Info, action: str, work: MutationWork, object_id: str | None = None) -> Passport:
-    async def staged(record: AuditRecord) -> PassportRow:
-        row = await work(record)
-        record.emit(
-            "Passport",
-            row.id,
-            EVENT_KINDS[action],
-            row.tenant_id,
-            status=row.status,
-            productId=row.product_id,
-            templateId=row.template_id,
-            uuid=row.uuid,
-        )
-        return row
-
-    row = await run_mutation(info.context, action=action, object_type="Passport", work=staged, object_id=object_id)
+    row = await run_mutation(
+        info.context, action=action, object_type="Passport", work=work, object_id=object_id, event=EVENTS[action]
+    )
     await public_views(info.context.service).forget(row.uuid)  # committed: drop its public view everywhere
     return Passport.from_row(row)
 

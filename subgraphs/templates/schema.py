@@ -29,7 +29,7 @@ from subgraphs.templates import loaders
 from subgraphs.templates.models import FieldType, TemplateStatus
 from subgraphs.templates.repository import TemplateFilter
 from subgraphs.templates.schema_inputs import CreateTemplateFieldInput, CreateTemplateInput, UpdateTemplateDraftInput
-from subgraphs.templates.schema_mutations import EVENT_KINDS, WRITE, Mutation
+from subgraphs.templates.schema_mutations import EVENTS, WRITE, Mutation
 from subgraphs.templates.schema_types import Category, Template, TemplateAuditEntry, TemplateField, template_repository
 
 
@@ -128,7 +128,7 @@ def build() -> SubgraphSchema:
 
 # Re-exported: subscriptions.py and tests import the types from here.
 __all__ = [
-    "EVENT_KINDS",
+    "EVENTS",
     "WRITE",
     "Category",
     "CreateTemplateFieldInput",

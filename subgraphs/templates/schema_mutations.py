@@ -2,8 +2,7 @@
 (tenant Admins).
 
 Each runs through :func:`subgraphs.common.audit.run_mutation` (one transaction, audited whether it
-succeeds or fails, events published after the commit); :func:`_mutate` adds the template event
-each action stages for subscriptions (:data:`EVENT_KINDS`).
+succeeds or fails, the template event of each action in :data:`EVENTS` published after the commit).
 """
 
 from __future__ import annotations
@@ -12,8 +11,9 @@ from typing import Any
 
 import strawberry
 
-from subgraphs.common.audit import AuditRecord, run_mutation
+from subgraphs.common.audit import AuditRecord, event_table, run_mutation
 from subgraphs.common.authz import requires_scopes
+from subgraphs.common.caller import Caller
 from subgraphs.templates.domain import FieldSpec, TemplateAuthoring, TemplateChanges, TemplateSpec
 from subgraphs.templates.models import TemplateFieldRow, TemplateRow
 from subgraphs.templates.schema_inputs import CreateTemplateFieldInput, CreateTemplateInput, UpdateTemplateDraftInput
@@ -24,30 +24,42 @@ def _authoring(info: strawberry.Info) -> TemplateAuthoring:
     return TemplateAuthoring(template_repository(info), info.context.caller)
 
 
-# The event kind each template mutation stages for subscriptions (subgraphs/templates/subscriptions.py).
-EVENT_KINDS = {
-    "createTemplate": "created",
-    "updateTemplateDraft": "updated",
-    "reviseTemplate": "revised",
-    "publishTemplate": "published",
-    "deprecateTemplate": "deprecated",
-    "enableTemplate": "enabled",
-    "disableTemplate": "disabled",
+def _attributes(row: TemplateRow) -> dict[str, object]:
+    return {"categoryId": row.category_id, "lineageId": row.lineage_id}
+
+
+def _acting_tenant(row: TemplateRow, caller: Caller) -> str | None:
+    return caller.tenant_id
+
+
+# The template event each mutation stages for subscriptions (subgraphs/templates/subscriptions.py).
+# Templates are the platform's (no tenant); enabling one is the acting tenant's own event.
+EVENTS = {
+    **event_table(
+        "Template",
+        {
+            "createTemplate": "created",
+            "updateTemplateDraft": "updated",
+            "reviseTemplate": "revised",
+            "publishTemplate": "published",
+            "deprecateTemplate": "deprecated",
+        },
+        tenant=lambda row, caller: None,
+        attributes=_attributes,
+    ),
+    **event_table(
+        "Template",
+        {"enableTemplate": "enabled", "disableTemplate": "disabled"},
+        tenant=_acting_tenant,
+        attributes=_attributes,
+    ),
 }
 
 
 async def _mutate(info: strawberry.Info, action: str, object_type: str, work: Any, object_id: str | None = None) -> Any:
-    kind = EVENT_KINDS.get(action)
-
-    async def staged(record: AuditRecord) -> Any:
-        row = await work(record)
-        if kind is not None:
-            # Templates are the platform's (no tenant); enabling one is the acting tenant's own event.
-            tenant_id = info.context.caller.tenant_id if object_type == "TemplateEnablement" else None
-            record.emit("Template", row.id, kind, tenant_id, categoryId=row.category_id, lineageId=row.lineage_id)
-        return row
-
-    return await run_mutation(info.context, action=action, object_type=object_type, work=staged, object_id=object_id)
+    return await run_mutation(
+        info.context, action=action, object_type=object_type, work=work, object_id=object_id, event=EVENTS.get(action)
+    )
 
 
 # Every template change needs the templates:write scope (Managers and Admins have it).
