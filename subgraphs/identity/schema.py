@@ -27,9 +27,9 @@ from subgraphs.common.pagination import Connection, build_connection, page_size,
 from subgraphs.common.tags import internal
 from subgraphs.identity.domain import TenantStatus, TenantType
 from subgraphs.identity.loaders import tenants_by_id, users_by_id
-from subgraphs.identity.schema_auth import AuthQuery
+from subgraphs.identity.schema_auth import MEMBERSHIP, AuthQuery
 from subgraphs.identity.schema_inputs import InviteUserInput, OnboardTenantInput, TenantAdminInput
-from subgraphs.identity.schema_mutations import MEMBERSHIP, Mutation
+from subgraphs.identity.schema_mutations import Mutation
 from subgraphs.identity.schema_types import (
     AuthPayload,
     IdentityAuditEntry,

@@ -8,14 +8,15 @@ contexts cached by the gateway and the subgraphs are dropped at once.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.federation.schema_directives import Authenticated, RequiresScopes
 from strawberry.types import Info
 
-from subgraphs.common.audit import AuditRecord, run_mutation
-from subgraphs.common.caller import ADMIN
+from subgraphs.common.audit import AuditRecord, MutationEvent, run_mutation
+from subgraphs.common.caller import ADMIN, Caller
 from subgraphs.identity import domain, policies, signin
 from subgraphs.identity.domain import UserStatus
 from subgraphs.identity.ratelimit import UNKNOWN_ADDRESS, client_address
@@ -24,6 +25,41 @@ from subgraphs.identity.services import IdentityServices, identity_services
 from subgraphs.identity.sessions import USER_DEACTIVATED
 
 IDENTITY_ADMIN = [["identity:admin"]]
+T = TypeVar("T")
+
+# The typename of membership events (subgraphs/identity/subscriptions.py): key = the user, tenant = the tenant.
+MEMBERSHIP = "Membership"
+
+
+def _acting_tenant(result: Any, caller: Caller) -> str | None:
+    return caller.tenant_id
+
+
+# The membership event each mutation stages: the user's key, in the acting tenant unless the result names it.
+MEMBERSHIP_EVENTS: dict[str, MutationEvent[Any]] = {
+    "onboardTenant": MutationEvent(
+        MEMBERSHIP, "created", key=lambda done: done.admin.id, tenant=lambda done, caller: done.tenant.id
+    ),
+    "inviteUser": MutationEvent(MEMBERSHIP, "invited", key=lambda invited: invited[0].id, tenant=_acting_tenant),
+    "acceptInvitation": MutationEvent(
+        MEMBERSHIP,
+        "accepted",
+        key=lambda signed: signed.user.id,
+        tenant=lambda signed, caller: signed.tenant.id if signed.tenant else None,
+    ),
+    "assignRoles": MutationEvent(MEMBERSHIP, "rolesChanged", tenant=_acting_tenant),
+    "removeMember": MutationEvent(MEMBERSHIP, "removed", key=str, tenant=_acting_tenant),
+}
+
+
+async def change_membership(
+    ctx: Any, action: str, work: Callable[[AuditRecord], Awaitable[T]], object_id: str | None = None
+) -> T:
+    """:func:`run_mutation` of a mutation of a user's membership (audited on the User), with its membership event."""
+    event = MEMBERSHIP_EVENTS[action]
+    return await run_mutation(ctx, action=action, object_type="User", work=work, object_id=object_id, event=event)
+
+
 strawberry.enum(
     UserStatus,
     description="An invited user has not set a password yet; an active one may sign in; a deactivated one may not",
@@ -127,10 +163,9 @@ class AuthMutation:
         async def work(record: AuditRecord) -> str:
             held, user = await domain.remove_member(IdentityRepository(ctx.session), str(user_id))
             record.before = {"email": user.email, "roles": held}
-            record.emit("Membership", user.id, "removed", tenant_id)  # subgraphs/identity/subscriptions.py
             return user.id
 
-        removed = await run_mutation(ctx, action="removeMember", object_type="User", work=work, object_id=str(user_id))
+        removed = await change_membership(ctx, "removeMember", work, str(user_id))
         await announce(ctx, "membership", tenantId=tenant_id, userId=removed)
         return strawberry.ID(removed)
 

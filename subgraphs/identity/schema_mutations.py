@@ -18,7 +18,15 @@ from subgraphs.common.audit import AuditRecord, run_mutation
 from subgraphs.common.caller import ADMIN
 from subgraphs.identity import domain, invitations, models, signin
 from subgraphs.identity.domain import TenantStatus, TenantType
-from subgraphs.identity.schema_auth import IDENTITY_ADMIN, AuthMutation, announce, request_address, services_of
+from subgraphs.identity.schema_auth import (
+    IDENTITY_ADMIN,
+    MEMBERSHIP_EVENTS,
+    AuthMutation,
+    announce,
+    change_membership,
+    request_address,
+    services_of,
+)
 from subgraphs.identity.schema_inputs import InviteUserInput, OnboardTenantInput
 from subgraphs.identity.schema_types import (
     AuthPayload,
@@ -31,9 +39,6 @@ from subgraphs.identity.schema_types import (
     tenant_view,
     user_view,
 )
-
-# The typename of membership events (subgraphs/identity/subscriptions.py): key = the user, tenant = the tenant.
-MEMBERSHIP = "Membership"
 
 
 def _tenant_json(row: models.Tenant) -> dict[str, Any]:
@@ -92,10 +97,11 @@ class Mutation(AuthMutation):
             done = await domain.onboard_tenant(identity_repository(info), tenant, admin)
             record.object_id = done.tenant.id
             record.after = {**_tenant_json(done.tenant), "adminUserId": done.admin.id, "adminEmail": done.admin.email}
-            record.emit(MEMBERSHIP, done.admin.id, "created", done.tenant.id)
             return done
 
-        done = await run_mutation(ctx, action="onboardTenant", object_type="Tenant", work=work)
+        done = await run_mutation(
+            ctx, action="onboardTenant", object_type="Tenant", work=work, event=MEMBERSHIP_EVENTS["onboardTenant"]
+        )
         return OnboardTenantPayload(
             tenant=await tenant_view(ctx, done.tenant, details=True),
             admin=user_view(done.admin, is_self=False, active_tenant_id=ctx.caller.tenant_id),
@@ -115,10 +121,9 @@ class Mutation(AuthMutation):
             user, roles = await invitations.invite_user(identity_repository(info), tenant_id, draft, input.roles)
             record.object_id = user.id
             record.after = {"email": user.email, "status": user.status, "roles": sorted(input.roles)}
-            record.emit(MEMBERSHIP, user.id, "invited", tenant_id)
             return user, roles
 
-        user, roles = await run_mutation(ctx, action="inviteUser", object_type="User", work=work)
+        user, roles = await change_membership(ctx, "inviteUser", work)
         await announce(ctx, "membership", tenantId=tenant_id, userId=user.id)
         view = user_view(user, is_self=False, active_tenant_id=tenant_id)
         view.invited_roles = [role_view(role) for role in sorted(roles, key=lambda r: r.name)]
@@ -157,10 +162,9 @@ class Mutation(AuthMutation):
             )
             record.object_id = signed.user.id
             record.after = {"status": signed.user.status, "tenantId": signed.tenant.id if signed.tenant else None}
-            record.emit(MEMBERSHIP, signed.user.id, "accepted", signed.tenant.id if signed.tenant else None)
             return signed
 
-        return _signed_in(ctx, await run_mutation(ctx, action="acceptInvitation", object_type="User", work=work))
+        return _signed_in(ctx, await change_membership(ctx, "acceptInvitation", work))
 
     @strawberry.mutation(
         description="Replace a member's roles in the active tenant (Admins)",
@@ -174,10 +178,9 @@ class Mutation(AuthMutation):
             before, after, user = await domain.assign_roles(identity_repository(info), tenant_id, str(user_id), roles)
             record.before = {"roles": before}
             record.after = {"roles": after}
-            record.emit(MEMBERSHIP, user.id, "rolesChanged", tenant_id)
             return user
 
-        user = await run_mutation(ctx, action="assignRoles", object_type="User", work=work, object_id=str(user_id))
+        user = await change_membership(ctx, "assignRoles", work, str(user_id))
         await announce(ctx, "roles", tenantId=tenant_id, userId=user.id)
         return user_view(user, is_self=user.id == ctx.caller.user_id, active_tenant_id=tenant_id)
 
