@@ -8,7 +8,7 @@ the rest of the passport's answer. A listing reads the snapshot as text
 decodes each distinct text once per request; a row loaded whole (``passport(id)``, entities, a
 product's passports) asks :meth:`Snapshots.of_row`, which reuses the snapshot of its template
 version only when the stored lists are equal. Whatever is derived from the definitions once (the
-GraphQL views of the fields, see ``subgraphs.passport.schema``) is kept on the :class:`Snapshot`.
+GraphQL views of the fields, see ``subgraphs.passport.schema_fields``) is kept on the :class:`Snapshot`.
 """
 
 from __future__ import annotations
