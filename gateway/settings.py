@@ -55,8 +55,8 @@ class Settings:
     subgraph_timeouts: Mapping[str, float] = field(default_factory=dict)
     log_level: str = "info"
     shutdown_timeout: float = 30.0
-    # Client connections and requests (gateway/http/guards.py, gateway/http/app.py); 0 turns one off
-    # (max_client_connections 0: sized from the file descriptor limit).
+    # Client connections and requests (gateway/http/guards.py; router_timeout: gateway/http/graphql_endpoint.py);
+    # 0 turns one off (max_client_connections 0: sized from the file descriptor limit).
     header_timeout: float = 10.0
     body_timeout: float = 30.0
     max_header_bytes: int = 32_768

@@ -5,7 +5,7 @@ edge): the value of the response's ``x-request-id`` header, of the ``x-request-i
 subgraph and of the ``requestId`` of every log line written for the request. A WebSocket uses its
 connection's id (the ``x-request-id`` of ``connection_init``'s payload or of the upgrade request).
 
-Each transport adds it where it serialises a response (gateway/http/app.py for JSON bodies and
+Each transport adds it where it serialises a response (gateway/http/bodies.py for JSON bodies and
 batches, gateway/http/incremental.py for ``@defer`` parts, gateway/http/streams.py for graphql-sse and
 multipart, gateway/http/ws.py for ``next`` and ``error`` messages), never where an error is made: the
 runtime's errors stay free of the edge's concerns (a prepared operation's cached errors, a fan-out's

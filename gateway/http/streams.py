@@ -6,7 +6,7 @@ Protocols (all on ``/graphql``, chosen from the request as the peers do):
 - graphql-sse, distinct connections mode: GET or POST with ``Accept: text/event-stream`` (gateway/http/sse.py);
 - Apollo multipart HTTP: ``Accept: multipart/mixed;subscriptionSpec="1.0"`` (gateway/http/multipart.py).
 
-The HTTP edge (gateway/http/app.py) authenticates, rate-limits and decodes a streaming request
+The HTTP edge (gateway/http/graphql_endpoint.py) authenticates, rate-limits and decodes a streaming request
 as it does any other, then hands it to :class:`HttpStreams`: the operation goes to the
 subscription service (``gateway.subscriptions``); a query or mutation the service refuses
 with ``OPERATION_NOT_ALLOWED`` runs once through the endpoint (one result, then the end).

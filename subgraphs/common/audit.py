@@ -29,7 +29,7 @@ T = TypeVar("T")
 log = logging.getLogger("dpp.audit")
 
 # The longest request id stored as a correlation id: the gateway accepts x-request-id up to this length
-# (gateway/http/app.py), and a subgraph uses an id of its own for anything longer or unsafe.
+# (gateway/http/correlation.py), and a subgraph uses an id of its own for anything longer or unsafe.
 MAX_CORRELATION_ID = 128
 _SAFE_CORRELATION_ID = re.compile(rf"^[A-Za-z0-9._:\-]{{1,{MAX_CORRELATION_ID}}}$")
 
