@@ -34,6 +34,7 @@ from graphql import (
     parse,
 )
 
+from bench.dpp.workloads import DASHBOARD  # the query make bench-dpp measures
 from gateway.executor import shaping
 from gateway.executor.response import ResponseFormatter
 from gateway.executor.shaping import CompiledShapes, format_data
@@ -45,18 +46,6 @@ from .harness import FIXTURES
 from .test_plans import CASES
 
 ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = """query Dashboard($first: Int!) {
-  passports(first: $first) {
-    totalCount
-    edges { node {
-      id name status version publishedVersion updatedAt
-      product { id name sku category { name } }
-      template { id name version }
-      fields { key label type access unit value }
-      values { key value }
-    } }
-  }
-}"""
 ALIASES = """query Aliased($first: Int!, $more: Boolean!) {
   p: passports(first: $first) {
     n: totalCount
