@@ -8,14 +8,12 @@ aliases, fragments and @skip among them; and the fast path is really taken for p
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult, execute, parse
+from graphql import ExecutionResult
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -24,6 +22,7 @@ from subgraphs.common.caller import ANONYMOUS, Caller
 from subgraphs.common.fast_fields import FAST_FIELDS, FastFieldsExecutor
 from subgraphs.common.graphql import build_schema
 from subgraphs.common.tags import PARTNER
+from tests.subgraphs.fast_execution import CALLERS, run
 
 
 @strawberry.enum
@@ -82,11 +81,6 @@ class Query:
         return Guarded(id=strawberry.ID("g1"), name="G")
 
 
-@dataclass
-class _Context:
-    caller: Any = ANONYMOUS
-
-
 OPERATIONS = [
     "{ items { key label value count __typename } }",
     "{ items { key label color value count shout } }",
@@ -100,28 +94,11 @@ OPERATIONS = [
 ]
 
 
-# anonymous, signed in without the x:read scope, signed in with it
-CALLERS = [
-    ANONYMOUS,
-    Caller(user_id="u1", tenant_id="t1", roles=("VIEWER",)),
-    Caller(user_id="u2", tenant_id="t1", roles=("VIEWER",), scopes=frozenset({"x:read"})),
-]
+VARIABLES = {"s": True}
 
 
 def _run(schema: Any, executor: type, document: str, caller: Caller = ANONYMOUS) -> ExecutionResult:
-    async def go() -> ExecutionResult:
-        result = execute(
-            schema._schema,
-            parse(document),
-            variable_values={"s": True},
-            context_value=_Context(caller),
-            executor_class=executor,
-        )
-        if hasattr(result, "__await__"):
-            result = await result
-        return result  # type: ignore[return-value]
-
-    return asyncio.run(go())
+    return run(schema, executor, document, caller, VARIABLES)
 
 
 def _plain(result: ExecutionResult) -> tuple[Any, Any]:

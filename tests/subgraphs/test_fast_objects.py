@@ -12,14 +12,12 @@ only for fields with resolvers.
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import pytest
 import strawberry
-from graphql import ExecutionResult, execute, parse
+from graphql import ExecutionResult
 from strawberry.scalars import JSON
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
@@ -28,6 +26,7 @@ from subgraphs.common.caller import ANONYMOUS, Caller
 from subgraphs.common.fast_fields import FastFieldsExecutor
 from subgraphs.common.graphql import build_schema
 from subgraphs.common.tags import PARTNER
+from tests.subgraphs.fast_execution import CALLERS, run
 
 
 @strawberry.enum
@@ -185,11 +184,6 @@ class Query:
         return Vault(id=strawberry.ID("v1"), boxes=[_box("vaulted")])
 
 
-@dataclass
-class _Context:
-    caller: Any = ANONYMOUS
-
-
 LEAF = "key level value size flag tags __typename"
 OPERATIONS = [
     f"{{ boxes {{ id first {{ {LEAF} }} leaves {{ {LEAF} }} }} }}",
@@ -205,14 +199,6 @@ OPERATIONS = [
     "query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Vault { id count boxes { id } } } }",
     "query($s: Boolean!) { boxes { leaves { key @skip(if: $s) size @include(if: $s) } first @skip(if: $s) { key } } }",
     "{ boxes { leaves { key } } b: boxes { leaves { size } } }",
-]
-
-
-# anonymous, signed in without the x:read scope, signed in with it
-CALLERS = [
-    ANONYMOUS,
-    Caller(user_id="u1", tenant_id="t1", roles=("VIEWER",)),
-    Caller(user_id="u2", tenant_id="t1", roles=("VIEWER",), scopes=frozenset({"x:read"})),
 ]
 
 
@@ -232,23 +218,11 @@ def _schema() -> Any:
     return schema
 
 
-def _run(schema: Any, executor: type, document: str, caller: Caller = ANONYMOUS) -> ExecutionResult:
-    async def go() -> ExecutionResult:
-        result = execute(
-            schema._schema,
-            parse(document),
-            variable_values={
-                "s": True,
-                "r": [{"__typename": "Vault", "id": "v1"}, {"__typename": "Vault", "id": "v2"}],
-            },
-            context_value=_Context(caller),
-            executor_class=executor,
-        )
-        if hasattr(result, "__await__"):
-            result = await result
-        return result  # type: ignore[return-value]
+VARIABLES = {"s": True, "r": [{"__typename": "Vault", "id": "v1"}, {"__typename": "Vault", "id": "v2"}]}
 
-    return asyncio.run(go())
+
+def _run(schema: Any, executor: type, document: str, caller: Caller = ANONYMOUS) -> ExecutionResult:
+    return run(schema, executor, document, caller, VARIABLES)
 
 
 def _plain(result: ExecutionResult) -> tuple[Any, Any]:
