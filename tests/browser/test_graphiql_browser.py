@@ -117,6 +117,13 @@ def test_schema_explorer_opens(served: Served, browser: Page, tmp_path: Path) ->
 def test_typing_autocompletes_from_the_schema_and_dialogs_open_cleanly(served: Served, browser: Page) -> None:
     _open(browser, served.gateway + "/graphql")
     browser.until(lambda: bool(browser.requests("POST")), what="the schema request")
+    # The request being sent is not the schema being loaded: keys typed before the editor holds the schema
+    # get no completions (seen once in a clean-clone run). Wait for the editor's hint options to carry it.
+    browser.wait_for(
+        "(() => { const cm = document.querySelector('.graphiql-query-editor .CodeMirror');"
+        " return !!(cm && cm.CodeMirror.options.hintOptions && cm.CodeMirror.options.hintOptions.schema); })()",
+        what="the schema in the query editor",
+    )
     browser.evaluate(
         "(() => { const cm = document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror;"
         " cm.setValue('{\\n  \\n}'); cm.focus(); cm.setCursor({line: 1, ch: 2}); })()"
