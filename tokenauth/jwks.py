@@ -48,6 +48,11 @@ class IssuerKeys:
         self._lock = asyncio.Lock()
         self.fetches = 0
 
+    @property
+    def snapshot(self) -> KeySnapshot | None:
+        """The keys of the last successful fetch (None before the first); a new object after every fetch."""
+        return self._snapshot
+
     async def current(self) -> KeySnapshot:
         """The cached keys, fetched first when there are none yet (``IssuerUnavailable`` if that fails)."""
         if self._snapshot is None:

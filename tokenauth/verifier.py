@@ -10,6 +10,7 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ log = logging.getLogger("tokenauth")
 # ``typ`` claim values of access tokens: ours ("access"), Keycloak's ("Bearer"), RFC 9068's.
 ACCESS_TOKEN_TYPES = frozenset({"access", "bearer", "at+jwt"})
 MAX_TOKEN_LENGTH = 16_384
+# How many verified tokens a verifier remembers (see TokenVerifier.verify).
+MAX_VERIFIED_TOKENS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +47,29 @@ class VerifiedToken:
     roles: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Remembered:
+    """A token that passed every check, with the keys it was checked against."""
+
+    verified: VerifiedToken
+    keys: IssuerKeys
+    snapshot: KeySnapshot
+
+
 class TokenVerifier:
     """Verifies JWTs of the configured issuers; one per process, shared by all requests.
 
     Keys are fetched on first use, polled every ``poll_interval`` seconds once :meth:`verify`
     has run in an event loop, and refetched at once (at most every ``min_refresh_interval``
     seconds per issuer) when a token names an unknown ``kid``. Call :meth:`aclose` on shutdown.
+
+    A token that passed is remembered (at most ``max_verified`` of them, keyed by the exact token
+    text) until its ``exp``, and only while its issuer's keys are the very ones it was checked
+    against: the same text presented again is answered without the signature check (an RS256
+    verification costs ~0.15 ms, and a signed-in caller presents the same token on every request).
+    Past its ``exp``, or once the issuer's keys were fetched again (polling, a refresh), the token is
+    checked in full again, so the leeway, a retired key and every other rule apply as before; any
+    other text (a tampered or forged token, another signature) is never found and is checked in full.
     """
 
     def __init__(
@@ -60,6 +80,7 @@ class TokenVerifier:
         poll_interval: float = 300.0,
         min_refresh_interval: float = 10.0,
         timeout: float = 5.0,
+        max_verified: int = MAX_VERIFIED_TOKENS,
     ) -> None:
         self._issuers = {config.issuer.rstrip("/"): config for config in issuers}
         if not self._issuers:
@@ -71,6 +92,8 @@ class TokenVerifier:
         self._client: httpx.AsyncClient | None = None
         self._keys: dict[str, IssuerKeys] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._max_verified = max_verified
+        self._verified: dict[str, _Remembered] = {}
 
     @property
     def issuers(self) -> tuple[IssuerConfig, ...]:
@@ -82,8 +105,17 @@ class TokenVerifier:
         keys = self._keys.get(issuer.rstrip("/"))
         return keys.fetches if keys is not None else 0
 
+    def remembered(self) -> int:
+        """How many verified tokens are remembered now (for tests)."""
+        return len(self._verified)
+
     async def verify(self, token: str) -> VerifiedToken:
         """The verified token; ``InvalidToken`` (stable message, detail in ``.reason``) otherwise."""
+        remembered = self._verified.get(token) if isinstance(token, str) else None
+        if remembered is not None:
+            if time.time() < remembered.verified.expires_at and remembered.keys.snapshot is remembered.snapshot:
+                return remembered.verified
+            del self._verified[token]
         header, unverified = _peek(token)
         config = self._issuers.get(str(unverified.get("iss", "")).rstrip("/"))
         if config is None:
@@ -91,22 +123,34 @@ class TokenVerifier:
         alg = header.get("alg")
         if not isinstance(alg, str) or alg not in config.algorithms:
             raise InvalidToken(f"algorithm {alg!r} not allowed for {config.issuer}")
-        key = await self._key_for(config, header, alg)
+        keys, snapshot, key = await self._key_for(config, header, alg)
         try:
             claims = jwt.decode(token, key, algorithms=[alg]).claims
         except (JoseError, ValueError, TypeError) as exc:
             raise InvalidToken(f"signature check failed: {exc.__class__.__name__}") from None
         self._check_claims(config, claims)
-        return VerifiedToken(
+        verified = VerifiedToken(
             issuer=config,
             subject=str(claims["sub"]),
-            claims=claims,
+            claims=MappingProxyType(claims),  # read-only: one object serves every request with this token
             tenant_id=config.tenant_of(claims),
             scopes=_scopes(claims.get("scope")),
             session_id=_optional_str(claims.get("sid")),
             expires_at=int(claims["exp"]),
             roles=config.roles_of(claims),
         )
+        if time.time() < verified.expires_at and self._max_verified > 0:
+            self._remember(token, _Remembered(verified, keys, snapshot))
+        return verified
+
+    def _remember(self, token: str, remembered: _Remembered) -> None:
+        if len(self._verified) >= self._max_verified:
+            now = time.time()
+            for stale in [t for t, r in self._verified.items() if r.verified.expires_at <= now]:
+                del self._verified[stale]
+            while len(self._verified) >= self._max_verified:
+                del self._verified[next(iter(self._verified))]  # the oldest
+        self._verified[token] = remembered
 
     async def aclose(self) -> None:
         """Stop polling and close the HTTP client."""
@@ -120,8 +164,12 @@ class TokenVerifier:
                 await self._client.aclose()
             self._client = None
         self._keys.clear()
+        self._verified.clear()
 
-    async def _key_for(self, config: IssuerConfig, header: Mapping[str, Any], alg: str) -> VerificationKey:
+    async def _key_for(
+        self, config: IssuerConfig, header: Mapping[str, Any], alg: str
+    ) -> tuple[IssuerKeys, KeySnapshot, VerificationKey]:
+        """The issuer's keys, the snapshot the key comes from, and the key to check ``alg`` with."""
         keys = self._issuer_keys(config)
         snapshot = await keys.current()
         kid = header.get("kid")
@@ -129,10 +177,11 @@ class TokenVerifier:
             raise InvalidToken("kid is not a string")
         key = _select(snapshot, kid, alg)
         if key is None and kid is not None and kid not in snapshot.by_kid and await keys.refresh():
-            key = _select(await keys.current(), kid, alg)
+            snapshot = await keys.current()
+            key = _select(snapshot, kid, alg)
         if key is None:
             raise InvalidToken(f"no key of {config.issuer} for kid={kid!r} alg={alg}")
-        return key
+        return keys, snapshot, key
 
     def _issuer_keys(self, config: IssuerConfig) -> IssuerKeys:
         name = config.issuer.rstrip("/")
