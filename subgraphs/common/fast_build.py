@@ -106,8 +106,14 @@ def _compile(shape: _Shape) -> Callable[..., Builder]:
     return namespace["make"]  # type: ignore[no-any-return]
 
 
+def _empty(_source: Any) -> dict[str, Any]:
+    return {}
+
+
 def leaves_builder(schema: GraphQLSchema, steps: tuple[Step, ...]) -> Builder | None:
     """The specialised function of a leaves-only plan's ``steps`` (None: too many shapes already)."""
+    if not steps:  # an empty selection (a fragment on another type of a union): an empty answer
+        return _empty
     factories: dict[_Shape, Callable[..., Builder]] | None = schema.extensions.get(BUILDERS)
     if factories is None:
         factories = schema.extensions[BUILDERS] = {}

@@ -14,6 +14,8 @@ instead (decided once per execution, see :mod:`subgraphs.common.fast_plans`):
   the field has one, was checked for the caller when the plan was made);
 * ``__typename`` is the type's name;
 * a plain object field (data, no resolver) is read and completed without a resolver call;
+* a list of a Strawberry union (``_entities``) is completed in one loop as well (see
+  :mod:`subgraphs.common.fast_abstract`);
 * a list of objects of one type (no interface or union), whatever resolved it, is completed in one
   loop; when the selection holds only leaves and ``__typename``, each object's answer is built
   right there, without a path, an ``execute_fields`` call or anything per field.
@@ -22,7 +24,7 @@ Whatever needs reporting (a caller a guard denies, a null in a non-null field, a
 cannot coerce, an attribute that raises or holds an exception, an item that is null, an error or
 awaitable) goes through graphql-core's own path for that field or item, which reads again and
 reports it exactly as before: answers and errors do not change. Anything unusual (middleware,
-``@defer``/``@stream``, abstract types, types with ``is_type_of``, iterables that are not lists)
+``@defer``/``@stream``, interfaces, types with ``is_type_of``, iterables that are not lists)
 is left to graphql-core entirely.
 """
 
@@ -34,8 +36,8 @@ from typing import Any
 from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType, GraphQLOutputType, Undefined
 from graphql.execution.executor import collect_iterator_awaitables, to_nodes
 from graphql.pyutils import Path, gather_with_cancel
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from subgraphs.common.fast_abstract import NOT_HERE, FastAbstractExecutor, strawberry_union
 from subgraphs.common.fast_build import leaves_builder
 from subgraphs.common.fast_plans import (
     FAST_FIELDS,
@@ -72,7 +74,7 @@ def _leaves(plan: Plan, source: Any) -> dict[str, Any] | None:
     return data
 
 
-class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
+class FastFieldsExecutor(FastAbstractExecutor):
     """Strawberry's executor, with plain data completed the short way (see the module docstring)."""
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
@@ -223,6 +225,10 @@ class FastFieldsExecutor(StrawberryGraphQLCoreExecutionContext):
                 if type(named) is GraphQLObjectType and named.is_type_of is None and not _streamed(field_details_list):
                     completed = self._complete_objects(item_type, named, field_details_list, info, path, result)
                     if completed is not _MISSING:
+                        return completed
+                elif strawberry_union(named) and not _streamed(field_details_list):
+                    completed = self._complete_union_items(item_type, named, field_details_list, info, path, result)
+                    if completed is not NOT_HERE:
                         return completed
         return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
