@@ -45,11 +45,11 @@ _CHECKS = {
 def _shape(steps: tuple[Step, ...]) -> _Shape:
     shape: list[tuple[int, str, bool]] = []
     for step in steps:
-        kind = step[0]
+        kind = step.kind
         if kind == TYPENAME:
             shape.append((kind, "", False))
-        elif step[3].isidentifier() and not keyword.iskeyword(step[3]):
-            shape.append((kind, step[3], step[4]))
+        elif step.attribute.isidentifier() and not keyword.iskeyword(step.attribute):
+            shape.append((kind, step.attribute, step.non_null))
         else:
             shape.append((-1, "", False))  # leaf_value reads it
     return tuple(shape)
@@ -58,9 +58,11 @@ def _shape(steps: tuple[Step, ...]) -> _Shape:
 def _source(shape: _Shape) -> str:
     count = len(shape)
     parameters = ", ".join([f"n{i}" for i in range(count)] + [f"s{i}" for i in range(count)])
-    bound = [f"    t{i} = s{i}[3]" for i, (kind, _a, _n) in enumerate(shape) if kind == TYPENAME]
-    bound += [f"    e{i}, m{i} = s{i}[6]" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ENUM]
-    bound += [f"    c{i} = s{i}[5].coerce_output_value" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ANY]
+    bound = [f"    t{i} = s{i}.typename" for i, (kind, _a, _n) in enumerate(shape) if kind == TYPENAME]
+    bound += [f"    e{i}, m{i} = s{i}.enum" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ENUM]
+    bound += [
+        f"    c{i} = s{i}.leaf_type.coerce_output_value" for i, (kind, _a, _n) in enumerate(shape) if kind == K_ANY
+    ]
     body = [*bound, "    def build(source):", "        try:"]
     for i, (kind, attribute, non_null) in enumerate(shape):
         if kind == TYPENAME:
@@ -123,4 +125,4 @@ def leaves_builder(schema: GraphQLSchema, steps: tuple[Step, ...]) -> Builder | 
         if len(factories) >= MAX_SHAPES:
             return None
         factory = factories[shape] = _compile(shape)
-    return factory(*(step[1] for step in steps), *steps)
+    return factory(*(step.response_name for step in steps), *steps)

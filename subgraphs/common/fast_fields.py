@@ -47,6 +47,7 @@ from subgraphs.common.fast_plans import (
     SLOW,
     TYPENAME,
     Plan,
+    Step,
     build_plan,
     leaf_value,
     plain_leaf,
@@ -64,13 +65,13 @@ def _leaves(plan: Plan, source: Any) -> dict[str, Any] | None:
         return plan.build(source)
     data: dict[str, Any] = {}
     for step in plan.steps:
-        if step[0] == TYPENAME:
-            data[step[1]] = step[3]
+        if step.kind == TYPENAME:
+            data[step.response_name] = step.typename
             continue
         value = leaf_value(step, source)
         if value is SLOW:
             return None
-        data[step[1]] = value
+        data[step.response_name] = value
     return data
 
 
@@ -109,14 +110,14 @@ class FastFieldsExecutor(FastAbstractExecutor):
         awaitable_fields: list[str] = []
         try:
             for step in plan.steps:
-                kind, response_name = step[0], step[1]
+                kind, response_name = step.kind, step.response_name
                 if kind <= LEAF_KINDS:
                     value = leaf_value(step, source_value)
                     if value is not SLOW:
                         results[response_name] = value
                         continue
                 elif kind == TYPENAME:
-                    results[response_name] = step[3]
+                    results[response_name] = step.typename
                     continue
                 elif kind == METHOD:
                     result = self._call_method(parent_type, step, source_value, path, position_context)
@@ -125,7 +126,7 @@ class FastFieldsExecutor(FastAbstractExecutor):
                         awaitable_fields.append(response_name)
                     continue
                 elif kind == OBJECT:
-                    value = getattr(source_value, step[3], _MISSING)
+                    value = getattr(source_value, step.attribute, _MISSING)
                     if value is not _MISSING and value is not Undefined and not is_awaitable(value):
                         result = self._complete_field(parent_type, step, path, value, position_context)
                         results[response_name] = result
@@ -133,7 +134,11 @@ class FastFieldsExecutor(FastAbstractExecutor):
                             awaitable_fields.append(response_name)
                         continue
                 result = self.execute_field(
-                    parent_type, source_value, step[2], Path(path, response_name, parent_type.name), position_context
+                    parent_type,
+                    source_value,
+                    step.field_details,
+                    Path(path, response_name, parent_type.name),
+                    position_context,
                 )
                 if result is not Undefined:
                     results[response_name] = result
@@ -148,12 +153,12 @@ class FastFieldsExecutor(FastAbstractExecutor):
         return self._gather(results, awaitable_fields)
 
     def _complete_field(
-        self, parent_type: GraphQLObjectType, step: tuple[Any, ...], path: Path | None, value: Any, position: Any
+        self, parent_type: GraphQLObjectType, step: Step, path: Path | None, value: Any, position: Any
     ) -> Any:
         """``execute_field`` after its resolver, for a plain object field whose value is ``value``."""
-        field_details, field = step[2], step[4]
+        field_details, field = step.field_details, step.field
         return_type = field.type
-        field_path = Path(path, step[1], parent_type.name)
+        field_path = Path(path, step.response_name, parent_type.name)
         info = self.build_resolve_info(field, to_nodes(field_details), parent_type, field_path)
         try:
             completed = self.complete_value(return_type, field_details, info, field_path, value, position)
@@ -165,15 +170,15 @@ class FastFieldsExecutor(FastAbstractExecutor):
         return completed
 
     def _call_method(
-        self, parent_type: GraphQLObjectType, step: tuple[Any, ...], source: Any, path: Path | None, position: Any
+        self, parent_type: GraphQLObjectType, step: Step, source: Any, path: Path | None, position: Any
     ) -> Any:
         """``execute_field`` of a plain method resolver: the method called with the source only."""
-        field_details, field = step[2], step[4]
+        field_details, field = step.field_details, step.field
         return_type = field.type
-        field_path = Path(path, step[1], parent_type.name)
+        field_path = Path(path, step.response_name, parent_type.name)
         info = self.build_resolve_info(field, to_nodes(field_details), parent_type, field_path)
         try:
-            result = step[3](source)
+            result = step.function(source)
             if self.is_awaitable(result):
                 return self.complete_awaitable_value(return_type, field_details, info, field_path, result, position)
             completed = self.complete_value(return_type, field_details, info, field_path, result, position)

@@ -8,7 +8,7 @@ Two decisions:
   resolver is Strawberry's ``_get_basic_result``, possibly inside the check authz wraps around a
   field it guards), read with ``getattr``. A plain *leaf* is of a scalar or enum type; a plain
   *object* field is of an object type or a list of one (no interface or union);
-* per execution and selection set (a :class:`Plan`): one :data:`Step` per response name, what to
+* per execution and selection set (a :class:`Plan`): one :class:`Step` per response name, what to
   do for it: read and coerce a leaf, answer ``__typename``, read a plain object field and complete
   it, or take graphql-core's ``execute_field`` (any field with a resolver, a guard the caller does
   not pass, an unknown field...). The caller is known then, so the guards are decided here too.
@@ -21,7 +21,7 @@ type's own ``coerce_output_value`` once); anything else is coerced by the type i
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from graphql import (
     GraphQLBoolean,
@@ -70,16 +70,33 @@ PlainObject = tuple[str, Requirement | None]
 # A plain method resolver: (the function, called with the source only; the authorization it needs or None).
 PlainMethod = tuple[Callable[[Any], Any], Requirement | None]
 
-# Step kinds. Leaves: (kind, response name, field details, attribute, non-null, leaf type,
-# (enum class, {id(member): name}) or None)
+# Step kinds: leaves (read, coerced, stored), then the others
 K_STR, K_BOOL, K_INT, K_ENUM, K_ANY = 0, 1, 2, 3, 4
 LEAF_KINDS = K_ANY  # kinds up to this one are leaves
-TYPENAME = 5  # (kind, response name, field details, type name)
-OBJECT = 6  # (kind, response name, field details, attribute, field definition)
-FIELD = 7  # (kind, response name, field details): graphql-core's execute_field
-METHOD = 8  # (kind, response name, field details, function, field definition): a plain method resolver
+TYPENAME = 5  # ``__typename``: the type's name
+OBJECT = 6  # a plain object field: read, then completed
+FIELD = 7  # graphql-core's execute_field
+METHOD = 8  # a plain method resolver, called with the source only
 
-Step = tuple[Any, ...]
+
+class Step(NamedTuple):
+    """What to do for one response name of a selection set (see the module docstring).
+
+    A NamedTuple: its fields read as fast as a tuple's items (measured, see the commit that made it).
+    """
+
+    kind: int  # one of the kinds above
+    response_name: str
+    field_details: Any  # graphql-core's FieldDetailsList of the response name
+    attribute: str = ""  # leaves and OBJECT: the attribute read on the source
+    non_null: bool = False  # leaves: the field is non-null (a null goes to graphql-core, which reports it)
+    leaf_type: Any = None  # leaves: the GraphQLLeafType, whose coerce_output_value K_ANY calls
+    enum: tuple[type, dict[int, str]] | None = None  # K_ENUM: (enum class, {id(member): name})
+    typename: str = ""  # TYPENAME: the answer
+    field: Any = None  # OBJECT and METHOD: the GraphQLField (its type, for completion)
+    function: Any = None  # METHOD: the function, called with the source only
+
+
 SLOW = object()  # a leaf's value that graphql-core's path must complete (and report)
 _MISSING = object()
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
@@ -92,7 +109,7 @@ class Plan:
 
     def __init__(self, steps: tuple[Step, ...]) -> None:
         self.steps = steps
-        self.leaves_only = all(step[0] <= TYPENAME for step in steps)
+        self.leaves_only = all(step.kind <= TYPENAME for step in steps)
         # a leaves-only plan's specialised function (subgraphs/common/fast_build.py), set by the executor
         self.build: Callable[[Any], dict[str, Any] | None] | None = None
 
@@ -228,7 +245,7 @@ def _leaf_step(response_name: str, field_details: Any, leaf: PlainLeaf) -> Step:
         kind, names = K_ANY, _enum_names(leaf_type)
         if names:
             kind = K_ENUM
-    return (kind, response_name, field_details, attribute, non_null, leaf_type, names)
+    return Step(kind, response_name, field_details, attribute, non_null, leaf_type, names)
 
 
 def _enum_names(leaf_type: GraphQLLeafType) -> tuple[type, dict[int, str]] | None:
@@ -274,15 +291,15 @@ def build_plan(
         plain = objects.get(name)
         method = methods.get(name)
         if name == "__typename":
-            steps.append((TYPENAME, response_name, field_details, parent_type.name))
+            steps.append(Step(TYPENAME, response_name, field_details, typename=parent_type.name))
         elif leaf is not None and passes(leaf[3]):
             steps.append(_leaf_step(response_name, field_details, leaf))
         elif plain is not None and passes(plain[1]):
-            steps.append((OBJECT, response_name, field_details, plain[0], parent_type.fields[name]))
+            steps.append(Step(OBJECT, response_name, field_details, plain[0], field=parent_type.fields[name]))
         elif method is not None and passes(method[1]):
-            steps.append((METHOD, response_name, field_details, method[0], parent_type.fields[name]))
+            steps.append(Step(METHOD, response_name, field_details, field=parent_type.fields[name], function=method[0]))
         else:  # a resolver, a guard the caller does not pass (graphql-core's path reports it), an unknown field
-            steps.append((FIELD, response_name, field_details))
+            steps.append(Step(FIELD, response_name, field_details))
     return Plan(tuple(steps))
 
 
@@ -292,17 +309,18 @@ def leaf_value(step: Step, source: Any) -> Any:
     SLOW for whatever needs reporting (a null in a non-null field, a value the type cannot coerce,
     an attribute that raises or holds an exception): graphql-core's path reads it again and reports it.
     """
-    value: Any = getattr(source, step[3], _MISSING)
+    value: Any = getattr(source, step.attribute, _MISSING)
     if value is None:
-        return SLOW if step[4] else None
-    kind = step[0]
+        return SLOW if step.non_null else None
+    kind = step.kind
     exact = type(value)
     if kind == K_STR:
         if exact is str:
             return value
     elif kind == K_ENUM:
-        if exact is step[6][0]:
-            name = step[6][1].get(id(value))
+        enum_class, names = step.enum  # type: ignore[misc]
+        if exact is enum_class:
+            name = names.get(id(value))
             if name is not None:
                 return name
     elif kind == K_INT:
@@ -313,7 +331,7 @@ def leaf_value(step: Step, source: Any) -> Any:
     if value is _MISSING or value is Undefined or isinstance(value, Exception):
         return SLOW
     try:
-        coerced = step[5].coerce_output_value(value)
+        coerced = step.leaf_type.coerce_output_value(value)
     except Exception:
         return SLOW
     if coerced is None or coerced is Undefined:
