@@ -23,6 +23,7 @@ from graphql import GraphQLObjectType, GraphQLOutputType, GraphQLUnionType
 from graphql.execution.executor import collect_iterator_awaitables
 from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.info import Info
 
 from subgraphs.common.fast_gather import run_together
 
@@ -60,6 +61,22 @@ class _Items:
 
 class FastAbstractExecutor(StrawberryGraphQLCoreExecutionContext):
     """Completes lists of a Strawberry union in one loop (see the module docstring)."""
+
+    def execute_field(
+        self, parent_type: GraphQLObjectType, source: Any, field_details: Any, path: Path, position: Any
+    ) -> Any:
+        """graphql-core's ``execute_field``; after ``_entities``, its representations let go of the info.
+
+        Strawberry's ``entities_resolver`` passes a resolve_reference that takes ``info`` the
+        representation itself as keyword arguments, with ``info`` written into it: the request's
+        variables then hold the info, which holds the variables (a reference cycle per request,
+        collected only by the cyclic collector). Once the resolver has run, the key is not read
+        again: it is removed (only when it holds a Strawberry ``Info``, not a client's value).
+        """
+        result = super().execute_field(parent_type, source, field_details, path, position)
+        if path.prev is None and field_details[0].node.name.value == "_entities":
+            _forget_info(self.variable_values.coerced)
+        return result
 
     def _complete_union_items(
         self,
@@ -163,3 +180,12 @@ class FastAbstractExecutor(StrawberryGraphQLCoreExecutionContext):
 
         await run_together(jobs, finished, self.settle_in_background)
         return completed
+
+
+def _forget_info(variables: dict[str, Any]) -> None:
+    """Remove the ``info`` Strawberry wrote into representations held by ``variables``."""
+    for value in variables.values():
+        if type(value) is list:
+            for representation in value:
+                if type(representation) is dict and isinstance(representation.get("info"), Info):
+                    del representation["info"]

@@ -14,11 +14,11 @@ instead (decided once per execution, see :mod:`subgraphs.common.fast_plans`):
   the field has one, was checked for the caller when the plan was made);
 * ``__typename`` is the type's name;
 * a plain object field (data, no resolver) is read and completed without a resolver call;
-* a list of a Strawberry union (``_entities``) is completed in one loop as well (see
-  :mod:`subgraphs.common.fast_abstract`);
 * a list of objects of one type (no interface or union), whatever resolved it, is completed in one
   loop; when the selection holds only leaves and ``__typename``, each object's answer is built
-  right there, without a path, an ``execute_fields`` call or anything per field.
+  right there, without a path, an ``execute_fields`` call or anything per field;
+* a list of a Strawberry union (``_entities``) is completed in one loop as well (see
+  :mod:`subgraphs.common.fast_abstract`).
 
 Whatever needs reporting (a caller a guard denies, a null in a non-null field, a value the type
 cannot coerce, an attribute that raises or holds an exception, an item that is null, an error or
@@ -39,6 +39,7 @@ from graphql.pyutils import Path, gather_with_cancel
 
 from subgraphs.common.fast_abstract import NOT_HERE, FastAbstractExecutor, strawberry_union
 from subgraphs.common.fast_build import leaves_builder
+from subgraphs.common.fast_helpers import weak_helpers
 from subgraphs.common.fast_plans import (
     FAST_FIELDS,
     LEAF_KINDS,
@@ -76,7 +77,21 @@ def _leaves(plan: Plan, source: Any) -> dict[str, Any] | None:
 
 
 class FastFieldsExecutor(FastAbstractExecutor):
-    """Strawberry's executor, with plain data completed the short way (see the module docstring)."""
+    """Strawberry's executor, with plain data completed the short way (see the module docstring).
+
+    It holds no reference cycle through itself (:mod:`subgraphs.common.fast_helpers`), so a
+    request's executor, context and plans are freed by reference counting when the request ends.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.async_helpers = weak_helpers(self)
+
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """graphql-core's copy per subscription event, with helpers of its own (held weakly)."""
+        executor = super().build_per_event_executor(payload)
+        executor.async_helpers = weak_helpers(executor)
+        return executor
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> Plan | None:
         if self.middleware_manager:
