@@ -66,10 +66,10 @@ class Query:
     )
     async def category(self, info: strawberry.Info, id: strawberry.ID) -> Category | None:
         """Through the category loader."""
-        row = await loaders.category_by_id(request_context(info)).load(str(id))
-        if row is None:
+        category: Category | None = await loaders.category_by_id(request_context(info)).load(str(id))
+        if category is None:
             raise not_found("Category", str(id))
-        return Category.from_row(row)
+        return category
 
     @strawberry.field(
         directives=[*authenticated(), *partner()],
@@ -79,10 +79,10 @@ class Query:
         """Through the product loader (tenant-scoped)."""
         ctx = request_context(info)
         _readable_products(ctx)
-        row = await loaders.product_by_id(ctx).load(str(id))
-        if row is None:
+        product: Product | None = await loaders.product_by_id(ctx).load(str(id))
+        if product is None:
             raise not_found("Product", str(id))
-        return Product.from_row(row)
+        return product
 
     @strawberry.field(
         directives=[*authenticated(), page_size(), *partner()],

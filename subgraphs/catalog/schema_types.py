@@ -6,7 +6,9 @@ the visibility rules they follow are those of :mod:`subgraphs.catalog.schema`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Mapping
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import strawberry
@@ -28,6 +30,13 @@ def _utc(value: datetime) -> datetime:
 def request_context(info: strawberry.Info) -> RequestContext:
     """The request's context (typed)."""
     return info.context
+
+
+async def _present(loading: Awaitable[Category | None], category_id: str) -> Category:
+    category = await loading
+    if category is None:  # the foreign key makes this unreachable
+        raise not_found("Category", category_id)
+    return category
 
 
 @strawberry.federation.type(keys=["id"])
@@ -61,8 +70,8 @@ class Category:
     parent_id: strawberry.Private[str | None]
 
     @classmethod
-    def from_row(cls, row: m.Category) -> Category:
-        """The GraphQL view of a category row."""
+    def from_row(cls, row: m.Category | Any) -> Category:
+        """The GraphQL view of a category row (an ORM object or a plain row of its columns)."""
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
@@ -73,13 +82,17 @@ class Category:
             parent_id=row.parent_id,
         )
 
+    @classmethod
+    def from_values(cls, values: Mapping[str, Any]) -> Category:
+        """The GraphQL view of a category's column values by attribute name."""
+        return cls.from_row(SimpleNamespace(**values))
+
     @strawberry.field(description="The enclosing category, if any.")
-    async def parent(self, info: strawberry.Info) -> Category | None:
-        """Loaded through the per-request category loader."""
+    def parent(self, info: strawberry.Info) -> Category | None:
+        """Through the per-request category loader (at once when it holds the parent already)."""
         if self.parent_id is None:
             return None
-        row = await loaders.category_by_id(request_context(info)).load(self.parent_id)
-        return Category.from_row(row) if row is not None else None
+        return loaders.category_by_id(request_context(info)).get(self.parent_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="How many products the caller's tenant keeps here (0 for anonymous callers).")
     async def product_count(self, info: strawberry.Info) -> int:
@@ -89,10 +102,13 @@ class Category:
         return int(await loaders.product_count_by_category(request_context(info)).load(str(self.id)))
 
     @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Category | None:
-        """``_entities``: categories are public; an unknown id resolves to null."""
-        row = await loaders.category_by_id(request_context(info)).load(str(id))
-        return cls.from_row(row) if row is not None else None
+    def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Category | None:
+        """``_entities``: categories are public; an unknown id resolves to null.
+
+        The loader's awaitable of the category (or the category itself, once loaded): no
+        coroutine per representation.
+        """
+        return loaders.category_by_id(request_context(info)).get(str(id))  # type: ignore[no-any-return]
 
 
 @strawberry.federation.type(
@@ -118,8 +134,8 @@ class Product:
     stored_metadata: strawberry.Private[Any]
 
     @classmethod
-    def from_row(cls, row: m.Product) -> Product:
-        """The GraphQL view of a product row."""
+    def from_row(cls, row: m.Product | Any) -> Product:
+        """The GraphQL view of a product row (an ORM object or a plain row of its columns)."""
         return cls(
             id=strawberry.ID(row.id),
             name=row.name,
@@ -154,25 +170,28 @@ class Product:
         return Tenant(id=strawberry.ID(self.tenant_id))
 
     @strawberry.field
-    async def category(self, info: strawberry.Info) -> Category:
-        """Loaded through the per-request category loader."""
-        row = await loaders.category_by_id(request_context(info)).load(self.category_id)
-        if row is None:  # the foreign key makes this unreachable
+    def category(self, info: strawberry.Info) -> Category:
+        """Through the per-request category loader: the category itself once a batch loaded it
+        (the products of a page share a few categories), else the awaitable of it."""
+        loaded = loaders.category_by_id(request_context(info)).get(self.category_id)
+        if isinstance(loaded, Category):
+            return loaded
+        if loaded is None:  # the foreign key makes this unreachable
             raise not_found("Category", self.category_id)
-        return Category.from_row(row)
+        return _present(loaded, self.category_id)  # type: ignore[return-value]
 
     @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Product | None:
+    def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Product | None:
         """``_entities``: the caller's product; null for another tenant's and for anonymous callers.
 
         No product is public, so an anonymous call answers null without a query (the
-        type's ``@authenticated`` would deny its fields anyway).
+        type's ``@authenticated`` would deny its fields anyway). Otherwise the loader's
+        awaitable of the product (or the product, once loaded): no coroutine per representation.
         """
         ctx = request_context(info)
         if ctx.caller.is_anonymous:
             return None
-        row = await loaders.product_by_id(ctx).load(str(id))
-        return cls.from_row(row) if row is not None else None
+        return loaders.product_by_id(ctx).get(str(id))  # type: ignore[no-any-return]
 
 
 @strawberry.type(description="One audited catalog mutation.")

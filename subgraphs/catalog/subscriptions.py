@@ -50,8 +50,8 @@ def _admits(flt: ProductEventFilter | None) -> Any:
 
 
 async def _product(ctx: Any, event: Event) -> Product | None:
-    row = await loaders.product_by_id(ctx).load(event.key)
-    return None if row is None else Product.from_row(row)
+    product: Product | None = await loaders.product_by_id(ctx).load(event.key)
+    return product
 
 
 @strawberry.type

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlmodel import col
 
-from subgraphs.common.loaders import rows_by_column, rows_grouped_by
+from subgraphs.common.loaders import ObjectLoader, objects_by_column, rows_by_column, rows_grouped_by
+from subgraphs.templates import schema_types
 from subgraphs.templates.models import TemplateEnablement, TemplateFieldLink, TemplateFieldRow, TemplateRow
 from subgraphs.templates.repository import visible_templates
 
@@ -24,11 +25,20 @@ class PlacedField:
     position: int
 
 
-def template_by_id(ctx: Any) -> DataLoader:
-    """Template version by id, or ``None`` when missing or invisible to the caller."""
-    return ctx.loader(
+def template_by_id(ctx: Any) -> ObjectLoader:
+    """``Template`` objects by version id, or ``None`` when missing or invisible to the caller.
+
+    Read as plain rows and built once per row (no ORM objects: nothing here changes them).
+    """
+    return ctx.loader(  # type: ignore[no-any-return]
         "templates.by_id",
-        lambda: rows_by_column(ctx.session, TemplateRow, col(TemplateRow.id), where=visible_templates(ctx.caller)),
+        lambda: objects_by_column(
+            ctx.session,
+            TemplateRow,
+            col(TemplateRow.id),
+            schema_types.Template.from_row,
+            where=visible_templates(ctx.caller),
+        ),
     )
 
 

@@ -41,10 +41,10 @@ class Query:
         directives=partner(), description="One template version; NOT_FOUND when missing or a draft you may not see."
     )
     async def template(self, info: strawberry.Info, id: strawberry.ID) -> Template:
-        row = await loaders.template_by_id(info.context).load(str(id))
-        if row is None:
+        template: Template | None = await loaders.template_by_id(info.context).load(str(id))
+        if template is None:
             raise not_found("template", str(id))
-        return Template.from_row(row)
+        return template
 
     @strawberry.field(
         description="Template versions by name then version, filtered.", directives=[page_size(), *partner()]

@@ -7,6 +7,7 @@ Each type knows how it is read from its row (``from_row``) and how ``_entities``
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -97,8 +98,8 @@ class Template:
     category_id: strawberry.Private[str]
 
     @classmethod
-    def from_row(cls, row: TemplateRow) -> Template:
-        """The GraphQL view of a template version row."""
+    def from_row(cls, row: TemplateRow | Any) -> Template:
+        """The GraphQL view of a template version row (an ORM object or a plain row of its columns)."""
         return cls(
             id=strawberry.ID(row.id),
             lineage_id=strawberry.ID(row.lineage_id),
@@ -137,10 +138,13 @@ class Template:
         return [Template.from_row(row) for row in rows]
 
     @classmethod
-    async def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Template | None:
-        """``_entities`` for Template: ``None`` for missing versions and drafts the caller may not see."""
-        row = await loaders.template_by_id(info.context).load(str(id))
-        return None if row is None else cls.from_row(row)
+    def resolve_reference(cls, info: strawberry.Info, id: strawberry.ID) -> Template | None:
+        """``_entities`` for Template: ``None`` for missing versions and drafts the caller may not see.
+
+        The loader's awaitable of the version (or the version itself, once loaded): no coroutine
+        per representation.
+        """
+        return loaders.template_by_id(info.context).get(str(id))  # type: ignore[no-any-return]
 
 
 @strawberry.federation.type(keys=["id"], description="A product category (owned by the catalog subgraph).")

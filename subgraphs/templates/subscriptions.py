@@ -22,8 +22,8 @@ TEMPLATE = "Template"
 
 
 async def _template(ctx: Any, event: Event) -> Template | None:
-    row = await loaders.template_by_id(ctx).load(event.key)
-    return None if row is None else Template.from_row(row)
+    template: Template | None = await loaders.template_by_id(ctx).load(event.key)
+    return template
 
 
 @strawberry.type

@@ -60,3 +60,36 @@ def test_resolving_product_entities_costs_the_same_for_5_or_50(catalog: Catalog,
     large, data36 = cost(catalog, ENTITIES, {"representations": acme}, "acme-viewer")
     assert None not in data36["_entities"]
     assert small == large
+
+
+DASHBOARD_ENTITIES = """
+query($representations: [_Any!]!) {
+  _entities(representations: $representations) {
+    ... on Product { name sku category { id name } }
+  }
+}
+"""
+
+
+def test_products_with_their_categories_through_entities_cost_one_statement(catalog: Catalog, backend: str) -> None:
+    # The dashboard's catalog fetch: each product's category comes with it (one join), none is asked for again.
+    acme = [p for p in demo.PRODUCTS if p.tenant_key == "acme"]
+    categories = {c.key: c for c in demo.CATEGORIES}
+    for products in (acme[:5], acme):
+        reps = [{"__typename": "Product", "id": p.id} for p in products]
+        statements, data = cost(catalog, DASHBOARD_ENTITIES, {"representations": reps}, "acme-viewer")
+        assert statements == 1 + rls_statements(backend)
+        assert data["_entities"] == [
+            {
+                "name": p.name,
+                "sku": p.sku,
+                "category": {"id": categories[p.category_key].id, "name": categories[p.category_key].name},
+            }
+            for p in products
+        ]
+    # Another tenant's products and unknown ids stay null; the caller's own still come with their categories.
+    lounge = next(p for p in demo.PRODUCTS if p.tenant_key != "acme")
+    reps = [{"__typename": "Product", "id": i} for i in (acme[0].id, lounge.id, "no-such-product", acme[1].id)]
+    statements, data = cost(catalog, DASHBOARD_ENTITIES, {"representations": reps}, "acme-viewer")
+    assert statements == 1 + rls_statements(backend)
+    assert [e and e["name"] for e in data["_entities"]] == [acme[0].name, None, None, acme[1].name]
