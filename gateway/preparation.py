@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode, print_ast, validate
+import orjson
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute, print_ast, validate
 
 from gateway.authorization import AuthorizationStage, OperationChecks
 from gateway.cost import DemandControl, PreparedCost
 from gateway.executor.response import ShapeCache
 from gateway.executor.shaping import CompiledShapes
 from gateway.incremental import with_defer
-from gateway.introspection import introspection_document
+from gateway.introspection import INTROSPECTION_MIDDLEWARE, introspection_document
 from gateway.limits import OperationLimitsStage
 from gateway.plan_cache import PlanCache, estimate_prepared_bytes
 from gateway.planner import Plan, PlanningError, QueryPlanner, normalize_operation, print_plan
@@ -40,6 +42,8 @@ __all__ = [
     "OperationPreparer",
     "PrepareStats",
     "PreparedOperation",
+    "introspect",
+    "null_conditions",
     "request_error",
 ]
 
@@ -230,3 +234,50 @@ class OperationPreparer:
             cost=self.demand.prepare(document, definition),
             has_defer=has_defer(operation),
         )
+
+
+def null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A request error for each condition variable given an explicit null (its default does not apply)."""
+    errors: list[dict[str, Any]] = []
+    for name in prepared.nullable_conditions:
+        if name not in coerced or coerced[name] is not None:
+            continue
+        error: dict[str, Any] = {
+            "message": f"Variable '${name}' is null, but it is the condition of an @skip or @include, "
+                       "whose 'if' argument must not be null (a default applies only to a variable left out).",
+        }
+        definition = prepared.definition
+        for vd in (definition.variable_definitions or ()) if definition is not None else ():
+            if vd.variable.name.value == name and vd.loc is not None:
+                loc = vd.loc.source.get_location(vd.loc.start)
+                error["locations"] = [{"line": loc.line, "column": loc.column}]
+        error["extensions"] = {"code": BAD_USER_INPUT}
+        errors.append(error)
+    return errors
+
+
+_INTROSPECTION_CACHE_PER_OPERATION = 16
+IntrospectionAnswer = tuple[dict[str, Any], tuple[dict[str, Any], ...]]
+
+
+def introspect(schema: GraphQLSchema, document: DocumentNode, variables: Mapping[str, Any],
+               cache: dict[bytes, IntrospectionAnswer]) -> IntrospectionAnswer:
+    """The introspection part of an operation (``document``: its introspection document) and its
+    errors, from ``cache`` (the prepared operation's, by variable values) when possible."""
+    try:
+        key = orjson.dumps(dict(variables), option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        key = None  # variables orjson cannot encode: answer without caching
+    cached = cache.get(key) if key is not None else None
+    if cached is not None:
+        return cached
+    result = execute(schema, document, variable_values=dict(variables), middleware=list(INTROSPECTION_MIDDLEWARE))
+    # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
+    errors = tuple(
+        {**e.formatted, "extensions": {"code": BAD_USER_INPUT, **(e.extensions or {})}}
+        for e in result.errors or ()  # type: ignore[union-attr]
+    )
+    answer = (result.data or {}, errors)  # type: ignore[union-attr]
+    if key is not None and len(cache) < _INTROSPECTION_CACHE_PER_OPERATION:
+        cache[key] = answer
+    return answer

@@ -11,26 +11,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from graphql import (
-    GraphQLObjectType,
-    GraphQLSchema,
-    execute,
-)
+from graphql import GraphQLObjectType, GraphQLSchema
 from graphql.execution.values import get_variable_values
 from graphql.type import is_abstract_type
 
 from gateway.authorization import AuthorizationConfig, AuthorizationStage
+from gateway.coalescing import Coalescer
 from gateway.contracts import ANONYMOUS, ExecutionOutcome, GraphQLRequest, Principal, SubgraphTransport
 from gateway.cost import DemandControl, DemandControlConfig
 from gateway.executor import FetchContext, merge, run_plan
 from gateway.executor.shaping import format_data
 from gateway.incremental import incremental_outcome
-from gateway.introspection import INTROSPECTION_MIDDLEWARE
 from gateway.limits import DEFAULT_LIMITS, OperationLimits, OperationLimitsStage
 from gateway.plan_cache import DEFAULT_MAX_BYTES, PlanCache
 from gateway.planner import (
@@ -47,6 +42,8 @@ from gateway.preparation import (
     QUERY_PLANNING_FAILED,
     OperationPreparer,
     PreparedOperation,
+    introspect,
+    null_conditions,
     request_error,
 )
 from gateway.supergraph import Supergraph, SupergraphError, parse_supergraph
@@ -61,8 +58,6 @@ __all__ = [
     "PreparedOperation",
     "SupergraphError",
 ]
-
-_INTROSPECTION_CACHE_PER_OPERATION = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +78,10 @@ class Gateway:
     def __init__(self, supergraph: Supergraph, subgraph_urls: Mapping[str, str], *, cache_size: int = 1024,
                  authorization: AuthorizationConfig | None = None,
                  limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
-                 cost: DemandControlConfig | None = None) -> None:
+                 cost: DemandControlConfig | None = None, coalesce: bool = False) -> None:
         self.supergraph = supergraph
+        # concurrent identical queries share one execution (gateway/coalescing.py); outcomes then are shared
+        self.coalescer = Coalescer() if coalesce else None
         self.demand = DemandControl(supergraph.api_schema, supergraph.cost, cost or DemandControlConfig())
         self._authorization = AuthorizationStage(supergraph, authorization)
         self._urls = dict(subgraph_urls)
@@ -109,7 +106,7 @@ class Gateway:
     def from_supergraph_sdl(cls, sdl: str, subgraph_url_overrides: dict[str, str] | None = None, *,
                             authorization: AuthorizationConfig | None = None,
                             limits: OperationLimits = DEFAULT_LIMITS, cache_bytes: int = DEFAULT_MAX_BYTES,
-                            cost: DemandControlConfig | None = None) -> Gateway:
+                            cost: DemandControlConfig | None = None, coalesce: bool = False) -> Gateway:
         """Load a supergraph; raises :class:`SupergraphError` when ``sdl`` is not a valid one."""
         sg = parse_supergraph(sdl)
         urls = {name: s.url for name, s in sg.subgraphs.items()}
@@ -117,7 +114,8 @@ class Gateway:
             if name not in urls:
                 raise SupergraphError(f"URL override for unknown subgraph {name!r}")
             urls[name] = url
-        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes, cost=cost)
+        return cls(sg, urls, authorization=authorization, limits=limits, cache_bytes=cache_bytes, cost=cost,
+                   coalesce=coalesce)
 
     @property
     def api_schema(self) -> GraphQLSchema:
@@ -189,7 +187,7 @@ class Gateway:
         if isinstance(coerced, list):
             return ExecutionOutcome(errors=[request_error(e, BAD_USER_INPUT) for e in coerced], request_error=True,
                                     operation_type=op.kind)
-        refused = _null_conditions(prepared, coerced.coerced)
+        refused = null_conditions(prepared, coerced.coerced)
         if refused:
             return ExecutionOutcome(errors=refused, request_error=True, operation_type=op.kind)
         # Subgraphs get the client's JSON values (not Python-coerced ones) with defaults filled in.
@@ -211,8 +209,11 @@ class Gateway:
                                             principal=principal, include_plan=include_plan)
             if streamed is not None:
                 return streamed
-        outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
-                                          include_plan=include_plan, principal=principal)
+        if self.coalescer is not None and op.kind == "query":
+            outcome = await self._coalesced(prepared, forwarded, transport, headers, include_plan, principal)
+        else:
+            outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,
+                                              include_plan=include_plan, principal=principal)
         if verdict is not None and prepared.cost is not None and self.demand.config.expose:
             cost = self.demand.report(prepared.cost, prepared.definition, verdict, outcome.data)
             outcome = dataclasses.replace(outcome, extensions={**(outcome.extensions or {}), "cost": cost})
@@ -275,6 +276,25 @@ class Gateway:
         if include_plan:
             extensions = {"queryPlan": {"text": plan_text}}
         return ExecutionOutcome(data=data, errors=ctx.errors, extensions=extensions, operation_type=op.kind)
+
+    async def _coalesced(self, prepared: PreparedOperation, variables: Mapping[str, Any],
+                         transport: SubgraphTransport, headers: Mapping[str, str], include_plan: bool,
+                         principal: Principal) -> ExecutionOutcome:
+        """:meth:`run_prepared`, shared with identical queries in flight (gateway/coalescing.py);
+        authorization is decided (and reported) for this request first."""
+        assert self.coalescer is not None
+        decided = self.authorize(prepared, principal, headers)
+        if isinstance(decided, ExecutionOutcome):
+            return decided
+
+        def work() -> Awaitable[ExecutionOutcome]:
+            return self.run_prepared(prepared, variables, transport=transport, headers=headers,
+                                     include_plan=include_plan, principal=principal, authorized=decided)
+
+        key = Coalescer.key(prepared, variables, headers, principal, include_plan)
+        if key is None:
+            return await work()
+        return await self.coalescer.run((id(transport), key), work)
 
     def authorize(self, prepared: PreparedOperation, principal: Principal,
                   headers: Mapping[str, str]) -> AuthorizedPlan | ExecutionOutcome:
@@ -361,29 +381,8 @@ class Gateway:
         self, prepared: PreparedOperation, variables: Mapping[str, Any]
     ) -> tuple[dict[str, Any], tuple[dict[str, Any], ...]]:
         """The introspection part of an operation, from the per-operation cache when possible."""
-        try:
-            key = orjson.dumps(dict(variables), option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            key = None  # variables orjson cannot encode: answer without caching
-        cached = prepared.introspection_results.get(key) if key is not None else None
-        if cached is not None:
-            return cached
         assert prepared.introspection is not None
-        result = execute(
-            self.api_schema,
-            prepared.introspection,
-            variable_values=dict(variables),
-            middleware=list(INTROSPECTION_MIDDLEWARE),
-        )
-        # graphql-core's refusals here are about the request's values (a null @skip condition): BAD_USER_INPUT.
-        errors = tuple(
-            {**e.formatted, "extensions": {"code": BAD_USER_INPUT, **(e.extensions or {})}}
-            for e in result.errors or ()  # type: ignore[union-attr]
-        )
-        answer = (result.data or {}, errors)  # type: ignore[union-attr]
-        if key is not None and len(prepared.introspection_results) < _INTROSPECTION_CACHE_PER_OPERATION:
-            prepared.introspection_results[key] = answer
-        return answer
+        return introspect(self.api_schema, prepared.introspection, variables, prepared.introspection_results)
 
     def plan_text(self, query: str, operation_name: str | None = None) -> str:
         """The printed plan of an operation (raises ``ValueError`` with the request errors)."""
@@ -391,23 +390,3 @@ class Gateway:
         if prepared.errors:
             raise ValueError("; ".join(e["message"] for e in prepared.errors))
         return prepared.plan_text
-
-
-def _null_conditions(prepared: PreparedOperation, coerced: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """A request error for each condition variable given an explicit null (its default does not apply)."""
-    errors: list[dict[str, Any]] = []
-    for name in prepared.nullable_conditions:
-        if name not in coerced or coerced[name] is not None:
-            continue
-        error: dict[str, Any] = {
-            "message": f"Variable '${name}' is null, but it is the condition of an @skip or @include, "
-                       "whose 'if' argument must not be null (a default applies only to a variable left out).",
-        }
-        definition = prepared.definition
-        for vd in (definition.variable_definitions or ()) if definition is not None else ():
-            if vd.variable.name.value == name and vd.loc is not None:
-                loc = vd.loc.source.get_location(vd.loc.start)
-                error["locations"] = [{"line": loc.line, "column": loc.column}]
-        error["extensions"] = {"code": BAD_USER_INPUT}
-        errors.append(error)
-    return errors

@@ -22,9 +22,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator, Mapping, Sequence
 from types import FrameType
 from typing import Any
 
@@ -35,18 +33,16 @@ from gateway.auth.stage import AuthStage
 from gateway.contracts import Runtime, SubgraphTransport
 from gateway.http.app import create_app
 from gateway.http.guards import ConnectionGuards, GuardedConfig, default_max_connections
-from gateway.http.state import GatewayState, sdl_digest
+from gateway.http.state import GatewayState
 from gateway.http.ws_protocol import websocket_protocol
 from gateway.resilience.health import SubgraphHealth
 from gateway.settings import Settings, SettingsError
+from gateway.supergraph_watch import RuntimeFactory, SupergraphWatcher
 from gateway.telemetry import Telemetry, configure_logging
 from gateway.transport import HTTPTransport
 from gateway.variants import IntrospectionPolicy, ServedVariants
 
 logger = logging.getLogger("gateway.serve")
-
-RuntimeFactory = Callable[[str], Runtime]
-"""Builds a runtime from supergraph SDL; raises on an invalid supergraph."""
 
 
 def gateway_runtime_factory(settings: Settings, introspection: IntrospectionPolicy | None = None) -> RuntimeFactory:
@@ -67,6 +63,7 @@ def gateway_runtime_factory(settings: Settings, introspection: IntrospectionPoli
             cache_bytes=settings.plan_cache_bytes,
             authorization=AuthorizationConfig(settings.authorization_mode, settings.authorization_dry_run),
             cost=cost_config_from_settings(settings),
+            coalesce=settings.dedup_queries,  # identical concurrent queries share one execution (gateway/coalescing.py)
         )
         return runtime
 
@@ -96,101 +93,6 @@ def settle_heap() -> None:
     # over the requests in flight. Collecting once 100k more objects are alive than freed
     # cut the gateway's CPU per request by about a fifth in `make bench`.
     gc.set_threshold(GC_GEN0_THRESHOLD, 10, 10)
-
-
-@dataclass(frozen=True, slots=True)
-class _FileStamp:
-    mtime_ns: int
-    size: int
-    inode: int
-
-
-class SupergraphWatcher:
-    """Loads the supergraph file into a :class:`GatewayState` and reloads it when it changes."""
-
-    def __init__(
-        self,
-        path: Path,
-        state: GatewayState,
-        factory: RuntimeFactory,
-        poll_interval: float,
-        on_install: Callable[[], None] | None = None,
-    ) -> None:
-        self._path = path
-        self._on_install = on_install
-        self._state = state
-        self._factory = factory
-        self._poll_interval = poll_interval
-        self._stamp: _FileStamp | None = None
-        self._missing_logged = False
-
-    async def check(self) -> bool:
-        """Look at the file once; load it if its text is new. True when a new runtime was installed."""
-        try:
-            stat = os.stat(self._path)
-        except OSError as exc:
-            if not self._missing_logged:
-                logger.warning("supergraph %s cannot be read (%s); still watching", self._path, exc.strerror)
-                self._missing_logged = True
-            self._stamp = None
-            return False
-        self._missing_logged = False
-        stamp = _FileStamp(stat.st_mtime_ns, stat.st_size, stat.st_ino)
-        if stamp == self._stamp:
-            return False
-        try:
-            raw = self._path.read_bytes()
-        except OSError as exc:
-            logger.warning("supergraph %s cannot be read (%s); will retry", self._path, exc.strerror)
-            return False
-        self._stamp = stamp
-        digest = sdl_digest(raw)
-        current, rejected = self._state.current, self._state.last_rejected
-        if current is not None and current.sha256 == digest:
-            return False  # touched, not changed
-        if rejected is not None and rejected.sha256 == digest:
-            return False  # the same broken text again: already logged
-        return await self._load(raw, digest)
-
-    async def _load(self, raw: bytes, digest: str) -> bool:
-        try:
-            sdl = raw.decode("utf-8")
-            # Building a runtime parses and indexes the whole supergraph: keep it off the loop.
-            runtime = await asyncio.to_thread(self._factory, sdl)
-        except Exception as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            self._state.reject(digest, reason)
-            keeping = self._state.current
-            logger.error(
-                "supergraph %s (sha256 %s) refused: %s; %s",
-                self._path,
-                digest[:12],
-                reason,
-                f"still serving sha256 {keeping.sha256[:12]}" if keeping else "no supergraph loaded yet",
-            )
-            return False
-        previous = self._state.current
-        self._state.install(runtime, digest)
-        if self._on_install is not None:
-            self._on_install()
-        if previous is None:
-            logger.info("supergraph %s loaded (sha256 %s)", self._path, digest[:12])
-        else:
-            logger.info("supergraph %s reloaded (sha256 %s -> %s)", self._path, previous.sha256[:12], digest[:12])
-        return True
-
-    async def run(self) -> None:
-        """Poll forever (until cancelled). With a poll interval of 0, only until the first load."""
-        interval = self._poll_interval
-        while True:
-            if interval <= 0 and self._state.current is not None:
-                return
-            await asyncio.sleep(interval if interval > 0 else 1.0)
-            try:
-                await self.check()
-            except Exception:
-                # The watcher must outlive any surprise, or reloads silently stop.
-                logger.exception("supergraph watcher: unexpected error")
 
 
 def build_app(

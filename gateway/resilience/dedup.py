@@ -14,7 +14,7 @@ idempotent fetches (queries) are deduplicated; the transport decides.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -32,15 +32,17 @@ def dedup_key(subgraph: str, url: str, body: bytes, headers: Mapping[str, str]) 
 
 
 class InFlight(Generic[T]):
-    """Requests in flight by key; a second caller with the same key awaits the first one's result."""
+    """Requests in flight by key; a second caller with the same key awaits the first one's result.
+
+    Keys are subgraph fetches' :func:`dedup_key` here, whole executions in gateway/coalescing.py."""
 
     __slots__ = ("_running", "shared")
 
     def __init__(self) -> None:
-        self._running: dict[DedupKey, asyncio.Task[T]] = {}
+        self._running: dict[Hashable, asyncio.Task[T]] = {}
         self.shared = 0  # callers served by another caller's request (for tests and metrics)
 
-    async def run(self, key: DedupKey, work: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         """``work()``'s result, shared with every caller of the same key while it runs."""
         task = self._running.get(key)
         if task is None:
@@ -51,7 +53,7 @@ class InFlight(Generic[T]):
             self.shared += 1
         return await asyncio.shield(task)
 
-    def _forget(self, key: DedupKey, task: asyncio.Task[T]) -> None:
+    def _forget(self, key: Hashable, task: asyncio.Task[T]) -> None:
         if self._running.get(key) is task:
             del self._running[key]
         if not task.cancelled():

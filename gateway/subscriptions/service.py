@@ -21,7 +21,8 @@ from graphql.execution.values import get_variable_values
 
 from gateway.contracts import GraphQLRequest, Principal, SubgraphTransport
 from gateway.planner import SubscriptionNode
-from gateway.runtime import BAD_USER_INPUT, AuthorizedPlan, Gateway, PreparedOperation, _null_conditions
+from gateway.preparation import null_conditions
+from gateway.runtime import BAD_USER_INPUT, AuthorizedPlan, Gateway, PreparedOperation
 from gateway.subscriptions.config import SubscriptionConfig
 from gateway.subscriptions.connections import UpstreamPool
 from gateway.subscriptions.fanout import CompletionGroup, SharedStream, UpstreamKey
@@ -160,7 +161,7 @@ class Subscriptions:
         coerced = get_variable_values(runtime.api_schema, definition.variable_definitions or (), raw)
         if isinstance(coerced, list):
             raise _Refused([{**e.formatted, "extensions": {"code": BAD_USER_INPUT}} for e in coerced])
-        refused = _null_conditions(prepared, coerced.coerced)
+        refused = null_conditions(prepared, coerced.coerced)
         if refused:
             raise _Refused(refused)
         # subgraphs get the client's JSON values with defaults filled in (as for queries)

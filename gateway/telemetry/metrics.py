@@ -191,6 +191,13 @@ class StateCollector(Collector):
                 "Subgraph fetches answered by an identical fetch already in flight",
                 value=in_flight.shared,
             )
+        coalescer = getattr(self._runtime(), "coalescer", None)
+        if coalescer is not None:
+            yield CounterMetricFamily(
+                "gateway_coalesced_requests",
+                "Queries answered by an identical execution already in flight (gateway/coalescing.py)",
+                value=coalescer.shared,
+            )
 
 
 class SubscriptionCollector(Collector):

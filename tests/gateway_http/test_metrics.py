@@ -156,6 +156,7 @@ def test_known_traffic_gives_exact_counts(stack: AuthStack, gateway: Served) -> 
     assert value(m, "gateway_circuit_state", subgraph="templates", state="closed") == 1
     assert value(m, "gateway_circuit_state", subgraph="templates", state="open") == 0
     assert ("gateway_subgraph_shared_fetches_total", frozenset()) in m
+    assert ("gateway_coalesced_requests_total", frozenset()) in m
 
 
 def test_metric_names_carry_prefix_and_unit(gateway: Served) -> None:

@@ -1,0 +1,72 @@
+"""Coalescing: concurrent identical queries share one execution of their plan.
+
+The in-flight deduplication of subgraph fetches (gateway/resilience/dedup.py) one level up. While a
+query's plan runs, an identical query waits for its outcome instead of running the plan again: its
+fetches would have joined the first one's anyway, and what is left per request after a shared
+fetch (decoding the shared answer again, building the entity batches, merging, shaping) was most
+of the gateway's CPU when concurrent requests were identical (``make bench-dpp``'s dashboard).
+
+Identical means the same prepared operation (document and operation name), the same variable
+values as forwarded to subgraphs, the same principal, the same headers for the subgraphs apart
+from per-request correlation ids (as for fetches: never across ``Authorization`` or
+``X-Tenant-ID``) and the same options. Each request still does its own edge work and its own
+checks in :meth:`gateway.runtime.Gateway.execute`: variables coerced, demand control estimated,
+authorization decided and reported; only :meth:`~gateway.runtime.Gateway.run_prepared` is shared.
+Never mutations or subscriptions, never ``@defer`` delivered incrementally.
+
+The outcome is shared, not copied: callers must not change it. The HTTP edge does not (it copies
+what it changes: gateway/http/correlation.py), so ``gateway serve`` turns coalescing on with
+``dedup_queries``; a :class:`~gateway.runtime.Gateway` built without ``coalesce=True`` answers every
+caller with an outcome of its own. The first request's execution runs as a task of its own (a
+caller that goes away does not cancel it), and a joined request's subgraph fetches are the first
+one's (one fetch in the metrics and traces, its ``x-request-id`` at the subgraphs), as with fetch
+deduplication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Hashable, Mapping
+from typing import Any
+
+import orjson
+
+from gateway.contracts import ExecutionOutcome, Principal
+from gateway.resilience.dedup import CORRELATION_HEADERS, InFlight
+
+__all__ = ["Coalescer"]
+
+
+class Coalescer:
+    """Executions in flight by their identity; :attr:`shared` counts the requests that joined one."""
+
+    __slots__ = ("_in_flight",)
+
+    def __init__(self) -> None:
+        self._in_flight: InFlight[ExecutionOutcome] = InFlight()
+
+    @property
+    def shared(self) -> int:
+        """Requests answered by an identical execution already in flight (for tests and metrics)."""
+        return self._in_flight.shared
+
+    def __len__(self) -> int:
+        return len(self._in_flight)
+
+    @staticmethod
+    def key(operation: object, variables: Mapping[str, Any], headers: Mapping[str, str], principal: Principal,
+            include_plan: bool) -> Hashable | None:
+        """The identity of one execution, or None when it cannot be told (variables orjson cannot encode).
+
+        ``operation`` is the prepared operation: its identity stands for the document and operation
+        name (the caller keeps it alive while its execution runs, so the id is not reused meanwhile).
+        """
+        try:
+            values = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+        except TypeError:
+            return None
+        identity = tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in CORRELATION_HEADERS))
+        return id(operation), values, identity, principal, include_plan
+
+    async def run(self, key: Hashable, work: Callable[[], Awaitable[ExecutionOutcome]]) -> ExecutionOutcome:
+        """``work()``'s outcome, shared with every caller of the same key while it runs."""
+        return await self._in_flight.run(key, work)
