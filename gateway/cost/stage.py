@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from graphql import DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode
 
 from gateway.supergraph.cost import CostAnnotations
@@ -37,11 +38,18 @@ class DemandControlConfig:
 
 @dataclass(frozen=True, slots=True)
 class PreparedCost:
-    """What preparing an operation learnt: its estimate when no variable decides it."""
+    """What preparing an operation learnt: its estimate when no variable decides it; otherwise the
+    estimates made so far, by the request's variable values (at most :data:`ESTIMATES_PER_OPERATION`)."""
 
     fragments: Mapping[str, FragmentDefinitionNode]
     static: Estimate | None = None
     static_error: str | None = None
+    estimates: dict[bytes, Estimate] = field(default_factory=dict, compare=False)
+
+
+ESTIMATES_PER_OPERATION = 16
+"""Estimates kept per prepared operation whose cost depends on its variables (``$first`` sizing a list):
+the same values (a dashboard's page size) are not estimated again; past that many, each request is."""
 
 
 @dataclass(slots=True)
@@ -98,12 +106,9 @@ class DemandControl:
         """The request's estimate; in ``enforce`` mode an error above ``max_cost``."""
         if prepared.static_error is not None:
             return CostVerdict(None, _error(prepared.static_error, CostError.code))
-        estimate = prepared.static
-        if estimate is None:
-            try:
-                estimate = self.model.estimate(definition, prepared.fragments, variables)
-            except CostError as exc:
-                return CostVerdict(None, _error(str(exc), CostError.code))
+        estimate = prepared.static if prepared.static is not None else self._estimate(prepared, definition, variables)
+        if isinstance(estimate, str):
+            return CostVerdict(None, _error(estimate, CostError.code))
         cost = estimate.cost
         self.stats.observe(cost)
         if self.config.mode == "enforce" and cost > self.config.max_cost:
@@ -118,6 +123,25 @@ class DemandControl:
                 ),
             )
         return CostVerdict(cost)
+
+    def _estimate(
+        self, prepared: PreparedCost, definition: OperationDefinitionNode, variables: Mapping[str, Any]
+    ) -> Estimate | str:
+        """The estimate for these variable values (kept on ``prepared``), or why they break a slicing rule."""
+        try:
+            key: bytes | None = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:
+            key = None  # values orjson cannot encode: estimated every time
+        known = prepared.estimates.get(key) if key is not None else None
+        if known is not None:
+            return known
+        try:
+            estimate = self.model.estimate(definition, prepared.fragments, variables)
+        except CostError as exc:
+            return str(exc)
+        if key is not None and len(prepared.estimates) < ESTIMATES_PER_OPERATION:
+            prepared.estimates[key] = estimate
+        return estimate
 
     def report(
         self,

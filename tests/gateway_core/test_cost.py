@@ -10,7 +10,8 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 
 from gateway.composition import compose
 from gateway.composition.subgraph import SubgraphSource
-from gateway.cost import CostError, CostModel, DemandControlConfig, actual_cost
+from gateway.cost import CostError, CostModel, DemandControl, DemandControlConfig, actual_cost
+from gateway.cost.stage import ESTIMATES_PER_OPERATION
 from gateway.supergraph import parse_supergraph
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -185,3 +186,21 @@ def test_our_supergraph_carries_the_list_sizes() -> None:
     model = CostModel(sg.api_schema, sg.cost, 10)
     assert estimate("{ products(first: 5) { totalCount edges { node { id } } } }", model=model) == 1 + 5 * 2
     assert estimate("{ products { nodes { id } } }", model=model) == 1 + 20
+
+
+def test_an_estimate_decided_by_variables_is_kept_per_values() -> None:
+    control = DemandControl(SG.api_schema, SG.cost, DemandControlConfig())
+    doc = parse("query($n: Int) { items(first: $n) { id } }")
+    op = doc.definitions[0]
+    assert isinstance(op, OperationDefinitionNode)
+    prepared = control.prepare(doc, op)
+    assert prepared is not None and prepared.static is None
+    assert [control.check(prepared, op, {"n": n}).estimated for n in (7, 7, 50, 7)] == [7, 7, 50, 7]
+    assert len(prepared.estimates) == 2  # one per distinct set of values
+    assert control.stats.count == 4  # every request is still observed
+    refused = control.check(prepared, op, {"n": None})  # no slicing argument given: refused, not kept
+    assert refused.error is not None and refused.error["extensions"]["code"] == CostError.code
+    assert len(prepared.estimates) == 2
+    for n in range(100):
+        assert control.check(prepared, op, {"n": n}).estimated == n
+    assert len(prepared.estimates) == ESTIMATES_PER_OPERATION  # bounded
