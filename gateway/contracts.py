@@ -37,6 +37,9 @@ class ExecutionOutcome:
     extensions: dict[str, Any] | None = None
     request_error: bool = False
     operation_type: str | None = None  # "query" | "mutation" | "subscription"
+    # The JSON of a data-only response, made once by the edge (gateway/http/bodies.py): an outcome
+    # shared by coalesced requests (gateway/coalescing.py) is answered to each of them.
+    encoded: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_response(self) -> dict[str, Any]:
         """The response body per the GraphQL spec (errors before data is not required)."""

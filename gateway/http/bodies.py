@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from gateway.contracts import ExecutionOutcome
 from gateway.http.correlation import REQUEST_ID_HEADER, with_request_id
 from gateway.http.negotiation import APPLICATION_JSON
 
@@ -18,11 +19,32 @@ def json_response(
 ) -> Response:
     """``body`` as JSON (UTF-8)."""
     return Response(
-        orjson.dumps(body),
+        body.encoded if type(body) is EncodedBody else orjson.dumps(body),
         status_code=status,
         headers=dict(headers or {}),
         media_type=f"{media_type}; charset=utf-8",
     )
+
+
+class EncodedBody(dict[str, Any]):
+    """A response body that carries its JSON (:func:`response_body`); only :func:`json_response` reads it."""
+
+    __slots__ = ("encoded",)
+    encoded: bytes
+
+
+def response_body(outcome: ExecutionOutcome) -> dict[str, Any]:
+    """``outcome.to_response()``; a body of data only (nothing per request is added to it) carries its
+    JSON, encoded once per outcome: requests that shared an execution share the encoding too."""
+    body = outcome.to_response()
+    if type(outcome) is not ExecutionOutcome or outcome.errors or outcome.extensions or outcome.request_error:
+        return body
+    encoded = outcome.encoded
+    if encoded is None:
+        encoded = outcome.encoded = orjson.dumps(body)
+    carried = EncodedBody(body)
+    carried.encoded = encoded
+    return carried
 
 
 def error_body(message: str, code: str, **extensions: Any) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from starlette.responses import Response
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
-from gateway.http.bodies import error_body, graphql_json
+from gateway.http.bodies import error_body, graphql_json, response_body
 from gateway.http.correlation import REQUEST_ID_HEADER, request_id_from
 from gateway.http.decoding import RequestProblem, decoded_body, incoming_from, query_params_incoming
 from gateway.http.incremental import accepts_incremental, incremental_response
@@ -227,7 +227,7 @@ class GraphQLEndpoint:
             # Legacy application/json clients get 200 for any well-formed request;
             # graphql-response+json clients get 400 when the operation never ran.
             status = 400
-        return outcome.to_response(), status
+        return response_body(outcome), status
 
     async def run_one(
         self, incoming: Incoming, request: Request, request_id: str, runtime: Runtime, who: Authenticated, client: str
