@@ -222,6 +222,9 @@ class SubgraphGraphQL(GraphQL):
             raise
         finally:
             await context.aclose()
+            # the scope holds the context, which holds the request, which holds the scope: a
+            # reference cycle per request for the cyclic collector, unless broken once answered
+            scope["state"].pop("dpp_context", None)
             self.runtime.metrics.observe_request(time.perf_counter() - started, outcome)
 
     async def _short_way(self, request: Request, body: bytes, context: RequestContext) -> Response | None:

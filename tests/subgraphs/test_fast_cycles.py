@@ -11,8 +11,11 @@ traceback holds the frames that caught it, the executor among their locals (grap
 path, left as it is).
 
 On the real passport subgraph (uvicorn in this process, SQLite), the QR path's request leaves no
-graphql-core, Strawberry or fast-path object to the collector (a few of the server's own objects
-remain: the ASGI scope, the request and its context, which are not the executor's).
+graphql-core, Strawberry or fast-path object to the collector. (The request view,
+subgraphs/common/graphql.py, also lets go of the request context it put in the ASGI scope once it
+has answered: scope -> context -> request -> scope was a cycle per request. What else a request
+may leave is the subgraph's own: a dataloader whose batch function closes over the request
+context, kept in that context's loaders, is a cycle when the public view is not in the cache.)
 """
 
 from __future__ import annotations
@@ -195,6 +198,8 @@ def test_helpers_work_and_outlive_their_executor(loop: asyncio.AbstractEventLoop
 
 
 QR = "query($uuid: String!) { publicPassport(uuid: $uuid) { name fields { key value } product { name } } }"
+
+
 # where objects of the execution come from: none of them may be left in a reference cycle
 EXECUTION_MODULES = ("graphql.", "strawberry.", "subgraphs.common.fast_")
 
