@@ -123,7 +123,7 @@ class Settings:
     # Parsed and validated documents kept per subgraph (subgraphs/common/limits.py); 0: parse and validate each time.
     document_cache_size: int = 1024
     # Public passport views kept by the passport subgraph (subgraphs/passport/public_cache.py); 0: off.
-    public_passport_cache_size: int = 2_000  # about 6 KB each (8 public fields)
+    public_passport_cache_size: int = 20_000  # packed: about 1.2 KB each (6 public fields)
     public_passport_cache_ttl: float = 300.0
     # Subscriptions (subgraphs.common.events / subscriptions): events queued per subscriber before the
     # oldest are dropped, entries kept in each Redis stream, seconds between re-checks of a subscriber's token.
@@ -172,7 +172,7 @@ class Settings:
             login_max_failures_per_address=int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "20")),
             login_lockout_seconds=int(_env("LOGIN_LOCKOUT_SECONDS", "900")),
             document_cache_size=int(_env("DOCUMENT_CACHE_SIZE", "1024")),
-            public_passport_cache_size=int(_env("PUBLIC_PASSPORT_CACHE_SIZE", "2000")),
+            public_passport_cache_size=int(_env("PUBLIC_PASSPORT_CACHE_SIZE", "20000")),
             public_passport_cache_ttl=float(_env("PUBLIC_PASSPORT_CACHE_TTL", "300")),
             subscription_queue_size=int(_env("SUBSCRIPTION_QUEUE_SIZE", "100")),
             events_stream_maxlen=int(_env("EVENTS_STREAM_MAXLEN", "10000")),
