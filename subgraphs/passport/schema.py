@@ -107,7 +107,9 @@ class Query:
             limit=limit,
             snapshots=snapshots_of(ctx.extra),
         )
-        return build_connection([Passport.from_row(r, snapshot) for r, snapshot in page], offset=offset, total=total)
+        return build_connection(
+            [Passport.from_row(row, snapshot, values) for row, values, snapshot in page], offset=offset, total=total
+        )
 
     @strawberry.field(
         directives=partner(),

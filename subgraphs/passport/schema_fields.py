@@ -9,7 +9,7 @@ views (once per template snapshot and request) for :mod:`subgraphs.passport.sche
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
 from strawberry.scalars import JSON
@@ -23,6 +23,8 @@ from subgraphs.passport.content import (
     FieldDefinition,
 )
 from subgraphs.passport.snapshots import Snapshot
+
+T = TypeVar("T")
 
 # Who may read values above PUBLIC (see subgraphs.passport.schema's docstring).
 READ_RESTRICTED = requires_scopes("passport:restricted", "passport:write")
@@ -96,9 +98,22 @@ class PassportField:
     )
 
 
+def made(cls: type[T], state: dict[str, Any]) -> T:
+    """An instance of the Strawberry type ``cls`` whose state is ``state``, which names every field.
+
+    What ``cls(**state)`` makes, without the dataclass ``__init__``: a dashboard page makes about
+    900 of these (50 passports, each with its fields and values), and the generated ``__init__``
+    with its defaults cost 2-3 times the dict (tests/subgraphs/passport/test_made_views.py checks
+    each use against the constructor).
+    """
+    instance = object.__new__(cls)
+    instance.__dict__ = state
+    return instance
+
+
 def value_list(values: dict[str, Any]) -> list[PassportValue]:
     """The values as ``PassportValue`` s, by key."""
-    return [PassportValue(key=k, value=v) for k, v in sorted(values.items())]
+    return [made(PassportValue, {"key": k, "value": v}) for k, v in sorted(values.items())]
 
 
 def field_base(definition: FieldDefinition) -> dict[str, Any]:
@@ -121,11 +136,14 @@ def field_base(definition: FieldDefinition) -> dict[str, Any]:
 
 def field_with(base: dict[str, Any], access: str, value: Any) -> PassportField:
     """A field's view (from :func:`field_base`) with ``value`` in the slot of its access level."""
-    return PassportField(
-        **base,
-        value=value if access == PUBLIC else None,
-        restricted_value=value if access == RESTRICTED else None,
-        confidential_value=value if access == CONFIDENTIAL else None,
+    return made(
+        PassportField,
+        {
+            **base,
+            "value": value if access == PUBLIC else None,
+            "restricted_value": value if access == RESTRICTED else None,
+            "confidential_value": value if access == CONFIDENTIAL else None,
+        },
     )
 
 

@@ -43,9 +43,12 @@ from subgraphs.passport.schema_fields import (
     field_bases,
     field_view,
     field_with,
+    made,
     value_list,
 )
 from subgraphs.passport.snapshots import Snapshot, snapshots_of
+
+_ROW: Any = object()  # Passport.from_row's values: read them from the row
 
 
 def utc(value: datetime | None) -> datetime | None:
@@ -189,34 +192,43 @@ class Passport:
     archived_at: datetime | None
     created_at: datetime
     updated_at: datetime
-    row: strawberry.Private[PassportRow]
+    row: strawberry.Private[PassportRow | Any]  # a loaded row, or a plain row of a listing's columns
+    working_values: strawberry.Private[dict[str, Any]]  # the row's values (decoded by the listing)
     # The row's field snapshot, read once per passport however many fields ask (see _definitions).
     definitions: strawberry.Private[list[FieldDefinition] | None] = None
     # The request's parsed snapshot of the row's template version (subgraphs/passport/snapshots.py), if known.
     snapshot: strawberry.Private[Snapshot | None] = None
 
     @classmethod
-    def from_row(cls, row: PassportRow, snapshot: Snapshot | None = None) -> Passport:
-        """The GraphQL view of a passport row (``snapshot``: its template snapshot, parsed already)."""
-        return cls(
-            id=strawberry.ID(row.id),
-            uuid=row.uuid,
-            name=row.name,
-            status=PassportStatus(row.status),
-            version=row.version,
-            template_version=row.template_version,
-            published_version=row.published_version or None,
-            published_at=utc(row.published_at),
-            content_hash=row.content_hash,
-            previous_hash=row.previous_hash,
-            revoked_at=utc(row.revoked_at),
-            revocation_reason=row.revocation_reason,
-            archived_at=utc(row.archived_at),
-            created_at=utc(row.created_at),  # type: ignore[arg-type]
-            updated_at=utc(row.updated_at),  # type: ignore[arg-type]
-            row=row,
-            definitions=None if snapshot is None else snapshot.definitions,
-            snapshot=snapshot,
+    def from_row(cls, row: PassportRow | Any, snapshot: Snapshot | None = None, values: Any = _ROW) -> Passport:
+        """The GraphQL view of a passport row (``snapshot``: its template snapshot, parsed already).
+
+        ``row`` is a loaded ``Passport`` row or a plain row of a listing's columns
+        (:func:`~subgraphs.passport.repository.list_passports`), which passes the decoded ``values``.
+        """
+        return made(
+            cls,
+            {
+                "id": row.id,
+                "uuid": row.uuid,
+                "name": row.name,
+                "status": PassportStatus[row.status],
+                "version": row.version,
+                "template_version": row.template_version,
+                "published_version": row.published_version or None,
+                "published_at": utc(row.published_at),
+                "content_hash": row.content_hash,
+                "previous_hash": row.previous_hash,
+                "revoked_at": utc(row.revoked_at),
+                "revocation_reason": row.revocation_reason,
+                "archived_at": utc(row.archived_at),
+                "created_at": utc(row.created_at),
+                "updated_at": utc(row.updated_at),
+                "row": row,
+                "working_values": (row.values if values is _ROW else values) or {},
+                "definitions": None if snapshot is None else snapshot.definitions,
+                "snapshot": snapshot,
+            },
         )
 
     @classmethod
@@ -249,15 +261,15 @@ class Passport:
 
     @strawberry.field(description="Every field of the template version, in template order, with its current value.")
     def fields(self) -> list[PassportField]:
-        values = self.row.values or {}
+        values = self.working_values
         if self.snapshot is not None:
             return [field_with(base, access, values.get(key)) for key, access, base in field_bases(self.snapshot)]
         return [field_view(f, values.get(f.key)) for f in self._definitions()]
 
     def _split(self) -> dict[str, dict[str, Any]]:
         if self.snapshot is not None:
-            return split_by_access(self.snapshot.access, self.row.values or {})
-        return values_by_access(self._definitions(), self.row.values or {})
+            return split_by_access(self.snapshot.access, self.working_values)
+        return values_by_access(self._definitions(), self.working_values)
 
     @strawberry.field(description="The current (working) PUBLIC values that are set, by key.")
     def values(self) -> list[PassportValue]:
@@ -273,7 +285,7 @@ class Passport:
 
     @strawberry.field(description="Keys of required fields still without a value (publishing needs none).")
     def missing_required_fields(self) -> list[str]:
-        return missing_required(self._definitions(), self.row.values or {})
+        return missing_required(self._definitions(), self.working_values)
 
     @strawberry.field(description="Published versions, newest first.")
     async def versions(self, info: strawberry.Info) -> list[PassportVersion]:
