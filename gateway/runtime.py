@@ -209,7 +209,7 @@ class Gateway:
                                             principal=principal, include_plan=include_plan)
             if streamed is not None:
                 return streamed
-        if self.coalescer is not None and op.kind == "query":
+        if self.coalescer is not None and op.kind == "query" and prepared.plan is not None:  # something to share
             outcome = await self._coalesced(prepared, forwarded, transport, headers, include_plan, principal)
         else:
             outcome = await self.run_prepared(prepared, forwarded, transport=transport, headers=headers,

@@ -124,6 +124,14 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_shared_execution(
     assert subgraph.queries == 1
 
 
+async def test_an_operation_without_fetches_is_not_coalesced(
+    gateway: Gateway, subgraph: FlakySubgraph, transport: HTTPTransport
+) -> None:
+    answers = await asyncio.gather(*(run(gateway, transport, "{ __typename }") for _ in range(4)))
+    assert answers == [{"data": {"__typename": "Query"}}] * 4
+    assert gateway.coalescer is not None and gateway.coalescer.shared == 0  # nothing to share: no task either
+
+
 async def test_a_later_identical_query_runs_again(
     gateway: Gateway, subgraph: FlakySubgraph, transport: HTTPTransport
 ) -> None:
