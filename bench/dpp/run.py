@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="per process: server time, GC pauses, event-loop lag (bench/dpp/probe.py); printed per workload",
     )
+    parser.add_argument(
+        "--no-sharing",
+        action="store_true",
+        help="GATEWAY_DEDUP_QUERIES=false in every stack: concurrent identical requests (wrk sends one dashboard "
+        "body) share no subgraph fetch and no execution, so each request costs what a distinct user's would",
+    )
     parser.add_argument("--workdir", type=Path, default=HERE.parent / ".out" / "dpp", help="logs, data, bodies")
     return parser
 
@@ -245,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                 probe = args.run_dir / db / label / "probe" if args.probe else None
                 if probe is not None:
                     probe.mkdir(parents=True, exist_ok=True)
-                stacks.append(BenchStack(label, tree, databases, workdir, profile, probe))
+                stack = BenchStack(label, tree, databases, workdir, profile, probe, sharing=not args.no_sharing)
+                stacks.append(stack)
             all_results[db] = run_backend(db, stacks, args, load, postgres if db == "postgres" else None)
     finally:
         if postgres is not None:
@@ -257,6 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{load.connections} connections, {load.duration:g} s per workload after {load.warmup:g} s warm-up, "
         f"best of {args.rounds} alternating round(s); qr-gateway@80%: {PACED_SHARE:.0%} of qr-gateway's peak, "
         f"fixed rate, latency from the scheduled instant; "
+        f"{NO_SHARING_NOTE if args.no_sharing else ''}"
         f"mutation mix {load.mutation_concurrency} chains; {sys.platform} with {_cpus()} CPUs shared by "
         f"everything (a loaded machine: compare ratios from one run, not absolute numbers across runs; "
         f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)"
@@ -283,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
             f"bench-dpp: {db} {label} {w}: {all_results[db][label][w].errors} errors {all_results[db][label][w].note}"
         )
     return 1 if failed else 0
+
+
+NO_SHARING_NOTE = "no sharing between concurrent identical requests (GATEWAY_DEDUP_QUERIES=false); "
 
 
 def _cpus() -> int:

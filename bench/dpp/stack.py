@@ -50,6 +50,7 @@ class BenchStack:
     workdir: Path
     profile_dir: Path | None = None
     probe_dir: Path | None = None  # probe.py's measurements (run.py --probe)
+    sharing: bool = True  # False: GATEWAY_DEDUP_QUERIES=false (run.py --no-sharing)
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     seeded: dict[str, Any] = field(default_factory=dict)
@@ -89,6 +90,8 @@ class BenchStack:
             env[f"{name.upper()}_URL"] = self.url(name)
             env[f"{name.upper()}_DATABASE_URL"] = self.databases[name]
             env[f"GATEWAY_SUBGRAPH_{name.upper()}_URL"] = self.url(name)
+        if not self.sharing:
+            env["GATEWAY_DEDUP_QUERIES"] = "false"
         if self.profile_dir is not None:
             env["BENCH_PROFILE_DIR"] = str(self.profile_dir)
         if self.probe_dir is not None:
