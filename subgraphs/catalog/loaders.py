@@ -16,16 +16,24 @@ from sqlmodel import col
 from subgraphs.catalog import schema_types
 from subgraphs.catalog.models import Category, Product
 from subgraphs.common.context import RequestContext
-from subgraphs.common.loaders import ObjectLoader, columns_of, counts_grouped_by, objects_by_column
+from subgraphs.common.loaders import KEYS, ObjectLoader, columns_of, counts_grouped_by, keyed_select, objects_by_column
 
 _CATEGORY = "joined_category__"  # label prefix of the category columns read along with products
+_CATEGORY_FIELDS = tuple((column.key, _CATEGORY + column.key) for column in columns_of(Category))
+# Built once (see keyed_select): categories by id, and products by id with their category.
+_CATEGORIES = keyed_select(Category, col(Category.id))
+_PRODUCTS = (
+    sa.select(*columns_of(Product), *(column.label(_CATEGORY + column.key) for column in columns_of(Category)))
+    .join(Category, col(Category.id) == col(Product.category_id))
+    .where(col(Product.id).in_(sa.bindparam(KEYS, expanding=True)))
+)
 
 
 def category_by_id(ctx: RequestContext) -> ObjectLoader:
     """``Category`` objects by id (the taxonomy is public: no tenant filter applies)."""
     return ctx.loader(  # type: ignore[no-any-return]
         "catalog.category_by_id",
-        lambda: objects_by_column(ctx.session, Category, Category.id, schema_types.Category.from_row),
+        lambda: objects_by_column(ctx.session, _CATEGORIES, "id", schema_types.Category.from_row),
     )
 
 
@@ -39,22 +47,16 @@ def product_by_id(ctx: RequestContext) -> ObjectLoader:
 
     def factory() -> ObjectLoader:
         categories = category_by_id(ctx)
-        category_columns = columns_of(Category)
-        columns = [*columns_of(Product), *(column.label(_CATEGORY + column.key) for column in category_columns)]
-        category_keys = [(column.key, _CATEGORY + column.key) for column in category_columns]
 
         async def fetch(keys: Sequence[str]) -> dict[str, Any]:
-            stmt = (
-                sa.select(*columns)
-                .join(Category, col(Category.id) == col(Product.category_id))
-                .where(col(Product.id).in_(list(keys)))
-            )
             found: dict[str, Any] = {}
-            for row in (await ctx.session.execute(stmt)).all():
+            for row in (await ctx.session.execute(_PRODUCTS, {KEYS: list(keys)})).all():
                 found[row.id] = schema_types.Product.from_row(row)
                 if row.category_id not in categories.answered:
                     fields = row._mapping
-                    category = schema_types.Category.from_values({key: fields[label] for key, label in category_keys})
+                    category = schema_types.Category.from_values(
+                        {key: fields[label] for key, label in _CATEGORY_FIELDS}
+                    )
                     categories.answer(row.category_id, category)
             return found
 

@@ -99,26 +99,33 @@ class ObjectLoader(DataLoader):
         return self.load(key)
 
 
-def objects_by_column(
-    session: AsyncSession,
-    model: type[Any],
-    column: Any,
-    build: Callable[[Any], Any],
-    *,
-    where: Sequence[Any] = (),
-) -> ObjectLoader:
-    """Loads ``build(row)`` (or ``None``) per key, where ``column`` equals the key: for rows that are only read.
+KEYS = "keys"  # the expanding parameter of a keyed_select(): the keys of one batch
 
-    The model's columns are selected rather than the model: each row comes back as a plain
-    row (attributes named as the model's) instead of an ORM object with its instance state
-    and identity-map entry, and ``build`` runs once per row, not once per key that asks for
-    it. The statement is still ORM-enabled, so the session's tenant scoping applies to it.
+
+def keyed_select(model: type[Any], column: Any, *where: Any) -> sa.Select[Any]:
+    """``SELECT <model's columns> WHERE column IN (:keys) AND where...``, built once, run with ``{KEYS: [...]}``.
+
+    The model's columns are selected rather than the model: each row comes back as a plain row
+    (attributes named as the model's) instead of an ORM object with its instance state and
+    identity-map entry. The statement is still ORM-enabled, so the session's tenant scoping
+    applies to it. A statement kept from one request to the next is not built again (tens of
+    column coercions); only its keys change.
     """
-    columns = columns_of(model)
+    return sa.select(*columns_of(model)).where(column.in_(sa.bindparam(KEYS, expanding=True)), *where)
+
+
+def objects_by_column(
+    session: AsyncSession, statement: sa.Select[Any], key: str, build: Callable[[Any], Any]
+) -> ObjectLoader:
+    """Loads ``build(row)`` (or ``None``) per key, running ``statement`` (a :func:`keyed_select`) once per batch.
+
+    ``key`` names the row attribute the keys match; ``build`` runs once per row, not once per
+    key that asks for it: every request for the same key gets the same object.
+    """
 
     async def fetch(keys: Sequence[Any]) -> dict[Any, Any]:
-        stmt = sa.select(*columns).where(column.in_(list(keys)), *where)
-        return {getattr(row, column.key): build(row) for row in (await session.execute(stmt)).all()}
+        rows = (await session.execute(statement, {KEYS: list(keys)})).all()
+        return {getattr(row, key): build(row) for row in rows}
 
     return ObjectLoader(fetch)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from aiodataloader import DataLoader
 from sqlmodel import col
 
-from subgraphs.common.loaders import ObjectLoader, objects_by_column, rows_by_column, rows_grouped_by
+from subgraphs.common.loaders import ObjectLoader, keyed_select, objects_by_column, rows_by_column, rows_grouped_by
 from subgraphs.templates import schema_types
 from subgraphs.templates.models import TemplateEnablement, TemplateFieldLink, TemplateFieldRow, TemplateRow
 from subgraphs.templates.repository import visible_templates
@@ -34,10 +34,9 @@ def template_by_id(ctx: Any) -> ObjectLoader:
         "templates.by_id",
         lambda: objects_by_column(
             ctx.session,
-            TemplateRow,
-            col(TemplateRow.id),
+            keyed_select(TemplateRow, col(TemplateRow.id), *visible_templates(ctx.caller)),
+            "id",
             schema_types.Template.from_row,
-            where=visible_templates(ctx.caller),
         ),
     )
 
