@@ -18,39 +18,42 @@ The outcome is shared, not copied: callers must not change it. The HTTP edge doe
 what it changes: gateway/http/correlation.py), so ``gateway serve`` turns coalescing on with
 ``dedup_queries``; a :class:`~gateway.runtime.Gateway` built without ``coalesce=True`` answers every
 caller with an outcome of its own. The first request's execution runs as a task of its own (a
-caller that goes away does not cancel it), and a joined request's subgraph fetches are the first
-one's (one fetch in the metrics and traces, its ``x-request-id`` at the subgraphs), as with fetch
-deduplication.
+caller that goes away does not cancel it while others wait for it; the last one's going does), and a
+joined request's subgraph fetches are the first one's (one fetch in the metrics and traces, its
+``x-request-id`` at the subgraphs), as with fetch deduplication.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
 import orjson
 
 from gateway.contracts import ExecutionOutcome, Principal
-from gateway.resilience.dedup import CORRELATION_HEADERS, InFlight
+from gateway.resilience.dedup import CORRELATION_HEADERS
 
 __all__ = ["Coalescer"]
 
 
 class Coalescer:
-    """Executions in flight by their identity; :attr:`shared` counts the requests that joined one."""
+    """Executions in flight by their identity; :attr:`shared` counts the requests that joined one.
 
-    __slots__ = ("_in_flight",)
+    An execution runs as a task of its own, so a caller that goes away (its client disconnected, its
+    router timeout passed) does not cancel it while others wait for it; when the last caller waiting
+    for it goes away, it is cancelled and forgotten, as a request's own execution was before (a later
+    identical query starts afresh).
+    """
+
+    __slots__ = ("_running", "shared")
 
     def __init__(self) -> None:
-        self._in_flight: InFlight[ExecutionOutcome] = InFlight()
-
-    @property
-    def shared(self) -> int:
-        """Requests answered by an identical execution already in flight (for tests and metrics)."""
-        return self._in_flight.shared
+        self._running: dict[Hashable, _Shared] = {}
+        self.shared = 0  # requests answered by an identical execution already in flight
 
     def __len__(self) -> int:
-        return len(self._in_flight)
+        return len(self._running)
 
     @staticmethod
     def key(operation: object, variables: Mapping[str, Any], headers: Mapping[str, str], principal: Principal,
@@ -69,4 +72,34 @@ class Coalescer:
 
     async def run(self, key: Hashable, work: Callable[[], Awaitable[ExecutionOutcome]]) -> ExecutionOutcome:
         """``work()``'s outcome, shared with every caller of the same key while it runs."""
-        return await self._in_flight.run(key, work)
+        shared = self._running.get(key)
+        if shared is None:
+            shared = self._running[key] = _Shared(asyncio.ensure_future(work()))
+            shared.task.add_done_callback(lambda _t: self._forget(key, shared))
+        else:
+            self.shared += 1
+        shared.waiting += 1
+        try:
+            return await asyncio.shield(shared.task)
+        finally:
+            shared.waiting -= 1
+            if shared.waiting == 0 and not shared.task.done():
+                self._forget(key, shared)  # before cancelling: a caller arriving now must not join it
+                shared.task.cancel()
+
+    def _forget(self, key: Hashable, shared: _Shared) -> None:
+        if self._running.get(key) is shared:
+            del self._running[key]
+        task = shared.task
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: a failure nobody awaited any more is not logged as lost
+
+
+class _Shared:
+    """One execution in flight and how many callers wait for it."""
+
+    __slots__ = ("task", "waiting")
+
+    def __init__(self, task: asyncio.Future[ExecutionOutcome]) -> None:
+        self.task = task
+        self.waiting = 0

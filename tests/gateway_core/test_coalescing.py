@@ -124,6 +124,24 @@ async def test_a_caller_that_goes_away_does_not_cancel_the_shared_execution(
     assert subgraph.queries == 1
 
 
+async def test_an_execution_nobody_waits_for_any_more_is_cancelled(
+    gateway: Gateway, subgraph: FlakySubgraph, transport: HTTPTransport
+) -> None:
+    coalescer = gateway.coalescer
+    assert coalescer is not None
+    first = asyncio.ensure_future(run(gateway, transport, "{ hello }"))
+    second = asyncio.ensure_future(run(gateway, transport, "{ hello }"))
+    await asyncio.sleep(0.1)
+    assert len(coalescer) == 1 and coalescer.shared == 1
+    first.cancel()
+    second.cancel()  # the last caller goes (its router timeout, its client): the execution is cancelled
+    await asyncio.gather(first, second, return_exceptions=True)
+    assert len(coalescer) == 0
+    # an identical query now starts afresh instead of joining the cancelled one
+    assert await run(gateway, transport, "{ hello }") == {"data": {"hello": "world"}}
+    assert subgraph.queries == 2 and coalescer.shared == 1
+
+
 async def test_an_operation_without_fetches_is_not_coalesced(
     gateway: Gateway, subgraph: FlakySubgraph, transport: HTTPTransport
 ) -> None:
