@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from subgraphs.common.tags import partner
 from subgraphs.passport import domain
-from subgraphs.passport.schema_fields import FieldType
+from subgraphs.passport.schema_fields import FieldType, made
 from subgraphs.passport.schema_types import PassportStatus, Template, utc
 
 
@@ -72,31 +72,38 @@ class PublicPassport:
 
     @classmethod
     def from_view(cls, view: domain.PublicView) -> PublicPassport:
-        """The GraphQL form of the domain's public view."""
-        return cls(
-            uuid=view.uuid,
-            name=view.name,
-            status=PassportStatus(view.status),
-            version=view.version,
-            published_at=utc(view.published_at),  # type: ignore[arg-type]
-            content_hash=view.content_hash,
-            previous_hash=view.previous_hash,
-            revoked_at=utc(view.revoked_at),
-            revocation_reason=view.revocation_reason,
-            archived_at=utc(view.archived_at),
-            template_version=view.template_version,
-            fields=[
-                PublicPassportField(
-                    key=f.definition.key,
-                    label=f.definition.label,
-                    type=FieldType(f.definition.type),
-                    unit=f.definition.unit,
-                    value=f.value,
-                )
-                for f in view.fields
-            ],
-            product=PublicProduct(name=view.product_name, category=view.product_category)
-            if view.product_name is not None
-            else None,
-            template_id=view.template_id,
+        """The GraphQL form of the domain's public view (made on every cache hit: without the dataclass
+        ``__init__`` s, see :func:`~subgraphs.passport.schema_fields.made`)."""
+        return made(
+            cls,
+            {
+                "uuid": view.uuid,
+                "name": view.name,
+                "status": PassportStatus[view.status],
+                "version": view.version,
+                "published_at": utc(view.published_at),
+                "content_hash": view.content_hash,
+                "previous_hash": view.previous_hash,
+                "revoked_at": utc(view.revoked_at),
+                "revocation_reason": view.revocation_reason,
+                "archived_at": utc(view.archived_at),
+                "template_version": view.template_version,
+                "fields": [
+                    made(
+                        PublicPassportField,
+                        {
+                            "key": f.definition.key,
+                            "label": f.definition.label,
+                            "type": FieldType[f.definition.type],
+                            "unit": f.definition.unit,
+                            "value": f.value,
+                        },
+                    )
+                    for f in view.fields
+                ],
+                "product": made(PublicProduct, {"name": view.product_name, "category": view.product_category})
+                if view.product_name is not None
+                else None,
+                "template_id": view.template_id,
+            },
         )

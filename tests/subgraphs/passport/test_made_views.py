@@ -6,14 +6,17 @@ Each use is compared with the constructor given the same values.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
 
 from subgraphs.passport.content import CONFIDENTIAL, PUBLIC, RESTRICTED, FieldDefinition
+from subgraphs.passport.domain import PublicField, PublicView
 from subgraphs.passport.models import Passport as PassportRow
-from subgraphs.passport.schema_fields import PassportField, PassportValue, field_base, field_with, value_list
+from subgraphs.passport.schema_fields import FieldType, PassportField, PassportValue, field_base, field_with, value_list
+from subgraphs.passport.schema_public import PublicPassport, PublicPassportField, PublicProduct
 from subgraphs.passport.schema_types import Passport, PassportStatus
 from subgraphs.passport.snapshots import Snapshot
 
@@ -94,3 +97,48 @@ def test_a_passport_view_is_what_the_constructor_makes() -> None:
     # A listing passes the values it decoded; a row without values reads as none.
     assert Passport.from_row(row, None, {"other": 2}).working_values == {"other": 2}
     assert Passport.from_row(row, None, None).working_values == {}
+
+
+def test_a_public_view_is_what_the_constructor_makes() -> None:
+    weight = FieldDefinition(id="f1", key="weight", label="Weight", type="NUMBER", access=PUBLIC, position=1, unit="kg")
+    value: Any = 12.5
+    view = PublicView(
+        uuid="u-1",
+        name="PACK",
+        status="REVOKED",
+        version=2,
+        published_at=datetime(2026, 1, 2),  # naive, as SQLite answers: made UTC
+        content_hash="h" * 64,
+        previous_hash=None,
+        revoked_at=datetime(2026, 1, 3, tzinfo=UTC),
+        revocation_reason="Recall",
+        archived_at=None,
+        product_id="pr-1",
+        template_id="t-1",
+        template_version=4,
+        fields=(PublicField(weight, value),),
+        product_name="Cell",
+        product_category="Batteries",
+    )
+    expected = PublicPassport(
+        uuid="u-1",
+        name="PACK",
+        status=PassportStatus.REVOKED,
+        version=2,
+        published_at=datetime(2026, 1, 2, tzinfo=UTC),
+        content_hash="h" * 64,
+        previous_hash=None,
+        revoked_at=datetime(2026, 1, 3, tzinfo=UTC),
+        revocation_reason="Recall",
+        archived_at=None,
+        template_version=4,
+        fields=[PublicPassportField(key="weight", label="Weight", type=FieldType.NUMBER, unit="kg", value=value)],
+        product=PublicProduct(name="Cell", category="Batteries"),
+        template_id="t-1",
+    )
+    made = PublicPassport.from_view(view)
+    assert _state(made) == _state(expected)
+    assert [_state(f) for f in made.fields] == [_state(f) for f in expected.fields]
+    assert made.product is not None and expected.product is not None
+    assert _state(made.product) == _state(expected.product)
+    assert PublicPassport.from_view(replace(view, product_name=None)).product is None
