@@ -10,7 +10,8 @@ bench/subscriptions/memtrace.py).
 
 :class:`GatewayWebSocketProtocol` serves a valid upgrade of ``/graphql`` itself: the handshake
 (RFC 6455 4.2: version 13, a 16-byte key; ``graphql-transport-ws`` chosen when offered, any other
-offer accepted and then closed with 4406 by the edge) answered from the request uvicorn parsed,
+offer accepted and then closed with 4406 by the edge) answered from the request uvicorn parsed
+(gateway/http/ws_handshake.py, which also tells a GatewayApp and holds what the connections share),
 then frames read and written by gateway/http/ws_frames.py, each message handed straight to the
 edge's connection (gateway/http/ws.py ``_Connection``) by a call, no task, no queue. What stays
 per idle connection: this object (``__slots__``), the request head as one ``bytes`` (headers are
@@ -29,21 +30,13 @@ No permessage-deflate (its zlib state cost ~40 KB per connection; events are sma
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import logging
-from collections.abc import Callable, Coroutine
 from typing import Any
-from urllib.parse import unquote
 
-from starlette.applications import Starlette
-from starlette.types import Receive, Scope, Send
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+from starlette.types import Scope
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
-from websockets.utils import accept_key
 
 from gateway.http.streams import WS_PROTOCOL
-from gateway.http.ws import GraphQLWebSocket
 from gateway.http.ws_frames import (
     BINARY,
     CLOSE,
@@ -57,6 +50,15 @@ from gateway.http.ws_frames import (
     parse_close,
     read_frame,
 )
+from gateway.http.ws_handshake import (
+    GatewayApp,
+    SharedServer,
+    accept_key_for,
+    chosen_subprotocol,
+    request_scope,
+    server_of,
+    switching_protocols,
+)
 
 __all__ = ["GatewayApp", "GatewayWebSocketProtocol", "websocket_protocol"]
 
@@ -66,71 +68,6 @@ _CLOSE_TIMEOUT = 10.0  # seconds to wait for the client's close echo
 _uvicorn_logger = logging.getLogger("uvicorn.error")
 
 
-class GatewayApp(Starlette):
-    """The gateway's Starlette app; a WebSocket on ``websocket_path`` skips Starlette's stack.
-
-    Nothing of that stack acts on this socket: the error middleware passes non-HTTP scopes through,
-    the handler catches its own failures and closes the socket itself (through Starlette every open
-    socket kept five more coroutine frames and two ``send`` wrappers, ~5 KB per idle subscriber).
-    Under ``gateway serve`` the socket does not reach the app at all (:class:`GatewayWebSocketProtocol`).
-    """
-
-    websocket_path = "/graphql"
-    websocket_handler: Callable[[Scope, Receive, Send], Coroutine[Any, Any, None]] | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # a coroutine function (uvicorn tells ASGI 3 apps by that)
-        handler = self.websocket_handler
-        if handler is not None and scope["type"] == "websocket":
-            path, root = scope["path"], scope.get("root_path", "")
-            if root and path.startswith(root):
-                path = path[len(root) :]
-            if path == self.websocket_path:
-                scope["app"] = self
-                await handler(scope, receive, send)
-                return
-        await super().__call__(scope, receive, send)
-
-
-class _Server:
-    """What every connection of one uvicorn server shares (one per config)."""
-
-    __slots__ = ("app", "config", "last_frame", "last_text", "max_size", "owner", "proxy", "state")
-
-    def __init__(self, config: Any, state: Any, app: GatewayApp, owner: GraphQLWebSocket, proxy: Any) -> None:
-        self.config = config
-        self.state = state
-        self.app = app
-        self.owner = owner
-        self.proxy = proxy  # the ProxyHeadersMiddleware uvicorn put in front of the app, if any
-        self.max_size = int(config.ws_max_size or 0)
-        self.last_text = ""  # the last text message encoded, by identity (a fan-out writes it to everyone)
-        self.last_frame = b""
-
-    def frame(self, text: str) -> bytes:
-        if text is not self.last_text:
-            self.last_frame = encode(TEXT, text.encode("utf-8"))
-            self.last_text = text
-        return self.last_frame
-
-
-def _server_of(config: Any, server_state: Any) -> _Server | None:
-    """The shared part of ``config``'s connections, or None when its app is not a GatewayApp with a handler."""
-    cached = config.__dict__.get("_gateway_ws_server")
-    if cached is not None and cached.state is server_state:
-        return cached  # type: ignore[no-any-return]
-    app, proxy = config.loaded_app, None
-    if isinstance(app, ProxyHeadersMiddleware):
-        proxy, app = app, app.app
-    handler = getattr(app, "websocket_handler", None)
-    owner = getattr(handler, "__self__", None)
-    if not isinstance(app, GatewayApp) or not isinstance(owner, GraphQLWebSocket):
-        return None
-    server = _Server(config, server_state, app, owner, proxy)
-    config.__dict__["_gateway_ws_server"] = server
-    return server
-
-
 def websocket_protocol(
     config: Any, server_state: Any, app_state: dict[str, Any], _loop: asyncio.AbstractEventLoop | None = None
 ) -> asyncio.Protocol:
@@ -138,7 +75,7 @@ def websocket_protocol(
     GatewayApp, uvicorn's sans-I/O protocol for any other app."""
     if not config.loaded:
         config.load()  # pragma: no cover - uvicorn loads it before serving
-    server = _server_of(config, server_state)
+    server = server_of(config, server_state)
     if server is None:
         return WebSocketsSansIOProtocol(config, server_state, app_state, _loop)
     return GatewayWebSocketProtocol(server, app_state)
@@ -160,7 +97,7 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         "writable",
     )
 
-    def __init__(self, server: _Server, app_state: dict[str, Any]) -> None:
+    def __init__(self, server: SharedServer, app_state: dict[str, Any]) -> None:
         self._server = server
         self._app_state = app_state
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
@@ -264,34 +201,7 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
 
     def scope(self) -> Scope:
         """The upgrade request as an ASGI scope (built again from the head each time: rarely asked)."""
-        lines = self._head.split(b"\r\n")
-        target = lines[0].split(b" ")[1]
-        raw_path, _, query = target.partition(b"?")
-        headers = []
-        for line in lines[1:]:
-            if line:
-                name, _, value = line.partition(b":")
-                headers.append((name.strip().lower(), value.strip()))
-        transport, root = self.transport, self._server.config.root_path
-        peer, local = transport.get_extra_info("peername"), transport.get_extra_info("sockname")
-        scope: dict[str, Any] = {
-            "type": "websocket",
-            "asgi": {"version": "3.0", "spec_version": "2.4"},
-            "http_version": "1.1",
-            "scheme": "wss" if transport.get_extra_info("sslcontext") else "ws",
-            "server": (str(local[0]), int(local[1])) if isinstance(local, tuple) else None,
-            "client": (str(peer[0]), int(peer[1])) if isinstance(peer, tuple) else None,
-            "root_path": root,
-            "path": root + unquote(raw_path.decode("latin-1")),
-            "raw_path": root.encode("ascii") + raw_path,
-            "query_string": query,
-            "headers": headers,
-            "subprotocols": _offered(headers),
-            "state": self._app_state.copy(),
-        }
-        if self._server.proxy is not None:
-            _apply_proxy_headers(self._server.proxy, scope)
-        return scope
+        return request_scope(self._head, self.transport, self._server, self._app_state)
 
     # -- the handshake ------------------------------------------------------------------------------------------
     def _handshake(self, data: bytes) -> None:
@@ -300,25 +210,15 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
             self._head = head  # uvicorn hands the whole head at once; a split one is waited for
             return
         head, _, rest = head.partition(b"\r\n\r\n")
-        accept_key = self._accept_key(head)
-        if accept_key is None:
+        accept = accept_key_for(head, self._server.app.websocket_path)
+        if accept is None:
             self._hand_over(head + b"\r\n\r\n" + rest)
             return
         self._head = head
         scope = self.scope()
         offered = scope["subprotocols"]
-        chosen = WS_PROTOCOL if WS_PROTOCOL in offered else (offered[0] if offered else None)
-        response = [
-            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ",
-            accept_key,
-            b"\r\n",
-        ]
-        if chosen:
-            response += [b"Sec-WebSocket-Protocol: ", chosen.encode("latin-1"), b"\r\n"]
-        for name, value in self._server.state.default_headers:
-            response += [name, b": ", value, b"\r\n"]
-        response.append(b"\r\n")
-        self.transport.write(b"".join(response))
+        chosen = chosen_subprotocol(offered)
+        self.transport.write(switching_protocols(accept, chosen, self._server.state.default_headers))
         self._state = _OPEN
         client = scope["client"]
         if _uvicorn_logger.isEnabledFor(logging.INFO):
@@ -331,32 +231,6 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         self._conn = owner.connect(self, client[0] if client else "unknown")
         if rest:
             self.data_received(rest)
-
-    def _accept_key(self, head: bytes) -> bytes | None:
-        """Sec-WebSocket-Accept for a valid upgrade of the app's WebSocket path, else None."""
-        lines = head.split(b"\r\n")
-        parts = lines[0].split(b" ")
-        if len(parts) != 3 or parts[0] != b"GET":
-            return None
-        raw_path = parts[1].partition(b"?")[0]
-        if unquote(raw_path.decode("latin-1")) != self._server.app.websocket_path:
-            return None
-        key = version = None
-        for line in lines[1:]:
-            name, _, value = line.partition(b":")
-            name = name.strip().lower()
-            if name == b"sec-websocket-key":
-                key = None if key is not None else value.strip()  # two keys: not ours to judge
-            elif name == b"sec-websocket-version":
-                version = value.strip()
-        if key is None or version != b"13":
-            return None
-        try:
-            if len(base64.b64decode(key, validate=True)) != 16:
-                return None
-        except binascii.Error:
-            return None
-        return accept_key(key.decode("ascii")).encode("ascii")  # RFC 6455 4.2.2
 
     def _hand_over(self, head: bytes) -> None:
         """Not ours: uvicorn's own WebSocket protocol takes the connection, from the request on. The transport
@@ -439,33 +313,3 @@ class GatewayWebSocketProtocol(asyncio.Protocol):
         self.transport.write_eof()
         self.transport.resume_reading()
         self._timer = asyncio.get_running_loop().call_later(_CLOSE_TIMEOUT, self.transport.close)
-
-
-def _offered(headers: list[tuple[bytes, bytes]]) -> list[str]:
-    offered: list[str] = []
-    for name, value in headers:
-        if name == b"sec-websocket-protocol":
-            offered += [token.strip() for token in value.decode("latin-1").split(",") if token.strip()]
-    return offered
-
-
-def _apply_proxy_headers(proxy: ProxyHeadersMiddleware, scope: dict[str, Any]) -> None:
-    """What uvicorn's ProxyHeadersMiddleware does to a websocket scope (client and scheme from a trusted proxy)."""
-    client = scope.get("client")
-    if (client[0] if client else None) not in proxy.trusted_hosts:
-        return
-    proto: bytes | None = None
-    forwarded_for: list[bytes] = []
-    for name, value in scope["headers"]:
-        if name == b"x-forwarded-proto":
-            proto = value
-        elif name == b"x-forwarded-for":
-            forwarded_for.append(value)
-    if proto is not None:
-        scheme = proto.decode("latin1").strip()
-        if scheme in {"http", "https", "ws", "wss"}:
-            scope["scheme"] = scheme.replace("http", "ws")
-    if forwarded_for:
-        host, port = proxy.trusted_hosts.get_trusted_client_address(b", ".join(forwarded_for).decode("latin1"))
-        if host:
-            scope["client"] = (host, port)
