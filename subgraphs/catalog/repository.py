@@ -9,12 +9,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.catalog.models import AuditEntry, Category, Product
+from subgraphs.common.loaders import columns_of
 from subgraphs.common.writes import rule_lock
 
 
@@ -106,9 +108,10 @@ class CatalogRepository:
         stmt = sa.select(sa.func.count(col(Product.id))).where(*_conditions(query))
         return int((await self.session.exec(stmt)).scalar_one())  # type: ignore[call-overload]
 
-    async def page_products(self, query: ProductQuery, *, offset: int, limit: int) -> tuple[Sequence[Product], int]:
+    async def page_products(self, query: ProductQuery, *, offset: int, limit: int) -> tuple[Sequence[Any], int]:
         """One page of the caller's products matching ``query``, in its order (ties broken by id), and the
-        :meth:`count_products` total.
+        :meth:`count_products` total. The products are plain rows of the model's columns (a listing
+        only reads them: no ORM objects, instance state or identity-map entries).
 
         Two statements, the count first. Not one with ``count(*) OVER ()``: the window makes the
         database build every matching row before the LIMIT (make bench-dpp: the listing and the
@@ -120,8 +123,8 @@ class CatalogRepository:
         column = getattr(Product, query.sort.value)
         ids = col(Product.id)
         order = [column.desc(), ids.desc()] if query.descending else [column.asc(), ids.asc()]
-        stmt = sa.select(Product).where(*_conditions(query)).order_by(*order).offset(offset).limit(limit)
-        return (await self.session.exec(stmt)).scalars().all(), total  # type: ignore[call-overload]
+        stmt = sa.select(*columns_of(Product)).where(*_conditions(query)).order_by(*order).offset(offset).limit(limit)
+        return (await self.session.execute(stmt)).all(), total
 
     async def product_counts_by_category(self, category_ids: Iterable[str]) -> dict[str, int]:
         """The caller's product count in each of ``category_ids``."""
