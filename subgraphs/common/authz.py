@@ -105,17 +105,31 @@ class Requirement:
         )
 
     def denial(self, caller: Caller) -> DomainError | None:
-        """Why ``caller`` may not resolve the field, or ``None`` when it may."""
+        """Why ``caller`` may not resolve the field, or ``None`` when it may.
+
+        Called for every item a guarded resolver resolves, so written as plain loops (a
+        generator per group cost ~3 us per call, the loops under 1 us).
+        """
         if caller.is_anonymous:
             return Unauthenticated(SIGN_IN)
-        for group in self.scopes:
-            if not any(clause <= caller.scopes for clause in group):
-                return Forbidden(f"This needs {_describe(group, 'scope')}", requires=_as_lists(group))
-        for group in self.policies:
-            if not any(clause <= caller.policies for clause in group):
-                return Forbidden(
-                    f"This needs {_describe(group, 'permission')} in the active tenant", requires=_as_lists(group)
-                )
+        if self.scopes:
+            scopes = caller.scopes
+            for group in self.scopes:
+                for clause in group:
+                    if clause <= scopes:
+                        break
+                else:
+                    return Forbidden(f"This needs {_describe(group, 'scope')}", requires=_as_lists(group))
+        if self.policies:
+            policies = caller.policies
+            for group in self.policies:
+                for clause in group:
+                    if clause <= policies:
+                        break
+                else:
+                    return Forbidden(
+                        f"This needs {_describe(group, 'permission')} in the active tenant", requires=_as_lists(group)
+                    )
         return None
 
 
