@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from subgraphs.common import demo
@@ -142,7 +144,7 @@ def test_a_passport_shows_every_field_of_its_template_snapshot(passport: Passpor
 def test_published_versions_are_sha256_hashes_chained_to_the_previous_one(passport: PassportServer) -> None:
     data = passport.data(DETAIL, {"id": PACK_01.id}, as_user="acme-viewer")["passport"]
     values = dict(PACK_01.values)
-    common = {
+    common: dict[str, Any] = {
         "passport_id": PACK_01.id,
         "uuid": PACK_01.public_uuid,
         "name": PACK_01.name,
