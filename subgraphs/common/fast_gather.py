@@ -6,8 +6,9 @@ them, one :class:`asyncio.Task` each. :func:`run_together` steps the items' own 
 in the task that awaits it, as a task would step them: each job runs in its own copy of the
 context, is resumed once the future it waits on is done (in the order those futures complete),
 a bare ``yield`` gives the loop one round, and anything else it yields is refused with the error
-a task raises. Every job is started before any is waited on, so a dataloader still sees all
-keys in one batch.
+a task raises. A job that is itself a future of the loop (what a dataloader's ``load`` returns)
+is not stepped at all: its result is read once it is done. Every job is started before any is
+waited on, so a dataloader still sees all keys in one batch.
 
 When a job ends, ``finished(index, value, error)`` runs (in that task too); it may return another
 awaitable (the item's completion, when its fields resolve asynchronously), which becomes the job
@@ -30,6 +31,9 @@ __all__ = ["Finished", "run_together"]
 Finished = Callable[[int, Any, "Exception | None"], "Awaitable[Any] | None"]
 
 
+_FUTURE = asyncio.Future  # the C future of asyncio, whose loop_create_future is what dataloaders use
+
+
 def _iterator(awaitable: Awaitable[Any]) -> Iterator[Any]:
     if isinstance(awaitable, GeneratorType):  # a generator-based coroutine
         return awaitable
@@ -39,12 +43,13 @@ def _iterator(awaitable: Awaitable[Any]) -> Iterator[Any]:
 class _Jobs:
     """The running jobs of one :func:`run_together` call (nothing is kept after it)."""
 
-    __slots__ = ("bare", "contexts", "finished", "iterators", "loop", "ready", "signal", "waiting")
+    __slots__ = ("bare", "contexts", "finished", "futures", "iterators", "loop", "ready", "signal", "waiting")
 
     def __init__(self, finished: Finished) -> None:
         self.finished = finished
         self.loop = asyncio.get_running_loop()
         self.iterators: dict[int, Iterator[Any]] = {}
+        self.futures: dict[int, asyncio.Future[Any]] = {}  # jobs that are a future of this loop themselves
         self.contexts: dict[int, contextvars.Context] = {}
         self.waiting: dict[int, asyncio.Future[Any]] = {}  # the future each job waits on
         self.ready: list[int] = []  # jobs to resume, in the order their futures completed
@@ -52,6 +57,15 @@ class _Jobs:
         self.signal: asyncio.Future[None] | None = None
 
     def start(self, index: int, awaitable: Awaitable[Any]) -> None:
+        if type(awaitable) is _FUTURE and awaitable.get_loop() is self.loop:  # type: ignore[attr-defined]
+            future: asyncio.Future[Any] = awaitable  # type: ignore[assignment]
+            self.futures[index] = future  # a dataloader's: awaiting it is reading its result once done
+            if future.done():
+                self.settle(index)
+            else:
+                self.waiting[index] = future
+                future.add_done_callback(self._waker(index))
+            return
         self.iterators[index] = _iterator(awaitable)
         self.contexts[index] = contextvars.copy_context()
         self.step(index)
@@ -93,6 +107,22 @@ class _Jobs:
 
         return wake
 
+    def settle(self, index: int) -> None:
+        """A job that is a future, done: its result (a cancelled one raises CancelledError, as awaiting it would)."""
+        future = self.futures.pop(index)
+        error = future.exception()
+        if error is None:
+            self.end_future(index, future.result(), None)
+        elif isinstance(error, Exception):
+            self.end_future(index, None, error)
+        else:
+            raise error
+
+    def end_future(self, index: int, value: Any, error: Exception | None) -> None:
+        further = self.finished(index, value, error)
+        if further is not None:
+            self.start(index, further)
+
     def end(self, index: int, value: Any, error: Exception | None) -> None:
         del self.iterators[index]
         del self.contexts[index]
@@ -101,7 +131,7 @@ class _Jobs:
             self.start(index, further)
 
     async def run(self) -> None:
-        while self.iterators:
+        while self.iterators or self.futures:
             if self.bare:
                 await asyncio.sleep(0)
                 self.ready.extend(self.bare)
@@ -117,6 +147,8 @@ class _Jobs:
             for index in batch:
                 if index in self.iterators:
                     self.step(index)
+                elif index in self.futures:
+                    self.settle(index)
 
     def stop(self) -> list[Awaitable[Any]]:
         """Cancel the jobs still running; returns what lets each of them settle."""
@@ -126,6 +158,10 @@ class _Jobs:
             if future is not None:
                 future.cancel()
             settling.append(_settle(iterator, future))
+        for future in self.futures.values():
+            future.cancel()  # as gather_with_cancel cancels a future it was given
+        self.futures.clear()
+        self.waiting.clear()
         self.iterators.clear()
         self.contexts.clear()
         self.ready.clear()

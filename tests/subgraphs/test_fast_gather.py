@@ -135,3 +135,34 @@ def test_cancelled_caller_hands_the_jobs_to_background() -> None:
         assert cleaned == ["a", "b"]
 
     asyncio.run(main())
+
+
+def test_futures_are_read_once_done() -> None:
+    async def main() -> dict[int, Any]:
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[str] = loop.create_future()
+        done.set_result("done")
+        later: asyncio.Future[str] = loop.create_future()
+        failing: asyncio.Future[str] = loop.create_future()
+        loop.call_soon(later.set_result, "later")
+        loop.call_soon(failing.set_exception, ValueError("failed"))
+        results: dict[int, Any] = {}
+        await run_together([(0, later), (1, done), (2, failing)], _collect(results), lambda _pending: None)
+        return results
+
+    results = asyncio.run(main())
+    assert results[0] == "later" and results[1] == "done"
+    assert isinstance(results[2], ValueError)
+
+
+def test_a_cancelled_future_cancels_the_rest() -> None:
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        cancelled: asyncio.Future[str] = loop.create_future()
+        pending: asyncio.Future[str] = loop.create_future()
+        loop.call_soon(cancelled.cancel)
+        with pytest.raises(asyncio.CancelledError):
+            await run_together([(0, cancelled), (1, pending)], _collect({}), lambda _pending: None)
+        assert pending.cancelled()
+
+    asyncio.run(main())
