@@ -222,9 +222,11 @@ class SubgraphGraphQL(GraphQL):
             raise
         finally:
             await context.aclose()
-            # the scope holds the context, which holds the request, which holds the scope: a
-            # reference cycle per request for the cyclic collector, unless broken once answered
+            # reference cycles per request for the cyclic collector, unless broken once answered:
+            # the scope holds the context, which holds the request, which holds the scope; the
+            # context holds its dataloaders, whose batch functions may close over the context
             scope["state"].pop("dpp_context", None)
+            context.loaders.clear()
             self.runtime.metrics.observe_request(time.perf_counter() - started, outcome)
 
     async def _short_way(self, request: Request, body: bytes, context: RequestContext) -> Response | None:
