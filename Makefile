@@ -28,17 +28,20 @@ run: install
 	DPP_ENV=development $(VENV)/bin/dpp-stack
 
 ## The whole suite, PostgreSQL run included. Installs postgresql / redis-server when missing.
+## Two pytest processes side by side on disjoint halves (tests/subgraphs, the rest): one process keeps about
+## one core busy (tests/support/shards.py). TEST_JOBS=1 runs a single pytest over everything.
+TEST_JOBS ?= 2
 test: install
 	bash scripts/ensure-system-packages.sh
 	bash scripts/install-apollo-gateway.sh
-	$(PY) -m pytest -q -p no:cacheprovider --durations=20 -m "not slow"
+	$(PY) -m tests.support.shards --jobs $(TEST_JOBS) -- -q -p no:cacheprovider --durations=20 -m "not slow"
 
 ## Everything, the suites marked slow included (make bench-dpp's harness at tiny scale on SQLite and
 ## PostgreSQL, about two more minutes).
 test-all: install
 	bash scripts/ensure-system-packages.sh
 	bash scripts/install-apollo-gateway.sh
-	$(PY) -m pytest -q -p no:cacheprovider --durations=20
+	$(PY) -m tests.support.shards --jobs $(TEST_JOBS) -- -q -p no:cacheprovider --durations=20
 
 test-fast: install
 	$(PY) -m pytest -q -x -m "not postgres and not slow"
