@@ -3,7 +3,9 @@
 The ORM filter of :mod:`subgraphs.common.tenancy` scopes every query the code
 writes; row-level security scopes every statement the database runs, including a
 raw ``SELECT * FROM catalog_products`` inside a tenant's transaction. SQLite has no
-row-level security and keeps the ORM filter only.
+row-level security and keeps the ORM filter only; there a tenant-scoped session
+refuses what the filter cannot reach (Core statements over a tenant table, raw SQL
+naming one: :class:`~subgraphs.common.tenancy.UnscopedStatement`).
 
 Which tables: every table with a ``tenant_id`` column. That is each model deriving
 :class:`~subgraphs.common.models.TenantOwned` (products, passports, passport
