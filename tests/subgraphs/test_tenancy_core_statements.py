@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import col
 
 from subgraphs.catalog.models import Category, Product
@@ -57,6 +58,7 @@ def orm_shapes() -> dict[str, Any]:
         "count of attribute": sa.select(sa.func.count(col(Product.id))),
         "join to entity": sa.select(col(Product.id)).join(Category, col(Product.category_id) == Category.id),
         "subquery of entity": sa.select(sa.select(col(Product.id)).subquery()),
+        "aliased entity": sa.select(col(aliased(Product).id)),
     }
 
 
