@@ -75,15 +75,18 @@ class ObjectLoader(DataLoader):
     """
 
     def __init__(self, batch: Callable[[Sequence[Any]], Awaitable[dict[Any, Any]]]) -> None:
-        self.answered: dict[Any, Any] = {}
-        self._fetch = batch
-        super().__init__(batch_load_fn=self._batch)
+        answered: dict[Any, Any] = {}
+        self.answered = answered
 
-    async def _batch(self, keys: Sequence[Any]) -> list[Any]:
-        found = await self._fetch(_unique(keys))
-        answers = [found.get(key) for key in keys]
-        self.answered.update(zip(keys, answers, strict=True))
-        return answers
+        # A closure over the dict, not a bound method of the loader: the loader holding its own
+        # method would be a reference cycle per loader and request, left to the cyclic collector.
+        async def load_batch(keys: Sequence[Any]) -> list[Any]:
+            found = await batch(_unique(keys))
+            answers = [found.get(key) for key in keys]
+            answered.update(zip(keys, answers, strict=True))
+            return answers
+
+        super().__init__(batch_load_fn=load_batch)
 
     def answer(self, key: Any, value: Any) -> None:
         """Hold ``value`` for ``key`` as if a batch had answered it (another loader's statement read it)."""
