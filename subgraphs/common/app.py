@@ -66,6 +66,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await runtime.database.warm()
         if settle:
             settle_heap()
         yield
