@@ -93,7 +93,19 @@ async def list_passports(
     total = int((await session.exec(sa.select(sa.func.count()).select_from(Passport).where(*conditions))).one()[0])  # type: ignore[call-overload]
     if limit <= 0 or offset >= total:
         return [], total
-    stmt = sa.select(*_LISTED).where(*conditions).order_by(Passport.name, Passport.id).offset(offset).limit(limit)
+    # The page's ids first, then its rows: PostgreSQL computes a select list before it sorts, so with
+    # the casts beside the ORDER BY it turned every filtered row's values and snapshot into text to
+    # keep 50 (make bench-dpp --no-sharing's dashboard, 5,000 passports per tenant: 75-120 ms per
+    # listing statement, PostgreSQL's CPU 107.8 ms per request against 26 ms with ORM objects).
+    page = (
+        sa.select(col(Passport.id))
+        .where(*conditions)
+        .order_by(Passport.name, Passport.id)
+        .offset(offset)
+        .limit(limit)
+        .subquery("page")
+    )
+    stmt = sa.select(*_LISTED).join(page, page.c.id == Passport.id).order_by(Passport.name, Passport.id)
     rows = (await session.exec(stmt)).all()  # type: ignore[call-overload]
     return [(row, _decoded(row.values_text), snapshots.from_text(row.snapshot)) for row in rows], total
 
