@@ -29,10 +29,9 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any
 
-import orjson
-
 from gateway.contracts import ExecutionOutcome, Principal
-from gateway.resilience.dedup import CORRELATION_HEADERS
+from gateway.resilience.dedup import header_identity
+from gateway.variables_key import variables_key
 
 __all__ = ["Coalescer"]
 
@@ -63,12 +62,10 @@ class Coalescer:
         ``operation`` is the prepared operation: its identity stands for the document and operation
         name (the caller keeps it alive while its execution runs, so the id is not reused meanwhile).
         """
-        try:
-            values = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
-        except TypeError:
+        values = variables_key(variables)
+        if values is None:
             return None
-        identity = tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in CORRELATION_HEADERS))
-        return id(operation), values, identity, principal, include_plan
+        return id(operation), values, header_identity(headers), principal, include_plan
 
     async def run(self, key: Hashable, work: Callable[[], Awaitable[ExecutionOutcome]]) -> ExecutionOutcome:
         """``work()``'s outcome, shared with every caller of the same key while it runs."""

@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from graphql import DocumentNode, GraphQLError, GraphQLSchema, OperationDefinitionNode, execute, print_ast, validate
 
 from gateway.authorization import AuthorizationStage, OperationChecks
@@ -32,6 +31,7 @@ from gateway.planner.defer import DeferPlan, has_defer
 from gateway.planner.operation import NormalizedOperation, nullable_condition_variables
 from gateway.supergraph import Supergraph
 from gateway.telemetry.tracing import stage_span
+from gateway.variables_key import variables_key
 
 __all__ = [
     "BAD_USER_INPUT",
@@ -264,10 +264,7 @@ def introspect(schema: GraphQLSchema, document: DocumentNode, variables: Mapping
                cache: dict[bytes, IntrospectionAnswer]) -> IntrospectionAnswer:
     """The introspection part of an operation (``document``: its introspection document) and its
     errors, from ``cache`` (the prepared operation's, by variable values) when possible."""
-    try:
-        key = orjson.dumps(dict(variables), option=orjson.OPT_SORT_KEYS)
-    except TypeError:
-        key = None  # variables orjson cannot encode: answer without caching
+    key = variables_key(variables)  # None: values orjson cannot encode, answered without caching
     cached = cache.get(key) if key is not None else None
     if cached is not None:
         return cached

@@ -13,10 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from graphql import DocumentNode, FragmentDefinitionNode, GraphQLSchema, OperationDefinitionNode
 
 from gateway.supergraph.cost import CostAnnotations
+from gateway.variables_key import variables_key
 
 from .actual import actual_cost
 from .estimator import CostError, CostModel, Estimate
@@ -128,10 +128,7 @@ class DemandControl:
         self, prepared: PreparedCost, definition: OperationDefinitionNode, variables: Mapping[str, Any]
     ) -> Estimate | str:
         """The estimate for these variable values (kept on ``prepared``), or why they break a slicing rule."""
-        try:
-            key: bytes | None = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
-        except TypeError:
-            key = None  # values orjson cannot encode: estimated every time
+        key = variables_key(variables)  # None: values orjson cannot encode, estimated every time
         known = prepared.estimates.get(key) if key is not None else None
         if known is not None:
             return known

@@ -25,10 +25,14 @@ CORRELATION_HEADERS = frozenset({"x-request-id", "traceparent", "tracestate"})
 DedupKey = tuple[str, str, bytes, tuple[tuple[str, str], ...]]
 
 
+def header_identity(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """``headers`` as they decide a subgraph's answer: lower-cased names, sorted, correlation ids left out."""
+    return tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in CORRELATION_HEADERS))
+
+
 def dedup_key(subgraph: str, url: str, body: bytes, headers: Mapping[str, str]) -> DedupKey:
     """The identity of a fetch for sharing (see the module docstring)."""
-    identity = tuple(sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in CORRELATION_HEADERS))
-    return subgraph, url, body, identity
+    return subgraph, url, body, header_identity(headers)
 
 
 class InFlight(Generic[T]):
