@@ -8,6 +8,7 @@ whether a request reached it at all.
 
 Modes: ``ok``; ``503`` (with an optional Retry-After); ``close`` (the connection is
 dropped in the middle of the answer); ``slow`` (answers after ``delay`` seconds);
+any mode waits ``delay`` seconds before it (mis)behaves, so concurrent requests overlap;
 and any failing mode may be limited to the next ``n`` requests, after which it answers.
 """
 
@@ -118,6 +119,8 @@ class FlakySubgraph:
         request = Request(scope, receive)
         body = orjson.loads(await request.body())
         mode = self._next_mode(body, request.headers.get("authorization"))
+        if mode.delay:
+            await asyncio.sleep(mode.delay)
         if mode.kind == "503":
             headers = {"retry-after": mode.retry_after} if mode.retry_after else {}
             await Response("unavailable", 503, headers=headers, media_type="text/plain")(scope, receive, send)
@@ -128,8 +131,6 @@ class FlakySubgraph:
                         "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")]})
             await send({"type": "http.response.body", "body": b'{"data":', "more_body": True})
             raise ConnectionAbortedError("closing the connection on purpose")
-        if mode.kind == "slow":
-            await asyncio.sleep(mode.delay)
         if str(body.get("query", "")).lstrip().startswith("mutation"):
             with self._lock:
                 self.bumps += 1
