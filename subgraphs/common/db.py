@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, exc
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope, ScopedSession
@@ -26,6 +28,18 @@ log = logging.getLogger("dpp.db")
 # (closed again when returned while the pool is full).
 POOL_SIZE = 10
 MAX_OVERFLOW = 10
+
+# A pooled PostgreSQL connection is pinged before use only when it sat in the pool longer than this
+# (seconds). SQLAlchemy's pool_pre_ping pinged on every checkout, which asyncpg does in three round trips
+# (BEGIN, an empty statement, ROLLBACK) before the request's first statement: on a busy pool that is
+# three more turns of a busy event loop per request, for a connection that worked moments ago. What
+# closes a connection meanwhile (a restart, a failover, pg_terminate_backend, idle_session_timeout)
+# closes its socket, which asyncpg notices while the event loop runs and the checkout sees without a
+# round trip (:class:`_PoolChecks`); the ping is for what sends nothing (a lost network path or host).
+# SQLAlchemy's queue hands out the pool's connections in turn (FIFO), so each sits about
+# POOL_SIZE / (checkouts a second): above 2 checkouts a second none is pinged; below, the pool is
+# nearly idle and a ping (well under a millisecond on a LAN) delays no queue of requests.
+IDLE_PING_AFTER = 5.0
 
 
 class StatementCounter:
@@ -106,12 +120,17 @@ class SerializedAsyncSession(AsyncSession):
 class Database:
     """An async engine plus a session factory whose sessions enforce tenant scoping."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, idle_ping_after: float = IDLE_PING_AFTER) -> None:
+        """``idle_ping_after``: seconds a pooled PostgreSQL connection may sit unused before it is pinged."""
         self.url = url
         self.statements = StatementCounter()
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            checks = _PoolChecks(self.engine.dialect, idle_ping_after)
+            event.listen(self.engine.sync_engine, "checkin", checks.checkin)
+            event.listen(self.engine.sync_engine, "checkout", checks.checkout)
         event.listen(self.engine.sync_engine, "before_cursor_execute", self.statements)
         self._sessions = async_sessionmaker(
             self.engine, class_=SerializedAsyncSession, sync_session_class=ScopedSession, expire_on_commit=False
@@ -175,7 +194,46 @@ def _engine_options(url: str) -> dict[str, Any]:
     if make_url(url).get_backend_name() == "sqlite":
         ensure_sqlite_directory(url)
         return {"connect_args": {"timeout": 30}}
-    return {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW, "pool_pre_ping": True}
+    return {"pool_size": POOL_SIZE, "max_overflow": MAX_OVERFLOW}
+
+
+_RETURNED_AT = "dpp_returned_at"
+
+
+class _PoolChecks:
+    """Pool events that hand out only live PostgreSQL connections, pinging only those that sat idle.
+
+    On checkout, a connection whose socket the server closed while it sat in the pool is replaced
+    (asyncpg's ``is_closed()``, no round trip); one that sat unused longer than ``idle_after`` seconds
+    is pinged (the dialect's ping, as ``pool_pre_ping`` did on every checkout), and replaced, with the
+    rest of the pool marked stale as ``pool_pre_ping`` does, when the ping finds it disconnected. A
+    connection that is new (opened for this checkout; its info is cleared then) is not pinged. Raising
+    :class:`~sqlalchemy.exc.DisconnectionError` from a checkout event makes the pool open a new
+    connection in its place (SQLAlchemy's "Disconnect Handling - Pessimistic", custom checks).
+    A connection that dies while in use fails its statement; SQLAlchemy's disconnect detection then
+    invalidates the pool, so the next checkout opens a new one.
+    """
+
+    def __init__(self, dialect: Dialect, idle_after: float) -> None:
+        self._dialect = dialect
+        self._idle_after = idle_after
+
+    def checkin(self, _dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED_AT] = time.monotonic()
+
+    def checkout(self, dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned_at = record.info.pop(_RETURNED_AT, None)
+        driver = record.driver_connection
+        if driver is not None and driver.is_closed():
+            raise exc.DisconnectionError("the server closed this pooled connection")
+        if returned_at is None or time.monotonic() - returned_at <= self._idle_after:
+            return
+        try:
+            self._dialect.do_ping(dbapi_connection)
+        except self._dialect.loaded_dbapi.Error as error:
+            if self._dialect.is_disconnect(error, dbapi_connection, None):
+                raise exc.InvalidatePoolError(f"idle pooled connection failed its ping: {error!r}") from error
+            raise
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
