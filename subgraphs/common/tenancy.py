@@ -10,9 +10,10 @@ a row of another tenant is refused.
 
 On PostgreSQL the database enforces the same scope with row-level security
 (:mod:`subgraphs.common.rls`): at the start of every transaction the session sets
-``app.tenant_id`` and ``app.unrestricted`` for that transaction only, in one
-statement (``after_begin``); a ``public_read`` statement switches
-``app.public_read`` on just around itself (SELECT only, off again right after).
+``app.tenant_id``, ``app.unrestricted`` and ``app.public_read`` for that transaction
+only, in one statement (``after_begin``); a ``public_read`` statement runs with
+``app.public_read`` on (SELECT only), set in that same statement when it begins the
+transaction, and the session's next statement or flush switches it off first.
 When the scope of a session changes inside a transaction (identity flushes the
 rows of a tenant being onboarded under that tenant's scope), the next statement
 or flush sets the settings again first. The filter here stays the one place
@@ -60,8 +61,10 @@ from subgraphs.common.models import TenantOwned
 from subgraphs.common.rls import BEGIN_SQL, PUBLIC_READ_OFF_SQL, PUBLIC_READ_ON_SQL
 
 SCOPE_KEY = "dpp_scope"
-# The scope whose settings the current PostgreSQL transaction carries (absent: none yet, or not PostgreSQL).
+# The settings the current PostgreSQL transaction carries, an _Applied (absent: none yet, or not PostgreSQL).
 _APPLIED_KEY = "dpp_rls_scope"
+# Set while a public read begins the transaction: ``after_begin`` switches the public read on with the others.
+_BEGIN_PUBLIC_KEY = "dpp_rls_begin_public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,18 @@ class Scope:
 
 
 SYSTEM = Scope(unrestricted=True)
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    """What a PostgreSQL transaction's RLS settings say: the scope, and whether ``app.public_read`` is on."""
+
+    scope: Scope | None
+    public_read: bool
+
+
+# After a savepoint ended: equal to no scope, so the next statement sets everything again.
+_UNKNOWN = _Applied(None, True)
 
 
 class TenantLeak(RuntimeError):
@@ -93,45 +108,60 @@ def scope_of(session: Session) -> Scope:
     return session.info.get(SCOPE_KEY, Scope())
 
 
-def _apply_settings(session: Session, connection: Connection, scope: Scope) -> None:
+def _apply_settings(session: Session, connection: Connection, scope: Scope, public_read: bool = False) -> None:
     connection.execute(
-        BEGIN_SQL, {"tenant_id": scope.tenant_id or "", "unrestricted": "on" if scope.unrestricted else "off"}
+        BEGIN_SQL,
+        {
+            "tenant_id": scope.tenant_id or "",
+            "unrestricted": "on" if scope.unrestricted else "off",
+            "public_read": "on" if public_read else "off",
+        },
     )
-    session.info[_APPLIED_KEY] = scope
+    session.info[_APPLIED_KEY] = _Applied(scope, public_read)
 
 
 def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
     """Every PostgreSQL transaction of a scoped session starts with the scope's RLS settings."""
     if connection.dialect.name == "postgresql":
-        _apply_settings(session, connection, scope_of(session))
+        _apply_settings(session, connection, scope_of(session), session.info.pop(_BEGIN_PUBLIC_KEY, False))
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
     if transaction.parent is None:
         session.info.pop(_APPLIED_KEY, None)
+    elif _APPLIED_KEY in session.info:
+        # a savepoint's rollback reverts what SET LOCAL did inside it: what the transaction carries
+        # is unknown now, so the next statement sets all three settings again
+        session.info[_APPLIED_KEY] = _UNKNOWN
 
 
-def _sync_settings(session: Session) -> None:
-    """Set the RLS settings again when the scope changed since the transaction began."""
+def _sync_settings(session: Session, public_read: bool = False) -> None:
+    """Make the transaction's settings what the next statement needs: the session's scope (it may
+    have changed since the transaction began), and ``app.public_read`` on for a public read only."""
     applied = session.info.get(_APPLIED_KEY)
-    if applied is not None and applied != scope_of(session):
-        _apply_settings(session, session.connection(), scope_of(session))
+    if applied is None:
+        return  # no PostgreSQL transaction yet: ``after_begin`` sets them
+    if applied.scope != scope_of(session):
+        _apply_settings(session, session.connection(), scope_of(session), public_read)
+    elif applied.public_read != public_read:
+        session.connection().execute(PUBLIC_READ_ON_SQL if public_read else PUBLIC_READ_OFF_SQL)
+        session.info[_APPLIED_KEY] = _Applied(applied.scope, public_read)
 
 
-def _on_execute(state: ORMExecuteState) -> Any:
-    _sync_settings(state.session)
+def _on_execute(state: ORMExecuteState) -> None:
+    session = state.session
+    public_read = bool(state.execution_options.get("public_read", False)) and not scope_of(session).unrestricted
+    if public_read and _APPLIED_KEY not in session.info and session.get_bind().dialect.name == "postgresql":
+        # this statement begins the transaction: its settings statement switches the public read on too
+        session.info[_BEGIN_PUBLIC_KEY] = True
+        try:
+            session.connection()
+        finally:
+            session.info.pop(_BEGIN_PUBLIC_KEY, None)
+    # asyncpg's cursor has fetched every row of a public read when it returns, so the next
+    # statement may switch the setting off; if the read fails, the rollback resets it
+    _sync_settings(session, public_read)
     _scope_statement(state)
-    if not state.execution_options.get("public_read", False) or scope_of(state.session).unrestricted:
-        return None
-    if state.session.get_bind().dialect.name != "postgresql":
-        return None
-    connection = state.session.connection()  # begins the transaction (and sets the scope) if needed
-    connection.execute(PUBLIC_READ_ON_SQL)
-    # asyncpg's cursor has fetched every row when this returns, so switching off is safe. If the
-    # statement fails, PostgreSQL has aborted the transaction, and its rollback resets the setting.
-    result = state.invoke_statement()
-    connection.execute(PUBLIC_READ_OFF_SQL)
-    return result
 
 
 def _scope_statement(state: ORMExecuteState) -> None:
