@@ -20,19 +20,22 @@ Two races are closed, not left to the TTL:
 A lost Redis connection degrades to the database (never to an error); the subscriber reconnects
 and then empties the LRU, since invalidations may have been missed meanwhile.
 
-The LRU keeps each view packed (:class:`Packer`): one plain tuple of strings, numbers, datetimes and
-``None``, its PUBLIC values in another, and the field definitions as one tuple of such tuples shared by
-every view of the same template version. A plain tuple of atomic values is untracked by Python's
-cyclic garbage collector after the first young collection that sees it, so the cache adds nothing for
-a full collection to walk however many views it holds (a view of 8 public fields held about 19 objects
-for the collector before, its own ``PublicField`` s and ``FieldDefinition`` s); a hit unpacks it into
-a :class:`~subgraphs.passport.domain.PublicView` that reference counting frees after the request.
+Concurrent misses of one uuid share one load ("single flight", :class:`_Flight`): the first runs
+the Redis lookup and ``load()`` in its own request (the load uses that request's session, which
+closes with it, so it is never run as a task of its own that could outlive the request); the
+others wait for its outcome, the view or a copy of its error. When the loading request is
+cancelled, the waiters look again and one of them loads with its own request. A flight started
+before an invalidation is joined by no request that arrives after it: that one loads afresh.
+
+The LRU keeps each view packed (:mod:`subgraphs.passport.public_packing`), which the cyclic garbage
+collector does not walk.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 from collections import OrderedDict
@@ -47,6 +50,7 @@ from subgraphs.common.context import RequestContext
 from subgraphs.passport import domain, repository
 from subgraphs.passport.content import FieldDefinition
 from subgraphs.passport.domain import PublicField, PublicView
+from subgraphs.passport.public_packing import Packed, Packer
 from tokenauth.channel import ChannelListener
 
 log = logging.getLogger("dpp.passport.cache")
@@ -106,75 +110,42 @@ def view_from_json(data: dict[str, Any]) -> PublicView:
     )
 
 
-# One field definition as a plain tuple, in FieldDefinition's field order.
-DefinitionAtoms = tuple[
-    str, str, str, str, str, int, bool, str | None, float | None, float | None, str | None, tuple[str, ...]
-]
-# A packed view, flat: expiry (monotonic seconds), PublicView's scalars in order, the definitions, then the values.
-Packed = tuple[Any, ...]
-_SCALARS = (
-    "uuid", "name", "status", "version", "published_at", "content_hash", "previous_hash", "revoked_at",
-    "revocation_reason", "archived_at", "product_id", "template_id", "template_version",  # PublicView's order:
-    "product_name", "product_category",  # its fields come between these two lines
-)  # fmt: skip
-_TEMPLATE_ID = 1 + _SCALARS.index("template_id")
-_FIELDS = 1 + _SCALARS.index("product_name")  # where PublicView's fields go between the scalars
-_DEFINITIONS = 1 + len(_SCALARS)  # index of the definitions in a packed view; the values follow
-# Template versions whose definitions are kept for sharing; past it the table starts again (views keep theirs).
-MAX_SHARED_TEMPLATES = 1024
-
-
-def _atoms(definition: FieldDefinition) -> DefinitionAtoms:
-    d = definition
-    return (d.id, d.key, d.label, d.type, d.access, d.position, d.required, d.unit, d.min, d.max, d.pattern,
-            tuple(d.enum_values))  # fmt: skip
-
-
-class Packer:
-    """Packs public views into plain tuples and back, sharing the definitions of each template version.
-
-    ``shared``: template id -> (the definitions as atoms, as FieldDefinitions). A template version is
-    immutable, so its passports' snapshots are equal; a view whose definitions differ from the shared
-    ones (never seen in practice) keeps its own and is unpacked without sharing.
-    """
-
-    __slots__ = ("shared",)
-
-    def __init__(self) -> None:
-        self.shared: dict[str, tuple[tuple[DefinitionAtoms, ...], tuple[FieldDefinition, ...]]] = {}
-
-    def pack(self, view: PublicView, expires: float) -> Packed:
-        """``view`` as one tuple of atomic values (with its expiry first)."""
-        definitions = tuple(f.definition for f in view.fields)
-        atoms = tuple(_atoms(d) for d in definitions)
-        known = self.shared.get(view.template_id)
-        if known is not None and known[0] == atoms:
-            atoms = known[0]  # the same tuple in every view of this template version
-        elif known is None:
-            if len(self.shared) >= MAX_SHARED_TEMPLATES:
-                self.shared.clear()
-            self.shared[view.template_id] = (atoms, definitions)
-        values = [f.value for f in view.fields]
-        return (expires, *(getattr(view, name) for name in _SCALARS), atoms, *values)
-
-    def unpack(self, packed: Packed) -> PublicView:
-        """The view :meth:`pack` packed."""
-        atoms, values = packed[_DEFINITIONS], packed[_DEFINITIONS + 1 :]
-        known = self.shared.get(packed[_TEMPLATE_ID])
-        if known is not None and known[0] is atoms:
-            definitions = known[1]
-        else:
-            definitions = tuple(FieldDefinition(*a) for a in atoms)
-        fields = tuple(map(PublicField, definitions, values))
-        return PublicView(*packed[1:_FIELDS], fields, *packed[_FIELDS:_DEFINITIONS])  # type: ignore[call-arg]
-
-
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
 def _datetime(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
+
+
+class _Flight:
+    """One load of a view that concurrent misses of its uuid wait for; ``landed`` is set when it ended.
+
+    Then ``view`` or ``error`` (without traceback) is its outcome; neither when its request was cancelled.
+    """
+
+    __slots__ = ("epoch", "error", "landed", "view")
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch  # the cache's epoch when it started: a later invalidation makes it stale
+        self.landed = asyncio.Event()
+        self.view: PublicView | None = None
+        self.error: Exception | None = None
+
+
+def _bare(error: Exception) -> Exception:
+    """A copy of ``error`` without traceback, cause or context, for one more task to raise.
+
+    Raising one exception object in several tasks would append each task's frames to its traceback
+    (and keep them alive); a copy per raise leaves the original alone.
+    """
+    try:
+        bare = copy.copy(error)
+    except Exception:  # an exception type that cannot be rebuilt from its args
+        return RuntimeError(f"loading the public view failed ({type(error).__name__})")
+    if isinstance(getattr(bare, "__notes__", None), list):
+        bare.__notes__ = list(bare.__notes__)
+    return bare
 
 
 class PublicViewCache:
@@ -193,6 +164,8 @@ class PublicViewCache:
         self._views: OrderedDict[str, Packed] = OrderedDict()  # packed by self._packer, expiry first
         self._packer = Packer()
         self._epoch = 0
+        self._flights: dict[str, _Flight] = {}  # uuid -> the load in flight that misses of it wait for
+        self.shared = 0  # misses that waited for another request's load
         self._redis: Any = None
         self._redis_down_until = 0.0
         # drops a view (or all, on reconnect) when any replica says it changed
@@ -224,23 +197,45 @@ class PublicViewCache:
             return await load()
         if self._listener is not None:
             self._listener.start()
-        entry = self._views.get(uuid)
-        if entry is not None:
-            if entry[0] > time.monotonic():
-                self._views.move_to_end(uuid)
-                self.hits += 1
-                return self._packer.unpack(entry)
-            del self._views[uuid]
+        while True:
+            entry = self._views.get(uuid)
+            if entry is not None:
+                if entry[0] > time.monotonic():
+                    self._views.move_to_end(uuid)
+                    self.hits += 1
+                    return self._packer.unpack(entry)
+                del self._views[uuid]
+            flight = self._flights.get(uuid)
+            if flight is None or flight.epoch != self._epoch:  # none, or started before an invalidation
+                return await self._fly(uuid, load)
+            self.shared += 1
+            await flight.landed.wait()
+            if flight.error is not None:
+                raise _bare(flight.error) from None
+            if flight.view is not None:
+                return flight.view
+            # its loader was cancelled: look again (another flight may have started), else load here
+
+    async def _fly(self, uuid: str, load: Loader) -> PublicView:
+        """Load ``uuid``'s view as the flight others wait for; keep it unless invalidated meanwhile."""
         self.misses += 1
-        epoch = self._epoch
-        view, generation = await self._shared_get(uuid)
-        if view is None:
-            view = await load()
-            if generation is not None:
+        flight = self._flights[uuid] = _Flight(self._epoch)
+        try:
+            view, generation = await self._shared_get(uuid)
+            loaded = view is None
+            view = flight.view = await load() if view is None else view
+            if loaded and generation is not None:
                 await self._shared_put(uuid, view, generation)
-        if epoch == self._epoch:
-            self._keep(uuid, view)
-        return view
+            if flight.epoch == self._epoch:
+                self._keep(uuid, view)
+            return view
+        except Exception as exc:
+            flight.error = _bare(exc)  # no traceback: the flight does not keep this request's frames
+            raise
+        finally:  # landed: with a view, an error, or neither (cancelled: the waiters look again)
+            if self._flights.get(uuid) is flight:
+                del self._flights[uuid]
+            flight.landed.set()
 
     async def forget(self, uuid: str) -> None:
         """Drop ``uuid``'s view here and, with Redis, on every replica (call after the change committed)."""
@@ -263,7 +258,8 @@ class PublicViewCache:
             log.error("could not announce a change of passport %s (%s): replicas expire it", uuid, exc)
 
     def drop(self, uuid: str | None = None) -> None:
-        """Forget ``uuid``'s view in this process (every view when None); loads in flight are not kept."""
+        """Forget ``uuid``'s view in this process (every view when None); loads in flight are neither kept
+        nor shared with a request that comes after this."""
         self._epoch += 1
         if uuid is None:
             self._views.clear()
@@ -272,6 +268,11 @@ class PublicViewCache:
 
     def __len__(self) -> int:
         return len(self._views)
+
+    @property
+    def in_flight(self) -> int:
+        """Loads running now (each shared by the concurrent misses of its uuid)."""
+        return len(self._flights)
 
     async def aclose(self) -> None:
         """Stop listening and close the Redis client."""
