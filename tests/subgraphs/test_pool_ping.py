@@ -38,16 +38,21 @@ PUBLIC = "query($uuid: String!) { publicPassport(uuid: $uuid) { uuid name fields
 
 
 def _kill_backends(port: int, url: str, *, waiting_on_a_lock: bool = False) -> int:
-    """Terminate the application's backends on ``url``'s database (from a superuser connection); how many."""
+    """Terminate the application's backends on ``url``'s database (from a superuser connection); how many.
+
+    Returns when they have exited, so their goodbye (a FATAL error, then the socket closed) was sent.
+    """
+    backends = "FROM pg_stat_activity WHERE datname = $1 AND usename <> 'postgres' AND pid <> pg_backend_pid()"
     lock = " AND wait_event_type = 'Lock'" if waiting_on_a_lock else ""
-    query = (
-        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        f" WHERE datname = $1 AND usename <> 'postgres' AND pid <> pg_backend_pid(){lock}"
-    )
     database = make_url(url).database
 
     async def kill(connection: Any) -> int:
-        return int(await connection.fetchval(query, database))
+        killed = int(await connection.fetchval(f"SELECT count(pg_terminate_backend(pid)) {backends}{lock}", database))
+        for _ in range(500):
+            if killed == 0 or await connection.fetchval(f"SELECT count(*) {backends}{lock}", database) == 0:
+                break
+            await asyncio.sleep(0.01)
+        return killed
 
     return run_as_superuser(port, "postgres", kill)
 
