@@ -45,14 +45,11 @@ def rows_by_column(
     column: Any,
     *,
     where: Sequence[Any] = (),
-    public_read: bool = False,
 ) -> DataLoader:
     """Loads one row (or ``None``) per key, where ``column`` equals the key."""
 
     async def batch(keys: Sequence[Any]) -> list[M | None]:
         stmt = sa.select(model).where(column.in_(_unique(keys)), *where)
-        if public_read:
-            stmt = stmt.execution_options(public_read=True)
         rows = (await session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
         by_key = {getattr(row, column.key): row for row in rows}
         return [by_key.get(key) for key in keys]

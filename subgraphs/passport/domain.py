@@ -372,8 +372,8 @@ class PublicView:
     product_category: str | None = None
 
 
-def public_view(uuid: str, passport: Passport | None, version: PassportVersion | None) -> PublicView:
-    """The public view of ``passport`` at its latest published ``version``.
+def public_view(uuid: str, row: repository.PublicRow | None) -> PublicView:
+    """The public view of a passport at its latest published version (``row``, as the public read found it).
 
     Unknown uuids and passports never published answer NOT_FOUND. A REVOKED passport
     is still shown, with status REVOKED, the time and the reason: a reader scanning the
@@ -381,30 +381,31 @@ def public_view(uuid: str, passport: Passport | None, version: PassportVersion |
     withdrawn and why, not be told it never existed. A DRAFT revising a published
     passport shows its latest published version as PUBLISHED.
     """
-    if passport is None or version is None or passport.published_version == 0:
+    if row is None or row.published_version == 0 or row.number is None:
         raise not_found("Passport", uuid)
-    status = PUBLISHED if passport.status == DRAFT else passport.status
-    values = hashed_values(version.content)
+    assert row.published_at is not None and row.content is not None and row.content_hash is not None
+    status = PUBLISHED if row.status == DRAFT else row.status
+    values = hashed_values(row.content)
     fields = tuple(
         PublicField(definition, values.get(definition.key))
-        for definition in fields_of(passport)
+        for definition in snapshot_from_json(row.snapshot)
         if definition.access == PUBLIC
     )
     return PublicView(
-        uuid=passport.uuid,
-        name=passport.name,
+        uuid=row.uuid,
+        name=row.name,
         status=status,
-        version=version.number,
-        published_at=version.published_at,
-        content_hash=version.content_hash,
-        previous_hash=version.previous_hash,
-        revoked_at=passport.revoked_at,
-        revocation_reason=passport.revocation_reason,
-        archived_at=passport.archived_at,
-        product_id=passport.product_id,
-        template_id=passport.template_id,
-        template_version=passport.template_version,
+        version=row.number,
+        published_at=row.published_at,
+        content_hash=row.content_hash,
+        previous_hash=row.previous_hash,
+        revoked_at=row.revoked_at,
+        revocation_reason=row.revocation_reason,
+        archived_at=row.archived_at,
+        product_id=row.product_id,
+        template_id=row.template_id,
+        template_version=row.template_version,
         fields=fields,
-        product_name=version.product_name,
-        product_category=version.product_category,
+        product_name=row.product_name,
+        product_category=row.product_category,
     )

@@ -6,9 +6,6 @@ or 300 passports with their versions and audit entries costs the same statements
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import sqlalchemy as sa
 from aiodataloader import DataLoader
 
 from subgraphs.common.context import RequestContext
@@ -26,14 +23,6 @@ def passport_by_uuid(ctx: RequestContext) -> DataLoader:
     return ctx.loader("passport.by_uuid", lambda: rows_by_column(ctx.session, Passport, Passport.uuid))
 
 
-def public_passport_by_uuid(ctx: RequestContext) -> DataLoader:
-    """Any tenant's passport per public uuid: only for the public view, which filters fields itself."""
-    return ctx.loader(
-        "passport.public_by_uuid",
-        lambda: rows_by_column(ctx.session, Passport, Passport.uuid, public_read=True),
-    )
-
-
 def versions_by_passport(ctx: RequestContext) -> DataLoader:
     """The caller's published versions per passport id, newest first."""
     return ctx.loader(
@@ -45,23 +34,6 @@ def versions_by_passport(ctx: RequestContext) -> DataLoader:
             order_by=[PassportVersion.passport_id, PassportVersion.number.desc()],  # type: ignore[attr-defined]
         ),
     )
-
-
-def public_version_by_key(ctx: RequestContext) -> DataLoader:
-    """A published version per ``(passport id, number)``, readable by anyone (the public view)."""
-
-    async def batch(keys: Sequence[tuple[str, int]]) -> list[PassportVersion | None]:
-        ids = list(dict.fromkeys(passport_id for passport_id, _ in keys))
-        stmt = (
-            sa.select(PassportVersion)
-            .where(PassportVersion.passport_id.in_(ids))  # type: ignore[attr-defined]
-            .execution_options(public_read=True)
-        )
-        rows = (await ctx.session.exec(stmt)).scalars().all()  # type: ignore[call-overload]
-        by_key = {(row.passport_id, row.number): row for row in rows}
-        return [by_key.get(key) for key in keys]
-
-    return ctx.loader("passport.public_version", lambda: DataLoader(batch_load_fn=batch))
 
 
 def audit_by_passport(ctx: RequestContext) -> DataLoader:

@@ -361,12 +361,12 @@ def public_views(runtime: Any) -> PublicViewCache:
 async def load_public_view(ctx: RequestContext, uuid: str) -> PublicView:
     """The public view of ``uuid`` from the database (NOT_FOUND as :func:`domain.public_view` says).
 
-    The public uuids a request asks for are loaded together, passport and version in one statement.
+    The public uuids a request (or a subscription's event) asks for are loaded together, passport and
+    version in one statement.
     """
 
-    async def batch(uuids: Sequence[str]) -> list[repository.PublicRows | None]:
+    async def batch(uuids: Sequence[str]) -> list[repository.PublicRow | None]:
         return await repository.public_passports(ctx.session, uuids)
 
-    found = await ctx.loader("passport.public_rows", lambda: DataLoader(batch_load_fn=batch)).load(uuid)
-    passport, version = found if found is not None else (None, None)
-    return domain.public_view(uuid, passport, version)
+    row = await ctx.loader("passport.public_rows", lambda: DataLoader(batch_load_fn=batch)).load(uuid)
+    return domain.public_view(uuid, row)

@@ -14,10 +14,11 @@ from typing import Any
 import strawberry
 
 from subgraphs.common.authz import authenticated
-from subgraphs.common.errors import not_found
+from subgraphs.common.errors import NotFound, not_found
 from subgraphs.common.events import Event
 from subgraphs.common.subscriptions_stream import tenant_events, watch
-from subgraphs.passport import domain, loaders
+from subgraphs.passport import loaders
+from subgraphs.passport.public_cache import load_public_view
 from subgraphs.passport.schema import Passport, PassportStatus, PublicPassport
 
 PASSPORT = "Passport"
@@ -111,10 +112,11 @@ class Subscription:
             return event.typename == PASSPORT and event.kind in PUBLIC_KINDS and event.attribute("uuid") == uuid
 
         async def load(_event: Event) -> PublicPassport | None:
-            row = await loaders.public_passport_by_uuid(ctx).load(uuid)
-            if row is None or not row.published_version:
-                return None
-            version = await loaders.public_version_by_key(ctx).load((row.id, row.published_version))
-            return PublicPassport.from_view(domain.public_view(uuid, row, version))
+            # from the database, not the public-view cache: this replica's cache may not have heard of
+            # the change yet (with Redis, its invalidation may arrive after the event)
+            try:
+                return PublicPassport.from_view(await load_public_view(ctx, uuid))
+            except NotFound:
+                return None  # not published (any more): nothing to show
 
         return await watch(info, match, load)  # type: ignore[return-value]

@@ -116,14 +116,14 @@ def run_as_superuser(port: int, database: str, work: Callable[[Any], Awaitable[T
         return pool.submit(asyncio.run, main()).result()
 
 
-def rls_statements(backend: str, *, transactions: int = 1, public_reads: int = 0) -> int:
+def rls_statements(backend: str, *, transactions: int = 1) -> int:
     """Statements row-level security adds to a request on ``backend`` (``sqlite`` or ``postgres``).
 
     On PostgreSQL each transaction of a scoped session starts with one statement that
-    sets the tenant for row-level security, and each ``public_read`` statement is
-    wrapped in two (public reads on, then off): see :mod:`subgraphs.common.tenancy`.
+    sets the tenant for row-level security (and switches the public read on when the
+    transaction begins with a ``public_read`` statement): see :mod:`subgraphs.common.tenancy`.
     SQLite has no row-level security and adds nothing.
     """
     if backend != "postgres":
         return 0
-    return transactions + 2 * public_reads
+    return transactions
