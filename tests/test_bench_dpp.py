@@ -9,9 +9,12 @@ the per-process profiles.
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +99,32 @@ def test_the_bench_compares_two_checkouts_on_postgres_and_writes_profiles(tmp_pa
     assert all(cell.endswith("x") for cells in ratios.values() for cell in cells[1:])
     for process in ("gateway", "identity", "catalog", "templates", "passport"):
         assert (profiles / "postgres" / "after" / "qr-gateway" / f"{process}.prof").stat().st_size > 0
+
+
+@pytest.fixture
+def run() -> Iterator[Any]:
+    """bench/dpp/run.py as a module; the sys.path entries and sibling modules it imports are undone after."""
+    path, modules = list(sys.path), set(sys.modules)
+    spec = importlib.util.spec_from_file_location("bench_dpp_run", ROOT / "bench" / "dpp" / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            if name in ("measure", "report", "stack", "workloads", "seed", "launch", "probe", "floor", "mutate"):
+                del sys.modules[name]
+
+
+def test_errors_fail_the_run_only_in_the_tree_measured(run: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    Measurement = run.Measurement
+    clean, broken = Measurement(10, 10.0, 1.0, 2.0), Measurement(10, 10.0, 1.0, 2.0, errors=1, note="first error: x")
+    # an old revision's error (--before-rev) is printed, and the run still succeeds
+    assert run.exit_status({"postgres": {"before": {"mutations": broken}, "after": {"mutations": clean}}}) == 0
+    assert "bench-dpp: postgres before mutations: 1 errors first error: x" in capsys.readouterr().out
+    # the tree measured: any error fails it, alone or side by side
+    assert run.exit_status({"sqlite": {"this": {"dashboard": broken}}}) == 1
+    assert run.exit_status({"postgres": {"before": {"mutations": clean}, "after": {"mutations": broken}}}) == 1
+    assert run.exit_status({"sqlite": {"this": {"dashboard": clean}}}) == 0
