@@ -20,13 +20,14 @@ from starlette.responses import Response
 
 from gateway.auth.stage import TENANT_HEADER, Authenticated, AuthStage, EdgeRejection, audit
 from gateway.contracts import ExecutionOutcome, GraphQLRequest, Runtime, SubgraphTransport
+from gateway.http.accept import AcceptDecision, AcceptDecisions
 from gateway.http.bodies import error_body, graphql_json, response_body
 from gateway.http.correlation import REQUEST_ID_HEADER, request_id_from
 from gateway.http.decoding import RequestProblem, decoded_body, incoming_from, query_params_incoming
-from gateway.http.incremental import accepts_incremental, incremental_response
-from gateway.http.negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON, negotiate_response_type
+from gateway.http.incremental import incremental_response
+from gateway.http.negotiation import APPLICATION_JSON, GRAPHQL_RESPONSE_JSON
 from gateway.http.state import GatewayState
-from gateway.http.streams import SUBSCRIPTIONS_ELSEWHERE, HttpStreams, StreamCall, negotiate_stream
+from gateway.http.streams import SUBSCRIPTIONS_ELSEWHERE, HttpStreams, StreamCall
 from gateway.incremental import IncrementalOutcome
 from gateway.persisted import Incoming, PersistedOperations, PersistedProblem, persisted_from_settings
 from gateway.settings import Settings
@@ -59,6 +60,7 @@ class GraphQLEndpoint:
         self._takes_principal: dict[type, bool] = {}
         self._takes_incremental: dict[type, bool] = {}
         self.streams: HttpStreams | None = None  # graphql-sse and multipart subscriptions (set by create_app)
+        self._accept = AcceptDecisions()
 
     async def aclose(self) -> None:
         """Release what the endpoint holds (the APQ store's Redis connections)."""
@@ -73,10 +75,8 @@ class GraphQLEndpoint:
             return response
 
     async def _answer(self, request: Request, request_id: str, observed: Observation) -> Response:
-        stream = negotiate_stream(request.headers.get("accept")) if self.streams is not None else None
-        media_type = APPLICATION_JSON if stream else negotiate_response_type(request.headers.get("accept"))
-        if media_type is None and accepts_incremental(request.headers.get("accept")):
-            media_type = APPLICATION_JSON  # @defer clients that name only multipart (gateway/http/incremental.py)
+        accept = self._accept.decide(request.headers.get("accept"), streams=self.streams is not None)
+        media_type = accept.media_type
         try:
             if media_type is None:
                 raise RequestProblem(
@@ -84,7 +84,7 @@ class GraphQLEndpoint:
                     "NOT_ACCEPTABLE",
                     f"Accept must allow {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}",
                 )
-            answered = await self._handle(request, request_id, media_type, observed, stream)
+            answered = await self._handle(request, request_id, media_type, observed, accept)
             if isinstance(answered, Response):
                 return answered  # a stream or @defer's parts: they add the id as they write
             body, status = answered
@@ -101,7 +101,7 @@ class GraphQLEndpoint:
         return graphql_json(body, status, media_type or APPLICATION_JSON, headers, request_id)
 
     async def _handle(
-        self, request: Request, request_id: str, media_type: str, observed: Observation, stream: str | None = None
+        self, request: Request, request_id: str, media_type: str, observed: Observation, accept: AcceptDecision
     ) -> Response | tuple[dict[str, Any] | list[dict[str, Any]], int]:
         """A streaming response, or the body and status :func:`~gateway.http.bodies.graphql_json` writes."""
         method = request.method
@@ -126,10 +126,12 @@ class GraphQLEndpoint:
                 return await self._batch(decoded, call, observed)
             await self._auth.check_rate(who)
             incoming = incoming_from(decoded)
-        if stream is not None and self.streams is not None:  # gateway/http/streams.py
-            return await self.streams.respond(stream, StreamCall(incoming, request, request_id, runtime, who, client))
+        if accept.stream is not None and self.streams is not None:  # gateway/http/streams.py
+            return await self.streams.respond(
+                accept.stream, StreamCall(incoming, request, request_id, runtime, who, client)
+            )
         # @defer: a client taking multipart/mixed;deferSpec gets the parts as they come
-        deferred: list[IncrementalOutcome] | None = [] if accepts_incremental(request.headers.get("accept")) else None
+        deferred: list[IncrementalOutcome] | None = [] if accept.incremental else None
         call = _Call(request, request_id, media_type, runtime, who, client)
         body, status = await self._one(incoming, call, observed, deferred)
         if deferred:

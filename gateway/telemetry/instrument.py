@@ -178,26 +178,27 @@ class Observation:
                 metrics.auth_failures.labels(self._codes[0]).inc()
         if self._span is not None:
             self._end_span(operation_type, name)
-        request_log.info(
-            "%s %s %s %d %.1fms",
-            operation_type,
-            name or "-",
-            self.request_id,
-            self.status,
-            elapsed * 1000,
-            extra={
-                "fields": {
-                    "requestId": self.request_id,
-                    "operationType": operation_type,
-                    "operationName": name,
-                    "status": self.status,
-                    "durationMs": round(elapsed * 1000, 3),
-                    "tenant": self.tenant,
-                    "client": client,
-                    "errors": self._codes or None,
-                }
-            },
-        )
+        if request_log.isEnabledFor(logging.INFO):  # the record's fields are not built for nothing
+            request_log.info(
+                "%s %s %s %d %.1fms",
+                operation_type,
+                name or "-",
+                self.request_id,
+                self.status,
+                elapsed * 1000,
+                extra={
+                    "fields": {
+                        "requestId": self.request_id,
+                        "operationType": operation_type,
+                        "operationName": name,
+                        "status": self.status,
+                        "durationMs": round(elapsed * 1000, 3),
+                        "tenant": self.tenant,
+                        "client": client,
+                        "errors": self._codes or None,
+                    }
+                },
+            )
         CORRELATION_ID.reset(self._correlation)
 
     def _end_span(self, operation_type: str, name: str | None) -> None:
