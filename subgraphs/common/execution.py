@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from graphql import DirectiveNode, DocumentNode, GraphQLError, VariableNode, Visitor, get_operation_ast, visit
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
+from sqlalchemy.exc import DBAPIError
 from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
@@ -48,8 +49,9 @@ def shape_error(
     """``error`` with a stable ``extensions.code``; unexpected errors logged and masked.
 
     Domain errors keep their message and code. Parse and validation errors get
-    GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. Anything else is logged with a
-    correlation id and reaches the client only as INTERNAL_SERVER_ERROR with that id.
+    GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED. A database connection lost during the
+    request is DATABASE_UNAVAILABLE (retryable). Anything else is logged with a correlation id
+    and reaches the client only as INTERNAL_SERVER_ERROR with that id.
     """
     original = error.original_error
     if isinstance(original, DomainError):
@@ -85,6 +87,18 @@ def shape_error(
             extensions={"code": "BAD_USER_INPUT"},
         )
     correlation_id = getattr(context, "correlation_id", None) or new_id()
+    if isinstance(original, DBAPIError) and original.connection_invalidated:
+        # the database went away under the request (a restart, a failover, a killed backend): the pool
+        # has dropped the connection and the next request opens a new one, so say "retry", not "bug"
+        log.warning("database connection lost at %s (correlation id %s): %s", error.path, correlation_id, original)
+        return GraphQLError(
+            f"The database connection was lost; retry the request (correlation id {correlation_id})",
+            error.nodes,
+            error.source,
+            error.positions,
+            error.path,
+            extensions={"code": "DATABASE_UNAVAILABLE", "correlationId": correlation_id},
+        )
     log.error("unexpected error at %s (correlation id %s)", error.path, correlation_id, exc_info=original)
     return GraphQLError(
         f"Internal server error (correlation id {correlation_id})",

@@ -205,10 +205,11 @@ def test_a_served_subgraph_answers_right_after_its_connections_were_killed(
     assert all("errors" not in answer and answer["data"]["publicPassport"] for answer in answers), answers
 
 
-def test_a_request_whose_connection_is_killed_mid_statement_gets_a_masked_error(
+def test_a_request_whose_connection_is_killed_mid_statement_gets_a_retryable_error(
     postgres_server: Any, passport: tuple[str, str]
 ) -> None:
-    """What a client sees when PostgreSQL goes away during its request: a coded error, no traceback."""
+    """What a client sees when PostgreSQL goes away during its request: DATABASE_UNAVAILABLE, which says
+    retry (the next request gets a new connection), with a correlation id and no traceback or driver text."""
     endpoint, url = passport
     assert "errors" not in _public_read(endpoint)
     answer: dict[str, Any] = {}
@@ -229,7 +230,8 @@ def test_a_request_whose_connection_is_killed_mid_statement_gets_a_masked_error(
     request.join(30)
     assert answer["data"] == {"publicPassport": None}, answer
     (error,) = answer["errors"]
-    assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR", error
+    assert error["extensions"]["code"] == "DATABASE_UNAVAILABLE", error
     assert set(error["extensions"]) == {"code", "correlationId"}, error
+    assert error["message"].startswith("The database connection was lost; retry the request"), error
     assert "terminating" not in error["message"] and "Traceback" not in str(answer), error
     assert _public_read(endpoint)["data"]["publicPassport"]  # the pool was invalidated; the next request reconnects
