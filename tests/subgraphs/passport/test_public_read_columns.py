@@ -48,7 +48,10 @@ def test_a_public_read_does_not_fetch_the_working_values(
         body = gql(server.url + "/graphql", PUBLIC, {"uuid": PACK_01.public_uuid})
         assert body["data"]["publicPassport"]["name"] == "ACME_CELL_PACK_01"
         assert body["data"]["publicPassport"]["fields"]
-        reads = [s for s in statements if "passport_passports" in s]
-        assert len(reads) == 1, reads
-        selected = reads[0].split(" FROM ", 1)[0]
-        assert not re.search(r"\bpassport_(passports|versions)\.values\b", selected), selected
+        # the public read joins the passport to its published version (other servers of this test process
+        # may send statements of their own meanwhile: only joins of the two tables by uuid are looked at)
+        reads = [s for s in statements if "passport_versions" in s and re.search(r"passport_passports\.uuid IN", s)]
+        assert reads, statements
+        for read in reads:
+            selected = read.split(" FROM ", 1)[0]
+            assert not re.search(r"\bpassport_(passports|versions)\.values\b", selected), selected
