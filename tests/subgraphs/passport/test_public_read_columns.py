@@ -54,4 +54,5 @@ def test_a_public_read_does_not_fetch_the_working_values(
         assert reads, statements
         for read in reads:
             selected = read.split(" FROM ", 1)[0]
-            assert not re.search(r"\bpassport_(passports|versions)\.values\b", selected), selected
+            # SQLite's dialect quotes the column ("values" is a keyword there), PostgreSQL's does not
+            assert not re.search(r'\bpassport_(passports|versions)\."?values\b', selected), selected
