@@ -16,10 +16,11 @@ from typing import Any
 
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from subgraphs.common.rls import PUBLIC_READ_SETTING, TENANT_SETTING, UNRESTRICTED_SETTING
 from subgraphs.common.tenancy import SCOPE_KEY, SYSTEM, Scope, ScopedSession
 
 log = logging.getLogger("dpp.db")
@@ -40,6 +41,18 @@ MAX_OVERFLOW = 10
 # POOL_SIZE / (checkouts a second): above 2 checkouts a second none is pinged; below, the pool is
 # nearly idle and a ping (well under a millisecond on a LAN) delays no queue of requests.
 IDLE_PING_AFTER = 5.0
+
+# PostgreSQL connections of the public-read pool (Database.public_read), and how many more for a burst.
+PUBLIC_POOL_SIZE = 5
+# What every connection of the public-read pool carries for its whole life (asyncpg sends them in the
+# startup message: no statement of their own). See subgraphs/common/rls.py: no tenant, not unrestricted,
+# the public read on (SELECT only, by the policies), and every transaction read-only.
+PUBLIC_READ_SETTINGS = {
+    TENANT_SETTING: "",
+    UNRESTRICTED_SETTING: "off",
+    PUBLIC_READ_SETTING: "on",
+    "default_transaction_read_only": "on",
+}
 
 
 class StatementCounter:
@@ -135,6 +148,8 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=SerializedAsyncSession, sync_session_class=ScopedSession, expire_on_commit=False
         )
+        self._idle_ping_after = idle_ping_after
+        self._public: AsyncEngine | None = None
 
     @property
     def dialect(self) -> str:
@@ -153,6 +168,39 @@ class Database:
         async with self.session(SYSTEM) as session:
             async with session.begin():
                 yield session
+
+    @asynccontextmanager
+    async def public_read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for reading what is public by nature, of any tenant (a published passport behind its QR code).
+
+        On PostgreSQL it comes from a pool of its own whose connections carry the public read for their
+        whole life (:data:`PUBLIC_READ_SETTINGS`) in autocommit: a read is one round trip, where a scoped
+        session's costs three (BEGIN, the row-level-security settings, the statement) and a ROLLBACK;
+        on ``make bench-dpp``'s QR path every public-view cache miss paid them on a busy event loop.
+        Row-level security lets it SELECT only, and PostgreSQL refuses any write (read-only
+        transactions). The statement must filter what it reads itself (by the public uuid): nothing
+        scopes it to a tenant. On SQLite (no row-level security, no tenant filter on a plain
+        connection) a connection of the main engine.
+        """
+        engine = self.engine if self.dialect == "sqlite" else self._public_engine()
+        async with engine.connect() as connection:
+            yield connection
+
+    def _public_engine(self) -> AsyncEngine:
+        if self._public is None:
+            engine = create_async_engine(
+                self.url,
+                pool_size=PUBLIC_POOL_SIZE,
+                max_overflow=MAX_OVERFLOW,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"server_settings": PUBLIC_READ_SETTINGS},
+            )
+            checks = _PoolChecks(engine.dialect, self._idle_ping_after)
+            event.listen(engine.sync_engine, "checkin", checks.checkin)
+            event.listen(engine.sync_engine, "checkout", checks.checkout)
+            event.listen(engine.sync_engine, "before_cursor_execute", self.statements)
+            self._public = engine
+        return self._public
 
     async def warm(self) -> int:
         """Open the pool's connections now (PostgreSQL; SQLite has nothing to open); how many were opened.
@@ -180,6 +228,8 @@ class Database:
     async def dispose(self) -> None:
         """Close pooled connections."""
         await self.engine.dispose()
+        if self._public is not None:
+            await self._public.dispose()
 
 
 def ensure_sqlite_directory(url: str) -> None:

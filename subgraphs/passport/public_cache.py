@@ -366,7 +366,8 @@ async def load_public_view(ctx: RequestContext, uuid: str) -> PublicView:
     """
 
     async def batch(uuids: Sequence[str]) -> list[repository.PublicRow | None]:
-        return await repository.public_passports(ctx.session, uuids)
+        async with ctx.database.public_read() as connection:
+            return await repository.public_passports(connection, uuids)
 
     row = await ctx.loader("passport.public_rows", lambda: DataLoader(batch_load_fn=batch)).load(uuid)
     return domain.public_view(uuid, row)

@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -194,13 +195,13 @@ _PUBLIC: tuple[Any, ...] = (
 )
 
 
-async def public_passports(session: AsyncSession, uuids: Sequence[str]) -> list[PublicRow | None]:
+async def public_passports(connection: AsyncConnection, uuids: Sequence[str]) -> list[PublicRow | None]:
     """Per public uuid, any tenant's passport and its latest published version, in one statement.
 
-    The public read (``public_read``) behind ``publicPassport`` and ``publicPassportChanged``: the
-    domain shows only PUBLIC fields. A QR-code scan that misses the public-view cache runs it, so it
-    reads plain rows of the columns the view needs (make bench-dpp's QR path on PostgreSQL: the ORM
-    objects with both copies of the values decoded made a miss cost a few times a hit's CPU).
+    The public read behind ``publicPassport`` and ``publicPassportChanged``, on a connection of
+    :meth:`~subgraphs.common.db.Database.public_read` (nothing scopes it to a tenant: it reads by
+    uuid, and the domain shows only PUBLIC fields). A QR-code scan that misses the public-view cache
+    runs it, so it reads plain rows of the columns the view needs, neither copy of the working values.
     """
     stmt = (
         sa.select(*_PUBLIC)
@@ -212,9 +213,8 @@ async def public_passports(session: AsyncSession, uuids: Sequence[str]) -> list[
             ),
         )
         .where(col(Passport.uuid).in_(list(dict.fromkeys(uuids))))
-        .execution_options(public_read=True)
     )
     found: dict[str, PublicRow] = {}
-    for row in (await session.exec(stmt)).all():  # type: ignore[call-overload]
+    for row in (await connection.execute(stmt)).all():
         found[row[0]] = PublicRow._make((*row[:10], _decoded(row[10]), *row[11:]))
     return [found.get(uuid) for uuid in uuids]

@@ -105,3 +105,27 @@ def test_the_public_read_is_one_statements_exception_in_any_tenants_transaction(
 def test_a_rolled_back_savepoint_does_not_bring_the_public_read_back(passport: Served) -> None:
     assert seen_after_a_rolled_back_savepoint(passport.database_url, Scope(tenant_id=GREENLOOP)) == {GREENLOOP}
     assert seen_after_a_rolled_back_savepoint(passport.database_url, Scope()) == set()
+
+
+def test_the_public_read_pool_reads_every_tenant_and_writes_nothing(passport: Served) -> None:
+    """Database.public_read (the QR path's misses): one statement sees any tenant's rows, as the public
+    read allows, and PostgreSQL refuses a write on it; the scoped sessions' pool never carries the setting."""
+
+    async def run() -> tuple[set[str], str, str]:
+        database = Database(passport.database_url)
+        try:
+            async with database.public_read() as connection:
+                rows = await connection.execute(sa.text("SELECT DISTINCT tenant_id FROM passport_passports"))
+                tenants = {row[0] for row in rows}
+                with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
+                    await connection.execute(sa.text("UPDATE passport_passports SET name = name"))
+            async with database.session(Scope(tenant_id=GREENLOOP)) as session:
+                setting = (await session.execute(sa.text("SELECT current_setting('app.public_read', true)"))).scalar()
+                mine = (await session.execute(sa.text("SELECT DISTINCT tenant_id FROM passport_passports"))).all()
+            return tenants, str(setting), ",".join(sorted(row[0] for row in mine))
+        finally:
+            await database.dispose()
+
+    tenants, setting, mine = asyncio.run(run())
+    assert {ACME, GREENLOOP} <= tenants
+    assert (setting, mine) == ("off", GREENLOOP)
