@@ -15,9 +15,10 @@ each subgraph's audit table (its rows carry product data in ``before``/``after``
 a new table cannot be forgotten. Platform-wide tables (categories, templates,
 template fields, identity tenants and users) have no tenant column and no policy.
 
-The policies read three transaction-local settings that the persistence layer
+The policies read three settings that the persistence layer
 sets (``set_config(name, value, true)``, i.e. ``SET LOCAL``) at the start of every
-transaction of a scoped session, all three in one statement (:data:`BEGIN_SQL`):
+transaction of a scoped session, in one statement (:data:`BEGIN_SQL`), or for the
+life of a connection of the public-read pool:
 
 ``app.tenant_id``
     The session's tenant; empty for an anonymous session. A row is visible and
@@ -27,14 +28,11 @@ transaction of a scoped session, all three in one statement (:data:`BEGIN_SQL`):
     ``on`` for system sessions only (migrations, seeding, signing in, which reads a
     user's memberships in every tenant): every row, read and write.
 ``app.public_read``
-    ``on`` only for a statement that opted in with
-    ``execution_options(public_read=True)`` (a published passport behind its QR
-    code): SELECT only. It is switched off before the session's next statement or
-    flush in the same transaction, so the rest of the transaction is scoped again;
-    the end of the transaction resets it anyway (``SET LOCAL``), which is why a
-    transaction that ends after its public read (a QR scan) needs no statement to
-    switch it off. A transaction that starts with a public read sets it in
-    :data:`BEGIN_SQL` with the others: such a scan costs one settings statement.
+    ``on`` only in the connections of the public-read pool
+    (:meth:`~subgraphs.common.db.Database.public_read`, a published passport behind
+    its QR code), set for their whole life when they connect, and always with
+    ``default_transaction_read_only``: SELECT only, by the policy and by PostgreSQL.
+    A scoped session's settings statement sets it ``off``.
 
 Audit tables also accept an INSERT of a row without tenant (a failed anonymous
 call has none); such rows are read by system sessions only.
@@ -67,11 +65,8 @@ PUBLIC_READ_SETTING = "app.public_read"
 BEGIN_SQL = sa.text(
     f"SELECT set_config('{TENANT_SETTING}', :tenant_id, true),"
     f" set_config('{UNRESTRICTED_SETTING}', :unrestricted, true),"
-    f" set_config('{PUBLIC_READ_SETTING}', :public_read, true)"
+    f" set_config('{PUBLIC_READ_SETTING}', 'off', true)"
 )
-#: For a ``public_read`` statement inside a transaction, and before the next statement after it.
-PUBLIC_READ_ON_SQL = sa.text(f"SELECT set_config('{PUBLIC_READ_SETTING}', 'on', true)")
-PUBLIC_READ_OFF_SQL = sa.text(f"SELECT set_config('{PUBLIC_READ_SETTING}', 'off', true)")
 #: For the rest of the transaction, every tenant's rows (data migrations, tests inspecting what was written).
 UNRESTRICTED_SQL = sa.text(f"SELECT set_config('{UNRESTRICTED_SETTING}', 'on', true)")
 

@@ -2,22 +2,21 @@
 
 A session carries a :class:`Scope` in ``session.info``. Every ORM SELECT of a
 :class:`~subgraphs.common.models.TenantOwned` model is filtered to the scope's
-tenant; an anonymous scope sees no tenant-owned rows at all unless the statement
-opts in with ``execution_options(public_read=True)`` (used for data that is
-public by nature, such as a published passport behind its QR code). Rows added
-to the session are stamped with the scope's tenant, and a flush that would write
-a row of another tenant is refused.
+tenant; an anonymous scope sees no tenant-owned rows at all. What is public by
+nature (a published passport behind its QR code) is read outside any session, on
+:meth:`~subgraphs.common.db.Database.public_read`'s connections. Rows added to the
+session are stamped with the scope's tenant, and a flush that would write a row of
+another tenant is refused.
 
 On PostgreSQL the database enforces the same scope with row-level security
 (:mod:`subgraphs.common.rls`): at the start of every transaction the session sets
-``app.tenant_id``, ``app.unrestricted`` and ``app.public_read`` for that transaction
-only, in one statement (``after_begin``); a ``public_read`` statement runs with
-``app.public_read`` on (SELECT only), set in that same statement when it begins the
-transaction, and the session's next statement or flush switches it off first.
-When the scope of a session changes inside a transaction (identity flushes the
-rows of a tenant being onboarded under that tenant's scope), the next statement
-or flush sets the settings again first. The filter here stays the one place
-where the application scopes its queries; RLS is the net under it.
+``app.tenant_id`` and ``app.unrestricted`` (and ``app.public_read`` off) for that
+transaction only, in one statement (``after_begin``). When the scope of a session
+changes inside a transaction (identity flushes the rows of a tenant being onboarded
+under that tenant's scope), the next statement or flush sets the settings again
+first, as it does after a savepoint ended (a savepoint's rollback reverts what was
+set inside it). The filter here stays the one place where the application scopes
+its queries; RLS is the net under it.
 
 The filter (``with_loader_criteria``) reaches ORM entities only, so a tenant-scoped
 session refuses, with :class:`UnscopedStatement` and before anything runs, what it
@@ -58,13 +57,11 @@ from sqlalchemy.sql.visitors import HasTraverseInternals
 from sqlmodel import Session as SQLModelSession
 
 from subgraphs.common.models import TenantOwned
-from subgraphs.common.rls import BEGIN_SQL, PUBLIC_READ_OFF_SQL, PUBLIC_READ_ON_SQL
+from subgraphs.common.rls import BEGIN_SQL
 
 SCOPE_KEY = "dpp_scope"
-# The settings the current PostgreSQL transaction carries, an _Applied (absent: none yet, or not PostgreSQL).
+# The scope whose settings the current PostgreSQL transaction carries (absent: none yet, or not PostgreSQL).
 _APPLIED_KEY = "dpp_rls_scope"
-# Set while a public read begins the transaction: ``after_begin`` switches the public read on with the others.
-_BEGIN_PUBLIC_KEY = "dpp_rls_begin_public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +75,8 @@ class Scope:
 SYSTEM = Scope(unrestricted=True)
 
 
-@dataclass(frozen=True, slots=True)
-class _Applied:
-    """What a PostgreSQL transaction's RLS settings say: the scope, and whether ``app.public_read`` is on."""
-
-    scope: Scope | None
-    public_read: bool
-
-
-# After a savepoint ended: equal to no scope, so the next statement sets everything again.
-_UNKNOWN = _Applied(None, True)
+# After a savepoint ended: equal to no scope, so the next statement sets the settings again.
+_UNKNOWN = object()
 
 
 class TenantLeak(RuntimeError):
@@ -108,22 +97,17 @@ def scope_of(session: Session) -> Scope:
     return session.info.get(SCOPE_KEY, Scope())
 
 
-def _apply_settings(session: Session, connection: Connection, scope: Scope, public_read: bool = False) -> None:
+def _apply_settings(session: Session, connection: Connection, scope: Scope) -> None:
     connection.execute(
-        BEGIN_SQL,
-        {
-            "tenant_id": scope.tenant_id or "",
-            "unrestricted": "on" if scope.unrestricted else "off",
-            "public_read": "on" if public_read else "off",
-        },
+        BEGIN_SQL, {"tenant_id": scope.tenant_id or "", "unrestricted": "on" if scope.unrestricted else "off"}
     )
-    session.info[_APPLIED_KEY] = _Applied(scope, public_read)
+    session.info[_APPLIED_KEY] = scope
 
 
 def _after_begin(session: Session, _transaction: Any, connection: Connection) -> None:
     """Every PostgreSQL transaction of a scoped session starts with the scope's RLS settings."""
     if connection.dialect.name == "postgresql":
-        _apply_settings(session, connection, scope_of(session), session.info.pop(_BEGIN_PUBLIC_KEY, False))
+        _apply_settings(session, connection, scope_of(session))
 
 
 def _after_transaction_end(session: Session, transaction: SessionTransaction) -> None:
@@ -131,36 +115,19 @@ def _after_transaction_end(session: Session, transaction: SessionTransaction) ->
         session.info.pop(_APPLIED_KEY, None)
     elif _APPLIED_KEY in session.info:
         # a savepoint's rollback reverts what SET LOCAL did inside it: what the transaction carries
-        # is unknown now, so the next statement sets all three settings again
+        # is unknown now, so the next statement sets the settings again
         session.info[_APPLIED_KEY] = _UNKNOWN
 
 
-def _sync_settings(session: Session, public_read: bool = False) -> None:
-    """Make the transaction's settings what the next statement needs: the session's scope (it may
-    have changed since the transaction began), and ``app.public_read`` on for a public read only."""
+def _sync_settings(session: Session) -> None:
+    """Set the RLS settings again when the scope changed since the transaction began (or is unknown)."""
     applied = session.info.get(_APPLIED_KEY)
-    if applied is None:
-        return  # no PostgreSQL transaction yet: ``after_begin`` sets them
-    if applied.scope != scope_of(session):
-        _apply_settings(session, session.connection(), scope_of(session), public_read)
-    elif applied.public_read != public_read:
-        session.connection().execute(PUBLIC_READ_ON_SQL if public_read else PUBLIC_READ_OFF_SQL)
-        session.info[_APPLIED_KEY] = _Applied(applied.scope, public_read)
+    if applied is not None and applied != scope_of(session):
+        _apply_settings(session, session.connection(), scope_of(session))
 
 
 def _on_execute(state: ORMExecuteState) -> None:
-    session = state.session
-    public_read = bool(state.execution_options.get("public_read", False)) and not scope_of(session).unrestricted
-    if public_read and _APPLIED_KEY not in session.info and session.get_bind().dialect.name == "postgresql":
-        # this statement begins the transaction: its settings statement switches the public read on too
-        session.info[_BEGIN_PUBLIC_KEY] = True
-        try:
-            session.connection()
-        finally:
-            session.info.pop(_BEGIN_PUBLIC_KEY, None)
-    # asyncpg's cursor has fetched every row of a public read when it returns, so the next
-    # statement may switch the setting off; if the read fails, the rollback resets it
-    _sync_settings(session, public_read)
+    _sync_settings(state.session)
     _scope_statement(state)
 
 
@@ -169,7 +136,7 @@ def _scope_statement(state: ORMExecuteState) -> None:
     if state.is_column_load or state.is_relationship_load:
         return  # the ORM's own loads of an entity: the criteria propagate to them
     scope = scope_of(state.session)
-    if scope.unrestricted or state.execution_options.get("public_read", False):
+    if scope.unrestricted:
         return
     statement = state.statement
     reads = state.is_select or isinstance(statement, sa.TextClause)

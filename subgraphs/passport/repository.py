@@ -1,9 +1,9 @@
 """Persistence of passports and their versions, through the request's tenant-scoped session.
 
 No function here filters by tenant: :mod:`subgraphs.common.tenancy` does it for every
-ORM SELECT. Only :func:`public_passports` opts out (``public_read``), because a
-published passport behind its QR code is public by nature; the domain then shows only
-its PUBLIC fields.
+ORM SELECT. Only :func:`public_passports` reads outside the session, on the public-read
+pool's connection, because a published passport behind its QR code is public by nature;
+the domain then shows only its PUBLIC fields.
 """
 
 from __future__ import annotations

@@ -135,7 +135,7 @@ def test_keyed_select_with_keys_of_every_tenant_returns_the_tenants_rows_only(ca
     assert asyncio.run(run()) == (ALL_PRODUCTS, ACME_PRODUCTS)
 
 
-def test_system_sessions_and_public_reads_still_run_core_statements(catalog_url: str) -> None:
+def test_system_sessions_still_run_core_statements(catalog_url: str) -> None:
     core = {"core column": sa.select(PRODUCTS.c.id), "core count": sa.select(sa.func.count()).select_from(PRODUCTS)}
     assert rows_of(catalog_url, SYSTEM, core) == dict.fromkeys(core, ALL_PRODUCTS)
 

@@ -120,8 +120,8 @@ def rls_statements(backend: str, *, transactions: int = 1) -> int:
     """Statements row-level security adds to a request on ``backend`` (``sqlite`` or ``postgres``).
 
     On PostgreSQL each transaction of a scoped session starts with one statement that
-    sets the tenant for row-level security (and switches the public read on when the
-    transaction begins with a ``public_read`` statement): see :mod:`subgraphs.common.tenancy`.
+    sets the tenant for row-level security: see :mod:`subgraphs.common.tenancy` (the
+    public-read pool's connections carry theirs from the start and add nothing).
     SQLite has no row-level security and adds nothing.
     """
     if backend != "postgres":
