@@ -138,18 +138,22 @@ class Database:
         self.url = url
         self.statements = StatementCounter()
         self.engine: AsyncEngine = create_async_engine(url, echo=echo, **_engine_options(url))
+        self._idle_ping_after = idle_ping_after
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        else:
-            checks = _PoolChecks(self.engine.dialect, idle_ping_after)
-            event.listen(self.engine.sync_engine, "checkin", checks.checkin)
-            event.listen(self.engine.sync_engine, "checkout", checks.checkout)
-        event.listen(self.engine.sync_engine, "before_cursor_execute", self.statements)
+        self._observe(self.engine)
         self._sessions = async_sessionmaker(
             self.engine, class_=SerializedAsyncSession, sync_session_class=ScopedSession, expire_on_commit=False
         )
-        self._idle_ping_after = idle_ping_after
         self._public: AsyncEngine | None = None
+
+    def _observe(self, engine: AsyncEngine) -> None:
+        """Count ``engine``'s statements; on PostgreSQL, check its pooled connections (:class:`_PoolChecks`)."""
+        if engine.dialect.name != "sqlite":
+            checks = _PoolChecks(engine.dialect, self._idle_ping_after)
+            event.listen(engine.sync_engine, "checkin", checks.checkin)
+            event.listen(engine.sync_engine, "checkout", checks.checkout)
+        event.listen(engine.sync_engine, "before_cursor_execute", self.statements)
 
     @property
     def dialect(self) -> str:
@@ -195,10 +199,7 @@ class Database:
                 isolation_level="AUTOCOMMIT",
                 connect_args={"server_settings": PUBLIC_READ_SETTINGS},
             )
-            checks = _PoolChecks(engine.dialect, self._idle_ping_after)
-            event.listen(engine.sync_engine, "checkin", checks.checkin)
-            event.listen(engine.sync_engine, "checkout", checks.checkout)
-            event.listen(engine.sync_engine, "before_cursor_execute", self.statements)
+            self._observe(engine)
             self._public = engine
         return self._public
 

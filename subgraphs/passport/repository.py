@@ -188,10 +188,11 @@ class PublicRow(NamedTuple):
 
 # PublicRow's columns, in its order: no ORM object, and neither copy of the working values (the passport's
 # and the version's ``values`` JSON, which the public view does not show: it reads the hashed content).
+_SNAPSHOT = PublicRow._fields.index("snapshot")  # the passport's columns before it, its version's after
 _PUBLIC: tuple[Any, ...] = (
-    *(getattr(Passport, key) for key in PublicRow._fields[:10]),
+    *(getattr(Passport, key) for key in PublicRow._fields[:_SNAPSHOT]),
     sa.cast(Passport.template_fields, sa.Text).label("snapshot"),  # type: ignore[arg-type]
-    *(getattr(PassportVersion, key) for key in PublicRow._fields[11:]),
+    *(getattr(PassportVersion, key) for key in PublicRow._fields[_SNAPSHOT + 1 :]),
 )
 
 
@@ -216,5 +217,5 @@ async def public_passports(connection: AsyncConnection, uuids: Sequence[str]) ->
     )
     found: dict[str, PublicRow] = {}
     for row in (await connection.execute(stmt)).all():
-        found[row[0]] = PublicRow._make((*row[:10], _decoded(row[10]), *row[11:]))
+        found[row[0]] = PublicRow._make((*row[:_SNAPSHOT], _decoded(row[_SNAPSHOT]), *row[_SNAPSHOT + 1 :]))
     return [found.get(uuid) for uuid in uuids]
