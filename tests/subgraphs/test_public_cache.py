@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from subgraphs.common import demo
-from subgraphs.passport.content import FieldDefinition
-from subgraphs.passport.domain import PublicField, PublicView
+from subgraphs.passport.domain import PublicView
 from subgraphs.passport.public_cache import PublicViewCache, view_from_json, view_to_json
-from tests.subgraphs.passport.conftest import PassportServer, unreachable_url
+from tests.subgraphs.passport.conftest import PassportServer, made_up_view, unreachable_url
 from tests.support.identity import IdentityIssuer
 from tests.support.redis import RedisServer
 from tests.support.subgraphs import running_subgraph
@@ -135,31 +133,9 @@ def test_a_change_on_one_replica_drops_the_view_on_the_other(replicas: tuple[Pas
     assert _read(a, PACK_02)[0] == seen
 
 
-def _view(status: str) -> PublicView:
-    definition = FieldDefinition(id="f1", key="weight", label="Weight", type="NUMBER", access="PUBLIC", position=1)
-    return PublicView(
-        uuid="u-1",
-        name="RACE_TEST",
-        status=status,
-        version=1,
-        published_at=datetime(2026, 1, 1, tzinfo=UTC),
-        content_hash="h" * 64,
-        previous_hash=None,
-        revoked_at=None,
-        revocation_reason=None,
-        archived_at=None,
-        product_id="p",
-        template_id="t",
-        template_version=1,
-        fields=(PublicField(definition, 12.5),),
-        product_name="Thing",
-        product_category=None,
-    )
-
-
 def test_a_view_loaded_before_a_change_is_kept_neither_here_nor_in_redis(redis_server: RedisServer) -> None:
     """A reader that loaded the old state while a change committed and was announced must not keep it."""
-    assert view_from_json(view_to_json(_view("PUBLISHED"))) == _view("PUBLISHED")
+    assert view_from_json(view_to_json(made_up_view(status="PUBLISHED"))) == made_up_view(status="PUBLISHED")
     redis_url = redis_server.fresh_url()
 
     async def run() -> list[str]:
@@ -169,10 +145,10 @@ def test_a_view_loaded_before_a_change_is_kept_neither_here_nor_in_redis(redis_s
         async def old_state() -> PublicView:
             loading.set()
             await changed.wait()  # the change commits and is announced while this load runs
-            return _view("PUBLISHED")
+            return made_up_view(status="PUBLISHED")
 
         async def new_state() -> PublicView:
-            return _view("REVOKED")
+            return made_up_view(status="REVOKED")
 
         try:
             await reader.get("warm-up", new_state)  # starts the reader's subscriber

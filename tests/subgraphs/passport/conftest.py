@@ -7,12 +7,15 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from subgraphs.common.db import Database
+from subgraphs.passport.content import FieldDefinition
+from subgraphs.passport.domain import PublicField, PublicView
 from tests.support.client import gql, sql_statements
 from tests.support.identity import IdentityIssuer
 from tests.support.servers import free_port
@@ -142,3 +145,26 @@ def expected_hash(
     }
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def made_up_view(uuid: str = "u-1", status: str = "PUBLISHED") -> PublicView:
+    """A public view with one PUBLIC field, for tests of the public-view cache that need no database."""
+    weight = FieldDefinition(id="f1", key="weight", label="Weight", type="NUMBER", access="PUBLIC", position=1)
+    return PublicView(
+        uuid=uuid,
+        name=f"PACK_{uuid}",
+        status=status,
+        version=1,
+        published_at=datetime(2026, 1, 1, tzinfo=UTC),
+        content_hash="h" * 64,
+        previous_hash=None,
+        revoked_at=None,
+        revocation_reason=None,
+        archived_at=None,
+        product_id="p",
+        template_id="t",
+        template_version=1,
+        fields=(PublicField(weight, 12.5),),
+        product_name="Thing",
+        product_category=None,
+    )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import traceback
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -23,41 +22,17 @@ import redis.asyncio as aioredis
 
 from subgraphs.common import demo
 from subgraphs.common.errors import NotFound, not_found
-from subgraphs.passport.content import FieldDefinition
-from subgraphs.passport.domain import PublicField, PublicView
+from subgraphs.passport.domain import PublicView
 from subgraphs.passport.public_cache import PublicViewCache
-from tests.subgraphs.passport.conftest import PassportServer
+from tests.subgraphs.passport.conftest import PassportServer, made_up_view
 from tests.support.redis import RedisServer
-
-WEIGHT = FieldDefinition(id="f1", key="weight", label="Weight", type="NUMBER", access="PUBLIC", position=1)
-
-
-def _view(uuid: str = "u-1", status: str = "PUBLISHED") -> PublicView:
-    return PublicView(
-        uuid=uuid,
-        name=f"PACK_{uuid}",
-        status=status,
-        version=1,
-        published_at=datetime(2026, 1, 1, tzinfo=UTC),
-        content_hash="h" * 64,
-        previous_hash=None,
-        revoked_at=None,
-        revocation_reason=None,
-        archived_at=None,
-        product_id="p",
-        template_id="t",
-        template_version=1,
-        fields=(PublicField(WEIGHT, 12.5),),
-        product_name="Thing",
-        product_category=None,
-    )
 
 
 class Gate:
     """A load function that counts its calls and finishes when the test opens it."""
 
     def __init__(self, view: PublicView | None = None, error: Exception | None = None) -> None:
-        self.view = view if view is not None else _view()
+        self.view = view if view is not None else made_up_view()
         self.error = error
         self.calls = 0
         self.opened = asyncio.Event()
@@ -100,10 +75,10 @@ def test_concurrent_misses_share_one_load() -> None:
         assert cache.in_flight == 1
         for gate in gates:
             gate.opened.set()
-        assert await asyncio.gather(*tasks) == [_view()] * 8
+        assert await asyncio.gather(*tasks) == [made_up_view()] * 8
         assert (cache.hits, cache.misses, cache.shared, cache.in_flight) == (0, 1, 7, 0)
         # Kept: the next read is a hit, no load.
-        assert await cache.get("u-1", Gate(error=RuntimeError("not called"))) == _view()
+        assert await cache.get("u-1", Gate(error=RuntimeError("not called"))) == made_up_view()
 
     _run(test)
 
@@ -159,7 +134,7 @@ def test_a_cancelled_loader_hands_the_load_to_a_waiter() -> None:
         for gate in gates:
             gate.opened.set()
         rest = [t for i, t in enumerate(tasks) if i not in taken[:2]]
-        assert await asyncio.gather(*rest) == [_view()] * 4
+        assert await asyncio.gather(*rest) == [made_up_view()] * 4
         assert (_calls(gates), cache.in_flight, len(cache)) == (3, 0, 1)
 
     _run(test)
@@ -168,7 +143,7 @@ def test_a_cancelled_loader_hands_the_load_to_a_waiter() -> None:
 @pytest.mark.parametrize("invalidate", ["drop", "drop-all", "forget"])
 def test_a_load_started_before_an_invalidation_is_not_shared_after_it(invalidate: str) -> None:
     async def test(cache: PublicViewCache) -> None:
-        early = [Gate(_view(status="PUBLISHED")) for _ in range(3)]
+        early = [Gate(made_up_view(status="PUBLISHED")) for _ in range(3)]
         early_tasks = [asyncio.create_task(cache.get("u-1", gate)) for gate in early]
         await _settle()
         if invalidate == "drop":
@@ -177,7 +152,7 @@ def test_a_load_started_before_an_invalidation_is_not_shared_after_it(invalidate
             cache.drop()
         else:
             await cache.forget("u-1")
-        late = [Gate(_view(status="REVOKED")) for _ in range(3)]
+        late = [Gate(made_up_view(status="REVOKED")) for _ in range(3)]
         late_tasks = [asyncio.create_task(cache.get("u-1", gate)) for gate in late]
         await _settle()
         # The early requests share the old load; the late ones a fresh one of their own.
@@ -203,7 +178,7 @@ def test_no_flight_is_left_behind() -> None:
         tasks = []
         for i in range(60):
             uuid = f"u-{i % 6}"
-            gate = Gate(_view(uuid)) if i % 6 < 3 else Gate(error=not_found("Passport", uuid))
+            gate = Gate(made_up_view(uuid)) if i % 6 < 3 else Gate(error=not_found("Passport", uuid))
             gates.append(gate)
             tasks.append(asyncio.create_task(cache.get(uuid, gate)))
         await _settle()
@@ -233,7 +208,7 @@ def test_with_redis_one_lookup_and_one_write_per_flight(redis_server: RedisServe
             await asyncio.sleep(0.2)  # all eight wait: for the Redis lookup, then for the load
             for gate in gates:
                 gate.opened.set()
-            assert await asyncio.gather(*tasks) == [_view()] * 8
+            assert await asyncio.gather(*tasks) == [made_up_view()] * 8
             stats = await admin.info("commandstats")
         finally:
             await admin.aclose()
